@@ -1,0 +1,5 @@
+"""Entry point for ``python -m attune_voice``."""
+
+from attune_voice.cli import main
+
+main()

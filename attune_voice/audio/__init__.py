@@ -1,0 +1,1 @@
+"""Audio in and out: frames, WAV files, resampling, the device and the simulated room."""

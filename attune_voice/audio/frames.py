@@ -1,0 +1,85 @@
+"""The frame that flows from an audio adapter to the listener, and the adapter contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ
+
+Pcm = npt.NDArray[np.int16]
+"""16 kHz signed 16-bit samples; 1-D for one channel, (channels, samples) for several."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One 20 ms step of duplex audio.
+
+    ``pcm`` is what the microphones heard, shape (channels, samples); ``playing`` says
+    whether the speakers were playing a prompt during this same frame (the duplex
+    alignment that gates echo). ``keys`` are hand-over key presses (Enter, space, a
+    presenter clicker) that arrived during the frame.
+    """
+
+    pcm: Pcm
+    start_sample: int
+    """Samples consumed before this frame since the session started: the clock."""
+    playing: bool = False
+    keys: tuple[str, ...] = ()
+
+    @property
+    def t(self) -> float:
+        """Start of the frame, seconds since session start."""
+        return self.start_sample / SAMPLE_RATE_HZ
+
+    @property
+    def end_t(self) -> float:
+        return (self.start_sample + self.pcm.shape[-1]) / SAMPLE_RATE_HZ
+
+    @property
+    def channels(self) -> int:
+        return int(self.pcm.shape[0])
+
+
+@dataclass(frozen=True)
+class PromptMeaning:
+    """What a prompt asks, for listeners that understand it: the simulated partners.
+
+    A real room gets the same information from the words; the device adapter ignores
+    it. It never flows back into the engine.
+    """
+
+    purpose: str
+    """step, floor, cue, check_in, overtime, confirm, closing."""
+    addressee: str | None = None
+    """"A", "B" or None for both."""
+    role: str | None = None
+    """For a floor prompt: speak, paraphrase, clarify, confirm, share."""
+    limit_s: float = 0.0
+
+
+class DuplexAudio(Protocol):
+    """One adapter: frames in, prompt audio out, aligned on one sample clock."""
+
+    channels: int
+
+    def frames(self) -> Iterator[Frame]:
+        """Yield consecutive frames of ``FRAME_SAMPLES`` samples until closed."""
+        ...
+
+    def play(self, pcm: Pcm, meaning: PromptMeaning | None = None) -> None:
+        """Queue mono 16 kHz audio to start at the next frame, after what is queued."""
+        ...
+
+    def queued_s(self) -> float:
+        """Seconds of prompt audio queued and not yet played."""
+        ...
+
+    def close(self) -> None: ...
+
+
+__all__ = ["FRAME_SAMPLES", "SAMPLE_RATE_HZ", "DuplexAudio", "Frame", "Pcm", "PromptMeaning"]

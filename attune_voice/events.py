@@ -1,0 +1,284 @@
+"""The session log: one frozen dataclass per event kind, and their JSON form.
+
+Every event carries ``t``: seconds since the session started, counted in samples
+consumed, never read from a wall clock. Partners are "A" and "B"; their names live
+in the session record. The review needs nothing but these events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10
+    from enum import Enum
+
+    class StrEnum(str, Enum):
+        """Backport of ``enum.StrEnum`` for Python 3.10."""
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+SCHEMA_VERSION = 1
+"""Bumped whenever an event gains, loses or renames a field."""
+
+PARTNERS = ("A", "B")
+
+
+class EventKind(StrEnum):
+    SESSION_STARTED = "session_started"
+    STEP_STARTED = "step_started"
+    PROMPT = "prompt"
+    FLOOR_GIVEN = "floor_given"
+    CUE = "cue"
+    CHECK_IN = "check_in"
+    OVERTIME = "overtime"
+    SPEECH = "speech"
+    KEY = "key"
+    FLOOR_ENDED = "floor_ended"
+    PARAPHRASE = "paraphrase"
+    CONFIRMATION = "confirmation"
+    SESSION_ENDED = "session_ended"
+
+
+class FloorRole(StrEnum):
+    """What the floor holder is asked to do."""
+
+    SPEAK = "speak"
+    PARAPHRASE = "paraphrase"
+    CLARIFY = "clarify"
+    CONFIRM = "confirm"
+    SHARE = "share"
+
+
+class FloorEndReason(StrEnum):
+    HANDOVER_KEY = "handover_key"
+    HANDOVER_PHRASE = "handover_phrase"
+    SILENCE = "silence"
+    LIMIT = "limit"
+    COMMAND = "command"
+    SESSION_END = "session_end"
+
+
+class SpeechKind(StrEnum):
+    TURN = "turn"
+    """The floor holder's speech."""
+    BACKCHANNEL = "backchannel"
+    """The listener's short response during the other's floor ("mm-hm")."""
+    INTERRUPTION = "interruption"
+    """The listener's longer speech during the other's floor."""
+    ASIDE = "aside"
+    """Speech while nobody held the floor."""
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    DEVICE_LOST = "device_lost"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``kind`` is fixed per subclass."""
+
+    kind: ClassVar[EventKind]
+    t: float
+    """Seconds since session start."""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": str(self.kind)}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = round(value, 3) if isinstance(value, float) else value
+        return data
+
+
+@dataclass(frozen=True)
+class SessionStarted(Event):
+    kind = EventKind.SESSION_STARTED
+    exercise: str
+    partners: tuple[str, str]
+    """Display names of partner A and partner B."""
+    settings: Mapping[str, Any]
+    """The effective exercise settings (limits in seconds, rounds)."""
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class StepStarted(Event):
+    kind = EventKind.STEP_STARTED
+    index: int
+    """Position in the flattened step list (rounds unrolled)."""
+    step: str
+    """The step's kind: say, floor, paraphrase, confirm, swap."""
+    round: int
+    """1-based round number; 0 outside the rounds."""
+
+
+@dataclass(frozen=True)
+class Prompt(Event):
+    kind = EventKind.PROMPT
+    end_t: float
+    """When the prompt's audio finished, seconds."""
+    text: str
+    purpose: str
+    """Why it was said: step, floor, cue, check_in, overtime, closing."""
+
+
+@dataclass(frozen=True)
+class FloorGiven(Event):
+    kind = EventKind.FLOOR_GIVEN
+    partner: str
+    role: FloorRole
+    limit_s: float
+    attempt: int = 1
+    """For paraphrase and clarify: which try this is."""
+
+
+@dataclass(frozen=True)
+class Cue(Event):
+    kind = EventKind.CUE
+    partner: str
+    remaining_s: float
+
+
+@dataclass(frozen=True)
+class CheckIn(Event):
+    kind = EventKind.CHECK_IN
+    partner: str
+    silence_s: float
+
+
+@dataclass(frozen=True)
+class Overtime(Event):
+    """The time limit was reached while the holder was still speaking."""
+
+    kind = EventKind.OVERTIME
+    partner: str
+
+
+@dataclass(frozen=True)
+class Speech(Event):
+    """One speech segment; ``t`` is its start."""
+
+    kind = EventKind.SPEECH
+    end_t: float
+    partner: str | None
+    """Who spoke, or None where nothing attributes it."""
+    speech_kind: SpeechKind
+    attributed_by: str
+    """floor: the holder by rule; channel: one microphone per partner."""
+
+
+@dataclass(frozen=True)
+class Key(Event):
+    kind = EventKind.KEY
+    key: str
+
+
+@dataclass(frozen=True)
+class FloorEnded(Event):
+    kind = EventKind.FLOOR_ENDED
+    partner: str
+    role: FloorRole
+    reason: FloorEndReason
+    held_s: float
+    """From floor start (after its prompt) to this end."""
+    overtime_s: float
+    """How far past the limit the floor ran; 0 when within it."""
+
+
+@dataclass(frozen=True)
+class Paraphrase(Event):
+    """A paraphrase attempt by the listener, logged when its floor ends."""
+
+    kind = EventKind.PARAPHRASE
+    partner: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Confirmation(Event):
+    kind = EventKind.CONFIRMATION
+    partner: str
+    """The speaker who answered."""
+    answer: str
+    """yes, not_quite, or unheard (no answer was understood)."""
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SessionEnded(Event):
+    kind = EventKind.SESSION_ENDED
+    reason: EndReason
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    str(cls.kind): cls
+    for cls in (
+        SessionStarted,
+        StepStarted,
+        Prompt,
+        FloorGiven,
+        Cue,
+        CheckIn,
+        Overtime,
+        Speech,
+        Key,
+        FloorEnded,
+        Paraphrase,
+        Confirmation,
+        SessionEnded,
+    )
+}
+
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "role": FloorRole,
+    "reason": FloorEndReason,
+    "speech_kind": SpeechKind,
+}
+
+
+def event_from_json(data: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its JSON form; raise ``ValueError`` on anything malformed."""
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            if f.default is not dataclasses.MISSING:
+                continue
+            raise ValueError(f"{kind} event lacks {f.name!r}")
+        value = data[f.name]
+        if f.name == "reason" and cls is SessionEnded:
+            value = EndReason(value)
+        elif f.name in _ENUM_FIELDS:
+            value = _ENUM_FIELDS[f.name](value)
+        elif f.name == "partners":
+            value = tuple(value)
+        elif f.name in ("t", "end_t", "limit_s", "remaining_s", "silence_s", "held_s",
+                        "overtime_s"):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"{kind} event: {f.name} must be a number")
+            value = float(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+def dumps(event: Event) -> str:
+    """Compact JSON for one event, as stored."""
+    return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True)
+
+
+def loads(text: str) -> Event:
+    return event_from_json(json.loads(text))
