@@ -86,6 +86,25 @@ class EndReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class PromptMeaning:
+    """What a prompt asks, for listeners that understand it: the simulated partners.
+
+    A real room gets the same information from the words; the device adapter ignores
+    it. It never flows back into the engine.
+    """
+
+    purpose: str
+    """step, floor, cue, check_in, overtime, confirmed, closing."""
+    addressee: str | None = None
+    """"A", "B" or None for both."""
+    role: FloorRole | None = None
+    """For a floor prompt: what the addressee is asked to do."""
+    limit_s: float = 0.0
+    round: int = 0
+    """The exercise round the prompt belongs to; 0 for the opening and closing."""
+
+
+@dataclass(frozen=True)
 class Event:
     """Base of every event; ``kind`` is fixed per subclass."""
 

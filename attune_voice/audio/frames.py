@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from attune_voice.events import PromptMeaning
 
 Pcm = npt.NDArray[np.int16]
 """16 kHz signed 16-bit samples; 1-D for one channel, (channels, samples) for several."""
@@ -43,23 +44,6 @@ class Frame:
     @property
     def channels(self) -> int:
         return int(self.pcm.shape[0])
-
-
-@dataclass(frozen=True)
-class PromptMeaning:
-    """What a prompt asks, for listeners that understand it: the simulated partners.
-
-    A real room gets the same information from the words; the device adapter ignores
-    it. It never flows back into the engine.
-    """
-
-    purpose: str
-    """step, floor, cue, check_in, overtime, confirm, closing."""
-    addressee: str | None = None
-    """"A", "B" or None for both."""
-    role: str | None = None
-    """For a floor prompt: speak, paraphrase, clarify, confirm, share."""
-    limit_s: float = 0.0
 
 
 class DuplexAudio(Protocol):

@@ -1,0 +1,212 @@
+"""The simulated room: two virtual partners, the prompts' echo and background noise.
+
+It is a duplex audio adapter like the device: the engine cannot tell them apart. Its
+own record of who really spoke when (``truth``) is for tests and benchmarks and is
+never handed to the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
+from attune_voice.audio.partners import Behaviour, PartnerVoice, Plan
+from attune_voice.config import RoomConfig
+from attune_voice.events import PromptMeaning
+
+Float = npt.NDArray[np.float32]
+_NOISE_SECONDS = 7
+_REVERB_S = 0.18
+
+
+@dataclass(frozen=True)
+class TruthSegment:
+    """What a partner really said, seconds since session start (speech edges)."""
+
+    partner: str
+    start_t: float
+    end_t: float
+    kind: str
+
+
+@dataclass
+class _Playing:
+    partner: str
+    """A or B, "echo" (the prompt as the microphones hear it) or "prompt" (dry)."""
+    start: int
+    pcm: Float
+    kind: str
+
+
+def _db(gain_db: float) -> float:
+    return float(10.0 ** (gain_db / 20.0))
+
+
+def _rms(pcm: Float) -> float:
+    return float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0
+
+
+class SimulatedRoom:
+    """Plays the prompts into a room where two simulated partners react to them."""
+
+    def __init__(
+        self,
+        voices: dict[str, PartnerVoice],
+        config: RoomConfig,
+        max_seconds: float = 4 * 3600.0,
+    ) -> None:
+        self.channels = config.microphones
+        self._config = config
+        rng = np.random.default_rng(config.seed)
+        self._behaviour = Behaviour(rng, voices, SAMPLE_RATE_HZ)
+        self._noise = self._make_noise(rng)
+        self._echo_ir = self._room_response(rng)
+        self._speech_gain = {
+            "A": _db(config.speech_dbfs),
+            "B": _db(config.speech_dbfs + config.partner_b_offset_db),
+        }
+        # Rows: microphones; columns: partner A, partner B.
+        crosstalk = _db(config.crosstalk_db)
+        if self.channels == 1:
+            self._mic_gain = np.array([[1.0, 1.0]], dtype=np.float32)
+        else:
+            self._mic_gain = np.array([[1.0, crosstalk], [crosstalk, 1.0]], dtype=np.float32)
+        self._sample = 0
+        self._max_samples = int(max_seconds * SAMPLE_RATE_HZ)
+        self._pending: list[Plan] = []
+        self._sounds: list[_Playing] = []
+        """Everything audible now or later: partners' lines, prompt echoes."""
+        self._prompt_spans: list[tuple[int, int]] = []
+        self.monitor_prompts = False
+        """Also mix a listener's version (dry prompts, no noise) into ``monitor``."""
+        self.monitor: npt.NDArray[np.float32] | None = None
+        self._prompt_end = 0
+        """Sample where the queued prompt audio ends (dry, before its echo)."""
+        self.truth: list[TruthSegment] = []
+        self._closed = False
+
+    # --- set-up ---------------------------------------------------------------------
+
+    def _make_noise(self, rng: np.random.Generator) -> Float:
+        # Pink-ish noise (a fan, a fridge): white noise through a one-pole low-pass.
+        count = _NOISE_SECONDS * SAMPLE_RATE_HZ
+        white = rng.standard_normal((self.channels, count)).astype(np.float32)
+        spectrum = np.fft.rfft(white, axis=1)
+        freqs = np.fft.rfftfreq(count, 1.0 / SAMPLE_RATE_HZ)
+        spectrum /= np.sqrt(np.maximum(freqs, 50.0) / 50.0)
+        noise = np.fft.irfft(spectrum, n=count, axis=1).astype(np.float32)
+        noise *= _db(self._config.noise_dbfs) / max(_rms(noise), 1e-9)
+        return noise
+
+    def _room_response(self, rng: np.random.Generator) -> Float:
+        length = int(_REVERB_S * SAMPLE_RATE_HZ)
+        decay = np.exp(-np.arange(length) / (0.035 * SAMPLE_RATE_HZ)).astype(np.float32)
+        ir = (rng.standard_normal(length).astype(np.float32) * decay) * 0.25
+        delay = int(self._config.echo_delay_ms * SAMPLE_RATE_HZ / 1000)
+        response = np.zeros(delay + length, dtype=np.float32)
+        response[delay] = 1.0
+        response[delay:] += ir
+        return response * _db(self._config.echo_db)
+
+    def _convolve(self, signal: Float, response: Float) -> Float:
+        size = len(signal) + len(response) - 1
+        n_fft = 1 << math.ceil(math.log2(max(size, 2)))
+        out = np.fft.irfft(np.fft.rfft(signal, n_fft) * np.fft.rfft(response, n_fft), n_fft)
+        return out[:size].astype(np.float32)
+
+    # --- the DuplexAudio contract -----------------------------------------------------
+
+    def play(self, pcm: Pcm, meaning: PromptMeaning | None = None) -> None:
+        start = max(self._sample, self._prompt_end)
+        dry = pcm.astype(np.float32) / 32768.0
+        self._prompt_end = start + len(dry)
+        self._prompt_spans.append((start, self._prompt_end))
+        self._sounds.append(_Playing("echo", start, self._convolve(dry, self._echo_ir), "echo"))
+        if self.monitor_prompts:
+            self._sounds.append(_Playing("prompt", start, dry, "prompt"))
+        if meaning is None:
+            return
+        if meaning.purpose in ("overtime", "floor", "closing") and meaning.addressee:
+            self._wrap_up(meaning.addressee, start)
+        self._pending.extend(self._behaviour.react(meaning, self._prompt_end))
+        self._pending.sort(key=lambda plan: plan.sample)
+
+    def _wrap_up(self, partner: str, from_sample: int) -> None:
+        # Told the time is up, a partner finishes the sentence under way and says no more.
+        self._pending = [
+            p for p in self._pending if p.partner != partner or p.sample < from_sample
+        ]
+
+    def queued_s(self) -> float:
+        return max(0, self._prompt_end - self._sample) / SAMPLE_RATE_HZ
+
+    def close(self) -> None:
+        self._closed = True
+
+    def frames(self) -> Iterator[Frame]:
+        while not self._closed and self._sample < self._max_samples:
+            yield self._next_frame()
+
+    # --- mixing -----------------------------------------------------------------------
+
+    def _next_frame(self) -> Frame:
+        start = self._sample
+        end = start + FRAME_SAMPLES
+        keys = self._start_due(end)
+        offset = start % self._noise.shape[1]
+        if offset + FRAME_SAMPLES <= self._noise.shape[1]:
+            mix = self._noise[:, offset : offset + FRAME_SAMPLES].copy()
+        else:
+            mix = np.roll(self._noise, -offset, axis=1)[:, :FRAME_SAMPLES].copy()
+        sources = np.zeros((2, FRAME_SAMPLES), dtype=np.float32)
+        echo = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        prompt = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        targets = {"A": sources[0], "B": sources[1], "echo": echo, "prompt": prompt}
+        still: list[_Playing] = []
+        for sound in self._sounds:
+            a = max(start, sound.start)
+            b = min(end, sound.start + len(sound.pcm))
+            if a < b:
+                targets[sound.partner][a - start : b - start] += sound.pcm[
+                    a - sound.start : b - sound.start
+                ]
+            if sound.start + len(sound.pcm) > end:
+                still.append(sound)
+        self._sounds = still
+        mix += self._mic_gain @ sources
+        mix += echo
+        self._prompt_spans = [span for span in self._prompt_spans if span[1] > start]
+        playing = any(a < end for a, _ in self._prompt_spans)
+        if self.monitor_prompts:
+            # What a person in the room hears: both voices and the prompts, full level.
+            self.monitor = np.clip((sources[0] + sources[1] + prompt) * 32768.0, -32768, 32767)
+        self._sample = end
+        pcm = np.clip(mix * 32768.0, -32768, 32767).astype(np.int16)
+        return Frame(pcm=pcm, start_sample=start, playing=playing, keys=keys)
+
+    def _start_due(self, end: int) -> tuple[str, ...]:
+        keys: list[str] = []
+        while self._pending and self._pending[0].sample < end:
+            plan = self._pending.pop(0)
+            if plan.kind == "key":
+                keys.append("pagedown")
+                continue
+            assert plan.pcm is not None
+            gain = self._speech_gain[plan.partner]
+            audio = plan.pcm.astype(np.float32) * (gain / max(_rms(plan.pcm / 32768.0), 1e-6))
+            audio /= 32768.0
+            self._sounds.append(_Playing(plan.partner, plan.sample, audio, plan.kind))
+            self.truth.append(
+                TruthSegment(
+                    plan.partner,
+                    plan.sample / SAMPLE_RATE_HZ,
+                    (plan.sample + len(audio)) / SAMPLE_RATE_HZ,
+                    plan.kind,
+                )
+            )
+        return tuple(keys)

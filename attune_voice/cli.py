@@ -1,0 +1,396 @@
+"""The attune-voice command line: the only place that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from attune_voice import __version__
+from attune_voice.config import RoomConfig
+from attune_voice.durations import format_duration, parse_duration_s
+from attune_voice.errors import AttuneError, UsageError
+from attune_voice.events import EndReason, Event
+from attune_voice.exercises.model import Exercise
+
+DEMO_HINT = "attune-voice demo"
+
+
+class _ReportedError(click.ClickException):
+    """An AttuneError shown as one line with its own exit code."""
+
+    def __init__(self, error: AttuneError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"attune-voice: {self.format_message()}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AttuneError as e:
+            raise _ReportedError(e) from e
+
+
+def _fail(message: str, exit_code: int = 2) -> NoReturn:
+    error = UsageError(message)
+    error.exit_code = exit_code
+    raise _ReportedError(error)
+
+
+# --- shared options -------------------------------------------------------------------
+
+
+def _parse_partners(text: str) -> tuple[str, str]:
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names):
+        raise UsageError(f'--partners takes two names separated by a comma, like "Sam,Alex"; '
+                         f"got {text!r}")
+    return names[0], names[1]
+
+
+def _parse_limit(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        limit_s = parse_duration_s(text)
+    except ValueError as e:
+        raise UsageError(f"--limit: {e}") from e
+    if limit_s < 10:
+        raise UsageError(f"--limit {text} is too short for a turn; use at least 10s")
+    return limit_s
+
+
+def _load_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
+    from attune_voice.exercises.loader import load_exercise
+
+    if rounds is not None and rounds < 1:
+        raise UsageError("--rounds must be 1 or more")
+    return load_exercise(name).with_overrides(limit_s=_parse_limit(limit), rounds=rounds)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _dump_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="attune-voice")
+def cli() -> None:
+    """A screen-free voice coach for couples: timed speaker–listener practice, offline."""
+
+
+# --- sessions: demo and run ------------------------------------------------------------
+
+
+@contextmanager
+def _recording(
+    exercise: Exercise, names: tuple[str, str], mode: str
+) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
+    """Opens the store and yields (append event, finish session)."""
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        store.mark_unfinished_interrupted()
+        session_id = store.start_session(
+            exercise=exercise.name, partners=names, mode=mode, started_at=_now_iso(),
+            settings=exercise.settings(),
+        )
+
+        def append(event: Event) -> None:
+            store.append(session_id, event)
+
+        def finish(reason: EndReason, duration_s: float) -> int:
+            store.finish_session(session_id, str(reason), duration_s)
+            return session_id
+
+        yield append, finish
+
+
+class _Progress:
+    """A one-line progress display on stderr while a session runs."""
+
+    def __init__(self, label: str, total_s: float | None) -> None:
+        self._label = label
+        self._total_s = total_s
+        self._tty = sys.stderr.isatty()
+        self._last_line_t = -1e9
+
+    def __call__(self, t: float) -> None:
+        text = f"{self._label} {format_duration(t)}"
+        if self._total_s:
+            text += f" of about {format_duration(self._total_s)}"
+        if self._tty:
+            click.echo(f"\r{text}   ", nl=False, err=True)
+        elif t - self._last_line_t >= 300.0:
+            click.echo(text, err=True)
+            self._last_line_t = t
+
+    def done(self) -> None:
+        if self._tty:
+            click.echo("", err=True)
+
+
+def _print_review(events: list[Event], session_id: int, output: str) -> None:
+    from attune_voice.review import format_summary, summarize, summary_to_json
+
+    summary = summarize(events)
+    if output == "json":
+        data = summary_to_json(summary)
+        data["session"] = session_id
+        _dump_json(data)
+    else:
+        click.echo(format_summary(summary))
+        click.echo(f"Stored as session {session_id}. See it again with: attune-voice review "
+                   f"{session_id}")
+
+
+_exercise_argument = click.argument("exercise", default="speaker-listener")
+_limit_option = click.option("--limit", metavar="DURATION",
+                             help="Floor time per turn, e.g. 90s, 2m, 1m30s.")
+_rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
+
+
+@cli.command()
+@_exercise_argument
+@click.option("--minutes", type=float, help="Scale the session to last about this long.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Changes what the simulated partners say and do.")
+@click.option("--partners", default=",".join(("Sam", "Alex")), show_default=True,
+              help='Names of the two simulated partners, "A,B".')
+@click.option("--microphones", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="One room microphone, or one per partner (lets interruptions be told).")
+@_limit_option
+@_rounds_option
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="How to print the review.")
+@click.option("--play", is_flag=True, help="Also play the room through the speakers, in real time.")
+@click.option("--save-audio", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write what the room's microphones heard to this WAV file.")
+def demo(
+    exercise: str, minutes: float | None, seed: int, partners: str, microphones: str,
+    limit: str | None, rounds: int | None, output: str, play: bool, save_audio: Path | None,
+) -> None:
+    """Play a whole session between two simulated partners and print the review."""
+    from attune_voice.audio.wav import WavWriter
+    from attune_voice.demo import build_room, fit_to_minutes
+    from attune_voice.engine import SessionEngine
+    from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
+    from attune_voice.voice import SpeechRenderer
+
+    names = _parse_partners(partners)
+    chosen = _load_exercise(exercise, limit, rounds)
+    if minutes is not None:
+        if minutes <= 0:
+            raise UsageError("--minutes must be more than 0")
+        chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
+    room_config = RoomConfig(seed=seed, microphones=int(microphones))
+    with SpeechRenderer() as renderer, _recording(chosen, names, "demo") as (append, finish):
+        room = build_room(renderer, room_config)
+        log = EventLog(append)
+        engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, room), log)
+        loop = SessionLoop(room, engine, Listener(room.channels))
+        progress = _Progress("simulated", minutes * 60 if minutes else None)
+        loop.on_progress = progress
+        writer = WavWriter(save_audio, room.channels) if save_audio else None
+        if writer is not None:
+            loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
+        monitor = None
+        if play:
+            from attune_voice.audio.device import MonitorOutput
+
+            room.monitor_prompts = True
+            monitor = MonitorOutput()
+            loop.frame_sinks.append(lambda _frame: monitor.write(room.monitor))
+        try:
+            reason = loop.run()
+        finally:
+            progress.done()
+            if writer is not None:
+                writer.close()
+            if monitor is not None:
+                monitor.close()
+        session_id = finish(reason, loop.t)
+    _print_review(log.events, session_id, output)
+
+
+@cli.command()
+@_exercise_argument
+@click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
+@click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
+@click.option("--output", "output_device", help="Speaker: a name fragment or an index.")
+@_limit_option
+@_rounds_option
+def run(
+    exercise: str, partners: str | None, input_device: str | None, output_device: str | None,
+    limit: str | None, rounds: int | None,
+) -> None:
+    """Run a session aloud with the microphone and speakers."""
+    from attune_voice.audio.device import DeviceAudio
+    from attune_voice.engine import SessionEngine
+    from attune_voice.keys import KeyReader
+    from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
+    from attune_voice.store import Store
+    from attune_voice.voice import SpeechRenderer
+
+    chosen = _load_exercise(exercise, limit, rounds)
+    names = _remembered_partners(partners, Store)
+    click.echo(f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
+               "clicker to hand over; Ctrl-C ends the session and keeps the log.", err=True)
+    with (
+        SpeechRenderer() as renderer,
+        _recording(chosen, names, "run") as (append, finish),
+        KeyReader() as keys,
+        DeviceAudio(input_device=input_device, output_device=output_device) as audio,
+    ):
+        log = EventLog(append)
+        engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
+        loop = SessionLoop(audio, engine, Listener(audio.channels))
+        try:
+            reason = loop.run(extra_keys=keys.poll)
+        except AttuneError:
+            loop.stop(EndReason.DEVICE_LOST)
+            finish(EndReason.DEVICE_LOST, loop.t)
+            raise
+        session_id = finish(reason, loop.t)
+    _print_review(log.events, session_id, "text")
+
+
+def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str]:
+    with store_cls.open() as store:
+        if partners is not None:
+            names = _parse_partners(partners)
+            store.set_setting("partners", ",".join(names))
+            return names
+        saved = store.get_setting("partners")
+        if saved:
+            return _parse_partners(saved)
+        if not sys.stdin.isatty():
+            return ("Partner A", "Partner B")
+        first = click.prompt("First partner's name", err=True).strip() or "Partner A"
+        second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+        store.set_setting("partners", f"{first},{second}")
+        return first, second
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+
+@cli.group(cls=_Group, invoke_without_command=True)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def exercises(ctx: click.Context, output: str) -> None:
+    """List the built-in exercises (show one, or check your own)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from attune_voice.exercises.loader import builtin_names, load_exercise
+
+    rows = []
+    for name in builtin_names():
+        exercise = load_exercise(name)
+        rows.append({"name": name, "title": exercise.title, "skill": exercise.skill,
+                     "goal": exercise.goal, "rounds": exercise.rounds,
+                     "limit_s": exercise.limit_s})
+    if output == "json":
+        _dump_json(rows)
+        return
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        click.echo(f"{row['name']:<{width}}  {row['title']} — {row['goal']}")
+
+
+@exercises.command("show")
+@click.argument("name")
+def exercises_show(name: str) -> None:
+    """Print an exercise's steps (a built-in name or a .toml file)."""
+    from attune_voice.exercises.loader import describe, load_exercise
+
+    for line in describe(load_exercise(name)):
+        click.echo(line)
+
+
+@exercises.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+def exercises_check(path: Path) -> None:
+    """Validate a custom exercise file; every problem with its line and a fix."""
+    from attune_voice.exercises.loader import check_exercise_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        _fail(f"cannot read {path}: {e}")
+    exercise, problems = check_exercise_text(text, str(path))
+    for problem in problems:
+        click.echo(f"{path}:{problem}", err=True)
+    if problems or exercise is None:
+        _fail(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
+    click.echo(f"{path}: ok — {exercise.title}, {len(exercise.unrolled())} steps")
+
+
+# --- stored sessions ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def sessions(output: str) -> None:
+    """List the stored sessions, newest first."""
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        records = store.sessions()
+    if output == "json":
+        _dump_json([
+            {"id": r.id, "started_at": r.started_at, "exercise": r.exercise,
+             "partners": list(r.partners), "mode": r.mode, "status": r.status,
+             "duration_s": r.duration_s}
+            for r in records
+        ])
+        return
+    if not records:
+        click.echo(f"No sessions yet. Try: {DEMO_HINT}")
+        return
+    for r in records:
+        click.echo(f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
+                   f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
+                   f"  {r.status}")
+
+
+@cli.command()
+@click.argument("session", type=int, required=False)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def review(session: int | None, output: str) -> None:
+    """Print the review of a stored session (the latest by default)."""
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        session_id = session if session is not None else store.latest_session_id()
+        if session_id is None:
+            _fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
+        store.session(session_id)
+        events = store.events(session_id)
+    from attune_voice.review import format_summary, summarize, summary_to_json
+
+    summary = summarize(events)
+    if output == "json":
+        data = summary_to_json(summary)
+        data["session"] = session_id
+        _dump_json(data)
+    else:
+        click.echo(format_summary(summary))
+
+
+def main() -> None:
+    with suppress(BrokenPipeError):
+        cli(prog_name="attune-voice")
