@@ -328,12 +328,12 @@ def exercises_check(path: Path) -> None:
     from attune_voice.exercises.loader import check_exercise_text
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         _fail(f"cannot read {path}: {e}")
     exercise, problems = check_exercise_text(text, str(path))
     for problem in problems:
-        click.echo(f"{path}:{problem}", err=True)
+        click.echo(problem.at(str(path)), err=True)
     if problems or exercise is None:
         _fail(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
     click.echo(f"{path}: ok — {exercise.title}, {len(exercise.unrolled())} steps")

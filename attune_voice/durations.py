@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s|min|sec)?", re.IGNORECASE)
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|h|m|s)?", re.IGNORECASE)
 _SECONDS_PER_UNIT = {"h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0, None: 1.0}
 
 
@@ -19,16 +19,21 @@ def parse_duration_s(text: str) -> float:
     position = 0
     total_s = 0.0
     bare_number_seen = False
+    units_seen: set[float] = set()
     for match in _PART.finditer(cleaned):
         if cleaned[position : match.start()].strip():
             break
         unit = match.group(2)
+        if _SECONDS_PER_UNIT[unit] in units_seen:
+            raise ValueError(f"{text!r} names a unit twice; write it like 1m30s")
+        units_seen.add(_SECONDS_PER_UNIT[unit])
         if unit is None:
             # A bare number is only allowed alone: "1m30" is ambiguous to a reader.
             bare_number_seen = True
         total_s += float(match.group(1)) * _SECONDS_PER_UNIT[unit]
         position = match.end()
-    if position == 0 or cleaned[position:].strip() or (bare_number_seen and position != len(cleaned)):
+    trailing = cleaned[position:].strip()
+    if position == 0 or trailing or (bare_number_seen and position != len(cleaned)):
         raise ValueError(f"{text!r} is not a duration; write it like 90s, 2m or 1m30s")
     if bare_number_seen and not re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
         raise ValueError(f"{text!r} mixes a bare number with units; write it like 1m30s")
@@ -37,7 +42,7 @@ def parse_duration_s(text: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """Format seconds the way the prompts and reports say them: "1m30s", "45s"."""
-    whole_s = round(seconds)
+    whole_s = max(0, round(seconds))
     minutes, secs = divmod(whole_s, 60)
     if minutes and secs:
         return f"{minutes}m{secs:02d}s"
@@ -58,9 +63,12 @@ def spoken_duration(seconds: float) -> str:
     return " and ".join(parts) if parts else "no time"
 
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen \
-fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+)
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
 def _number_words(n: int) -> str:

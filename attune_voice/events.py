@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    from enum import Enum
-
-    class StrEnum(str, Enum):
-        """Backport of ``enum.StrEnum`` for Python 3.10."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
+from attune_voice.compat import StrEnum
 
 SCHEMA_VERSION = 1
 """Bumped whenever an event gains, loses or renames a field."""

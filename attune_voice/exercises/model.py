@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    from attune_voice.events import StrEnum
+from attune_voice.compat import StrEnum
 
 
 class StepKind(StrEnum):

@@ -1,0 +1,514 @@
+"""Exercise scripts: the built-in library loads, and broken scripts are named by line and fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from attune_voice.errors import ScriptError
+from attune_voice.exercises.loader import (
+    Problem,
+    builtin_names,
+    check_exercise_text,
+    describe,
+    load_exercise,
+    load_exercise_file,
+)
+from attune_voice.exercises.model import PLACEHOLDERS, Exercise, StepKind, Who
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
+
+# A small valid script; broken cases below are written out whole so their line numbers show.
+VALID = """\
+name = "tiny"
+skill = "empathy"
+limit = "2m"
+cues = ["1m", "30s"]
+
+[[round]]
+kind = "floor"
+text = "{speaker}, you have the floor."
+
+[[round]]
+kind = "paraphrase"
+text = "{listener}, what did you hear?"
+
+[[round]]
+kind = "confirm"
+text = "{speaker}, did {listener} get it right?"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "script.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- the built-in library -------------------------------------------------------------------
+
+
+def test_builtin_names_are_the_shipped_scripts() -> None:
+    assert builtin_names() == ["speaker-listener", "speaker-listener-easy"]
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_loads_and_keeps_its_prompts_short(name: str) -> None:
+    exercise = load_exercise(name)
+
+    assert exercise.name == name
+    assert exercise.title and exercise.goal and exercise.skill
+    for _, step in exercise.unrolled():
+        # About 25 seconds of calm speech at most, so a prompt never becomes a lecture.
+        assert len(step.text.split()) <= 60, step.text
+        assert step.kind is StepKind.SWAP or step.text
+
+
+def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
+    exercise = load_exercise("speaker-listener")
+
+    one_round = [
+        (StepKind.FLOOR, Who.SPEAKER),
+        (StepKind.PARAPHRASE, Who.LISTENER),
+        (StepKind.CONFIRM, Who.SPEAKER),
+        (StepKind.SWAP, Who.SPEAKER),
+    ] * 2
+    expected = (
+        [(0, StepKind.SAY, Who.SPEAKER)] * 3
+        + [(1, kind, who) for kind, who in one_round]
+        + [(2, kind, who) for kind, who in one_round]
+        + [
+            (0, StepKind.SAY, Who.SPEAKER),
+            (0, StepKind.FLOOR, Who.PARTNER_A),
+            (0, StepKind.FLOOR, Who.PARTNER_B),
+            (0, StepKind.SAY, Who.SPEAKER),
+        ]
+    )
+    assert [(n, s.kind, s.who) for n, s in exercise.unrolled()] == expected
+    assert exercise.settings() == {
+        "rounds": 2,
+        "limit_s": 120.0,
+        "paraphrase_limit_s": 60.0,
+        "confirm_limit_s": 20.0,
+        "cues_s": [60.0, 30.0],
+        "max_attempts": 2,
+    }
+    assert exercise.opening[0].text.startswith("Before we begin: are you both in a good place")
+    assert (
+        exercise.round[2].text == "{speaker}, did {listener} get it right? Say yes, or not quite."
+    )
+    assert [exercise.floor_limit_s(s) for s in exercise.closing if s.kind is StepKind.FLOOR] == [
+        30.0,
+        30.0,
+    ]
+
+
+def test_easy_variant_is_one_short_round_on_a_light_topic() -> None:
+    exercise = load_exercise("speaker-listener-easy")
+
+    assert (exercise.rounds, exercise.limit_s) == (1, 60.0)
+    assert "best part of your week" in " ".join(s.text for s in exercise.opening)
+    floors = [s for _, s in exercise.unrolled() if s.kind is StepKind.FLOOR]
+    assert [exercise.step_cues_s(s) for s in floors] == [(30.0,), (30.0,)]
+
+
+def test_with_overrides_changes_limit_and_rounds() -> None:
+    exercise = load_exercise("speaker-listener")
+
+    changed = exercise.with_overrides(limit_s=90.0, rounds=3)
+
+    assert (changed.limit_s, changed.rounds) == (90.0, 3)
+    round_floors = [s for s in changed.round if s.kind is StepKind.FLOOR]
+    assert [changed.floor_limit_s(s) for s in round_floors] == [90.0, 90.0]
+    assert changed.paraphrase_limit_s == exercise.paraphrase_limit_s
+    assert len(changed.unrolled()) == len(exercise.opening + exercise.closing) + 3 * 8
+    assert exercise.with_overrides(None, None) == exercise
+
+
+def test_builtin_steps_carry_their_line_in_the_file() -> None:
+    exercise = load_exercise("speaker-listener")
+    text = Path(__file__).resolve().parent.parent / "attune_voice" / "exercises" / "builtin"
+    lines = (text / "speaker-listener.toml").read_text(encoding="utf-8").splitlines()
+
+    for step in exercise.opening + exercise.round + exercise.closing:
+        assert re.fullmatch(r"\[\[(opening|round|closing)\]\]", lines[step.line - 1])
+
+
+def test_describe_lists_timings_and_numbered_steps() -> None:
+    lines = describe(load_exercise("speaker-listener"))
+
+    assert lines[0] == "Speaker and listener (speaker-listener)"
+    assert lines[2] == "Skill: non-defensive listening"
+    assert lines[3].startswith("Timings: 2 rounds; floor 2m, paraphrase 1m, confirm 20s; cues at")
+    assert "Round (\u00d72):" in lines
+    assert lines[lines.index("Round (\u00d72):") + 1].startswith(
+        "  4. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
+    )
+    assert lines[-1].startswith("  15. say: Thank you both.")
+
+
+# --- loading by name or path ----------------------------------------------------------------
+
+
+def test_load_exercise_takes_a_path_and_keeps_it_as_source(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+
+    exercise = load_exercise(str(path))
+
+    assert exercise.source == str(path)
+    assert exercise.title == "Tiny"
+    assert [s.who for s in exercise.round] == [Who.SPEAKER, Who.LISTENER, Who.SPEAKER]
+    assert [s.line for s in exercise.round] == [6, 10, 14]
+
+
+def test_a_relative_path_without_suffix_is_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "talk").write_text(VALID, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    assert load_exercise("./talk").name == "tiny"
+    with pytest.raises(ScriptError, match=r"^missing\.toml: no such exercise script$"):
+        load_exercise("missing.toml")
+
+
+def test_unknown_name_lists_the_builtin_ones() -> None:
+    with pytest.raises(ScriptError) as caught:
+        load_exercise("speaker-listner")
+
+    message = str(caught.value)
+    assert '"speaker-listner"' in message
+    assert 'did you mean "speaker-listener"?' in message
+    assert "speaker-listener, speaker-listener-easy" in message or (
+        "speaker-listener or speaker-listener-easy" in message
+    )
+    assert "\n" not in message
+
+
+def test_docs_example_is_a_valid_script() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks, "docs/exercises.md should hold a complete example"
+
+    exercise, problems = check_exercise_text(blocks[0], "docs")
+
+    assert problems == []
+    assert isinstance(exercise, Exercise)
+    assert exercise.prompts.cue != ""
+
+
+# --- broken scripts -------------------------------------------------------------------------
+
+BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
+    (
+        "misspelt placeholder",
+        VALID.replace("{listener}, what", "{partnr}, what"),
+        12,
+        "unknown placeholder {partnr}; did you mean {partner_a}? the placeholders are {holder}",
+    ),
+    (
+        "duration in words",
+        VALID.replace('limit = "2m"', 'limit = "two minutes"'),
+        3,
+        'limit "two minutes" is not a duration; write it like 90s, 2m or 1m30s',
+    ),
+    (
+        "cue at the limit",
+        VALID.replace('cues = ["1m", "30s"]', 'cues = ["2m", "30s"]'),
+        4,
+        "cue 2m is not before the limit 2m; a cue says how much time is LEFT, so it must be "
+        "shorter than the limit",
+    ),
+    (
+        "misspelt kind",
+        VALID.replace('kind = "floor"', 'kind = "flor"'),
+        7,
+        'unknown step kind "flor"; did you mean "floor"?',
+    ),
+    (
+        "text without quotes",
+        VALID.replace('text = "{listener}, what did you hear?"', "text = what did you hear"),
+        12,
+        "TOML syntax error: Invalid value",
+    ),
+    (
+        "step without text",
+        VALID.replace('text = "{speaker}, you have the floor."\n', ""),
+        6,
+        'text is missing; add text = "..."',
+    ),
+    ("no rounds", VALID.replace('limit = "2m"', "rounds = 0"), 3, "rounds is 0; write rounds = 1"),
+    (
+        "rounds in quotes",
+        VALID.replace('limit = "2m"', 'rounds = "2"'),
+        3,
+        'rounds must be a whole number, not "2"; write rounds = 2 without quotes',
+    ),
+    (
+        "not UTF-8",
+        VALID.replace('limit = "2m"', 'title = "Caf\udce9"').encode("utf-8", "surrogateescape"),
+        3,
+        "the file is not UTF-8 text (byte 0xe9); save it as UTF-8",
+    ),
+    ("missing file", None, None, "no such exercise script"),
+    (
+        "misspelt top-level key",
+        VALID.replace('skill = "empathy"', 'skil = "empathy"'),
+        2,
+        "unknown key skil; did you mean skill?",
+    ),
+    (
+        "misspelt step block",
+        VALID.replace('[[round]]\nkind = "confirm"', '[[rouns]]\nkind = "confirm"'),
+        14,
+        "unknown key [[rouns]]; did you mean [[round]]?",
+    ),
+    (
+        "confirm without a paraphrase",
+        VALID.replace('kind = "paraphrase"', 'kind = "floor"'),
+        14,
+        "confirm step in [[round]] does not follow a paraphrase step; put a [[round]] step with "
+        'kind = "paraphrase" just before it',
+    ),
+    (
+        "misspelt who",
+        VALID.replace('kind = "paraphrase"', 'kind = "paraphrase"\nwho = "listner"'),
+        12,
+        'unknown who "listner"; did you mean "listener"?',
+    ),
+    (
+        "unclosed brace",
+        VALID.replace("{speaker}, you have", "{speaker, you have"),
+        8,
+        'a "{" has no closing "}"; write {speaker}, or write {{ and }} for a literal brace',
+    ),
+    (
+        "stray closing brace",
+        VALID.replace("what did you hear?", "what did you hear?}"),
+        12,
+        'a "}" has no opening "{"',
+    ),
+    (
+        "placeholder on a later line of a long text",
+        VALID.replace(
+            'text = "{listener}, what did you hear?"',
+            'text = """\n{listener},\nwhat did\n{speakr} say?"""',
+        ),
+        15,
+        "unknown placeholder {speakr}; did you mean {speaker}?",
+    ),
+    (
+        "cue at a step's own limit",
+        VALID.replace(
+            'text = "{speaker}, you have the floor."',
+            'text = "{speaker}, you have the floor."\nlimit = "30s"\ncues = ["30s"]',
+        ),
+        10,
+        "cue 30s is not before the limit 30s",
+    ),
+    (
+        "limit on a say step",
+        VALID + '\n[[closing]]\nkind = "say"\ntext = "Goodbye."\nlimit = "1m"\n',
+        21,
+        "a say step gives nobody the floor, so it takes no limit",
+    ),
+    (
+        "key written twice",
+        VALID.replace('skill = "empathy"', 'skill = "empathy"\nname = "other"'),
+        3,
+        "name is written twice (first on line 1); keep one of them",
+    ),
+    (
+        "array left open",
+        VALID.replace('cues = ["1m", "30s"]', 'cues = ["1m",\n  "30s"\n'),
+        4,
+        'TOML syntax error: Unclosed array; close the list with "]"',
+    ),
+    (
+        "text left open",
+        VALID.replace('"{listener}, what did you hear?"', '"""{listener}, what did you hear?'),
+        12,
+        "TOML syntax error: Unterminated string; close the text with the same quotes",
+    ),
+    (
+        "missing name",
+        VALID.replace('name = "tiny"', ""),
+        0,
+        'name is missing; add name = "..."',
+    ),
+    (
+        "name that is not a slug",
+        VALID.replace('"tiny"', '"Tiny Talk"'),
+        1,
+        'use lowercase letters, digits and hyphens, like name = "tiny-talk"',
+    ),
+    (
+        "step without kind",
+        VALID.replace('kind = "confirm"\n', ""),
+        14,
+        'this [[round]] step has no kind; add kind = "..." with one of say, floor',
+    ),
+    (
+        "no steps",
+        VALID.split("[[round]]", maxsplit=1)[0],
+        0,
+        "the script has no steps; add [[opening]]",
+    ),
+    (
+        "unknown prompt",
+        VALID + '\n[prompts]\ncue = "{holder}, {remaining} left."\novertim = "Time."\n',
+        20,
+        "unknown key overtim in [prompts]; did you mean overtime?",
+    ),
+    (
+        "cues as one string",
+        VALID.replace('cues = ["1m", "30s"]', 'cues = "1m"'),
+        4,
+        'cues must be a list, not "1m"; write cues = ["1m", "30s"]',
+    ),
+    (
+        "zero limit",
+        VALID.replace('limit = "2m"', 'limit = "0s"'),
+        3,
+        'limit "0s" is no time at all',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "phrase"),
+    [pytest.param(content, line, phrase, id=case) for case, content, line, phrase in BROKEN],
+)
+def test_broken_script_names_line_and_fix(
+    tmp_path: Path, content: bytes | str | None, line: int | None, phrase: str
+) -> None:
+    path = tmp_path / "script.toml"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+
+    with pytest.raises(ScriptError) as caught:
+        load_exercise_file(path)
+
+    message = str(caught.value)
+    where = f"{path}:{line}: " if line else f"{path}: "
+    assert message.startswith(where), message
+    assert phrase in message, message
+    assert "\n" not in message
+    assert isinstance(caught.value.__cause__, Exception) == (line is None or "UTF-8" in phrase)
+
+
+def test_every_problem_is_collected_in_file_order(tmp_path: Path) -> None:
+    text = (
+        VALID.replace('limit = "2m"', 'limit = "two minutes"')
+        .replace('kind = "floor"', 'kind = "flor"')
+        .replace("{listener}, what", "{partnr}, what")
+    )
+
+    exercise, problems = check_exercise_text(text, "script.toml")
+
+    assert exercise is None
+    assert [p.line for p in problems] == [3, 7, 12]
+    with pytest.raises(ScriptError) as caught:
+        load_exercise_file(write(tmp_path, text))
+    path = tmp_path / "script.toml"
+    assert str(caught.value).endswith(
+        f"(and 2 more problems; run: attune-voice exercises check {path})"
+    )
+
+
+def test_one_more_problem_is_singular(tmp_path: Path) -> None:
+    text = VALID.replace('limit = "2m"', "rounds = 0").replace('kind = "floor"', 'kind = "x"')
+
+    with pytest.raises(ScriptError, match=r"\(and 1 more problem; run: "):
+        load_exercise_file(write(tmp_path, text))
+
+
+def test_problem_reads_as_line_message_suggestion() -> None:
+    assert str(Problem(3, "rounds is 0", "write rounds = 1 or more")) == (
+        "3: rounds is 0; write rounds = 1 or more"
+    )
+    assert str(Problem(0, "the script has no steps", "add steps")) == (
+        "the script has no steps; add steps"
+    )
+    assert Problem(3, "rounds is 0", "write 1").at("a.toml") == "a.toml:3: rounds is 0; write 1"
+    assert Problem(0, "no steps", "add steps").at("a.toml") == "a.toml: no steps; add steps"
+
+
+def test_a_folder_is_not_a_script(tmp_path: Path) -> None:
+    with pytest.raises(ScriptError, match="is a folder"):
+        load_exercise_file(tmp_path)
+
+
+def test_byte_order_mark_and_windows_line_ends_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "script.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode("utf-8"))
+
+    assert [s.line for s in load_exercise_file(path).round] == [6, 10, 14]
+
+
+def test_windows_line_ends_keep_problem_lines(tmp_path: Path) -> None:
+    text = VALID.replace('kind = "floor"', 'kind = "flor"').replace("\n", "\r\n")
+
+    _, problems = check_exercise_text(text, "x")
+
+    assert [p.line for p in problems] == [7]
+
+
+def test_inline_steps_point_at_their_key(tmp_path: Path) -> None:
+    text = 'name = "x"\nskill = "y"\nround = [\n  { kind = "floor" },\n]\n'
+
+    _, problems = check_exercise_text(text, "x")
+
+    assert [(p.line, p.message) for p in problems] == [(3, "text is missing")]
+
+
+def test_literal_braces_and_every_placeholder_are_accepted() -> None:
+    names = " ".join(f"{{{name}}}" for name in sorted(PLACEHOLDERS))
+    text = VALID.replace("you have the floor.", f"{{{{not a placeholder}}}} {names}")
+
+    exercise, problems = check_exercise_text(text, "x")
+
+    assert problems == []
+    assert exercise is not None
+
+
+def test_script_settings_and_prompts_override_the_defaults() -> None:
+    text = (
+        VALID.replace('limit = "2m"', 'limit = 90\nparaphrase_limit = "1m30s"\nmax_attempts = 3')
+        + '\n[prompts]\ncue = "{remaining} left, {holder}."\n'
+    )
+
+    exercise, problems = check_exercise_text(text, "x")
+
+    assert problems == []
+    assert exercise is not None
+    assert (exercise.limit_s, exercise.paraphrase_limit_s, exercise.max_attempts) == (90, 90, 3)
+    assert exercise.prompts.cue == "{remaining} left, {holder}."
+    assert exercise.prompts.retry == "{listener}, try once more. What did you hear?"
+
+
+def test_lines_inside_multiline_strings_are_not_taken_for_keys() -> None:
+    text = VALID.replace(
+        'text = "{listener}, what did you hear?"',
+        "text = '''\nkind = \"nonsense\"\n[[closing]]\n{listenr}'''",
+    )
+
+    _, problems = check_exercise_text(text, "x")
+
+    assert [(p.line, p.message) for p in problems] == [(15, "unknown placeholder {listenr}")]
+
+
+def test_a_misspelt_key_is_one_problem_not_two() -> None:
+    text = VALID.replace('skill = "empathy"', 'skil = "empathy"').replace(
+        'text = "{listener}, what did you hear?"', 'txet = "{listener}, what did you hear?"'
+    )
+
+    _, problems = check_exercise_text(text, "x")
+
+    assert [str(p) for p in problems] == [
+        "2: unknown key skil; did you mean skill?",
+        "12: unknown key txet in a [[round]] step; did you mean text?",
+    ]
