@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -255,8 +256,17 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
 }
 
 
-def event_from_json(data: Mapping[str, Any]) -> Event:
+_FLOAT_FIELDS = frozenset(
+    {"t", "end_t", "limit_s", "remaining_s", "silence_s", "held_s", "overtime_s"}
+)
+_INT_FIELDS = frozenset({"index", "round", "attempt", "schema_version"})
+_STR_FIELDS = frozenset({"exercise", "step", "text", "purpose", "key", "attributed_by", "answer"})
+
+
+def event_from_json(data: Any) -> Event:
     """Rebuild an event from its JSON form; raise ``ValueError`` on anything malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"an event must be a JSON object, not {type(data).__name__}")
     kind = data.get("kind")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -273,19 +283,40 @@ def event_from_json(data: Mapping[str, Any]) -> Event:
         elif f.name in _ENUM_FIELDS:
             value = _ENUM_FIELDS[f.name](value)
         elif f.name == "partners":
+            if not (
+                isinstance(value, (list, tuple))
+                and len(value) == len(PARTNERS)
+                and all(isinstance(name, str) for name in value)
+            ):
+                raise ValueError(f"{kind} event: partners must be two names")
             value = tuple(value)
-        elif f.name in ("t", "end_t", "limit_s", "remaining_s", "silence_s", "held_s",
-                        "overtime_s"):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ValueError(f"{kind} event: {f.name} must be a number")
+        elif f.name == "partner":
+            # Only a Speech segment may belong to nobody.
+            if value not in PARTNERS and not (value is None and cls is Speech):
+                raise ValueError(f"{kind} event: partner must be A or B, not {value!r}")
+        elif f.name == "settings":
+            if not isinstance(value, dict):
+                raise ValueError(f"{kind} event: settings must be an object")
+        elif f.name in _FLOAT_FIELDS:
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+            ):
+                raise ValueError(f"{kind} event: {f.name} must be a finite number")
             value = float(value)
+        elif f.name in _INT_FIELDS:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{kind} event: {f.name} must be a whole number")
+        elif f.name in _STR_FIELDS and not isinstance(value, str):
+            raise ValueError(f"{kind} event: {f.name} must be text")
         values[f.name] = value
     return cls(**values)
 
 
 def dumps(event: Event) -> str:
     """Compact JSON for one event, as stored."""
-    return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True)
+    return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 def loads(text: str) -> Event:

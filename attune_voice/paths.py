@@ -1,0 +1,69 @@
+"""Where attune-voice keeps its database and caches: XDG folders, or one ``ATTUNE_HOME``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_DIR_NAME = "attune-voice"
+DATABASE_NAME = "attune.db"
+
+
+def _env_path(name: str, *, allow_relative: bool) -> Path | None:
+    """The folder named by environment variable ``name``, or None when unset or unusable."""
+    value = os.environ.get(name, "")
+    if not value:
+        # An empty variable means "unset" in the XDG spec, not "the current folder".
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    # The XDG spec says relative XDG_* paths are invalid and must be ignored; ATTUNE_HOME
+    # is our own, set on purpose, so a relative one is taken from the current folder.
+    return path.absolute() if allow_relative else None
+
+
+def data_dir() -> Path:
+    """The folder for the database: ``$ATTUNE_HOME``, else the XDG data folder."""
+    home = _env_path("ATTUNE_HOME", allow_relative=True)
+    if home is not None:
+        return home
+    xdg = _env_path("XDG_DATA_HOME", allow_relative=False)
+    if xdg is not None:
+        return xdg / APP_DIR_NAME
+    return Path.home() / ".local" / "share" / APP_DIR_NAME
+
+
+def cache_dir() -> Path:
+    """The folder for rebuildable files (rendered prompts): ``$ATTUNE_HOME/cache`` or XDG."""
+    home = _env_path("ATTUNE_HOME", allow_relative=True)
+    if home is not None:
+        return home / "cache"
+    xdg = _env_path("XDG_CACHE_HOME", allow_relative=False)
+    if xdg is not None:
+        return xdg / APP_DIR_NAME
+    return Path.home() / ".cache" / APP_DIR_NAME
+
+
+def database_path() -> Path:
+    """The default session database file."""
+    return data_dir() / DATABASE_NAME
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create folder ``path`` readable by its owner only (0700) and return it.
+
+    Missing parents are created with the usual mode. A folder that already exists keeps
+    the mode its owner gave it. Raises ``OSError`` when the folder cannot be created or
+    a file stands where it should be; callers turn that into their boundary's error.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return path
+    # mkdir's mode passes through the umask, which could leave it unusable (0500) or,
+    # with an odd umask, not exactly 0700; the couple's log should be exactly private.
+    path.chmod(0o700)
+    return path

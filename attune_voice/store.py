@@ -1,0 +1,505 @@
+"""The session database: sessions and their events in SQLite, committed as they happen.
+
+One file (``paths.database_path()`` unless told otherwise), in WAL mode, readable by
+its owner only. The schema version lives in ``PRAGMA user_version`` and grows only
+through ``_MIGRATIONS``; a file this code cannot use is refused with one line saying
+what is wrong and what to do, and is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from attune_voice import paths
+from attune_voice.errors import StoreError
+from attune_voice.events import Event, dumps, loads
+
+APPLICATION_ID = 0x61747476
+"""``PRAGMA application_id`` of our files ("attv"), so another program's database is
+recognised as such instead of being mistaken for a damaged or newer one of ours."""
+
+BUSY_TIMEOUT_S = 5.0
+"""How long a statement waits for another process's write lock before giving up."""
+
+MODES = frozenset({"demo", "run", "import"})
+"""How a session came about: the simulated room, the microphone, or an imported log."""
+
+RUNNING = "running"
+FINAL_STATUSES = frozenset({"completed", "stopped", "interrupted", "device_lost"})
+"""What a session can end as; the same words as ``events.EndReason``."""
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: sessions, their events, and the couple's saved settings.
+    (
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            exercise TEXT NOT NULL,
+            partner_a TEXT NOT NULL,
+            partner_b TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            status TEXT NOT NULL,
+            duration_s REAL,
+            settings TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX sessions_by_start ON sessions (started_at, id)",
+        # Clustered on (session_id, seq): a session's events are read back in one range.
+        """CREATE TABLE events (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            t REAL NOT NULL,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+"""Step N takes a database from schema N to N+1; add steps, never edit old ones."""
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The database schema this code writes (not ``events.SCHEMA_VERSION``)."""
+
+_SESSION_COLUMNS = """
+    s.id, s.started_at, s.exercise, s.partner_a, s.partner_b, s.mode, s.status,
+    s.duration_s, (SELECT COUNT(*) FROM events AS e WHERE e.session_id = s.id)
+"""
+_NEWEST_FIRST = "ORDER BY s.started_at DESC, s.id DESC"
+
+# SQLite's primary result codes (sqlite3.h), for Pythons whose sqlite3 lacks the names.
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+_PROBLEM_BY_CODE = {
+    _SQLITE_FULL: "full",
+    _SQLITE_CORRUPT: "corrupt",
+    _SQLITE_NOTADB: "corrupt",
+    _SQLITE_READONLY: "readonly",
+    _SQLITE_CANTOPEN: "readonly",
+    _SQLITE_PERM: "readonly",
+    _SQLITE_BUSY: "busy",
+    _SQLITE_LOCKED: "busy",
+}
+# Python 3.10 exposes no result code, only the message (SQLite's fixed wording).
+_PROBLEM_BY_MESSAGE = (
+    ("disk is full", "full"),
+    ("malformed", "corrupt"),
+    ("not a database", "corrupt"),
+    ("readonly", "readonly"),
+    ("unable to open", "readonly"),
+    ("locked", "busy"),
+)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One row of the session list."""
+
+    id: int
+    started_at: str
+    """ISO 8601 in UTC, as ``datetime.isoformat`` writes it (``+00:00``)."""
+    exercise: str
+    partners: tuple[str, str]
+    """Display names of partner A and partner B."""
+    mode: str
+    """demo, run or import."""
+    status: str
+    """running, completed, stopped, interrupted or device_lost."""
+    duration_s: float | None
+    """None while the session is running."""
+    event_count: int
+
+
+class Store:
+    """An open session database; use ``Store.open`` and close it (or use ``with``)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        """Wrap a connection that ``Store.open`` has checked, configured and migrated."""
+        self._conn = conn
+        self._path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Store:
+        """Open (creating if needed) the database at ``path``, default ``database_path()``.
+
+        A new file and its folder are made private (0600 and 0700). Raises
+        ``StoreError`` for a file that is not an attune-voice database, is damaged or
+        was written by a newer version (all left untouched), or cannot be written.
+        """
+        path = (paths.database_path() if path is None else path).absolute()
+        try:
+            paths.ensure_private_dir(path.parent)
+        except OSError as e:
+            raise StoreError(
+                f"cannot create the folder {path.parent} ({_os_reason(e)}); "
+                "check that it is a writable folder"
+            ) from e
+        _create_private_file(path)
+        with _guard(path, "open", at_open=True):
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            _check_usable(conn, path)
+            with _guard(path, "open", at_open=True):
+                # Only now, with the file known to be ours: switching to WAL writes it.
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Close the database; closing twice is harmless."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start_session(
+        self,
+        *,
+        exercise: str,
+        partners: tuple[str, str],
+        mode: str,
+        started_at: str,
+        settings: Mapping[str, object],
+    ) -> int:
+        """Record a new running session and return its id.
+
+        ``started_at`` is an ISO 8601 time with a UTC offset (``Z`` or ``+00:00``; any
+        offset is converted to UTC) from the caller: the store never reads a clock.
+        Raises ``ValueError`` for a bad mode, time or settings that are not JSON.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {sorted(MODES)}, not {mode!r}")
+        started = _utc_iso(started_at)
+        try:
+            settings_json = json.dumps(dict(settings), sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"session settings must be plain JSON values ({e})") from e
+        with self._guard("write to"):
+            cursor = self._conn.execute(
+                "INSERT INTO sessions"
+                " (started_at, exercise, partner_a, partner_b, mode, status, settings)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (started, exercise, partners[0], partners[1], mode, RUNNING, settings_json),
+            )
+        if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
+            raise StoreError(f"cannot write to {self._path} (the new session got no id)")
+        return cursor.lastrowid
+
+    def append(self, session_id: int, event: Event) -> None:
+        """Add ``event`` after the session's last event, committed before returning.
+
+        A crash of the program afterwards loses nothing appended; with
+        ``synchronous=NORMAL`` a power cut may still lose the last few commits.
+        """
+        self.append_many(session_id, (event,))
+
+    def append_many(self, session_id: int, events: Iterable[Event]) -> None:
+        """Add ``events`` in order, all or none, in one transaction.
+
+        Raises ``ValueError`` for an event whose ``t`` is not a finite number (SQLite
+        would store NaN as NULL) and ``TypeError`` for fields JSON cannot hold.
+        """
+        rows = []
+        for event in events:
+            if not math.isfinite(event.t):
+                raise ValueError(f"{event.kind} event at t={event.t}: t must be finite")
+            rows.append((session_id, session_id, event.t, str(event.kind), dumps(event)))
+        with self._guard("write to"):
+            try:
+                with _transaction(self._conn):
+                    # seq is computed under the write lock BEGIN IMMEDIATE takes, so
+                    # two writers cannot pick the same number.
+                    self._conn.executemany(
+                        "INSERT INTO events (session_id, seq, t, kind, data) VALUES (?,"
+                        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?),"
+                        " ?, ?, ?)",
+                        rows,
+                    )
+            except sqlite3.IntegrityError as e:
+                if "FOREIGN KEY" not in str(e):
+                    raise
+                raise _no_session(session_id) from e
+
+    def finish_session(self, session_id: int, status: str, duration_s: float) -> None:
+        """Set the session's final status and length in seconds."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {sorted(FINAL_STATUSES)}, not {status!r}")
+        with self._guard("write to"):
+            cursor = self._conn.execute(
+                "UPDATE sessions SET status = ?, duration_s = ? WHERE id = ?",
+                (str(status), float(duration_s), session_id),
+            )
+        if cursor.rowcount == 0:
+            raise _no_session(session_id)
+
+    def mark_unfinished_interrupted(self) -> list[int]:
+        """Mark sessions still 'running' (the program died) as 'interrupted'; return their ids.
+
+        Their duration becomes the latest ``t`` among their events (0 when none). Call
+        it only when no other attune-voice can be running a session on this database.
+        """
+        with self._guard("write to"), _transaction(self._conn):
+            ids = [
+                int(row[0])
+                for row in self._conn.execute(
+                    "SELECT id FROM sessions WHERE status = ? ORDER BY id", (RUNNING,)
+                )
+            ]
+            self._conn.execute(
+                "UPDATE sessions SET status = 'interrupted', duration_s = COALESCE("
+                " (SELECT MAX(t) FROM events WHERE events.session_id = sessions.id), 0.0)"
+                " WHERE status = ?",
+                (RUNNING,),
+            )
+        return ids
+
+    def sessions(self) -> list[SessionRecord]:
+        """Every session, newest start first."""
+        with self._guard("read"):
+            rows = self._conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions AS s {_NEWEST_FIRST}"
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def session(self, session_id: int) -> SessionRecord:
+        with self._guard("read"):
+            row = self._conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions AS s WHERE s.id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise _no_session(session_id)
+        return _record(row)
+
+    def latest_session_id(self) -> int | None:
+        """The newest session's id, or None when there are none."""
+        with self._guard("read"):
+            row = self._conn.execute(f"SELECT s.id FROM sessions AS s {_NEWEST_FIRST} LIMIT 1")
+            found = row.fetchone()
+        return None if found is None else int(found[0])
+
+    def events(self, session_id: int) -> list[Event]:
+        """The session's events in the order they were appended."""
+        with self._guard("read"):
+            known = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
+            if known.fetchone() is None:
+                raise _no_session(session_id)
+            rows = self._conn.execute(
+                "SELECT seq, data FROM events WHERE session_id = ? ORDER BY seq", (session_id,)
+            ).fetchall()
+        result: list[Event] = []
+        for seq, data in rows:
+            try:
+                result.append(loads(data))
+            # loads promises ValueError, but non-object JSON or a non-text column
+            # reaches it as TypeError or AttributeError.
+            except (ValueError, TypeError, AttributeError) as e:
+                raise StoreError(
+                    f"event {seq} of session {session_id} in {self._path} is unreadable"
+                    f" ({_one_line(str(e))}); restore a backup or export the other sessions"
+                ) from e
+        return result
+
+    def get_setting(self, key: str) -> str | None:
+        with self._guard("read"):
+            row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._guard("write to"):
+            self._conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def _guard(self, action: str) -> AbstractContextManager[None]:
+        return _guard(self._path, action)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only, unless one exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        if path.is_dir():
+            raise StoreError(
+                f"{path} is a folder, not a database file; give the path of a file"
+            ) from e
+        return
+    except OSError as e:
+        raise StoreError(
+            f"cannot create {path} ({_os_reason(e)}); check that its folder is writable"
+        ) from e
+    try:
+        # The umask may only remove bits, but an odd one could leave the file unusable.
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _check_usable(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse, without writing anything, a file that is not a current attune-voice database."""
+    with _guard(path, "open", at_open=True):
+        application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        empty = conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+        if application_id != APPLICATION_ID and not (
+            application_id == 0 and version == 0 and empty
+        ):
+            raise StoreError(
+                f"{path} is an SQLite database of another program, not attune-voice;"
+                " give another path or move it aside; nothing was changed"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer attune-voice (schema {version}, this one"
+                f" reads up to {SCHEMA_VERSION}); upgrade attune-voice to open it;"
+                " nothing was changed"
+            )
+        # Reads every page once: a damaged file is refused now, whole, rather than
+        # failing halfway through a session or a review.
+        problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            raise StoreError(_damaged(path, "; ".join(problems), at_open=True))
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to ``SCHEMA_VERSION``, all steps in one transaction."""
+    with _guard(path, "upgrade"):
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+            return
+        with _transaction(conn):
+            # Read again under the write lock: another process may have just migrated.
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taking the write lock up front so it cannot deadlock later."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        # SQLite rolls some failures (a full disk) back itself; only undo what is left.
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+@contextmanager
+def _guard(path: Path, action: str, *, at_open: bool = False) -> Iterator[None]:
+    """Turn any sqlite3 error in the block into a one-line ``StoreError``."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise _store_error(e, path, action, at_open=at_open) from e
+
+
+def _store_error(e: sqlite3.Error, path: Path, action: str, *, at_open: bool) -> StoreError:
+    detail = _one_line(str(e)) or type(e).__name__
+    problem = _problem(e)
+    if problem == "full":
+        return StoreError(
+            f"cannot {action} {path}: the disk is full ({detail}); free some space and try again"
+        )
+    if problem == "corrupt":
+        return StoreError(_damaged(path, detail, at_open=at_open))
+    if problem == "readonly":
+        return StoreError(
+            f"cannot {action} {path} ({detail}); check that the file and its folder are writable"
+        )
+    if problem == "busy":
+        return StoreError(
+            f"{path} is busy ({detail}); close any other attune-voice using it and try again"
+        )
+    return StoreError(f"cannot {action} {path} ({detail})")
+
+
+def _problem(e: sqlite3.Error) -> str | None:
+    """Which kind of trouble an sqlite3 error is: full, corrupt, readonly, busy or None."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        # Extended codes (SQLITE_READONLY_DBMOVED…) keep the primary code in the low byte.
+        return _PROBLEM_BY_CODE.get(code & 0xFF)
+    message = str(e).lower()
+    return next((problem for text, problem in _PROBLEM_BY_MESSAGE if text in message), None)
+
+
+def _damaged(path: Path, detail: str, *, at_open: bool) -> str:
+    unchanged = "; nothing was changed" if at_open else ""
+    return (
+        f"{path} is not a readable attune-voice database ({_one_line(detail)});"
+        f" move it aside or restore a backup{unchanged}"
+    )
+
+
+def _no_session(session_id: int) -> StoreError:
+    return StoreError(f"no session {session_id}; list them with: attune-voice sessions")
+
+
+def _record(row: Any) -> SessionRecord:
+    """A ``SessionRecord`` from a row of ``_SESSION_COLUMNS``."""
+    sid, started_at, exercise, partner_a, partner_b, mode, status, duration_s, count = row
+    return SessionRecord(
+        id=int(sid),
+        started_at=str(started_at),
+        exercise=str(exercise),
+        partners=(str(partner_a), str(partner_b)),
+        mode=str(mode),
+        status=str(status),
+        duration_s=None if duration_s is None else float(duration_s),
+        event_count=int(count),
+    )
+
+
+def _utc_iso(text: str) -> str:
+    """``text`` (ISO 8601 with an offset) as UTC in ``isoformat`` form, which sorts as time."""
+    # Python 3.10's fromisoformat does not read the "Z" suffix.
+    cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError as e:
+        raise ValueError(f"started_at must be an ISO 8601 time, not {text!r}") from e
+    if moment.utcoffset() is None:
+        raise ValueError(f"started_at needs a UTC offset (Z or +00:00): {text!r}")
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _os_reason(e: OSError) -> str:
+    return e.strerror or _one_line(str(e)) or type(e).__name__
