@@ -51,7 +51,9 @@ class PartnerSummary:
     """FloorGiven events for this partner with role speak or share (not paraphrase,
     clarify or confirm)."""
     longest_monologue_s: float
-    """The longest single Speech segment of theirs with speech_kind turn; 0.0 if none."""
+    """The longest stretch they held the floor talking: for each of their floors, from
+    the start of their first turn speech in it to the end of their last (thinking
+    pauses included); the longest over the session, 0.0 if none."""
     overtime_s: float
     """Sum of FloorEnded.overtime_s over this partner's floors of any role."""
     overtime_floors: int
@@ -112,6 +114,7 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
     tallies = {partner: _Tally() for partner in PARTNERS}
     unattributed_talk_s = 0.0
     check_ins = cues = 0
+    floors: list[FloorEnded] = []
 
     for event in events:
         if isinstance(event, Speech):
@@ -121,9 +124,7 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
                 unattributed_talk_s += length_s
                 continue
             tally.talk_s += length_s
-            if event.speech_kind == SpeechKind.TURN:
-                tally.longest_monologue_s = max(tally.longest_monologue_s, length_s)
-            elif event.speech_kind == SpeechKind.INTERRUPTION:
+            if event.speech_kind == SpeechKind.INTERRUPTION:
                 tally.interruptions += 1
             elif event.speech_kind == SpeechKind.BACKCHANNEL:
                 tally.backchannels += 1
@@ -131,6 +132,7 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
             if event.partner in tallies and event.role in _SPEAKING_ROLES:
                 tallies[event.partner].floors += 1
         elif isinstance(event, FloorEnded):
+            floors.append(event)
             if event.partner in tallies:
                 tallies[event.partner].overtime_s += event.overtime_s
                 if event.overtime_s > 0:
@@ -147,6 +149,8 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
         elif isinstance(event, Cue):
             cues += 1
 
+    for partner, longest_s in _longest_monologues(events, floors).items():
+        tallies[partner].longest_monologue_s = longest_s
     total_talk_s = sum(tally.talk_s for tally in tallies.values())
     summaries = tuple(
         PartnerSummary(
@@ -167,6 +171,28 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
         check_ins=check_ins,
         cues=cues,
     )
+
+
+def _longest_monologues(
+    events: Sequence[Event], floors: Sequence[FloorEnded]
+) -> dict[str, float]:
+    # A segment is logged when it ends, often just after its floor has ended, so
+    # floors and speech are matched by time, not by log order.
+    turns = [
+        e for e in events
+        if isinstance(e, Speech) and e.speech_kind == SpeechKind.TURN and e.partner is not None
+    ]
+    longest: dict[str, float] = {}
+    for floor in floors:
+        start_t = floor.t - floor.held_s
+        spans = [
+            s for s in turns
+            if s.partner == floor.partner and start_t - 0.5 <= s.t < floor.t
+        ]
+        if spans:
+            span_s = max(s.end_t for s in spans) - min(s.t for s in spans)
+            longest[floor.partner] = max(longest.get(floor.partner, 0.0), span_s)
+    return longest
 
 
 def summary_to_json(summary: SessionSummary) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def test_a_full_session() -> None:
                 talk_s=88.0,
                 share=88 / 145,  # every time here is exact in binary
                 floors=1,
-                longest_monologue_s=31.0,
+                longest_monologue_s=66.0,  # her first floor: 6.0 to 72.0
                 overtime_s=5.5,
                 overtime_floors=1,
                 interruptions=0,
@@ -166,7 +166,7 @@ def test_a_full_session() -> None:
                 talk_s=57.0,
                 share=57 / 145,
                 floors=2,
-                longest_monologue_s=24.0,
+                longest_monologue_s=34.0,  # her speaking floor: 96.0 to 130.0
                 overtime_s=0.0,
                 overtime_floors=0,
                 interruptions=1,
@@ -317,8 +317,8 @@ def test_text_shows_names_and_numbers_side_by_side() -> None:
     header = lines[2].split()
     assert header[:4] == ["talk", "share", "floors", "longest"]
     # talk, share, floors, longest turn, overtime, interruptions, backchannels, paraphrases
-    assert lines[3].split() == ["Ann", "1:28", "61%", "1", "0:31", "0:06", "0", "0", "2"]
-    assert lines[4].split() == ["Bo", "0:57", "39%", "2", "0:24", "0:00", "1", "1", "1"]
+    assert lines[3].split() == ["Ann", "1:28", "61%", "1", "1:06", "0:06", "0", "0", "2"]
+    assert lines[4].split() == ["Bo", "0:57", "39%", "2", "0:34", "0:00", "1", "1", "1"]
     assert lines[6] == ("speech not attributed to either partner: 0:02; check-ins: 1; time cues: 1")
     # Plain text for any terminal or file, describing rather than ranking.
     assert "\x1b" not in text
