@@ -28,6 +28,11 @@ _REFINE_LOOKBACK = 15
 """Sub-frames (150 ms) searched before a confirmed onset for the true start."""
 
 
+def _seconds(subframe_index: int) -> float:
+    # Computed from samples exactly as Frame.t is, so equal instants compare equal.
+    return subframe_index * SUBFRAME_SAMPLES / SAMPLE_RATE_HZ
+
+
 class VoicingDetector(Protocol):
     """Says whether one 10 ms block of 16 kHz int16 audio is voiced."""
 
@@ -167,7 +172,7 @@ class Segmenter:
                 if self._speech_run >= self._min_speech:
                     self.state = SegmenterState.SPEECH
                     self._start = self._refined_start(self._start)
-                    onset = Onset(self._start * SUBFRAME_S, self._channel)
+                    onset = Onset(_seconds(self._start), self._channel)
             else:
                 self._gap += 1
                 if self._gap > 2:
@@ -199,7 +204,7 @@ class Segmenter:
     def _close(self) -> Segment:
         end = self._refined_end(self._last_speech_end)
         self.state = SegmenterState.SILENCE
-        return Segment(self._start * SUBFRAME_S, end * SUBFRAME_S, self._channel)
+        return Segment(_seconds(self._start), _seconds(end), self._channel)
 
     def _refined_start(self, start: int) -> int:
         # webrtcvad needs a few milliseconds of voicing before it fires; the soft
@@ -250,7 +255,7 @@ class ChannelDetector:
 
     @property
     def t(self) -> float:
-        return self._index * SUBFRAME_S
+        return _seconds(self._index)
 
     def noise_floor_dbfs(self, channel: int = 0) -> float:
         return self._floors[channel].dbfs
