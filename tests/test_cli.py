@@ -1,0 +1,196 @@
+"""Every command through click's CliRunner, against a real store in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from attune_voice.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ATTUNE_HOME", str(folder))
+    return folder
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def one_error_line(result: Result) -> str:
+    """The single line a failing command prints on stderr."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+SHORT = ("speaker-listener-easy", "--limit", "30s", "--seed", "4")
+
+
+def test_demo_plays_a_session_stores_it_and_prints_the_review(home: Path) -> None:
+    result = invoke("demo", *SHORT)
+    assert result.exit_code == 0, result.output
+    assert "Sam" in result.stdout and "Alex" in result.stdout
+    assert "(completed)" in result.stdout
+    assert "Stored as session 1" in result.stdout
+    with sqlite3.connect(home / "attune.db") as db:
+        (status,) = db.execute("SELECT status FROM sessions WHERE id = 1").fetchone()
+        (count,) = db.execute("SELECT COUNT(*) FROM events WHERE session_id = 1").fetchone()
+    assert status == "completed"
+    assert count > 20
+
+
+def test_demo_json_is_one_object_on_stdout() -> None:
+    result = invoke("demo", *SHORT, "--format", "json", "--partners", "Robin,Kai")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["partners"] == ["Robin", "Kai"]
+    assert data["end_reason"] == "completed"
+    a, b = data["partners_summary"]
+    assert a["talk_s"] > 10 and b["talk_s"] > 10
+    assert a["floors"] == b["floors"] == 1
+    assert abs(a["share"] + b["share"] - 1.0) < 0.01
+
+
+def test_demo_limit_and_rounds_override_the_exercise() -> None:
+    result = invoke("demo", "--limit", "20s", "--rounds", "1", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["partners_summary"][0]["floors"] == 2
+    result = invoke("review", "--format", "json")
+    assert json.loads(result.stdout)["duration_s"] == data["duration_s"]
+
+
+def test_demo_minutes_scales_the_session() -> None:
+    short = json.loads(invoke("demo", "--minutes", "6", "--format", "json").stdout)
+    longer = json.loads(invoke("demo", "--minutes", "14", "--format", "json").stdout)
+    assert 4 * 60 < short["duration_s"] < 8 * 60
+    assert 11 * 60 < longer["duration_s"] < 17 * 60
+
+
+def test_demo_saves_the_room_audio(tmp_path: Path) -> None:
+    target = tmp_path / "room.wav"
+    result = invoke("demo", *SHORT, "--save-audio", str(target))
+    assert result.exit_code == 0
+    with wave.open(str(target)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 2, 2)
+        seconds = wav.getnframes() / 16000
+    duration_s = json.loads(invoke("review", "--format", "json").stdout)["duration_s"]
+    assert abs(seconds - duration_s) < 0.05
+
+
+def test_demo_with_one_microphone() -> None:
+    result = invoke("demo", *SHORT, "--microphones", "1", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["partners_summary"][0]["interruptions"] == 0
+    assert data["partners_summary"][0]["talk_s"] > 10
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("--limit", "two minutes"), "--limit"),
+        (("--limit", "3s"), "too short"),
+        (("--rounds", "0"), "--rounds"),
+        (("--partners", "Sam"), "two names"),
+        (("--minutes", "0"), "--minutes"),
+    ],
+)
+def test_demo_bad_options_give_one_line(args: tuple[str, ...], phrase: str) -> None:
+    result = invoke("demo", *args)
+    assert result.exit_code == 2
+    assert phrase in one_error_line(result)
+
+
+def test_demo_save_audio_into_a_missing_folder_fails_before_anything(tmp_path: Path) -> None:
+    result = invoke("demo", *SHORT, "--save-audio", str(tmp_path / "no" / "room.wav"))
+    assert result.exit_code != 0
+    assert "room.wav" in one_error_line(result)
+
+
+def test_unknown_exercise_names_the_ones_there_are() -> None:
+    result = invoke("demo", "speaker-lisener")
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "speaker-listener" in line
+
+
+def test_exercises_lists_show_and_json() -> None:
+    listing = invoke("exercises")
+    assert listing.exit_code == 0
+    assert "speaker-listener " in listing.stdout
+    rows = json.loads(invoke("exercises", "--format", "json").stdout)
+    assert {row["name"] for row in rows} >= {"speaker-listener", "speaker-listener-easy"}
+    shown = invoke("exercises", "show", "speaker-listener")
+    assert shown.exit_code == 0
+    assert "Round" in shown.stdout and "{speaker}" in shown.stdout
+
+
+def test_exercises_check_good_and_broken_files(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(
+        'name = "mine"\nskill = "empathy"\n[[round]]\nkind = "floor"\ntext = "Go, {speaker}."\n'
+    )
+    result = invoke("exercises", "check", str(good))
+    assert result.exit_code == 0
+    assert "ok" in result.stdout
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        'name = "mine"\nskill = "empathy"\nlimit = "two minutes"\n'
+        '[[round]]\nkind = "flor"\ntext = "Go, {partnr}."\n'
+    )
+    result = invoke("exercises", "check", str(broken))
+    assert result.exit_code == 2
+    assert f"{broken}:3:" in result.stderr
+    assert f"{broken}:5:" in result.stderr and "floor" in result.stderr
+    assert f"{broken}:6:" in result.stderr and "{partner_a}" in result.stderr
+    assert "3 problems found" in result.stderr
+
+
+def test_a_broken_exercise_file_stops_the_demo_with_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "mine"\nskill = "x"\n[[round]]\nkind = "floor"\n')
+    result = invoke("demo", str(broken))
+    assert result.exit_code == 2
+    assert "broken.toml:3: text is missing" in one_error_line(result)
+
+
+def test_sessions_and_review() -> None:
+    empty = invoke("sessions")
+    assert "No sessions yet" in empty.stdout
+    assert invoke("review").exit_code == 1
+    invoke("demo", *SHORT)
+    invoke("demo", *SHORT, "--seed", "9")
+    rows = json.loads(invoke("sessions", "--format", "json").stdout)
+    assert [row["id"] for row in rows] == [2, 1]
+    assert rows[0]["status"] == "completed" and rows[0]["mode"] == "demo"
+    text = invoke("sessions").stdout
+    assert "speaker-listener-easy" in text
+    first = invoke("review", "1")
+    assert first.exit_code == 0 and "Sam" in first.stdout
+    missing = invoke("review", "99")
+    assert missing.exit_code != 0
+    assert "no session 99" in one_error_line(missing)
+
+
+def test_a_corrupt_database_gives_one_line_and_is_left_alone(home: Path) -> None:
+    home.mkdir(parents=True)
+    database = home / "attune.db"
+    database.write_bytes(b"this is not a database" * 100)
+    before = database.read_bytes()
+    result = invoke("sessions")
+    assert result.exit_code != 0
+    assert "attune.db" in one_error_line(result)
+    assert database.read_bytes() == before
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and "attune-voice" in result.stdout
