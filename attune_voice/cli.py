@@ -27,7 +27,7 @@ class _ReportedError(click.ClickException):
 
     def __init__(self, error: AttuneError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        self.exit_code: int = error.exit_code  # type: ignore[misc]  # click sets it per class
 
     def show(self, file: Any = None) -> None:
         click.echo(f"attune-voice: {self.format_message()}", err=True)
@@ -53,8 +53,9 @@ def _fail(message: str, exit_code: int = 2) -> NoReturn:
 def _parse_partners(text: str) -> tuple[str, str]:
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or not all(names):
-        raise UsageError(f'--partners takes two names separated by a comma, like "Sam,Alex"; '
-                         f"got {text!r}")
+        raise UsageError(
+            f'--partners takes two names separated by a comma, like "Sam,Alex"; got {text!r}'
+        )
     return names[0], names[1]
 
 
@@ -89,7 +90,7 @@ def _dump_json(data: object) -> None:
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="attune-voice")
 def cli() -> None:
-    """A screen-free voice coach for couples: timed speaker–listener practice, offline."""
+    """A screen-free voice coach for couples: timed speaker-listener practice, offline."""
 
 
 # --- sessions: demo and run ------------------------------------------------------------
@@ -105,7 +106,10 @@ def _recording(
     with Store.open() as store:
         store.mark_unfinished_interrupted()
         session_id = store.start_session(
-            exercise=exercise.name, partners=names, mode=mode, started_at=_now_iso(),
+            exercise=exercise.name,
+            partners=names,
+            mode=mode,
+            started_at=_now_iso(),
             settings=exercise.settings(),
         )
 
@@ -153,35 +157,68 @@ def _print_review(events: list[Event], session_id: int, output: str) -> None:
         _dump_json(data)
     else:
         click.echo(format_summary(summary))
-        click.echo(f"Stored as session {session_id}. See it again with: attune-voice review "
-                   f"{session_id}")
+        click.echo(
+            f"Stored as session {session_id}. See it again with: attune-voice review {session_id}"
+        )
 
 
 _exercise_argument = click.argument("exercise", default="speaker-listener")
-_limit_option = click.option("--limit", metavar="DURATION",
-                             help="Floor time per turn, e.g. 90s, 2m, 1m30s.")
+_limit_option = click.option(
+    "--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s."
+)
 _rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
 
 
 @cli.command()
 @_exercise_argument
 @click.option("--minutes", type=float, help="Scale the session to last about this long.")
-@click.option("--seed", type=int, default=1, show_default=True,
-              help="Changes what the simulated partners say and do.")
-@click.option("--partners", default=",".join(("Sam", "Alex")), show_default=True,
-              help='Names of the two simulated partners, "A,B".')
-@click.option("--microphones", type=click.Choice(["1", "2"]), default="2", show_default=True,
-              help="One room microphone, or one per partner (lets interruptions be told).")
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Changes what the simulated partners say and do.",
+)
+@click.option(
+    "--partners",
+    default=",".join(("Sam", "Alex")),
+    show_default=True,
+    help='Names of the two simulated partners, "A,B".',
+)
+@click.option(
+    "--microphones",
+    type=click.Choice(["1", "2"]),
+    default="2",
+    show_default=True,
+    help="One room microphone, or one per partner (lets interruptions be told).",
+)
 @_limit_option
 @_rounds_option
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="How to print the review.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the review.",
+)
 @click.option("--play", is_flag=True, help="Also play the room through the speakers, in real time.")
-@click.option("--save-audio", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write what the room's microphones heard to this WAV file.")
+@click.option(
+    "--save-audio",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what the room's microphones heard to this WAV file.",
+)
 def demo(
-    exercise: str, minutes: float | None, seed: int, partners: str, microphones: str,
-    limit: str | None, rounds: int | None, output: str, play: bool, save_audio: Path | None,
+    exercise: str,
+    minutes: float | None,
+    seed: int,
+    partners: str,
+    microphones: str,
+    limit: str | None,
+    rounds: int | None,
+    output: str,
+    play: bool,
+    save_audio: Path | None,
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
@@ -234,8 +271,12 @@ def demo(
 @_limit_option
 @_rounds_option
 def run(
-    exercise: str, partners: str | None, input_device: str | None, output_device: str | None,
-    limit: str | None, rounds: int | None,
+    exercise: str,
+    partners: str | None,
+    input_device: str | None,
+    output_device: str | None,
+    limit: str | None,
+    rounds: int | None,
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
@@ -247,8 +288,11 @@ def run(
 
     chosen = _load_exercise(exercise, limit, rounds)
     names = _remembered_partners(partners, Store)
-    click.echo(f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
-               "clicker to hand over; Ctrl-C ends the session and keeps the log.", err=True)
+    click.echo(
+        f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
+        "clicker to hand over; Ctrl-C ends the session and keeps the log.",
+        err=True,
+    )
     with (
         SpeechRenderer() as renderer,
         _recording(chosen, names, "run") as (append, finish),
@@ -297,12 +341,19 @@ def exercises(ctx: click.Context, output: str) -> None:
         return
     from attune_voice.exercises.loader import builtin_names, load_exercise
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in builtin_names():
         exercise = load_exercise(name)
-        rows.append({"name": name, "title": exercise.title, "skill": exercise.skill,
-                     "goal": exercise.goal, "rounds": exercise.rounds,
-                     "limit_s": exercise.limit_s})
+        rows.append(
+            {
+                "name": name,
+                "title": exercise.title,
+                "skill": exercise.skill,
+                "goal": exercise.goal,
+                "rounds": exercise.rounds,
+                "limit_s": exercise.limit_s,
+            }
+        )
     if output == "json":
         _dump_json(rows)
         return
@@ -351,20 +402,30 @@ def sessions(output: str) -> None:
     with Store.open() as store:
         records = store.sessions()
     if output == "json":
-        _dump_json([
-            {"id": r.id, "started_at": r.started_at, "exercise": r.exercise,
-             "partners": list(r.partners), "mode": r.mode, "status": r.status,
-             "duration_s": r.duration_s}
-            for r in records
-        ])
+        _dump_json(
+            [
+                {
+                    "id": r.id,
+                    "started_at": r.started_at,
+                    "exercise": r.exercise,
+                    "partners": list(r.partners),
+                    "mode": r.mode,
+                    "status": r.status,
+                    "duration_s": r.duration_s,
+                }
+                for r in records
+            ]
+        )
         return
     if not records:
         click.echo(f"No sessions yet. Try: {DEMO_HINT}")
         return
     for r in records:
-        click.echo(f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
-                   f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
-                   f"  {r.status}")
+        click.echo(
+            f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
+            f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
+            f"  {r.status}"
+        )
 
 
 @cli.command()

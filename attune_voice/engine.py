@@ -321,7 +321,10 @@ class SessionEngine:
             t,
             step.text if text is None else text,
             PromptMeaning(
-                "floor", addressee=partner, role=role, limit_s=limit_s,
+                "floor",
+                addressee=partner,
+                role=role,
+                limit_s=limit_s,
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
             **values,
@@ -350,7 +353,10 @@ class SessionEngine:
         self.phase = Phase.FLOOR
         self._log(
             FloorGiven(
-                t, partner=pending.partner, role=pending.role, limit_s=pending.limit_s,
+                t,
+                partner=pending.partner,
+                role=pending.role,
+                limit_s=pending.limit_s,
                 attempt=pending.attempt,
             )
         )
@@ -375,7 +381,8 @@ class SessionEngine:
             remaining_s = floor.cues_s.pop(0)
             self._log(Cue(t, partner=floor.partner, remaining_s=remaining_s))
             self._say(
-                t, self.exercise.prompts.cue,
+                t,
+                self.exercise.prompts.cue,
                 PromptMeaning("cue", addressee=floor.partner, limit_s=remaining_s),
                 remaining=spoken_duration(remaining_s),
             )
@@ -391,7 +398,8 @@ class SessionEngine:
                 floor.overtime = True
                 self._log(Overtime(t, partner=floor.partner))
                 self._say(
-                    t, self.exercise.prompts.overtime,
+                    t,
+                    self.exercise.prompts.overtime,
                     PromptMeaning("overtime", addressee=floor.partner),
                 )
                 return
@@ -400,9 +408,7 @@ class SessionEngine:
         if prompting:
             return
         if floor.overtime:
-            if quiet_s >= config.overtime_pause_s:
-                self._end_floor(t, FloorEndReason.LIMIT)
-            elif elapsed_s >= config.max_floor_s:
+            if quiet_s >= config.overtime_pause_s or elapsed_s >= config.max_floor_s:
                 self._end_floor(t, FloorEndReason.LIMIT)
             return
         if floor.role is FloorRole.CONFIRM:
@@ -415,7 +421,8 @@ class SessionEngine:
             floor.checked_in = True
             self._log(CheckIn(t, partner=floor.partner, silence_s=quiet_s))
             self._say(
-                t, self.exercise.prompts.check_in,
+                t,
+                self.exercise.prompts.check_in,
                 PromptMeaning("check_in", addressee=floor.partner),
             )
         elif floor.checked_in and quiet_s >= config.checkin_wait_s:
@@ -431,8 +438,12 @@ class SessionEngine:
             overtime_s = max(0.0, end_of_speech_t - floor.limit_t)
         self._log(
             FloorEnded(
-                t, partner=floor.partner, role=floor.role, reason=reason,
-                held_s=t - floor.start_t, overtime_s=overtime_s,
+                t,
+                partner=floor.partner,
+                role=floor.role,
+                reason=reason,
+                held_s=t - floor.start_t,
+                overtime_s=overtime_s,
             )
         )
         self._last_floor = (floor.partner, floor.start_t, t)
@@ -517,8 +528,9 @@ class SessionEngine:
             else:
                 kind = SpeechKind.INTERRUPTION
         self._log(
-            Speech(seg.start_t, end_t=seg.end_t, partner=partner, speech_kind=kind,
-                   attributed_by=by)
+            Speech(
+                seg.start_t, end_t=seg.end_t, partner=partner, speech_kind=kind, attributed_by=by
+            )
         )
 
     def _stop(self, t: float, reason: EndReason) -> None:

@@ -173,22 +173,18 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
     )
 
 
-def _longest_monologues(
-    events: Sequence[Event], floors: Sequence[FloorEnded]
-) -> dict[str, float]:
+def _longest_monologues(events: Sequence[Event], floors: Sequence[FloorEnded]) -> dict[str, float]:
     # A segment is logged when it ends, often just after its floor has ended, so
     # floors and speech are matched by time, not by log order.
     turns = [
-        e for e in events
+        e
+        for e in events
         if isinstance(e, Speech) and e.speech_kind == SpeechKind.TURN and e.partner is not None
     ]
     longest: dict[str, float] = {}
     for floor in floors:
         start_t = floor.t - floor.held_s
-        spans = [
-            s for s in turns
-            if s.partner == floor.partner and start_t - 0.5 <= s.t < floor.t
-        ]
+        spans = [s for s in turns if s.partner == floor.partner and start_t - 0.5 <= s.t < floor.t]
         if spans:
             span_s = max(s.end_t for s in spans) - min(s.t for s in spans)
             longest[floor.partner] = max(longest.get(floor.partner, 0.0), span_s)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tempfile
-import wave
-from pathlib import Path
+import ctypes
 from typing import Any
 
 import numpy as np
@@ -18,6 +14,8 @@ from attune_voice.errors import VoiceError
 
 PROMPT_VOICE = "gmw/en-us+f2"
 PROMPT_RATE_WPM = 160
+ESPEAK_RATE_HZ = 22_050
+"""espeak-ng always synthesises at this rate."""
 _TRIM_THRESHOLD = 200
 """Samples quieter than this (about -44 dBFS) at either end are trimmed."""
 
@@ -47,16 +45,39 @@ class SpeechRenderer:
                 "sudo apt-get install espeak-ng"
             ) from e
         self._cache: dict[tuple[str, str, int], Pcm] = {}
-        self._workdir = tempfile.TemporaryDirectory(prefix="attune-voice-")
+        # espeak-ng's first utterance in a process is timed a little differently from
+        # every later one (about 50 ms on a long sentence): say one and forget it.
+        self._synthesize("Ready.", PROMPT_VOICE, PROMPT_RATE_WPM)
 
     def close(self) -> None:
-        self._workdir.cleanup()
+        self._cache.clear()
 
     def __enter__(self) -> SpeechRenderer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _synthesize(self, text: str, voice: str, rate_wpm: int) -> bytes:
+        # pyttsx3's own save_to_file writes its WAV before appending the last chunk of
+        # audio, so the end of each prompt is cut by a varying amount. Its espeak-ng
+        # binding, driven here with a callback that keeps every chunk, is exact.
+        from pyttsx3.drivers import _espeak
+
+        chunks: list[bytes] = []
+
+        def collect(wav: Any, sample_count: int, events: Any) -> int:
+            if sample_count > 0:
+                chunks.append(ctypes.string_at(wav, sample_count * 2))
+            return 0
+
+        _espeak.SetSynthCallback(collect)
+        if _espeak.SetVoiceByName(voice.encode("utf-8")) != 0:
+            raise ValueError(f"espeak-ng has no voice {voice!r}")
+        _espeak.SetParameter(_espeak.RATE, rate_wpm, 0)
+        _espeak.Synth(text.encode("utf-8"), flags=_espeak.ENDPAUSE | _espeak.CHARS_UTF8)
+        _espeak.Synchronize()
+        return b"".join(chunks)
 
     def voices(self) -> list[str]:
         return [str(v.id) for v in self._engine.getProperty("voices")]
@@ -67,22 +88,12 @@ class SpeechRenderer:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        path = Path(self._workdir.name) / "render.wav"
         try:
-            self._engine.setProperty("voice", voice)
-            self._engine.setProperty("rate", rate_wpm)
-            # pyttsx3's espeak driver announces each saved file on stdout; stdout
-            # belongs to the command's own output (JSON, for one).
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._engine.save_to_file(text, str(path))
-                self._engine.runAndWait()
-            with wave.open(str(path), "rb") as wav:
-                rate_hz = wav.getframerate()
-                raw = wav.readframes(wav.getnframes())
-        except (OSError, RuntimeError, ValueError, wave.Error) as e:
+            raw = self._synthesize(text, voice, rate_wpm)
+        except (OSError, RuntimeError, ValueError, ctypes.ArgumentError) as e:
             raise VoiceError(f"could not render a prompt with voice {voice!r}: {e}") from e
-        samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-        pcm = to_int16(resample(samples[np.newaxis, :], rate_hz, SAMPLE_RATE_HZ))[0]
+        samples = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+        pcm = to_int16(resample(samples[np.newaxis, :], ESPEAK_RATE_HZ, SAMPLE_RATE_HZ))[0]
         pcm = trim_silence(pcm)
         self._cache[key] = pcm
         return pcm

@@ -29,8 +29,16 @@ def demo_speed(minutes: float) -> dict[str, float]:
     """Run the real command in a fresh process: wall time, simulated time, peak memory."""
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, ATTUNE_HOME=home)
-        command = [sys.executable, "-m", "attune_voice", "demo", "--minutes", str(minutes),
-                   "--format", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "attune_voice",
+            "demo",
+            "--minutes",
+            str(minutes),
+            "--format",
+            "json",
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
         wall_s = time.perf_counter() - started
@@ -58,8 +66,9 @@ def timing_errors(seeds: list[int], microphones: int) -> dict[str, float]:
             exercise = load_exercise("speaker-listener").with_overrides(limit_s=90.0, rounds=1)
             room = build_room(renderer, RoomConfig(seed=seed, microphones=microphones))
             log = EventLog()
-            engine = SessionEngine(exercise, ("Sam", "Alex"), PromptVoicePlayer(renderer, room),
-                                   log)
+            engine = SessionEngine(
+                exercise, ("Sam", "Alex"), PromptVoicePlayer(renderer, room), log
+            )
             SessionLoop(room, engine, Listener(room.channels)).run()
             speech = [e for e in log.events if isinstance(e, Speech)]
             prompts = [(e.t, e.end_t + 0.3) for e in log.events if isinstance(e, Prompt)]
@@ -67,9 +76,11 @@ def timing_errors(seeds: list[int], microphones: int) -> dict[str, float]:
                 if any(_overlaps(seg.start_t - 0.05, seg.end_t + 0.05, a, b) for a, b in prompts):
                     continue
                 # Speech by anyone within the merge gap joins this segment by design.
-                if any(o is not seg
-                       and _overlaps(seg.start_t - 0.3, seg.end_t + 0.3, o.start_t, o.end_t)
-                       for o in room.truth):
+                if any(
+                    o is not seg
+                    and _overlaps(seg.start_t - 0.3, seg.end_t + 0.3, o.start_t, o.end_t)
+                    for o in room.truth
+                ):
                     continue
                 clean += 1
                 found = [s for s in speech if _overlaps(s.t, s.end_t, seg.start_t, seg.end_t)]
@@ -100,9 +111,11 @@ def main() -> None:
     args = parser.parse_args()
 
     speed = demo_speed(args.minutes)
-    print(f"demo: {speed['simulated_min']:.1f} simulated minutes in {speed['wall_s']:.1f} s "
-          f"wall = {speed['speed_x']:.0f}x real time (target >= 60x), "
-          f"peak memory {speed['peak_mb']:.0f} MB (target <= 120 MB)")
+    print(
+        f"demo: {speed['simulated_min']:.1f} simulated minutes in {speed['wall_s']:.1f} s "
+        f"wall = {speed['speed_x']:.0f}x real time (target >= 60x), "
+        f"peak memory {speed['peak_mb']:.0f} MB (target <= 120 MB)"
+    )
     for microphones in (2, 1):
         figures = timing_errors(list(range(1, args.seeds + 1)), microphones)
         print(

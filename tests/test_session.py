@@ -51,8 +51,12 @@ class Played:
 
 
 def play(
-    renderer: SpeechRenderer, seed: int, microphones: int = 2, limit_s: float = 60.0,
-    rounds: int = 1, exercise: str = "speaker-listener",
+    renderer: SpeechRenderer,
+    seed: int,
+    microphones: int = 2,
+    limit_s: float = 60.0,
+    rounds: int = 1,
+    exercise: str = "speaker-listener",
 ) -> Played:
     chosen = load_exercise(exercise).with_overrides(limit_s=limit_s, rounds=rounds)
     room = build_room(renderer, RoomConfig(seed=seed, microphones=microphones))
@@ -84,8 +88,9 @@ def timing_errors(played: Played) -> tuple[np.ndarray, np.ndarray, int]:
     for seg in truth:
         if any(overlaps(seg.start_t - 0.05, seg.end_t + 0.05, a, b) for a, b in windows):
             continue
-        if any(o is not seg and overlaps(seg.start_t, seg.end_t, o.start_t, o.end_t)
-               for o in truth):
+        if any(
+            o is not seg and overlaps(seg.start_t, seg.end_t, o.start_t, o.end_t) for o in truth
+        ):
             continue
         found = [s for s in speech if overlaps(s.t, s.end_t, seg.start_t, seg.end_t)]
         if not found:
@@ -136,8 +141,9 @@ def test_each_partners_microphone_attributes_their_speech(two_mic_session: Playe
     checked = 0
     truth = two_mic_session.room.truth
     for seg in truth:
-        if any(o is not seg and overlaps(seg.start_t, seg.end_t, o.start_t, o.end_t)
-               for o in truth):
+        if any(
+            o is not seg and overlaps(seg.start_t, seg.end_t, o.start_t, o.end_t) for o in truth
+        ):
             continue
         for s in speech:
             if overlaps(s.t, s.end_t, seg.start_t, seg.end_t):
@@ -181,7 +187,7 @@ def test_the_same_seed_gives_the_same_session(renderer: SpeechRenderer) -> None:
 
 
 def _shape(events: list[Event]) -> list[dict[str, object]]:
-    """The session's structure: every event but speech, times to 0.1 s."""
+    """The session's structure: every event but speech, as JSON values."""
     shape = []
     for event in events:
         if isinstance(event, Speech):
@@ -189,11 +195,22 @@ def _shape(events: list[Event]) -> list[dict[str, object]]:
         data = event.to_json()
         data.pop("text", None)
         data.pop("settings", None)
-        for key, value in data.items():
-            if isinstance(value, float):
-                data[key] = round(value, 1)
-        shape.append(data)
+        shape.append(json.loads(json.dumps(data)))
     return shape
+
+
+def _same_shape(got: list[dict[str, object]], want: list[dict[str, object]]) -> None:
+    # espeak-ng renders the same text within a fraction of a millisecond of itself
+    # from one process to the next, so times are compared to a quarter of a second;
+    # everything else must match exactly.
+    assert len(got) == len(want)
+    for index, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert a.keys() == b.keys(), (index, a, b)
+        for key in a:
+            if isinstance(b[key], float):
+                assert a[key] == pytest.approx(b[key], abs=0.25), (index, key, a, b)
+            else:
+                assert a[key] == b[key], (index, key, a, b)
 
 
 def test_golden_event_sequence_of_a_short_seeded_session(renderer: SpeechRenderer) -> None:
@@ -204,7 +221,7 @@ def test_golden_event_sequence_of_a_short_seeded_session(renderer: SpeechRendere
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(shape, indent=1) + "\n")
         pytest.skip(f"wrote {path}; check it in")
-    assert json.loads(json.dumps(shape)) == json.loads(path.read_text())
+    _same_shape(shape, json.loads(path.read_text()))
 
 
 def test_truth_is_never_handed_to_the_engine(two_mic_session: Played) -> None:

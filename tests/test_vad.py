@@ -59,7 +59,7 @@ def test_gate_closes_open_speech_at_the_gate() -> None:
     segmenter = Segmenter(DetectorConfig())
     for index in range(30):
         segmenter.step(index, index >= 5, 0.0)
-    assert segmenter.state is SegmenterState.SPEECH
+    assert segmenter.state.value == "speech"
     assert segmenter.gate() == Segment(0.05, 0.30, 0)
     assert segmenter.state is SegmenterState.SILENCE
 
@@ -91,8 +91,9 @@ def noise(seconds: float, dbfs: float, seed: int = 0) -> np.ndarray:
 
 def scaled(pcm: Pcm, dbfs: float) -> np.ndarray:
     audio = pcm.astype(np.float64)
-    rms = np.sqrt(np.mean(audio**2))
-    return audio * (10 ** (dbfs / 20) * 32768 / rms)
+    rms = float(np.sqrt(np.mean(audio**2)))
+    result: np.ndarray = audio * (10 ** (dbfs / 20) * 32768 / rms)
+    return result
 
 
 def detect(signal: np.ndarray) -> list[Segment]:
@@ -107,9 +108,7 @@ def detect(signal: np.ndarray) -> list[Segment]:
     return segments
 
 
-def place(
-    background: np.ndarray, pcm: np.ndarray, at_s: float
-) -> tuple[float, float]:
+def place(background: np.ndarray, pcm: np.ndarray, at_s: float) -> tuple[float, float]:
     start = int(at_s * RATE)
     background[start : start + len(pcm)] += pcm
     return at_s, at_s + len(pcm) / RATE
@@ -187,8 +186,10 @@ def test_the_detector_is_frame_driven_not_clock_driven() -> None:
     # Feeding the same audio in 20 ms frames or in one block gives the same segments:
     # only samples consumed advance it.
     room = noise(3.0, -55)
-    room[16000:32000] += np.sin(2 * np.pi * 220 * np.arange(16000) / RATE) * 4000 * (
-        1 + np.sin(2 * np.pi * 4 * np.arange(16000) / RATE)
+    room[16000:32000] += (
+        np.sin(2 * np.pi * 220 * np.arange(16000) / RATE)
+        * 4000
+        * (1 + np.sin(2 * np.pi * 4 * np.arange(16000) / RATE))
     )
     pcm = np.clip(room, -32768, 32767).astype(np.int16)
     framed = detect(room)

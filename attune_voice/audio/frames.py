@@ -39,7 +39,7 @@ class Frame:
 
     @property
     def end_t(self) -> float:
-        return (self.start_sample + self.pcm.shape[-1]) / SAMPLE_RATE_HZ
+        return (self.start_sample + int(self.pcm.shape[-1])) / SAMPLE_RATE_HZ
 
     @property
     def channels(self) -> int:

@@ -179,9 +179,7 @@ class Behaviour:
             sample += len(pcm)
             if number < len(categories) - 1:
                 pause = (
-                    self._seconds(2.0, 3.2)
-                    if self.rng.random() < 0.1
-                    else self._seconds(0.35, 1.6)
+                    self._seconds(2.0, 3.2) if self.rng.random() < 0.1 else self._seconds(0.35, 1.6)
                 )
                 gaps.append((sample, pause))
                 sample += pause

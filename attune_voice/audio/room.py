@@ -138,9 +138,7 @@ class SimulatedRoom:
 
     def _wrap_up(self, partner: str, from_sample: int) -> None:
         # Told the time is up, a partner finishes the sentence under way and says no more.
-        self._pending = [
-            p for p in self._pending if p.partner != partner or p.sample < from_sample
-        ]
+        self._pending = [p for p in self._pending if p.partner != partner or p.sample < from_sample]
 
     def queued_s(self) -> float:
         return max(0, self._prompt_end - self._sample) / SAMPLE_RATE_HZ
@@ -198,8 +196,8 @@ class SimulatedRoom:
                 continue
             assert plan.pcm is not None
             gain = self._speech_gain[plan.partner]
-            audio = plan.pcm.astype(np.float32) * (gain / max(_rms(plan.pcm / 32768.0), 1e-6))
-            audio /= 32768.0
+            audio = plan.pcm.astype(np.float32) / 32768.0
+            audio *= gain / max(_rms(audio), 1e-6)
             self._sounds.append(_Playing(plan.partner, plan.sample, audio, plan.kind))
             self.truth.append(
                 TruthSegment(
