@@ -22,7 +22,7 @@ from attune_voice.exercises.model import Exercise
 DEMO_HINT = "attune-voice demo"
 
 
-class _ReportedError(click.ClickException):
+class ReportedError(click.ClickException):
     """An AttuneError shown as one line with its own exit code."""
 
     def __init__(self, error: AttuneError) -> None:
@@ -33,24 +33,24 @@ class _ReportedError(click.ClickException):
         click.echo(f"attune-voice: {self.format_message()}", err=True)
 
 
-class _Group(click.Group):
+class AttuneGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AttuneError as e:
-            raise _ReportedError(e) from e
+            raise ReportedError(e) from e
 
 
-def _fail(message: str, exit_code: int = 2) -> NoReturn:
+def fail(message: str, exit_code: int = 2) -> NoReturn:
     error = UsageError(message)
     error.exit_code = exit_code
-    raise _ReportedError(error)
+    raise ReportedError(error)
 
 
 # --- shared options -------------------------------------------------------------------
 
 
-def _parse_partners(text: str) -> tuple[str, str]:
+def parse_partners(text: str) -> tuple[str, str]:
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or not all(names):
         raise UsageError(
@@ -59,7 +59,7 @@ def _parse_partners(text: str) -> tuple[str, str]:
     return names[0], names[1]
 
 
-def _parse_limit(text: str | None) -> float | None:
+def parse_limit(text: str | None) -> float | None:
     if text is None:
         return None
     try:
@@ -71,23 +71,23 @@ def _parse_limit(text: str | None) -> float | None:
     return limit_s
 
 
-def _load_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
+def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
     from attune_voice.exercises.loader import load_exercise
 
     if rounds is not None and rounds < 1:
         raise UsageError("--rounds must be 1 or more")
-    return load_exercise(name).with_overrides(limit_s=_parse_limit(limit), rounds=rounds)
+    return load_exercise(name).with_overrides(limit_s=parse_limit(limit), rounds=rounds)
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _dump_json(data: object) -> None:
+def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-@click.group(cls=_Group)
+@click.group(cls=AttuneGroup)
 @click.version_option(__version__, prog_name="attune-voice")
 def cli() -> None:
     """A screen-free voice coach for couples: timed speaker-listener practice, offline."""
@@ -97,7 +97,7 @@ def cli() -> None:
 
 
 @contextmanager
-def _recording(
+def recording(
     exercise: Exercise, names: tuple[str, str], mode: str
 ) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
     """Opens the store and yields (append event, finish session)."""
@@ -109,7 +109,7 @@ def _recording(
             exercise=exercise.name,
             partners=names,
             mode=mode,
-            started_at=_now_iso(),
+            started_at=now_iso(),
             settings=exercise.settings(),
         )
 
@@ -123,7 +123,7 @@ def _recording(
         yield append, finish
 
 
-class _Progress:
+class Progress:
     """A one-line progress display on stderr while a session runs."""
 
     def __init__(self, label: str, total_s: float | None) -> None:
@@ -147,14 +147,14 @@ class _Progress:
             click.echo("", err=True)
 
 
-def _print_review(events: list[Event], session_id: int, output: str) -> None:
+def print_review(events: list[Event], session_id: int, output: str) -> None:
     from attune_voice.review import format_summary, summarize, summary_to_json
 
     summary = summarize(events)
     if output == "json":
         data = summary_to_json(summary)
         data["session"] = session_id
-        _dump_json(data)
+        dump_json(data)
     else:
         click.echo(format_summary(summary))
         click.echo(
@@ -227,19 +227,19 @@ def demo(
     from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
     from attune_voice.voice import SpeechRenderer
 
-    names = _parse_partners(partners)
-    chosen = _load_exercise(exercise, limit, rounds)
+    names = parse_partners(partners)
+    chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
         if minutes <= 0:
             raise UsageError("--minutes must be more than 0")
         chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
-    with SpeechRenderer() as renderer, _recording(chosen, names, "demo") as (append, finish):
+    with SpeechRenderer() as renderer, recording(chosen, names, "demo") as (append, finish):
         room = build_room(renderer, room_config)
         log = EventLog(append)
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, room), log)
         loop = SessionLoop(room, engine, Listener(room.channels))
-        progress = _Progress("simulated", minutes * 60 if minutes else None)
+        progress = Progress("simulated", minutes * 60 if minutes else None)
         loop.on_progress = progress
         writer = WavWriter(save_audio, room.channels) if save_audio else None
         if writer is not None:
@@ -260,7 +260,7 @@ def demo(
             if monitor is not None:
                 monitor.close()
         session_id = finish(reason, loop.t)
-    _print_review(log.events, session_id, output)
+    print_review(log.events, session_id, output)
 
 
 @cli.command()
@@ -286,7 +286,7 @@ def run(
     from attune_voice.store import Store
     from attune_voice.voice import SpeechRenderer
 
-    chosen = _load_exercise(exercise, limit, rounds)
+    chosen = load_cli_exercise(exercise, limit, rounds)
     names = _remembered_partners(partners, Store)
     click.echo(
         f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
@@ -295,7 +295,7 @@ def run(
     )
     with (
         SpeechRenderer() as renderer,
-        _recording(chosen, names, "run") as (append, finish),
+        recording(chosen, names, "run") as (append, finish),
         KeyReader() as keys,
         DeviceAudio(input_device=input_device, output_device=output_device) as audio,
     ):
@@ -309,18 +309,18 @@ def run(
             finish(EndReason.DEVICE_LOST, loop.t)
             raise
         session_id = finish(reason, loop.t)
-    _print_review(log.events, session_id, "text")
+    print_review(log.events, session_id, "text")
 
 
 def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str]:
     with store_cls.open() as store:
         if partners is not None:
-            names = _parse_partners(partners)
+            names = parse_partners(partners)
             store.set_setting("partners", ",".join(names))
             return names
         saved = store.get_setting("partners")
         if saved:
-            return _parse_partners(saved)
+            return parse_partners(saved)
         if not sys.stdin.isatty():
             return ("Partner A", "Partner B")
         first = click.prompt("First partner's name", err=True).strip() or "Partner A"
@@ -332,7 +332,7 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
 # --- exercises ----------------------------------------------------------------------------
 
 
-@cli.group(cls=_Group, invoke_without_command=True)
+@cli.group(cls=AttuneGroup, invoke_without_command=True)
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:
@@ -355,7 +355,7 @@ def exercises(ctx: click.Context, output: str) -> None:
             }
         )
     if output == "json":
-        _dump_json(rows)
+        dump_json(rows)
         return
     width = max(len(row["name"]) for row in rows)
     for row in rows:
@@ -381,12 +381,12 @@ def exercises_check(path: Path) -> None:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        _fail(f"cannot read {path}: {e}")
+        fail(f"cannot read {path}: {e}")
     exercise, problems = check_exercise_text(text, str(path))
     for problem in problems:
         click.echo(problem.at(str(path)), err=True)
     if problems or exercise is None:
-        _fail(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
+        fail(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
     click.echo(f"{path}: ok — {exercise.title}, {len(exercise.unrolled())} steps")
 
 
@@ -402,7 +402,7 @@ def sessions(output: str) -> None:
     with Store.open() as store:
         records = store.sessions()
     if output == "json":
-        _dump_json(
+        dump_json(
             [
                 {
                     "id": r.id,
@@ -438,7 +438,7 @@ def review(session: int | None, output: str) -> None:
     with Store.open() as store:
         session_id = session if session is not None else store.latest_session_id()
         if session_id is None:
-            _fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
+            fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
         store.session(session_id)
         events = store.events(session_id)
     from attune_voice.review import format_summary, summarize, summary_to_json
@@ -447,10 +447,13 @@ def review(session: int | None, output: str) -> None:
     if output == "json":
         data = summary_to_json(summary)
         data["session"] = session_id
-        _dump_json(data)
+        dump_json(data)
     else:
         click.echo(format_summary(summary))
 
+
+# Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
+# imported here; they are part of this command-line layer.
 
 def main() -> None:
     with suppress(BrokenPipeError):
