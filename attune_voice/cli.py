@@ -455,6 +455,7 @@ def review(session: int | None, output: str) -> None:
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
 
+
 def main() -> None:
     with suppress(BrokenPipeError):
         cli(prog_name="attune-voice")
