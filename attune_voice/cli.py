@@ -288,17 +288,19 @@ def run(
 
     chosen = load_cli_exercise(exercise, limit, rounds)
     names = _remembered_partners(partners, Store)
-    click.echo(
-        f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
-        "clicker to hand over; Ctrl-C ends the session and keeps the log.",
-        err=True,
-    )
     with (
         SpeechRenderer() as renderer,
-        recording(chosen, names, "run") as (append, finish),
         KeyReader() as keys,
         DeviceAudio(input_device=input_device, output_device=output_device) as audio,
+        # Recording starts only once the devices are open, so a wrong device leaves
+        # no empty session behind.
+        recording(chosen, names, "run") as (append, finish),
     ):
+        click.echo(
+            f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
+            "clicker to hand over; Ctrl-C ends the session and keeps the log.",
+            err=True,
+        )
         log = EventLog(append)
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
         loop = SessionLoop(audio, engine, Listener(audio.channels))

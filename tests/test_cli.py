@@ -194,3 +194,14 @@ def test_a_corrupt_database_gives_one_line_and_is_left_alone(home: Path) -> None
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and "attune-voice" in result.stdout
+
+
+def test_run_with_a_missing_device_gives_one_line() -> None:
+    # Works with or without a sound server: either no device matches the name, or
+    # there are no devices at all; both are one line and exit code 4.
+    result = invoke("run", "--partners", "Sam,Alex", "--input", "no-such-microphone")
+    assert result.exit_code == 4
+    line = one_error_line(result)
+    assert "no-such-microphone" in line or "device" in line
+    # Nothing was recorded for a session that never started.
+    assert "No sessions yet" in invoke("sessions").stdout
