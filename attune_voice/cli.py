@@ -147,10 +147,20 @@ class Progress:
             click.echo("", err=True)
 
 
+def remember_summary(session_id: int, summary: Any) -> None:
+    """Keep the summary for ``history``, so it never has to re-read this session."""
+    from attune_voice.history import cache_path_for, remember
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        remember(store, session_id, summary, cache_path_for(store.path))
+
+
 def print_review(events: list[Event], session_id: int, output: str) -> None:
     from attune_voice.review import format_summary, summarize, summary_to_json
 
     summary = summarize(events)
+    remember_summary(session_id, summary)
     if output == "json":
         data = summary_to_json(summary)
         data["session"] = session_id
@@ -430,32 +440,9 @@ def sessions(output: str) -> None:
         )
 
 
-@cli.command()
-@click.argument("session", type=int, required=False)
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
-def review(session: int | None, output: str) -> None:
-    """Print the review of a stored session (the latest by default)."""
-    from attune_voice.store import Store
-
-    with Store.open() as store:
-        session_id = session if session is not None else store.latest_session_id()
-        if session_id is None:
-            fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
-        store.session(session_id)
-        events = store.events(session_id)
-    from attune_voice.review import format_summary, summarize, summary_to_json
-
-    summary = summarize(events)
-    if output == "json":
-        data = summary_to_json(summary)
-        data["session"] = session_id
-        dump_json(data)
-    else:
-        click.echo(format_summary(summary))
-
-
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
+from attune_voice import cli_review  # noqa: E402,F401
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ ATTUNE_APT_PACKAGES=(
     espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins
     pulseaudio pulseaudio-utils alsa-utils sox
 )
+# Only the tests need these: headless Chromium opens the HTML review.
+ATTUNE_APT_DEV_PACKAGES=(chromium)
 
 attune_say() {
     printf 'attune setup: %s\n' "$*" >&2
@@ -61,12 +63,14 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
 }
 
 attune_apt() {
+    local extras=${1:-}
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         attune_say "not a Debian-like system; make sure these are installed:" \
             "${ATTUNE_APT_PACKAGES[*]} python3-venv"
         return 0
     fi
-    local missing=() pkg skip_daemon=""
+    local missing=() pkg skip_daemon="" wanted=("${ATTUNE_APT_PACKAGES[@]}")
+    [[ $extras == dev ]] && wanted+=("${ATTUNE_APT_DEV_PACKAGES[@]}")
     if attune_is_installed pipewire-pulse && ! attune_is_installed pulseaudio; then
         # Installing the PulseAudio daemon next to PipeWire's pulse server makes both
         # claim the user's sound socket at the next login. PipeWire already serves
@@ -75,7 +79,7 @@ attune_apt() {
         skip_daemon=pulseaudio
     fi
     # shellcheck disable=SC2046  # package names: splitting on whitespace is the point
-    for pkg in "${ATTUNE_APT_PACKAGES[@]}" $(attune_python_packages); do
+    for pkg in "${wanted[@]}" $(attune_python_packages); do
         if [[ $pkg != "$skip_daemon" ]] && ! attune_is_installed "$pkg"; then
             missing+=("$pkg")
         fi
@@ -126,6 +130,6 @@ attune_venv() {
 }
 
 attune_setup() {
-    attune_apt
+    attune_apt "${1:-}"
     attune_venv "${1:-}"
 }

@@ -56,7 +56,7 @@ def test_demo_json_is_one_object_on_stdout() -> None:
     assert data["end_reason"] == "completed"
     a, b = data["partners_summary"]
     assert a["talk_s"] > 10 and b["talk_s"] > 10
-    assert a["floors"] == b["floors"] == 1
+    assert a["floors"] == b["floors"] == 2  # one turn each and one appreciation each
     assert abs(a["share"] + b["share"] - 1.0) < 0.01
 
 
