@@ -290,6 +290,7 @@ def run(
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
+    from attune_voice.cli_exercises import with_fresh_questions
     from attune_voice.engine import SessionEngine
     from attune_voice.keys import KeyReader
     from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
@@ -298,6 +299,9 @@ def run(
 
     chosen = load_cli_exercise(exercise, limit, rounds)
     names = _remembered_partners(partners, Store)
+    with Store.open() as store:
+        # Questions from a bank are drawn without repeats across this couple's sessions.
+        chosen = with_fresh_questions(chosen, store)
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
@@ -341,67 +345,6 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
         return first, second
 
 
-# --- exercises ----------------------------------------------------------------------------
-
-
-@cli.group(cls=AttuneGroup, invoke_without_command=True)
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
-@click.pass_context
-def exercises(ctx: click.Context, output: str) -> None:
-    """List the built-in exercises (show one, or check your own)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from attune_voice.exercises.loader import builtin_names, load_exercise
-
-    rows: list[dict[str, Any]] = []
-    for name in builtin_names():
-        exercise = load_exercise(name)
-        rows.append(
-            {
-                "name": name,
-                "title": exercise.title,
-                "skill": exercise.skill,
-                "goal": exercise.goal,
-                "rounds": exercise.rounds,
-                "limit_s": exercise.limit_s,
-            }
-        )
-    if output == "json":
-        dump_json(rows)
-        return
-    width = max(len(row["name"]) for row in rows)
-    for row in rows:
-        click.echo(f"{row['name']:<{width}}  {row['title']} — {row['goal']}")
-
-
-@exercises.command("show")
-@click.argument("name")
-def exercises_show(name: str) -> None:
-    """Print an exercise's steps (a built-in name or a .toml file)."""
-    from attune_voice.exercises.loader import describe, load_exercise
-
-    for line in describe(load_exercise(name)):
-        click.echo(line)
-
-
-@exercises.command("check")
-@click.argument("path", type=click.Path(path_type=Path))
-def exercises_check(path: Path) -> None:
-    """Validate a custom exercise file; every problem with its line and a fix."""
-    from attune_voice.exercises.loader import check_exercise_text
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"cannot read {path}: {e}")
-    exercise, problems = check_exercise_text(text, str(path))
-    for problem in problems:
-        click.echo(problem.at(str(path)), err=True)
-    if problems or exercise is None:
-        fail(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
-    click.echo(f"{path}: ok — {exercise.title}, {len(exercise.unrolled())} steps")
-
-
 # --- stored sessions ----------------------------------------------------------------------
 
 
@@ -442,7 +385,7 @@ def sessions(output: str) -> None:
 
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
-from attune_voice import cli_review  # noqa: E402,F401
+from attune_voice import cli_exercises, cli_review  # noqa: E402,F401
 
 
 def main() -> None:

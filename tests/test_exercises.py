@@ -9,14 +9,26 @@ import pytest
 
 from attune_voice.errors import ScriptError
 from attune_voice.exercises.loader import (
+    MAX_PROMPT_S,
     Problem,
     builtin_names,
     check_exercise_text,
     describe,
+    estimate_speech_s,
     load_exercise,
     load_exercise_file,
 )
-from attune_voice.exercises.model import PLACEHOLDERS, Exercise, StepKind, Who
+from attune_voice.exercises.model import (
+    PLACEHOLDERS,
+    Exercise,
+    Sounds,
+    StepKind,
+    Who,
+    fill_question,
+    pick_question,
+    pick_questions,
+    says_question,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
 
@@ -51,7 +63,20 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_builtin_names_are_the_shipped_scripts() -> None:
-    assert builtin_names() == ["speaker-listener", "speaker-listener-easy"]
+    assert builtin_names() == [
+        "aftermath",
+        "awareness",
+        "dreams-within-conflict",
+        "empathy",
+        "love-maps",
+        "non-defensive-listening",
+        "speaker-listener",
+        "speaker-listener-easy",
+        "stress-reducing-conversation",
+        "tolerance",
+        "turning-toward",
+        "understanding",
+    ]
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -94,6 +119,7 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
         "confirm_limit_s": 20.0,
         "cues_s": [60.0, 30.0],
         "max_attempts": 2,
+        "break_s": 1200.0,
     }
     assert exercise.opening[0].text.startswith("Before we begin: are you both in a good place")
     assert (
@@ -111,7 +137,8 @@ def test_easy_variant_is_one_short_round_on_a_light_topic() -> None:
     assert (exercise.rounds, exercise.limit_s) == (1, 60.0)
     assert "best part of your week" in " ".join(s.text for s in exercise.opening)
     floors = [s for _, s in exercise.unrolled() if s.kind is StepKind.FLOOR]
-    assert [exercise.step_cues_s(s) for s in floors] == [(30.0,), (30.0,)]
+    # Two turns of a minute with a cue at 30s left, then two appreciations of 30s.
+    assert [exercise.step_cues_s(s) for s in floors] == [(30.0,), (30.0,), (), ()]
 
 
 def test_with_overrides_changes_limit_and_rounds() -> None:
@@ -142,6 +169,9 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
     assert lines[0] == "Speaker and listener (speaker-listener)"
     assert lines[2] == "Skill: non-defensive listening"
     assert lines[3].startswith("Timings: 2 rounds; floor 2m, paraphrase 1m, confirm 20s; cues at")
+    assert lines[4] == "Length: about 18 minutes with every floor used in full"
+    assert lines[5] == ('Hand-over: "i\'m done", "over to you", "that\'s all"; a break lasts 20m')
+    assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
         "  4. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
@@ -334,7 +364,7 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
     (
         "missing name",
         VALID.replace('name = "tiny"', ""),
-        0,
+        1,
         'name is missing; add name = "..."',
     ),
     (
@@ -352,7 +382,7 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
     (
         "no steps",
         VALID.split("[[round]]", maxsplit=1)[0],
-        0,
+        5,
         "the script has no steps; add [[opening]]",
     ),
     (
@@ -372,6 +402,123 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         VALID.replace('limit = "2m"', 'limit = "0s"'),
         3,
         'limit "0s" is no time at all',
+    ),
+    (
+        "remaining in a floor step",
+        VALID.replace("you have the floor.", "{remaining} to go."),
+        8,
+        "{remaining} has no value in a floor step, so it would be spoken as nothing; "
+        "{remaining} is filled in only in the cue prompt; here you can use {holder}, {limit}",
+    ),
+    (
+        "limit in a say step",
+        VALID + '\n[[closing]]\nkind = "say"\ntext = "We had {limit}."\n',
+        20,
+        "{limit} has no value in a say step, so it would be spoken as nothing",
+    ),
+    (
+        "remaining in the confirmed prompt",
+        VALID + '\n[prompts]\nconfirmed = "Thanks, {remaining}."\n',
+        19,
+        "{remaining} has no value in the confirmed prompt",
+    ),
+    (
+        "question without a bank",
+        VALID.replace("you have the floor.", "{question}"),
+        8,
+        "{question} is used but the script has no questions; "
+        'add questions = ["What ...?", "How ...?"] at the top',
+    ),
+    (
+        "a bank nobody asks",
+        VALID.replace('cues = ["1m", "30s"]', 'cues = ["1m", "30s"]\nquestions = ["What now?"]'),
+        5,
+        "there are questions but no step asks them; put {question} in a floor step",
+    ),
+    (
+        "misspelt placeholder in a question",
+        VALID.replace(
+            'cues = ["1m", "30s"]',
+            'cues = ["1m", "30s"]\nquestions = [\n  "What now?",\n  "What about {partnr}?",\n]',
+        ).replace("you have the floor.", "{question}"),
+        7,
+        "unknown placeholder {partnr}; did you mean {partner_a}?",
+    ),
+    (
+        "a question listed twice",
+        VALID.replace(
+            'cues = ["1m", "30s"]', 'cues = ["1m", "30s"]\nquestions = ["What now?", "What now?"]'
+        ).replace("you have the floor.", "{question}"),
+        5,
+        '"What now?" is listed twice; keep one',
+    ),
+    (
+        "an empty bank",
+        VALID.replace('cues = ["1m", "30s"]', 'cues = ["1m", "30s"]\nquestions = []'),
+        5,
+        "questions must be a list of questions, not an empty list",
+    ),
+    (
+        "unknown sound",
+        VALID + '\n[sounds]\ncue = "ding"\n',
+        19,
+        'unknown sound "ding" for cue; the sounds are bell, bowl, fall, rise or wood, '
+        'or "none" for no sound',
+    ),
+    (
+        "misspelt sound",
+        VALID + '\n[sounds]\novertime = "bowel"\n',
+        19,
+        'unknown sound "bowel" for overtime; did you mean "bowl"?',
+    ),
+    (
+        "misspelt sound event",
+        VALID + '\n[sounds]\nfloor_ends = "bell"\n',
+        19,
+        "unknown key floor_ends in [sounds]; did you mean floor_end?",
+    ),
+    (
+        "silent in quotes",
+        VALID + '\n[sounds]\nsilent = "yes"\n',
+        19,
+        'silent must be true or false, not "yes"; write silent = true',
+    ),
+    (
+        "a break too short to calm down",
+        VALID.replace('limit = "2m"', 'break = "5m"'),
+        3,
+        "a break of 5m is too short to calm down; a real time-out lasts at least 20m; "
+        'write break = "20m" or more',
+    ),
+    (
+        "a break that is not a duration",
+        VALID.replace('limit = "2m"', 'break = "a while"'),
+        3,
+        'break "a while" is not a duration',
+    ),
+    (
+        "hand-over as one phrase",
+        VALID.replace('limit = "2m"', 'handover = "i\'m done"'),
+        3,
+        'handover must be a list, not "i\'m done"; write handover = ["i\'m done", "over to you"]',
+    ),
+    (
+        "a long hand-over phrase",
+        VALID.replace('limit = "2m"', 'handover = ["that is all I wanted to say"]'),
+        3,
+        'the hand-over phrase "that is all I wanted to say" is long',
+    ),
+    (
+        "a floor prompt that is a speech",
+        VALID.replace("you have the floor.", "you have the floor. " + "We talk and listen. " * 12),
+        8,
+        "this floor prompt takes about 26s to say, more than 25s",
+    ),
+    (
+        "one endless sentence in a say step",
+        VALID + '\n[[closing]]\nkind = "say"\ntext = "' + "and we listen " * 30 + '."\n',
+        20,
+        "this sentence takes about 28s to say; break it into shorter sentences",
     ),
 ]
 
@@ -465,14 +612,30 @@ def test_inline_steps_point_at_their_key(tmp_path: Path) -> None:
     assert [(p.line, p.message) for p in problems] == [(3, "text is missing")]
 
 
-def test_literal_braces_and_every_placeholder_are_accepted() -> None:
-    names = " ".join(f"{{{name}}}" for name in sorted(PLACEHOLDERS))
-    text = VALID.replace("you have the floor.", f"{{{{not a placeholder}}}} {names}")
+def test_literal_braces_and_every_placeholder_are_accepted_where_it_has_a_value() -> None:
+    in_floor = "{speaker} {listener} {partner_a} {partner_b} {holder} {limit} {question}"
+    text = (
+        VALID.replace("you have the floor.", f"{{{{not a placeholder}}}} {in_floor}")
+        .replace('cues = ["1m", "30s"]', 'cues = ["1m", "30s"]\nquestions = ["What now?"]')
+        .replace('kind = "floor"', 'kind = "floor"\n', 1)
+        + '\n[prompts]\ncue = "{holder}, {remaining} left of {limit}."\n'
+        + 'confirmed = "{speaker} {listener} {partner_a} {partner_b}"\n'
+    )
 
     exercise, problems = check_exercise_text(text, "x")
 
     assert problems == []
     assert exercise is not None
+    assert {
+        "speaker",
+        "listener",
+        "partner_a",
+        "partner_b",
+        "holder",
+        "limit",
+        "remaining",
+        "question",
+    } == PLACEHOLDERS
 
 
 def test_script_settings_and_prompts_override_the_defaults() -> None:
@@ -512,3 +675,156 @@ def test_a_misspelt_key_is_one_problem_not_two() -> None:
         "2: unknown key skil; did you mean skill?",
         "12: unknown key txet in a [[round]] step; did you mean text?",
     ]
+
+
+# --- long prompts, questions, sounds, hand-over and overrides ---------------------------------
+
+
+def test_a_long_say_text_is_split_at_sentence_ends_into_prompts_of_under_25s() -> None:
+    sentences = [f"Sentence {n} has a few calm words, and a pause." for n in range(1, 13)]
+    text = VALID + '\n[[closing]]\nkind = "say"\ntext = """\n' + "\n".join(sentences) + '"""\n'
+
+    exercise, problems = check_exercise_text(text, "x")
+
+    assert problems == []
+    assert exercise is not None
+    parts = [step.text for step in exercise.closing]
+    assert len(parts) == 3
+    assert " ".join(parts) == " ".join(sentences)
+    assert all(estimate_speech_s(part) <= MAX_PROMPT_S for part in parts)
+    assert {step.line for step in exercise.closing} == {18}
+    assert all(part.startswith("Sentence") and part.endswith("pause.") for part in parts)
+
+
+def test_the_estimate_counts_words_pauses_and_filled_placeholders() -> None:
+    # 4 words, 1 comma, 1 sentence end; a name counts 1.5 words, a duration 5.
+    assert estimate_speech_s("Hello there, my friend.") == pytest.approx(4 * 0.3 + 0.5 + 0.7)
+    assert estimate_speech_s("{speaker} has {limit}.") == pytest.approx(7.5 * 0.3 + 0.7)
+    assert estimate_speech_s("Go. {question}", "What now?") == pytest.approx(3 * 0.3 + 1.4)
+    assert estimate_speech_s("{{not a placeholder}}") == pytest.approx(3 * 0.3)
+
+
+BANK = ("Q1?", "Q2?", "Q3?", "Q4?", "Q5?", "Q6?")
+
+
+def test_pick_question_never_repeats_until_the_bank_is_used_up() -> None:
+    used: list[str] = []
+    for _ in range(len(BANK)):
+        used.append(pick_question(BANK, used))
+
+    assert used[0] == "Q1?"
+    assert sorted(used) == sorted(BANK)
+    assert used != list(BANK)  # varied, not simply in order
+    # The same history always gives the same next question.
+    assert pick_question(BANK, used[:3]) == used[3]
+
+
+def test_a_new_cycle_keeps_the_most_recent_half_for_last() -> None:
+    used: list[str] = []
+    for _ in range(4 * len(BANK)):
+        used.append(pick_question(BANK, used))
+
+    for cycle in range(4):
+        assert sorted(used[cycle * 6 : cycle * 6 + 6]) == sorted(BANK)
+    for end in range(6, len(used), 6):
+        # A question asked in the last three of a cycle is not among the first three after.
+        assert not set(used[end - 3 : end]) & set(used[end : end + 3])
+
+
+def test_pick_question_ignores_questions_no_longer_in_the_bank() -> None:
+    assert pick_question(BANK, ["Gone?"] * 5 + ["Q1?"]) != "Q1?"
+    assert pick_questions(BANK, [], 3) == [
+        pick_question(BANK, []),
+        pick_question(BANK, [pick_question(BANK, [])]),
+        pick_questions(BANK, [], 3)[2],
+    ]
+    with pytest.raises(ValueError, match="empty"):
+        pick_question((), [])
+
+
+def test_each_floor_asks_the_next_question_and_other_steps_repeat_it() -> None:
+    text = (
+        VALID.replace('cues = ["1m", "30s"]', f"questions = {list(BANK)!r}".replace("'", '"'))
+        .replace("you have the floor.", "{question}")
+        .replace("what did you hear?", "what did you hear about {question}")
+        .replace("rounds = 1", "")
+    )
+    text = text.replace('limit = "2m"', 'limit = "2m"\nrounds = 2')
+
+    exercise, problems = check_exercise_text(text, "x")
+
+    assert problems == [], problems
+    assert exercise is not None
+    assert exercise.questions_needed() == 2
+    asked = [step.text for _, step in exercise.unrolled()]
+    first, second = pick_questions(BANK, [], 2)
+    assert asked[0] == "{speaker}, " + first
+    assert asked[1] == "{listener}, what did you hear about " + first
+    assert asked[3] == "{speaker}, " + second
+    assert exercise.settings()["questions"] == [first, second]
+
+    chosen = exercise.with_questions(["Q6?", "Q5?"])
+    assert [s.text for _, s in chosen.unrolled()][3] == "{speaker}, Q5?"
+    assert chosen.settings()["questions"] == ["Q6?", "Q5?"]
+
+
+def test_a_literal_brace_question_is_not_a_question() -> None:
+    assert fill_question("{{question}} {question}", "Why?") == "{{question}} Why?"
+    assert not says_question("{{question}}")
+
+
+def test_sounds_handover_and_break_are_read_from_the_script() -> None:
+    text = (
+        VALID.replace(
+            'limit = "2m"',
+            'limit = "2m"\nhandover = ["Over To You", "Done"]\nbreak = "30m"',
+        )
+        + '\n[sounds]\ncue = "wood"\nfloor_end = "none"\n'
+    )
+
+    exercise, problems = check_exercise_text(text, "x")
+
+    assert problems == []
+    assert exercise is not None
+    assert exercise.handover_phrases == ("over to you", "done")
+    assert exercise.break_s == 1800.0
+    assert exercise.sounds == Sounds(cue="wood", floor_end="none", overtime="bowl")
+    assert [exercise.sounds.chime_for(e) for e in ("cue", "floor_end", "overtime")] == [
+        "wood",
+        None,
+        "bowl",
+    ]
+    quiet = exercise.with_overrides(None, None, silent=True)
+    assert [quiet.sounds.chime_for(e) for e in ("cue", "floor_end", "overtime")] == [None] * 3
+    with pytest.raises(ValueError, match="no sound event"):
+        exercise.sounds.chime_for("start")
+
+
+def test_the_defaults_when_a_script_says_nothing() -> None:
+    exercise, _ = check_exercise_text(VALID, "x")
+
+    assert exercise is not None
+    assert exercise.handover_phrases == ("i'm done", "over to you", "that's all")
+    assert exercise.break_s == 1200.0
+    assert exercise.sounds == Sounds("bell", "fall", "bowl", silent=False)
+    assert exercise.questions == ()
+    no_spoken_handover, _ = check_exercise_text(VALID.replace('limit = "2m"', "handover = []"), "x")
+    assert no_spoken_handover is not None and no_spoken_handover.handover_phrases == ()
+
+
+def test_a_command_line_limit_caps_short_floors_and_leaves_the_rest() -> None:
+    exercise = load_exercise("understanding")
+    own = [s.limit_s for s in exercise.round if s.kind is StepKind.FLOOR]
+    assert own == [30.0, None, 30.0, 90.0, 30.0, None, 30.0, 90.0]
+
+    longer = exercise.with_overrides(limit_s=240.0, rounds=None)
+    assert [longer.floor_limit_s(s) for s in longer.round if s.kind is StepKind.FLOOR] == [
+        30.0,
+        240.0,
+        30.0,
+        90.0,
+    ] * 2
+    shorter = exercise.with_overrides(limit_s=20.0, rounds=None)
+    floors = [s for _, s in shorter.unrolled() if s.kind is StepKind.FLOOR]
+    assert {shorter.floor_limit_s(s) for s in floors} == {20.0}
+    assert shorter.paraphrase_limit_s == exercise.paraphrase_limit_s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -73,7 +74,9 @@ class Resampler:
     recording can be converted while it is read. ``flush`` ends the stream.
     """
 
-    def __init__(self, from_hz: int, to_hz: int, channels: int) -> None:
+    def __init__(
+        self, from_hz: int, to_hz: int, channels: int, *, build_filters: bool = True
+    ) -> None:
         if from_hz <= 0 or to_hz <= 0:
             raise ValueError(f"sample rates must be positive, got {from_hz} -> {to_hz} Hz")
         if channels < 1:
@@ -115,10 +118,10 @@ class Resampler:
         self._period_out = self._up * group
         self._polyphase: list[FloatPcm] | None = None
         self._table: npt.NDArray[np.float32] | None = None
-        if from_hz == to_hz:
+        if from_hz == to_hz or not build_filters:
             return
         if self._period_out * 2 * self._period_in <= _MAX_POLYPHASE_TABLE:
-            self._polyphase = self._build_polyphase()
+            self._polyphase = _polyphase_taps(from_hz, to_hz)
         else:
             self._table = self._build_table()
 
@@ -268,6 +271,14 @@ class Resampler:
         ]
         result: FloatPcm = np.einsum("cnt,nt->cn", windows, taps)
         return result
+
+
+@functools.lru_cache(maxsize=16)
+def _polyphase_taps(from_hz: int, to_hz: int) -> list[FloatPcm]:
+    # The taps depend on the two rates alone and cost far more to build (Bessel
+    # windows over a whole period) than a short prompt costs to filter: build them once
+    # per rate pair. Resamplers only read them.
+    return Resampler(from_hz, to_hz, 1, build_filters=False)._build_polyphase()
 
 
 def to_int16(x: FloatPcm) -> npt.NDArray[np.int16]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from attune_voice.compat import StrEnum
@@ -28,10 +30,25 @@ class Who(StrEnum):
     PARTNER_B = "partner_b"
 
 
-PLACEHOLDERS = frozenset(
-    {"speaker", "listener", "partner_a", "partner_b", "limit", "remaining", "holder"}
-)
-"""Names that may appear in braces in any prompt text."""
+NAME_PLACEHOLDERS = frozenset({"speaker", "listener", "partner_a", "partner_b"})
+"""The partners' names: filled in wherever a text is spoken."""
+
+PLACEHOLDERS = NAME_PLACEHOLDERS | {"limit", "remaining", "holder", "question"}
+"""Names that may appear in braces in prompt texts (each only where it has a value)."""
+
+CHIME_NAMES = ("bell", "bowl", "fall", "rise", "wood")
+"""The chimes ``attune_voice.audio.chimes`` makes; a script may name any of them."""
+
+NO_SOUND = "none"
+"""Written instead of a chime name: no sound for that event."""
+
+SOUND_EVENTS = ("cue", "floor_end", "overtime")
+"""The events a chime can mark."""
+
+DEFAULT_HANDOVER = ("i'm done", "over to you", "that's all")
+
+DEFAULT_BREAK_S = 20 * 60.0
+"""A time-out for flooding lasts at least 20 minutes: the body needs that long to calm."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,82 @@ class Prompts:
 
 
 @dataclass(frozen=True)
+class Sounds:
+    """Which chime marks each event: a name from ``CHIME_NAMES`` or ``NO_SOUND``."""
+
+    cue: str = "bell"
+    """A soft single chime just before a time cue is spoken."""
+    floor_end: str = "fall"
+    """Two falling notes when a floor ends, so the hand-over is heard, not seen."""
+    overtime: str = "bowl"
+    """A low, slow bowl at the limit: a reminder, never a cut-off."""
+    silent: bool = False
+    """No chimes at all, whatever the names say."""
+
+    def chime_for(self, event: str) -> str | None:
+        """The chime to play for ``event`` (one of ``SOUND_EVENTS``), or None for silence."""
+        if event not in SOUND_EVENTS:
+            raise ValueError(f"no sound event {event!r}; the events are {SOUND_EVENTS}")
+        name: str = getattr(self, event)
+        return None if self.silent or name == NO_SOUND else name
+
+
+def pick_question(bank: Sequence[str], used: Sequence[str]) -> str:
+    """The next question to ask from ``bank``, given every question ``used`` so far (oldest
+    first, across sessions).
+
+    No question comes back until every question in the bank has been asked; then a new
+    cycle starts, and the half of the bank asked most recently waits until last. The first
+    question ever asked is the bank's first; after that the order is varied but depends
+    only on ``used``, so the same history always gives the same question.
+    """
+    pool = list(dict.fromkeys(bank))
+    if not pool:
+        raise ValueError("the question bank is empty")
+    known = set(pool)
+    cycle: list[str] = []
+    previous: list[str] = []
+    for question in used:
+        if question in known and question not in cycle:
+            cycle.append(question)
+            if len(cycle) == len(pool):
+                previous, cycle = cycle, []
+    fresh = [q for q in pool if q not in cycle]
+    held = set(previous[len(previous) - len(pool) // 2 :]) if len(pool) > 1 else set()
+    fresh = [q for q in fresh if q not in held] or fresh
+    return fresh[zlib.crc32("\n".join(used).encode("utf-8")) % len(fresh)]
+
+
+def pick_questions(bank: Sequence[str], used: Sequence[str], count: int) -> list[str]:
+    """``count`` questions in a row, each picked as if the ones before had been asked."""
+    picked: list[str] = []
+    for _ in range(count):
+        picked.append(pick_question(bank, [*used, *picked]))
+    return picked
+
+
+def fill_question(text: str, question: str) -> str:
+    """``text`` with each ``{question}`` replaced; ``{{`` and ``}}`` stay literal braces."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith(("{{", "}}"), i):
+            out.append(text[i : i + 2])
+            i += 2
+        elif text.startswith("{question}", i):
+            out.append(question)
+            i += len("{question}")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def says_question(text: str) -> bool:
+    return fill_question(text, "\0") != text
+
+
+@dataclass(frozen=True)
 class Exercise:
     name: str
     title: str
@@ -82,22 +175,52 @@ class Exercise:
     round: tuple[Step, ...] = ()
     closing: tuple[Step, ...] = ()
     source: str = "<built-in>"
+    handover_phrases: tuple[str, ...] = DEFAULT_HANDOVER
+    """Spoken phrases that hand the floor over, lowercase; empty: only the button does."""
+    break_s: float = DEFAULT_BREAK_S
+    """How long a time-out lasts when either partner asks for a break."""
+    sounds: Sounds = field(default_factory=Sounds)
+    questions: tuple[str, ...] = ()
+    """The question bank for ``{question}``; see ``pick_question``."""
+    asked: tuple[str, ...] = ()
+    """The questions drawn for this session, in order (see ``with_questions``); when there
+    are fewer than the session asks, the rest are drawn from the bank after these."""
 
-    def with_overrides(self, limit_s: float | None, rounds: int | None) -> Exercise:
-        """The same exercise with the command line's floor limit and round count."""
+    def with_overrides(
+        self, limit_s: float | None, rounds: int | None, *, silent: bool | None = None
+    ) -> Exercise:
+        """The same exercise with the command line's floor limit, round count and sound.
+
+        The limit replaces the exercise's floor limit. Floor steps with a limit of their
+        own (a short question, an appreciation) keep it, but never run past the new limit.
+        """
         changed = self
         if limit_s is not None:
+
+            def capped(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+                return tuple(
+                    replace(s, limit_s=min(s.limit_s, limit_s))
+                    if s.kind is StepKind.FLOOR and s.limit_s is not None
+                    else s
+                    for s in steps
+                )
+
             changed = replace(
                 changed,
                 limit_s=limit_s,
-                round=tuple(
-                    replace(s, limit_s=None) if s.kind is StepKind.FLOOR else s
-                    for s in changed.round
-                ),
+                opening=capped(changed.opening),
+                round=capped(changed.round),
+                closing=capped(changed.closing),
             )
         if rounds is not None:
             changed = replace(changed, rounds=rounds)
+        if silent is not None:
+            changed = replace(changed, sounds=replace(changed.sounds, silent=silent))
         return changed
+
+    def with_questions(self, asked: Sequence[str]) -> Exercise:
+        """The same exercise asking these questions, in order (from ``pick_questions``)."""
+        return replace(self, asked=tuple(asked))
 
     def floor_limit_s(self, step: Step) -> float:
         if step.limit_s is not None:
@@ -116,21 +239,58 @@ class Exercise:
         limit_s = self.floor_limit_s(step)
         return tuple(sorted((c for c in cues if 0 < c < limit_s), reverse=True))
 
-    def unrolled(self) -> list[tuple[int, Step]]:
-        """Every step in order with its round number (0 outside the rounds)."""
-        steps: list[tuple[int, Step]] = [(0, s) for s in self.opening]
+    def _template_steps(self) -> Iterator[tuple[int, Step]]:
+        yield from ((0, s) for s in self.opening)
         for number in range(1, self.rounds + 1):
-            steps.extend((number, s) for s in self.round)
-        steps.extend((0, s) for s in self.closing)
+            yield from ((number, s) for s in self.round)
+        yield from ((0, s) for s in self.closing)
+
+    def questions_needed(self) -> int:
+        """How many questions one session asks: one per floor step that says {question}
+        (and one for a first non-floor step that says it before any floor step has)."""
+        count = 0
+        for _, step in self._template_steps():
+            if says_question(step.text) and (step.kind is StepKind.FLOOR or count == 0):
+                count += 1
+        return count
+
+    def session_questions(self) -> tuple[str, ...]:
+        """The questions this session asks: ``asked``, completed from the bank."""
+        needed = self.questions_needed()
+        if not self.questions or len(self.asked) >= needed:
+            return self.asked[:needed]
+        return (
+            *self.asked,
+            *pick_questions(self.questions, self.asked, needed - len(self.asked)),
+        )
+
+    def unrolled(self) -> list[tuple[int, Step]]:
+        """Every step in order with its round number (0 outside the rounds), with each
+        ``{question}`` filled in: a floor step asks the next question, any other step
+        repeats the one asked last."""
+        questions = iter(self.session_questions())
+        current: str | None = None
+        steps: list[tuple[int, Step]] = []
+        for number, template in self._template_steps():
+            step = template
+            if says_question(template.text):
+                if template.kind is StepKind.FLOOR or current is None:
+                    current = next(questions, "")
+                step = replace(template, text=fill_question(template.text, current))
+            steps.append((number, step))
         return steps
 
     def settings(self) -> dict[str, object]:
         """The effective timing settings, as stored with each session."""
-        return {
+        settings: dict[str, object] = {
             "rounds": self.rounds,
             "limit_s": self.limit_s,
             "paraphrase_limit_s": self.paraphrase_limit_s,
             "confirm_limit_s": self.confirm_limit_s,
             "cues_s": list(self.cues_s),
             "max_attempts": self.max_attempts,
+            "break_s": self.break_s,
         }
+        if self.questions:
+            settings["questions"] = list(self.session_questions())
+        return settings

@@ -1,0 +1,231 @@
+"""The ``attune-voice exercises`` commands: list, show, write and check exercise scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+
+from attune_voice.cli import AttuneGroup, cli, dump_json, fail, load_cli_exercise
+from attune_voice.errors import ScriptError, UsageError
+from attune_voice.exercises.model import Exercise, pick_questions
+
+QUESTIONS_KEPT = 1000
+"""How many asked questions are remembered per exercise: far more than any bank holds."""
+
+
+class SettingStore(Protocol):
+    """The part of ``attune_voice.store.Store`` that remembers asked questions."""
+
+    def get_setting(self, key: str) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+
+def questions_key(exercise: Exercise) -> str:
+    return f"questions_asked:{exercise.name}"
+
+
+def with_fresh_questions(exercise: Exercise, store: SettingStore) -> Exercise:
+    """The exercise with new questions from its bank for this session, remembered in the
+    store so that the next session asks others; an exercise without a bank is unchanged."""
+    needed = exercise.questions_needed()
+    if not exercise.questions or not needed:
+        return exercise
+    saved = store.get_setting(questions_key(exercise))
+    try:
+        used = json.loads(saved) if saved else []
+    except ValueError:
+        used = []
+    if not isinstance(used, list) or not all(isinstance(q, str) for q in used):
+        # A damaged record only costs the variety of the next questions, not the session.
+        used = []
+    asked = pick_questions(exercise.questions, used, needed)
+    store.set_setting(questions_key(exercise), json.dumps([*used, *asked][-QUESTIONS_KEPT:]))
+    return exercise.with_questions(asked)
+
+
+def _source_label(exercise: Exercise) -> str:
+    return "built-in" if exercise.source.startswith("builtin:") else exercise.source
+
+
+def _row(exercise: Exercise) -> dict[str, Any]:
+    from attune_voice.exercises.loader import estimated_duration_s
+
+    return {
+        "name": exercise.name,
+        "title": exercise.title,
+        "skill": exercise.skill,
+        "goal": exercise.goal,
+        "duration_s": round(estimated_duration_s(exercise)),
+        "rounds": exercise.rounds,
+        "limit_s": exercise.limit_s,
+        "source": _source_label(exercise),
+    }
+
+
+@cli.group(cls=AttuneGroup, invoke_without_command=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the list.",
+)
+@click.pass_context
+def exercises(ctx: click.Context, output: str) -> None:
+    """List the exercises: name, skill, length and goal (show, write or check one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from attune_voice.exercises.loader import custom_folder, library
+
+    found, notes = library()
+    rows = [_row(exercise) for exercise in found]
+    for note in notes:
+        click.echo(f"attune-voice: {note}", err=True)
+    if output == "json":
+        dump_json(rows)
+        return
+    name_width = max(len(row["name"]) for row in rows)
+    skill_width = max(len(row["skill"]) for row in rows)
+    for row in rows:
+        length = f"{max(1, round(row['duration_s'] / 60))} min"
+        mine = "" if row["source"] == "built-in" else "  (yours)"
+        click.echo(
+            f"{row['name']:<{name_width}}  {row['skill']:<{skill_width}}  {length:>6}  "
+            f"{row['goal']}{mine}"
+        )
+    click.echo(
+        f"\nLengths are with every floor used in full. Your own exercises go in "
+        f"{custom_folder()}; start one with: attune-voice exercises new NAME"
+    )
+
+
+@exercises.command("show")
+@click.argument("name")
+@click.option("--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s.")
+@click.option("--rounds", type=int, help="Number of rounds.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "toml"]),
+    default="text",
+    show_default=True,
+    help="text: the steps and timings; json: the same for programs; toml: the script itself.",
+)
+def exercises_show(name: str, limit: str | None, rounds: int | None, output: str) -> None:
+    """Print an exercise's whole script (a name or a .toml file)."""
+    from attune_voice.exercises.loader import describe, estimated_duration_s, script_text
+
+    exercise = load_cli_exercise(name, limit, rounds)
+    if output == "toml":
+        click.echo(script_text(name)[0], nl=False)
+    elif output == "json":
+        data = dataclasses.asdict(exercise)
+        data["duration_s"] = round(estimated_duration_s(exercise))
+        data["steps"] = [
+            {"round": number, **dataclasses.asdict(step)} for number, step in exercise.unrolled()
+        ]
+        dump_json(data)
+    else:
+        for line in describe(exercise):
+            click.echo(line)
+
+
+@exercises.command("new")
+@click.argument("name")
+@click.option(
+    "--from",
+    "origin",
+    metavar="EXERCISE",
+    help="Start from a copy of this exercise (a name or a .toml file) instead of the template.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of your exercises folder; - prints it.",
+)
+def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
+    """Write a commented script to adapt, into your exercises folder."""
+    from attune_voice.exercises.loader import (
+        builtin_names,
+        copy_of_script,
+        custom_folder,
+        exercise_template,
+        is_exercise_name,
+    )
+
+    if not is_exercise_name(name):
+        raise UsageError(
+            f'"{name}" cannot name an exercise; use lowercase letters, digits and hyphens, '
+            "like my-talk"
+        )
+    if name in builtin_names():
+        raise UsageError(
+            f"{name} is a built-in exercise; give yours its own name, or adapt a copy: "
+            f"attune-voice exercises new my-{name} --from {name}"
+        )
+    text = exercise_template(name) if origin is None else copy_of_script(origin, name)
+    if output is not None and str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    target = output if output is not None else custom_folder() / f"{name}.toml"
+    if target.exists():
+        raise UsageError(f"{target} already exists; edit it, or choose another name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise ScriptError(f"cannot write {target}: {e.strerror or e}") from e
+    check_as = name if output is None else str(target)
+    click.echo(f"Wrote {target}")
+    click.echo(f"Edit it, check it with: attune-voice exercises check {check_as}")
+    click.echo(f"then try it with:       attune-voice demo {check_as}")
+
+
+@exercises.command("check")
+@click.argument("scripts", nargs=-1, required=True, metavar="FILE_OR_NAME...")
+def exercises_check(scripts: tuple[str, ...]) -> None:
+    """Check scripts: every problem with its line and a fix.
+
+    Each FILE_OR_NAME is a .toml file, one of your exercises or a built-in one.
+    """
+    from attune_voice.exercises.loader import (
+        builtin_names,
+        builtin_text,
+        check_exercise_file,
+        check_exercise_text,
+        custom_folder,
+        custom_names,
+        estimated_duration_s,
+    )
+
+    total = 0
+    broken: list[str] = []
+    for script in scripts:
+        path = Path(script).expanduser()
+        if not path.is_file() and script in builtin_names():
+            source = f"builtin:{script}"
+            exercise, problems = check_exercise_text(builtin_text(script), source)
+        else:
+            if not path.is_file() and script in custom_names():
+                path = custom_folder() / f"{script}.toml"
+            source = str(path)
+            exercise, problems = check_exercise_file(path)
+        for problem in problems:
+            click.echo(problem.at(source), err=True)
+        if problems or exercise is None:
+            total += len(problems)
+            broken.append(source)
+            continue
+        minutes = max(1, round(estimated_duration_s(exercise) / 60))
+        steps = len(exercise.unrolled())
+        click.echo(f"{source}: ok — {exercise.title}, {steps} steps, about {minutes} min")
+    if broken:
+        found = f"{total} problem{'s' if total != 1 else ''} found"
+        scripts_with = f"{len(broken)} script{'s' if len(broken) != 1 else ''}"
+        fail(f"{broken[0]}: {found}" if len(scripts) == 1 else f"{found} in {scripts_with}")
