@@ -98,12 +98,14 @@ def cli() -> None:
 
 @contextmanager
 def recording(
-    exercise: Exercise, names: tuple[str, str], mode: str
+    exercise: Exercise, names: tuple[str, str], mode: str, timing_only: bool = False
 ) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
     """Opens the store and yields (append event, finish session)."""
+    from attune_voice.cli_data import warn_if_exposed
     from attune_voice.store import Store
 
     with Store.open() as store:
+        warn_if_exposed(store)
         store.mark_unfinished_interrupted()
         session_id = store.start_session(
             exercise=exercise.name,
@@ -111,6 +113,7 @@ def recording(
             mode=mode,
             started_at=now_iso(),
             settings=exercise.settings(),
+            timing_only=timing_only,
         )
 
         def append(event: Event) -> None:
@@ -345,47 +348,9 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
         return first, second
 
 
-# --- stored sessions ----------------------------------------------------------------------
-
-
-@cli.command()
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
-def sessions(output: str) -> None:
-    """List the stored sessions, newest first."""
-    from attune_voice.store import Store
-
-    with Store.open() as store:
-        records = store.sessions()
-    if output == "json":
-        dump_json(
-            [
-                {
-                    "id": r.id,
-                    "started_at": r.started_at,
-                    "exercise": r.exercise,
-                    "partners": list(r.partners),
-                    "mode": r.mode,
-                    "status": r.status,
-                    "duration_s": r.duration_s,
-                }
-                for r in records
-            ]
-        )
-        return
-    if not records:
-        click.echo(f"No sessions yet. Try: {DEMO_HINT}")
-        return
-    for r in records:
-        click.echo(
-            f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
-            f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
-            f"  {r.status}"
-        )
-
-
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
-from attune_voice import cli_exercises, cli_review  # noqa: E402,F401
+from attune_voice import cli_data, cli_exercises, cli_review  # noqa: E402,F401
 
 
 def main() -> None:

@@ -45,6 +45,12 @@ class ModelError(AttuneError):
     exit_code = 7
 
 
+class ArchiveError(AttuneError):
+    """An export archive that cannot be written or read back."""
+
+    exit_code = 8
+
+
 class UsageError(AttuneError):
     """A command-line value that does not make sense (a bad duration, an unknown session)."""
 

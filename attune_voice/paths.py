@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 APP_DIR_NAME = "attune-voice"
@@ -67,3 +68,33 @@ def ensure_private_dir(path: Path) -> Path:
     # with an odd umask, not exactly 0700; the couple's log should be exactly private.
     path.chmod(0o700)
     return path
+
+
+def audio_dir() -> Path:
+    """The folder for session recordings kept on request: ``session-<id>.wav``."""
+    return data_dir() / "audio"
+
+
+def session_audio_files(session_id: int) -> list[Path]:
+    """The saved recordings of one session (none unless the couple asked to keep audio)."""
+    folder = audio_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"session-{session_id}.*"))
+
+
+def readable_by_others(folder: Path, files: list[Path]) -> list[Path]:
+    """``folder`` and those of ``files`` that exist and others than the owner may read.
+
+    A folder others may enter (x) or list (r) counts: with it open, a file's own mode is
+    the only guard left.
+    """
+    exposed = []
+    for path in (folder, *files):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            exposed.append(path)
+    return exposed

@@ -34,6 +34,7 @@ def review_json(
     data["session"] = record.id if record is not None else None
     data["started_at"] = record.started_at if record is not None else None
     data["mode"] = record.mode if record is not None else None
+    data["status"] = record.status if record is not None else None
     data["event_schema_version"] = SCHEMA_VERSION
     data["events"] = [event.to_json() for event in events]
     return data
@@ -98,7 +99,12 @@ def events_csv(events: Iterable[Event]) -> str:
 def events_from_csv(text: str) -> list[Event]:
     """Read ``events_csv`` back; ``ValueError`` for a row that is not a known event."""
     result = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    try:
+        # newline="" lets the csv module see a stray carriage return as data.
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise ValueError(f"not a readable CSV file ({e})") from e
+    for number, row in enumerate(rows, start=2):
         kind = row.get("kind") or ""
         cls = EVENT_TYPES.get(kind)
         if cls is None:

@@ -3,7 +3,13 @@
 One file (``paths.database_path()`` unless told otherwise), in WAL mode, readable by
 its owner only. The schema version lives in ``PRAGMA user_version`` and grows only
 through ``_MIGRATIONS``; a file this code cannot use is refused with one line saying
-what is wrong and what to do, and is never modified.
+what is wrong and what to do, and is never modified. Before an older file is upgraded a
+copy of it is kept beside it (``attune.db.schema1.bak``).
+
+Every event is committed, and synced to disk, before ``append`` returns: a session
+killed at any moment, even by a power cut, keeps every event appended before it.
+Deleted sessions are overwritten, not just unlinked (``secure_delete``), and the
+write-ahead log is emptied after a delete so no copy of them stays in it.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import math
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from attune_voice import paths
+from attune_voice.consent import carries_words
 from attune_voice.errors import StoreError
 from attune_voice.events import Event, dumps, loads
 
@@ -65,6 +72,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # 2: whether the partners agreed to keep words (consent); 1 keeps timing only.
+    ("ALTER TABLE sessions ADD COLUMN timing_only INTEGER NOT NULL DEFAULT 0",),
 )
 """Step N takes a database from schema N to N+1; add steps, never edit old ones."""
 
@@ -73,7 +82,8 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 _SESSION_COLUMNS = """
     s.id, s.started_at, s.exercise, s.partner_a, s.partner_b, s.mode, s.status,
-    s.duration_s, (SELECT COUNT(*) FROM events AS e WHERE e.session_id = s.id)
+    s.duration_s, (SELECT COUNT(*) FROM events AS e WHERE e.session_id = s.id),
+    s.timing_only
 """
 _NEWEST_FIRST = "ORDER BY s.started_at DESC, s.id DESC"
 
@@ -118,6 +128,8 @@ class SessionRecord:
     duration_s: float | None
     """None while the session is running."""
     event_count: int
+    timing_only: bool = False
+    """True when the partners did not both agree to keep words: no transcripts kept."""
 
 
 class Store:
@@ -127,6 +139,8 @@ class Store:
         """Wrap a connection that ``Store.open`` has checked, configured and migrated."""
         self._conn = conn
         self._path = path
+        # Looked up once per session: append checks it for every event.
+        self._timing_only: dict[int, bool] = {}
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
@@ -150,10 +164,18 @@ class Store:
         try:
             _check_usable(conn, path)
             with _guard(path, "open", at_open=True):
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if 0 < version < SCHEMA_VERSION:
+                    # Before anything writes to it, not even the switch to WAL.
+                    _keep_copy(conn, path, backup_path(path, version))
+            with _guard(path, "open", at_open=True):
                 # Only now, with the file known to be ours: switching to WAL writes it.
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
-                conn.execute("PRAGMA synchronous = NORMAL")
+                # FULL syncs the log at every commit: a power cut loses no appended
+                # event. A session writes a few events a second, so the cost is small.
+                conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA secure_delete = ON")
             _migrate(conn, path)
         except BaseException:
             conn.close()
@@ -187,29 +209,41 @@ class Store:
         mode: str,
         started_at: str,
         settings: Mapping[str, object],
+        timing_only: bool = False,
     ) -> int:
         """Record a new running session and return its id.
 
         ``started_at`` is an ISO 8601 time with a UTC offset (``Z`` or ``+00:00``; any
         offset is converted to UTC) from the caller: the store never reads a clock.
+        With ``timing_only`` (the partners did not both consent) events that carry words
+        are dropped by ``append`` whatever the caller sends.
         Raises ``ValueError`` for a bad mode, time or settings that are not JSON.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {sorted(MODES)}, not {mode!r}")
-        started = _utc_iso(started_at)
+        started = utc_iso(started_at)
         try:
             settings_json = json.dumps(dict(settings), sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ValueError(f"session settings must be plain JSON values ({e})") from e
         with self._guard("write to"):
             cursor = self._conn.execute(
-                "INSERT INTO sessions"
-                " (started_at, exercise, partner_a, partner_b, mode, status, settings)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (started, exercise, partners[0], partners[1], mode, RUNNING, settings_json),
+                "INSERT INTO sessions (started_at, exercise, partner_a, partner_b, mode,"
+                " status, settings, timing_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    started,
+                    exercise,
+                    partners[0],
+                    partners[1],
+                    mode,
+                    RUNNING,
+                    settings_json,
+                    int(timing_only),
+                ),
             )
         if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
             raise StoreError(f"cannot write to {self._path} (the new session got no id)")
+        self._timing_only[cursor.lastrowid] = timing_only
         return cursor.lastrowid
 
     def append(self, session_id: int, event: Event) -> None:
@@ -227,7 +261,10 @@ class Store:
         would store NaN as NULL) and ``TypeError`` for fields JSON cannot hold.
         """
         rows = []
+        timing_only = self._is_timing_only(session_id)
         for event in events:
+            if timing_only and carries_words(event):
+                continue
             if not math.isfinite(event.t):
                 raise ValueError(f"{event.kind} event at t={event.t}: t must be finite")
             rows.append((session_id, session_id, event.t, str(event.kind), dumps(event)))
@@ -258,6 +295,82 @@ class Store:
             )
         if cursor.rowcount == 0:
             raise _no_session(session_id)
+
+    def settings_of(self, session_id: int) -> dict[str, Any]:
+        """The settings ``start_session`` was given for the session."""
+        with self._guard("read"):
+            row = self._conn.execute(
+                "SELECT settings FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise _no_session(session_id)
+        try:
+            value = json.loads(row[0])
+        except (ValueError, TypeError) as e:
+            raise StoreError(
+                f"the settings of session {session_id} in {self._path} are unreadable ({e})"
+            ) from e
+        return value if isinstance(value, dict) else {}
+
+    def delete_sessions(self, session_ids: Iterable[int]) -> list[int]:
+        """Remove the sessions and their events for good; return the ids that existed.
+
+        The pages they used are overwritten (``secure_delete``) and the write-ahead log
+        is emptied, so no copy stays in the database files. Raises ``StoreError`` when
+        another attune-voice holds the log open and it cannot be emptied yet.
+        """
+        wanted = sorted(set(session_ids))
+        with self._guard("write to"), _transaction(self._conn):
+            found = [
+                sid
+                for sid in wanted
+                if self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone()
+            ]
+            self._conn.executemany(
+                "DELETE FROM events WHERE session_id = ?", [(sid,) for sid in found]
+            )
+            self._conn.executemany("DELETE FROM sessions WHERE id = ?", [(sid,) for sid in found])
+        for sid in found:
+            self._timing_only.pop(sid, None)
+        if found:
+            self._empty_log()
+        return found
+
+    def delete_all_sessions(self) -> list[int]:
+        """Remove every session (the saved settings stay); return their ids."""
+        with self._guard("read"):
+            ids = [int(row[0]) for row in self._conn.execute("SELECT id FROM sessions")]
+        removed = self.delete_sessions(ids)
+        with self._guard("write to"):
+            # Shrinks the file too, so even its size no longer tells how much was said.
+            self._conn.execute("VACUUM")
+        self._empty_log()
+        return removed
+
+    def readable_by_others(self) -> list[Path]:
+        """The database's folder and files that someone other than the owner can read."""
+        return paths.readable_by_others(self._path.parent, _companions(self._path))
+
+    def _empty_log(self) -> None:
+        with self._guard("write to"):
+            busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StoreError(
+                f"the deleted sessions are gone from {self._path}, but another attune-voice"
+                " still holds its log open; close it and run the delete again to wipe the log"
+            )
+
+    def _is_timing_only(self, session_id: int) -> bool:
+        known = self._timing_only.get(session_id)
+        if known is None:
+            with self._guard("read"):
+                row = self._conn.execute(
+                    "SELECT timing_only FROM sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+            # An unknown id fails in the insert with its own message.
+            known = bool(row[0]) if row is not None else False
+            self._timing_only[session_id] = known
+        return known
 
     def mark_unfinished_interrupted(self) -> list[int]:
         """Mark sessions still 'running' (the program died) as 'interrupted'; return their ids.
@@ -390,10 +503,25 @@ def _check_usable(conn: sqlite3.Connection, path: Path) -> None:
             raise StoreError(_damaged(path, "; ".join(problems), at_open=True))
 
 
+def _companions(path: Path) -> list[Path]:
+    """The database file and the files SQLite keeps beside it."""
+    return [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]
+
+
+def backup_path(path: Path, version: int) -> Path:
+    """Where the copy of a schema-``version`` database is kept before it is upgraded."""
+    return path.with_name(f"{path.name}.schema{version}.bak")
+
+
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema up to ``SCHEMA_VERSION``, all steps in one transaction."""
+    """Bring the schema up to ``SCHEMA_VERSION``, all steps in one transaction.
+
+    ``open`` has already copied an older file aside whole, so an upgrade that goes
+    wrong, or a wish to go back to an older attune-voice, never costs a session.
+    """
     with _guard(path, "upgrade"):
-        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version >= SCHEMA_VERSION:
             return
         with _transaction(conn):
             # Read again under the write lock: another process may have just migrated.
@@ -402,6 +530,30 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                 for statement in statements:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _keep_copy(conn: sqlite3.Connection, path: Path, copy: Path) -> None:
+    """Write a consistent copy of the database to ``copy`` (0600), once."""
+    if copy.exists():
+        return
+    partial = copy.with_name(copy.name + ".part")
+    try:
+        _create_private_file(partial)
+        target = sqlite3.connect(partial)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        partial.replace(copy)
+    except (OSError, sqlite3.Error) as e:
+        with suppress(OSError):
+            partial.unlink()
+        if isinstance(e, sqlite3.Error):
+            raise
+        raise StoreError(
+            f"cannot keep a copy of {path} before upgrading it ({_os_reason(e)});"
+            " free some space and try again; nothing was changed"
+        ) from e
 
 
 @contextmanager
@@ -471,7 +623,7 @@ def _no_session(session_id: int) -> StoreError:
 
 def _record(row: Any) -> SessionRecord:
     """A ``SessionRecord`` from a row of ``_SESSION_COLUMNS``."""
-    sid, started_at, exercise, partner_a, partner_b, mode, status, duration_s, count = row
+    sid, started_at, exercise, partner_a, partner_b, mode, status, duration_s, count, words = row
     return SessionRecord(
         id=int(sid),
         started_at=str(started_at),
@@ -481,10 +633,11 @@ def _record(row: Any) -> SessionRecord:
         status=str(status),
         duration_s=None if duration_s is None else float(duration_s),
         event_count=int(count),
+        timing_only=bool(words),
     )
 
 
-def _utc_iso(text: str) -> str:
+def utc_iso(text: str) -> str:
     """``text`` (ISO 8601 with an offset) as UTC in ``isoformat`` form, which sorts as time."""
     # Python 3.10's fromisoformat does not read the "Z" suffix.
     cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
@@ -494,7 +647,10 @@ def _utc_iso(text: str) -> str:
         raise ValueError(f"started_at must be an ISO 8601 time, not {text!r}") from e
     if moment.utcoffset() is None:
         raise ValueError(f"started_at needs a UTC offset (Z or +00:00): {text!r}")
-    return moment.astimezone(timezone.utc).isoformat()
+    try:
+        return moment.astimezone(timezone.utc).isoformat()
+    except OverflowError as e:  # year 1 or 9999 with an offset that leaves the calendar
+        raise ValueError(f"started_at is out of range: {text!r}") from e
 
 
 def _one_line(text: str) -> str:

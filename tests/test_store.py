@@ -17,6 +17,7 @@ from attune_voice.errors import StoreError
 from attune_voice.events import (
     EVENT_TYPES,
     CheckIn,
+    CommandWord,
     Confirmation,
     Cue,
     EndReason,
@@ -28,14 +29,21 @@ from attune_voice.events import (
     Key,
     Overtime,
     Paraphrase,
+    Paused,
     Prompt,
+    Resumed,
     SessionEnded,
     SessionStarted,
     Speech,
     SpeechKind,
     StepStarted,
+    TimeOut,
+    Transcript,
+    VoiceCommand,
+    WordTime,
+    dumps,
 )
-from attune_voice.store import SCHEMA_VERSION, SessionRecord, Store
+from attune_voice.store import SCHEMA_VERSION, SessionRecord, Store, backup_path
 
 STARTED_AT = "2024-05-01T19:30:00Z"
 STARTED_AT_STORED = "2024-05-01T19:30:00+00:00"
@@ -82,6 +90,17 @@ def every_kind_of_event() -> list[Event]:
         FloorGiven(t=95.0, partner="B", role=FloorRole.PARAPHRASE, limit_s=60.0, attempt=2),
         Paraphrase(t=120.0, partner="B", attempt=2),
         Confirmation(t=125.0, partner="A", answer="yes", attempt=2),
+        VoiceCommand(t=126.0, word=CommandWord.PAUSE, partner="B", applied=True),
+        Paused(t=126.0),
+        Resumed(t=127.5, paused_s=1.5),
+        TimeOut(t=128.0, break_s=60.0),
+        Transcript(
+            t=129.0,
+            end_t=129.75,
+            partner="A",
+            text="thank you",
+            words=(WordTime(w="thank", start=129.0, end=129.25), WordTime("you", 129.25, 129.75)),
+        ),
         SessionEnded(t=130.0, reason=EndReason.COMPLETED),
     ]
 
@@ -500,3 +519,161 @@ def test_ensure_private_dir_makes_parents_and_refuses_a_file(tmp_path: Path) -> 
     (tmp_path / "file").write_text("")
     with pytest.raises(FileExistsError):
         paths.ensure_private_dir(tmp_path / "file")
+
+
+# --- schema versions -------------------------------------------------------------------
+
+# The version-1 schema exactly as it was shipped: migrations must take it forward.
+SCHEMA_1_DDL = (
+    "PRAGMA application_id = 1635021942",
+    """CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        exercise TEXT NOT NULL,
+        partner_a TEXT NOT NULL,
+        partner_b TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        duration_s REAL,
+        settings TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX sessions_by_start ON sessions (started_at, id)",
+    """CREATE TABLE events (
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        t REAL NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "PRAGMA user_version = 1",
+)
+
+
+def dump(path: Path) -> list[str]:
+    """The file's schema version and contents as SQL, to compare two files' data."""
+    with raw(path) as connection:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        return [f"user_version {version}", *connection.iterdump()]
+
+
+def make_schema_1_database(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with raw(path) as old:
+        for statement in SCHEMA_1_DDL:
+            old.execute(statement)
+        old.execute(
+            "INSERT INTO sessions (started_at, exercise, partner_a, partner_b, mode, status,"
+            " duration_s, settings) VALUES (?, 'speaker-listener', 'Ann', 'Bo', 'run',"
+            " 'completed', 130.0, '{\"limit_s\": 90.0}')",
+            (STARTED_AT_STORED,),
+        )
+        old.executemany(
+            "INSERT INTO events (session_id, seq, t, kind, data) VALUES (1, ?, ?, ?, ?)",
+            [(i + 1, e.t, str(e.kind), dumps(e)) for i, e in enumerate(every_kind_of_event())],
+        )
+
+
+def test_every_earlier_schema_is_upgraded_keeping_its_sessions(db_path: Path) -> None:
+    assert SCHEMA_VERSION == 2, "add the previous version's DDL here and test it too"
+    make_schema_1_database(db_path)
+    original = dump(db_path)
+
+    with Store.open(db_path) as store:
+        (record,) = store.sessions()
+        assert record.timing_only is False
+        assert record.status == "completed"
+        assert store.events(record.id) == every_kind_of_event()
+        assert store.settings_of(record.id) == {"limit_s": 90.0}
+
+    with raw(db_path) as after:
+        assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    # The copy made before the upgrade holds the version-1 file's every row, and is private.
+    copy = backup_path(db_path, 1)
+    assert dump(copy) == original
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+
+
+def test_a_new_database_is_made_at_the_current_schema_without_a_copy(db_path: Path) -> None:
+    with Store.open(db_path):
+        pass
+    assert sorted(p.name for p in db_path.parent.iterdir() if ".bak" in p.name) == []
+
+
+# --- consent: timing only ----------------------------------------------------------------
+
+
+def test_a_timing_only_session_never_stores_words(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        session_id = store.start_session(
+            exercise="speaker-listener",
+            partners=("Ann", "Bo"),
+            mode="run",
+            started_at=STARTED_AT,
+            settings={},
+            timing_only=True,
+        )
+        store.append_many(session_id, every_kind_of_event())
+    with Store.open(db_path) as store:
+        kept = store.events(session_id)
+        assert store.session(session_id).timing_only is True
+    assert not [e for e in kept if isinstance(e, Transcript)]
+    assert len(kept) == len(every_kind_of_event()) - 1
+    for file in db_path.parent.iterdir():
+        assert b"thank" not in file.read_bytes(), file.name
+
+
+# --- deleting for good -------------------------------------------------------------------
+
+
+def test_deleted_sessions_leave_no_trace_in_the_database_or_its_log(db_path: Path) -> None:
+    secret = "our-private-words-" * 4
+    with Store.open(db_path) as store:
+        kept = start(store)
+        store.append(kept, Key(t=1.0, key="enter"))
+        gone = start(store, started_at="2024-05-02T19:30:00Z")
+        store.append(gone, Transcript(t=1.0, end_t=2.0, partner="A", text=secret, words=()))
+        assert secret.encode() in db_path.with_name("attune.db-wal").read_bytes()
+
+        assert store.delete_sessions([gone, 999]) == [gone]
+
+        assert [r.id for r in store.sessions()] == [kept]
+        assert store.events(kept) == [Key(t=1.0, key="enter")]
+        with pytest.raises(StoreError):
+            store.events(gone)
+        assert db_path.with_name("attune.db-wal").stat().st_size == 0
+    for file in db_path.parent.iterdir():
+        assert secret.encode() not in file.read_bytes(), file.name
+    with raw(db_path) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_deleting_everything_keeps_the_saved_settings(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        store.set_setting("partners", "Ann,Bo")
+        ids = [start(store), start(store)]
+        assert store.delete_all_sessions() == ids
+        assert store.sessions() == []
+        assert store.get_setting("partners") == "Ann,Bo"
+
+
+def test_a_delete_while_another_reader_holds_the_log_says_so(db_path: Path) -> None:
+    with Store.open(db_path) as store, Store.open(db_path) as other:
+        session_id = start(store)
+        store.append(session_id, Key(t=1.0, key="enter"))
+        other._conn.execute("BEGIN")
+        other._conn.execute("SELECT COUNT(*) FROM events").fetchone()
+        with pytest.raises(StoreError) as error:
+            store.delete_sessions([session_id])
+        assert "still holds its log open" in assert_one_line(error)
+        other._conn.execute("COMMIT")
+        assert store.sessions() == []
+
+
+def test_files_readable_by_others_are_named(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        assert store.readable_by_others() == []
+        db_path.chmod(0o644)
+        db_path.parent.chmod(0o750)
+        assert store.readable_by_others() == [db_path.parent, db_path]

@@ -1,0 +1,145 @@
+"""Commands for the couple's data: list and delete sessions, export and import them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from attune_voice.cli import DEMO_HINT, AttuneGroup, cli, dump_json, fail
+from attune_voice.durations import format_duration
+
+if TYPE_CHECKING:
+    from attune_voice.store import Store
+
+
+def warn_if_exposed(store: Store) -> None:
+    """Say so on stderr when others than the owner can read the couple's data."""
+    exposed = store.readable_by_others()
+    if exposed:
+        names = ", ".join(str(path) for path in exposed)
+        click.echo(
+            f"attune-voice: warning: others can read {names}; make it private with:"
+            f" chmod -R go-rwx {store.path.parent}",
+            err=True,
+        )
+
+
+@cli.group(cls=AttuneGroup, invoke_without_command=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the list.",
+)
+@click.pass_context
+def sessions(ctx: click.Context, output: str) -> None:
+    """List the stored sessions, newest first (or delete them: sessions delete)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        warn_if_exposed(store)
+        records = store.sessions()
+    if output == "json":
+        dump_json(
+            [
+                {
+                    "id": r.id,
+                    "started_at": r.started_at,
+                    "exercise": r.exercise,
+                    "partners": list(r.partners),
+                    "mode": r.mode,
+                    "status": r.status,
+                    "duration_s": r.duration_s,
+                    "timing_only": r.timing_only,
+                }
+                for r in records
+            ]
+        )
+        return
+    if not records:
+        click.echo(f"No sessions yet. Try: {DEMO_HINT}")
+        return
+    for r in records:
+        click.echo(
+            f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
+            f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
+            f"  {r.status}{'  timing only' if r.timing_only else ''}"
+        )
+
+
+@sessions.command()
+@click.argument("session", required=False, type=int)
+@click.option("--all", "everything", is_flag=True, help="Delete every stored session.")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def delete(session: int | None, everything: bool, yes: bool) -> None:
+    """Remove a session (or --all) for good: events, summaries and saved audio."""
+    from attune_voice import paths
+    from attune_voice.history import cache_path_for
+    from attune_voice.store import Store
+
+    if (session is None) == (not everything):
+        fail("give one SESSION number or --all, not both")
+    with Store.open() as store:
+        if everything:
+            ids = [record.id for record in store.sessions()]
+            what = f"all {len(ids)} sessions"
+        else:
+            assert session is not None
+            store.session(session)  # an unknown number fails here, before asking
+            ids = [session]
+            what = f"session {session}"
+        if not ids:
+            click.echo("No sessions to delete.")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                fail(f"deleting {what} cannot be undone; add --yes to confirm")
+            click.confirm(f"Delete {what} for good? This cannot be undone", abort=True, err=True)
+        removed = store.delete_all_sessions() if everything else store.delete_sessions(ids)
+        # Summaries are rebuilt from the events on demand; dropping the file is simplest.
+        cache_path_for(store.path).unlink(missing_ok=True)
+    audio = [path for sid in removed for path in paths.session_audio_files(sid)]
+    for path in audio:
+        path.unlink(missing_ok=True)
+    extra = f" and {len(audio)} recording{'s' if len(audio) != 1 else ''}" if audio else ""
+    click.echo(f"Deleted {len(removed)} session{'s' if len(removed) != 1 else ''}{extra}.")
+
+
+@cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--session", "session_ids", type=int, multiple=True, help="Only these sessions.")
+def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
+    """Write all sessions to FILE, a JSON archive to keep or hand to a counsellor."""
+    from attune_voice.archive import export_sessions
+    from attune_voice.store import Store
+
+    with Store.open() as store:
+        for sid in session_ids:
+            store.session(sid)
+        count = export_sessions(store, file, list(session_ids) or None)
+    click.echo(f"Wrote {count} session{'s' if count != 1 else ''} to {file} (private: 0600).")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Add the sessions of an archive FILE; sessions already stored are left as they are."""
+    from attune_voice.archive import import_sessions, read_archive
+    from attune_voice.store import Store
+
+    archived = read_archive(file)
+    with Store.open() as store:
+        result = import_sessions(store, archived)
+    added = len(result.added)
+    click.echo(
+        f"Imported {added} session{'s' if added != 1 else ''}"
+        + (f"; {result.skipped} already stored, left as they were" if result.skipped else "")
+        + "."
+    )
