@@ -180,6 +180,18 @@ _limit_option = click.option(
     "--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s."
 )
 _rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
+_model_option = click.option(
+    "--model",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Listen with the vosk model in this folder (default: the one in use).",
+)
+_transcripts_option = click.option(
+    "--transcripts",
+    is_flag=True,
+    help="Keep the recognised words of every turn, with their times, for the review.",
+)
+DEMO_BREAK_S = 60.0
+"""A time-out in the demo lasts a minute, not twenty."""
 
 
 @cli.command()
@@ -221,6 +233,8 @@ _rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write what the room's microphones heard to this WAV file.",
 )
+@_model_option
+@_transcripts_option
 def demo(
     exercise: str,
     minutes: float | None,
@@ -232,11 +246,14 @@ def demo(
     output: str,
     play: bool,
     save_audio: Path | None,
+    model: Path | None,
+    transcripts: bool,
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
+    from attune_voice.cli_models import session_understanding
     from attune_voice.demo import build_room, fit_to_minutes
-    from attune_voice.engine import SessionEngine
+    from attune_voice.engine import CommandConfig, SessionEngine
     from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
     from attune_voice.voice import SpeechRenderer
 
@@ -247,11 +264,20 @@ def demo(
             raise UsageError("--minutes must be more than 0")
         chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
+    understanding = session_understanding(model, chosen, transcripts)
     with SpeechRenderer() as renderer, recording(chosen, names, "demo") as (append, finish):
         room = build_room(renderer, room_config)
+        # With a model the simulated partners hand over and answer by voice.
+        room.voice_commands = understanding is not None
         log = EventLog(append)
-        engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, room), log)
-        loop = SessionLoop(room, engine, Listener(room.channels))
+        engine = SessionEngine(
+            chosen,
+            names,
+            PromptVoicePlayer(renderer, room),
+            log,
+            commands=CommandConfig(break_s=DEMO_BREAK_S),
+        )
+        loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
         progress = Progress("simulated", minutes * 60 if minutes else None)
         loop.on_progress = progress
         writer = WavWriter(save_audio, room.channels) if save_audio else None
@@ -283,6 +309,8 @@ def demo(
 @click.option("--output", "output_device", help="Speaker: a name fragment or an index.")
 @_limit_option
 @_rounds_option
+@_model_option
+@_transcripts_option
 def run(
     exercise: str,
     partners: str | None,
@@ -290,10 +318,13 @@ def run(
     output_device: str | None,
     limit: str | None,
     rounds: int | None,
+    model: Path | None,
+    transcripts: bool,
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
     from attune_voice.cli_exercises import with_fresh_questions
+    from attune_voice.cli_models import session_understanding
     from attune_voice.engine import SessionEngine
     from attune_voice.keys import KeyReader
     from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
@@ -305,6 +336,8 @@ def run(
     with Store.open() as store:
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
+    # The model loads before the devices open: nothing waits on a running stream.
+    understanding = session_understanding(model, chosen, transcripts)
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
@@ -313,14 +346,15 @@ def run(
         # no empty session behind.
         recording(chosen, names, "run") as (append, finish),
     ):
+        hand_over = 'Say "I\'m done", or press' if understanding else "Press"
         click.echo(
-            f"{names[0]} and {names[1]}: {chosen.title}. Press Enter, space or the "
+            f"{names[0]} and {names[1]}: {chosen.title}. {hand_over} Enter, space or the "
             "clicker to hand over; Ctrl-C ends the session and keeps the log.",
             err=True,
         )
         log = EventLog(append)
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
-        loop = SessionLoop(audio, engine, Listener(audio.channels))
+        loop = SessionLoop(audio, engine, Listener(audio.channels, understanding=understanding))
         try:
             reason = loop.run(extra_keys=keys.poll)
         except AttuneError:
@@ -350,7 +384,7 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
 
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
-from attune_voice import cli_data, cli_exercises, cli_review  # noqa: E402,F401
+from attune_voice import cli_data, cli_exercises, cli_models, cli_review  # noqa: E402,F401
 
 
 def main() -> None:

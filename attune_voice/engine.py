@@ -2,12 +2,15 @@
 
 It is driven only by inputs carrying ``t`` (seconds of audio consumed) and speaks
 through a ``PromptPlayer``; it imports no audio, model or hardware library, so a whole
-session can be tested with scripted inputs.
+session can be tested with scripted inputs. Voice commands arrive as ``Command``
+inputs, already understood; what one means depends on the moment (a "yes" answers the
+stop question when it was asked, else the paraphrase confirmation).
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,6 +19,7 @@ from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
     CheckIn,
+    CommandWord,
     Confirmation,
     Cue,
     EndReason,
@@ -27,19 +31,60 @@ from attune_voice.events import (
     Key,
     Overtime,
     Paraphrase,
+    Paused,
     Prompt,
     PromptMeaning,
+    Resumed,
     SessionEnded,
     SessionStarted,
     Speech,
     SpeechKind,
     StepStarted,
+    TimeOut,
+    Transcript,
+    VoiceCommand,
+    WordTime,
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 
 OTHER = {"A": "B", "B": "A"}
 ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
+
+
+@dataclass(frozen=True)
+class CommandConfig:
+    """How the engine answers voice commands."""
+
+    more_time_s: float = 60.0
+    """What "more time" adds to the open floor (once per floor)."""
+    break_s: float | None = None
+    """Length of a time-out; None takes the exercise's (twenty minutes unless it says
+    otherwise). The demo shortens it."""
+    stop_answer_s: float = 10.0
+    """After "Do you want to end the session?", silence this long means no."""
+
+
+@dataclass(frozen=True)
+class CommandPrompts:
+    """What the coach says in answer to voice commands; placeholders as in exercises."""
+
+    paused: str = "We'll pause here. Say resume when you are ready to go on."
+    resumed: str = "Let's carry on."
+    resumed_floor: str = "Let's carry on. {holder}, the floor is still yours."
+    more_time: str = "One more minute, {holder}."
+    time_out: str = (
+        "Let's take a break. Spend the next {break_length} apart, doing something "
+        "soothing: breathe slowly, stretch, take a short walk. Try not to go over the "
+        "conversation in your head. I will call you back."
+    )
+    come_back: str = (
+        "The break is over. Please come back when you can. When you are both here, "
+        "say resume, or press the button."
+    )
+    confirm_stop: str = "Do you want to end the session? Say yes or no."
+    stopping: str = "All right, we'll stop here. Everything so far is kept."
+    not_stopping: str = "All right, we'll go on."
 
 
 # --- inputs -------------------------------------------------------------------------
@@ -81,12 +126,31 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A voice command, heard as a whole utterance; ``t`` is when it was understood."""
+
+    t: float
+    word: CommandWord
+    partner: str | None = None
+    """Who said it, where a microphone per partner tells."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The recognised words of one utterance (only when transcripts are kept)."""
+
+    t: float
+    words: tuple[WordTime, ...]
+    partner: str | None = None
+
+
+@dataclass(frozen=True)
 class Stop:
     t: float
     reason: EndReason
 
 
-EngineInput = Tick | SpeechOnset | SpeechSegment | KeyPress | Answer | Stop
+EngineInput = Tick | SpeechOnset | SpeechSegment | KeyPress | Answer | Command | Heard | Stop
 
 
 class PromptPlayer(Protocol):
@@ -102,7 +166,15 @@ class Phase(enum.Enum):
     STARTING = "starting"
     PROMPTING = "prompting"
     FLOOR = "floor"
+    PAUSED = "paused"
+    BREAK = "break"
+    CONFIRMING_STOP = "confirming_stop"
     DONE = "done"
+
+
+_SUSPENDED = frozenset({Phase.PAUSED, Phase.BREAK, Phase.CONFIRMING_STOP})
+_REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confirmed", "closing"})
+"""Prompts that "repeat" says again: the exercise's own, not answers to commands."""
 
 
 @dataclass
@@ -121,10 +193,23 @@ class _Floor:
     checked_in: bool = False
     limit_reached: bool = False
     overtime: bool = False
+    extended: bool = False
+    """"more time" was granted on this floor."""
+    all_cues_s: tuple[float, ...] = ()
 
     @property
     def limit_t(self) -> float:
         return self.start_t + self.limit_s
+
+
+@dataclass
+class _Suspension:
+    """The session stands still (pause, time-out, stop question) since ``since_t``."""
+
+    resume_phase: Phase
+    since_t: float
+    ask_phase: Phase | None = None
+    """While the stop question is open: the suspended phase it interrupted, if any."""
 
 
 @dataclass(frozen=True)
@@ -150,12 +235,23 @@ class SessionEngine:
         FLOOR --Tick: limit, holder quiet--> (floor ends)
         FLOOR --Tick: limit, holder speaking--> FLOOR (overtime reminder; ends at a pause)
         FLOOR --Tick: silence after speech--> FLOOR (check-in) --more silence--> (floor ends)
-        FLOOR --KeyPress--> (floor ends)
+        FLOOR --KeyPress or Command(handover)--> (floor ends)
         (floor ends) --> PROMPTING for a confirm outcome, or (next step)
+
+        PROMPTING/FLOOR --pause--> PAUSED --resume or KeyPress--> (where it was)
+        PROMPTING/FLOOR/PAUSED --time_out--> BREAK --break over--> PAUSED (reminder)
+        PROMPTING/FLOOR/PAUSED/BREAK --stop--> CONFIRMING_STOP
+        CONFIRMING_STOP --yes--> PROMPTING (goodbye) --> DONE (stopped)
+        CONFIRMING_STOP --no, KeyPress or silence--> (where it was)
+        FLOOR --more_time--> FLOOR (limit + one minute, once per floor)
+        PROMPTING/FLOOR --repeat--> (the same; the last prompt again, off the floor's clock)
+        FLOOR --yes/no/not_quite on a confirm floor--> (floor ends with that answer)
         any --Stop--> DONE
 
-    Speech segments are logged whenever they arrive, attributed by the floor (one
-    microphone) or by channel (a microphone per partner).
+    While PAUSED, in a BREAK or CONFIRMING_STOP the floor's clock stands still: on the
+    way back its start moves on by the time that passed. Speech segments are logged
+    whenever they arrive, attributed by the floor (one microphone) or by channel (a
+    microphone per partner); speech while the session stands still is an aside.
     """
 
     def __init__(
@@ -165,6 +261,8 @@ class SessionEngine:
         player: PromptPlayer,
         log: Callable[[Event], None],
         config: TurnConfig | None = None,
+        commands: CommandConfig | None = None,
+        command_prompts: CommandPrompts | None = None,
     ) -> None:
         self.exercise = exercise
         self._names = {"A": names[0], "B": names[1]}
@@ -185,6 +283,13 @@ class SessionEngine:
         self._answer: str | None = None
         self._active: set[str | None] = set()
         self._after_prompt: Callable[[float], None] | None = None
+        self._commands = commands or CommandConfig()
+        self._command_prompts = command_prompts or CommandPrompts()
+        self._suspension: _Suspension | None = None
+        self._still: list[list[float]] = []
+        """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
+        self._break_until_t = math.inf
+        self._last_prompt: tuple[str, PromptMeaning] | None = None
         self.t = 0.0
 
     # --- public ---------------------------------------------------------------------
@@ -207,7 +312,11 @@ class SessionEngine:
             return
         if isinstance(inp, SpeechOnset):
             self._active.add(inp.partner)
-            if self._floor is not None and self._is_holder(inp.partner, self._floor):
+            if (
+                self._floor is not None
+                and self.phase not in _SUSPENDED
+                and self._is_holder(inp.partner, self._floor)
+            ):
                 self._floor.speaking = True
                 self._floor.spoke = True
                 self._floor.checked_in = False
@@ -219,10 +328,20 @@ class SessionEngine:
         if isinstance(inp, Answer):
             self._answer = inp.answer
             return
+        if isinstance(inp, Command):
+            self._on_command(inp)
+            return
+        if isinstance(inp, Heard):
+            self._on_heard(inp)
+            return
         if isinstance(inp, KeyPress):
             self._log(Key(inp.t, inp.key))
             if self.phase is Phase.FLOOR and self._floor is not None:
                 self._end_floor(inp.t, FloorEndReason.HANDOVER_KEY)
+            elif self.phase is Phase.PAUSED:
+                self._resume(inp.t)
+            elif self.phase is Phase.CONFIRMING_STOP:
+                self._carry_on(inp.t)
             return
         self.t = inp.t
         if self.phase is Phase.STARTING:
@@ -240,6 +359,13 @@ class SessionEngine:
                 self._prompt_finished(self._busy_until_t)
         elif self.phase is Phase.FLOOR:
             self._floor_tick(inp.t)
+        elif self.phase is Phase.BREAK and inp.t >= self._break_until_t:
+            self._break_over(inp.t)
+        elif (
+            self.phase is Phase.CONFIRMING_STOP
+            and inp.t >= self._busy_until_t + self._commands.stop_answer_s
+        ):
+            self._carry_on(inp.t)
 
     # --- steps ----------------------------------------------------------------------
 
@@ -263,6 +389,8 @@ class SessionEngine:
         duration_s = self._player.say(spoken, meaning)
         self._busy_until_t = start_t + duration_s
         self._log(Prompt(start_t, end_t=self._busy_until_t, text=spoken, purpose=meaning.purpose))
+        if meaning.purpose in _REPEATABLE:
+            self._last_prompt = (spoken, meaning)
         return self._busy_until_t
 
     def _next_step(self, t: float) -> None:
@@ -346,6 +474,7 @@ class SessionEngine:
             start_t=t,
             limit_s=pending.limit_s,
             cues_s=list(pending.cues_s),
+            all_cues_s=pending.cues_s,
             attempt=pending.attempt,
             speaking=pending.partner in self._active or None in self._active,
             last_speech_end_t=t,
@@ -428,7 +557,7 @@ class SessionEngine:
         elif floor.checked_in and quiet_s >= config.checkin_wait_s:
             self._end_floor(t, FloorEndReason.SILENCE)
 
-    def _end_floor(self, t: float, reason: FloorEndReason) -> None:
+    def _end_floor(self, t: float, reason: FloorEndReason, advance: bool = True) -> None:
         floor = self._floor
         assert floor is not None
         self._floor = None
@@ -449,6 +578,8 @@ class SessionEngine:
         self._last_floor = (floor.partner, floor.start_t, t)
         if floor.role is FloorRole.PARAPHRASE:
             self._log(Paraphrase(t, partner=floor.partner, attempt=floor.attempt))
+        if not advance:
+            return
         if floor.role is FloorRole.CONFIRM and reason is not FloorEndReason.SESSION_END:
             self._confirmed(t, floor)
             return
@@ -506,13 +637,17 @@ class SessionEngine:
                 return partner
         return None
 
+    def _stood_still_at(self, t: float) -> bool:
+        return any(start_t <= t < end_t for start_t, end_t in self._still)
+
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
-        if floor is not None and self._is_holder(seg.partner, floor):
+        still = self._stood_still_at(seg.start_t)
+        if floor is not None and not still and self._is_holder(seg.partner, floor):
             floor.speaking = bool({floor.partner, None} & self._active)
             floor.spoke = True
             floor.last_speech_end_t = max(floor.last_speech_end_t, seg.end_t)
-        holder = self._holder_at(seg.start_t)
+        holder = None if still else self._holder_at(seg.start_t)
         duration_s = seg.end_t - seg.start_t
         if seg.partner is None:
             partner, by = holder, "floor"
@@ -534,11 +669,205 @@ class SessionEngine:
         )
 
     def _stop(self, t: float, reason: EndReason) -> None:
+        if self._suspension is not None:
+            self._end_suspension(t)
         if self._floor is not None:
             self._end_floor(t, FloorEndReason.SESSION_END)
+        self._finish(t, reason)
+
+    def _finish(self, t: float, reason: EndReason) -> None:
         self.phase = Phase.DONE
         self.end_reason = reason
         self._log(SessionEnded(t, reason=reason))
+
+    # --- voice commands ---------------------------------------------------------------
+
+    def _on_command(self, cmd: Command) -> None:
+        action = self._action_for(cmd.word)
+        self._log(VoiceCommand(cmd.t, word=cmd.word, partner=cmd.partner, applied=bool(action)))
+        if action is not None:
+            action(cmd.t)
+
+    def _action_for(self, word: CommandWord) -> Callable[[float], None] | None:
+        """What ``word`` does now, or None when it means nothing at this moment."""
+        phase = self.phase
+        if phase is Phase.CONFIRMING_STOP:
+            if word is CommandWord.YES:
+                return self._confirm_stop
+            if word in (CommandWord.NO, CommandWord.NOT_QUITE):
+                return self._carry_on
+            return None
+        if phase is Phase.STARTING:
+            return None
+        if word is CommandWord.STOP:
+            return self._ask_stop
+        if phase is Phase.BREAK:
+            return None
+        if word is CommandWord.TIME_OUT:
+            return self._time_out
+        if phase is Phase.PAUSED:
+            return self._resume if word is CommandWord.RESUME else None
+        if word is CommandWord.PAUSE:
+            return self._pause
+        if word is CommandWord.REPEAT:
+            return self._repeat if self._last_prompt is not None else None
+        floor = self._floor
+        if phase is not Phase.FLOOR or floor is None:
+            return None
+        confirming = floor.role is FloorRole.CONFIRM
+        if word is CommandWord.HANDOVER and not confirming:
+            return self._handover
+        if word is CommandWord.MORE_TIME and not confirming and not floor.extended:
+            return self._more_time
+        if confirming and word is CommandWord.YES:
+            return self._answered_yes
+        if confirming and word in (CommandWord.NO, CommandWord.NOT_QUITE):
+            return self._answered_not_quite
+        return None
+
+    def _handover(self, t: float) -> None:
+        self._end_floor(t, FloorEndReason.HANDOVER_PHRASE)
+
+    def _answered_yes(self, t: float) -> None:
+        self._answer = "yes"
+
+    def _answered_not_quite(self, t: float) -> None:
+        self._answer = "not_quite"
+
+    def _more_time(self, t: float) -> None:
+        floor = self._floor
+        assert floor is not None
+        floor.extended = True
+        floor.limit_s += self._commands.more_time_s
+        floor.limit_reached = False
+        floor.overtime = False
+        elapsed_s = t - floor.start_t
+        floor.cues_s = [c for c in floor.all_cues_s if elapsed_s < floor.limit_s - c]
+        self._say(
+            t,
+            self._command_prompts.more_time,
+            PromptMeaning("more_time", addressee=floor.partner),
+        )
+
+    def _repeat(self, t: float) -> None:
+        assert self._last_prompt is not None
+        text, meaning = self._last_prompt
+        start_t = max(t, self._busy_until_t)
+        end_t = self._say(t, text, PromptMeaning("repeat", addressee=meaning.addressee))
+        if self._floor is not None and self.phase is Phase.FLOOR:
+            # Hearing the prompt again is not the holder's time.
+            self._floor.start_t += end_t - start_t
+
+    def _suspend(self, t: float, phase: Phase) -> None:
+        if self._suspension is None:
+            self._suspension = _Suspension(self.phase, t)
+            self._still.append([t, math.inf])
+        self.phase = phase
+
+    def _end_suspension(self, until_t: float) -> float:
+        """Close the stand-still at ``until_t``; the floor's clock skips it."""
+        suspension = self._suspension
+        assert suspension is not None
+        self._suspension = None
+        self._still[-1][1] = until_t
+        still_s = max(0.0, until_t - suspension.since_t)
+        if self._floor is not None:
+            self._floor.start_t += still_s
+            self._floor.last_speech_end_t += still_s
+        self.phase = suspension.resume_phase
+        return still_s
+
+    def _pause(self, t: float) -> None:
+        self._suspend(t, Phase.PAUSED)
+        self._log(Paused(t))
+        self._say(t, self._command_prompts.paused, PromptMeaning("paused"))
+
+    def _resume(self, t: float) -> None:
+        floor = self._floor
+        suspension = self._suspension
+        assert suspension is not None
+        prompts = self._command_prompts
+        in_floor = floor is not None and suspension.resume_phase is Phase.FLOOR
+        end_t = self._say(
+            t,
+            prompts.resumed_floor if in_floor else prompts.resumed,
+            PromptMeaning("resumed", addressee=floor.partner if in_floor and floor else None),
+        )
+        self._log(Resumed(t, paused_s=end_t - suspension.since_t))
+        self._end_suspension(end_t)
+
+    def _break_s(self) -> float:
+        if self._commands.break_s is not None:
+            return self._commands.break_s
+        return self.exercise.break_s
+
+    def _time_out(self, t: float) -> None:
+        break_s = self._break_s()
+        self._suspend(t, Phase.BREAK)
+        self._log(TimeOut(t, break_s=break_s))
+        end_t = self._say(
+            t,
+            self._command_prompts.time_out,
+            PromptMeaning("time_out"),
+            break_length=spoken_duration(break_s),
+        )
+        self._break_until_t = end_t + break_s
+
+    def _break_over(self, t: float) -> None:
+        self._break_until_t = math.inf
+        self.phase = Phase.PAUSED
+        self._say(t, self._command_prompts.come_back, PromptMeaning("come_back"))
+
+    def _ask_stop(self, t: float) -> None:
+        asked_from = self.phase if self.phase in _SUSPENDED else None
+        self._suspend(t, Phase.CONFIRMING_STOP)
+        assert self._suspension is not None
+        self._suspension.ask_phase = asked_from
+        self._say(t, self._command_prompts.confirm_stop, PromptMeaning("confirm_stop"))
+
+    def _confirm_stop(self, t: float) -> None:
+        self._end_suspension(t)
+        if self._floor is not None:
+            self._end_floor(t, FloorEndReason.COMMAND, advance=False)
+        self._pending = None
+        self._say(t, self._command_prompts.stopping, PromptMeaning("stopping"))
+        self.phase = Phase.PROMPTING
+        self._after_prompt = self._finished_stopping
+
+    def _finished_stopping(self, t: float) -> None:
+        self._finish(t, EndReason.STOPPED)
+
+    def _carry_on(self, t: float) -> None:
+        suspension = self._suspension
+        assert suspension is not None
+        if suspension.ask_phase is not None:
+            # The question interrupted a pause or a break: back to it, still standing.
+            self.phase = suspension.ask_phase
+            suspension.ask_phase = None
+            self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
+            return
+        end_t = self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
+        self._log(Resumed(t, paused_s=end_t - suspension.since_t))
+        self._end_suspension(end_t)
+
+    # --- transcripts ------------------------------------------------------------------
+
+    def _on_heard(self, heard: Heard) -> None:
+        if not heard.words:
+            return
+        start_t = heard.words[0].start
+        partner = heard.partner
+        if partner is None and not self._stood_still_at(start_t):
+            partner = self._holder_at(start_t)
+        self._log(
+            Transcript(
+                start_t,
+                end_t=heard.words[-1].end,
+                partner=partner,
+                text=" ".join(word.w for word in heard.words),
+                words=heard.words,
+            )
+        )
 
 
 class _Blank(dict[str, str]):

@@ -36,6 +36,31 @@ class EventKind(StrEnum):
     PARAPHRASE = "paraphrase"
     CONFIRMATION = "confirmation"
     SESSION_ENDED = "session_ended"
+    COMMAND = "command"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    TIME_OUT = "time_out"
+    TRANSCRIPT = "transcript"
+
+
+class CommandWord(StrEnum):
+    """What a voice command asks for; the engine decides what it means at that moment."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    REPEAT = "repeat"
+    """Say the last prompt again."""
+    MORE_TIME = "more_time"
+    """One more minute for the open floor, once per floor."""
+    TIME_OUT = "time_out"
+    """A soothing break of a set length, then a reminder to come back."""
+    STOP = "stop"
+    """End the session, once confirmed with "yes"."""
+    YES = "yes"
+    NO = "no"
+    NOT_QUITE = "not_quite"
+    HANDOVER = "handover"
+    """A hand-over phrase ("I'm done", "over to you"): the floor passes at once."""
 
 
 class FloorRole(StrEnum):
@@ -230,6 +255,69 @@ class SessionEnded(Event):
     reason: EndReason
 
 
+@dataclass(frozen=True)
+class VoiceCommand(Event):
+    """A voice command was heard; ``t`` is when it was understood."""
+
+    kind = EventKind.COMMAND
+    word: CommandWord
+    partner: str | None
+    """Who said it, where a microphone per partner tells; else None."""
+    applied: bool
+    """False when it meant nothing at that moment (more time twice, resume unpaused)."""
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    kind = EventKind.PAUSED
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    """Timing goes on after a pause, a time-out or a stop that was not confirmed."""
+
+    kind = EventKind.RESUMED
+    paused_s: float
+    """How long the session stood still, prompts included."""
+
+
+@dataclass(frozen=True)
+class TimeOut(Event):
+    """A time-out break starts; it ends with a Resumed event."""
+
+    kind = EventKind.TIME_OUT
+    break_s: float
+
+
+@dataclass(frozen=True)
+class WordTime:
+    """One recognised word; times in seconds since session start."""
+
+    w: str
+    start: float
+    end: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"w": self.w, "start": round(self.start, 3), "end": round(self.end, 3)}
+
+
+@dataclass(frozen=True)
+class Transcript(Event):
+    """What was recognised in one utterance, kept only when transcripts are on."""
+
+    kind = EventKind.TRANSCRIPT
+    end_t: float
+    partner: str | None
+    """Attributed as speech is: by channel, else by the floor; None outside any floor."""
+    text: str
+    words: tuple[WordTime, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["words"] = [word.to_json() for word in self.words]
+        return data
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     str(cls.kind): cls
     for cls in (
@@ -246,6 +334,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Paraphrase,
         Confirmation,
         SessionEnded,
+        VoiceCommand,
+        Paused,
+        Resumed,
+        TimeOut,
+        Transcript,
     )
 }
 
@@ -253,11 +346,22 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "role": FloorRole,
     "reason": FloorEndReason,
     "speech_kind": SpeechKind,
+    "word": CommandWord,
 }
 
 
 _FLOAT_FIELDS = frozenset(
-    {"t", "end_t", "limit_s", "remaining_s", "silence_s", "held_s", "overtime_s"}
+    {
+        "t",
+        "end_t",
+        "limit_s",
+        "remaining_s",
+        "silence_s",
+        "held_s",
+        "overtime_s",
+        "paused_s",
+        "break_s",
+    }
 )
 _INT_FIELDS = frozenset({"index", "round", "attempt", "schema_version"})
 _STR_FIELDS = frozenset({"exercise", "step", "text", "purpose", "key", "attributed_by", "answer"})
@@ -282,6 +386,11 @@ def event_from_json(data: Any) -> Event:
             value = EndReason(value)
         elif f.name in _ENUM_FIELDS:
             value = _ENUM_FIELDS[f.name](value)
+        elif f.name == "words":
+            value = _words_from_json(str(kind), value)
+        elif f.name == "applied":
+            if not isinstance(value, bool):
+                raise ValueError(f"{kind} event: applied must be true or false")
         elif f.name == "partners":
             if not (
                 isinstance(value, (list, tuple))
@@ -291,8 +400,8 @@ def event_from_json(data: Any) -> Event:
                 raise ValueError(f"{kind} event: partners must be two names")
             value = tuple(value)
         elif f.name == "partner":
-            # Only a Speech segment may belong to nobody.
-            if value not in PARTNERS and not (value is None and cls is Speech):
+            # Only what was heard (speech, words, commands) may belong to nobody.
+            if value not in PARTNERS and not (value is None and cls in _MAYBE_NOBODY):
                 raise ValueError(f"{kind} event: partner must be A or B, not {value!r}")
         elif f.name == "settings":
             if not isinstance(value, dict):
@@ -312,6 +421,29 @@ def event_from_json(data: Any) -> Event:
             raise ValueError(f"{kind} event: {f.name} must be text")
         values[f.name] = value
     return cls(**values)
+
+
+_MAYBE_NOBODY = (Speech, VoiceCommand, Transcript)
+
+
+def _words_from_json(kind: str, value: Any) -> tuple[WordTime, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"{kind} event: words must be a list")
+    words = []
+    for item in value:
+        if not (
+            isinstance(item, Mapping)
+            and isinstance(item.get("w"), str)
+            and all(
+                isinstance(item.get(key), (int, float))
+                and not isinstance(item.get(key), bool)
+                and math.isfinite(item[key])
+                for key in ("start", "end")
+            )
+        ):
+            raise ValueError(f"{kind} event: each word needs w, start and end")
+        words.append(WordTime(item["w"], float(item["start"]), float(item["end"])))
+    return tuple(words)
 
 
 def dumps(event: Event) -> str:

@@ -1,6 +1,8 @@
 """Whole sessions in the simulated room with real espeak-ng partners and real webrtcvad.
 
-The room's own record of who spoke when is the truth; the engine never sees it.
+The room's own record of who spoke when is the truth; the engine never sees it. With
+the generated vosk test model the partners hand over and answer by voice, and the
+session understands them through the real libvosk.
 """
 
 from __future__ import annotations
@@ -13,24 +15,40 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vosk_fixtures import vosk_model_path
 
+from attune_voice.asr import CommandParser, Recognizer, SpeechModel
 from attune_voice.audio.room import SimulatedRoom, TruthSegment
 from attune_voice.config import RoomConfig
 from attune_voice.demo import build_room
 from attune_voice.engine import SessionEngine
 from attune_voice.events import (
+    CommandWord,
+    Confirmation,
     EndReason,
     Event,
     FloorEnded,
+    FloorEndReason,
     FloorGiven,
+    Key,
     Prompt,
     SessionEnded,
     Speech,
     SpeechKind,
+    Transcript,
+    VoiceCommand,
 )
 from attune_voice.exercises.loader import load_exercise
-from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
+from attune_voice.session import (
+    EventLog,
+    Listener,
+    PromptVoicePlayer,
+    SessionLoop,
+    Understanding,
+)
 from attune_voice.voice import SpeechRenderer
+
+__all__ = ["vosk_model_path"]  # a fixture, used by name
 
 GOLDEN = Path(__file__).parent / "golden"
 NAMES = ("Sam", "Alex")
@@ -57,12 +75,20 @@ def play(
     limit_s: float = 60.0,
     rounds: int = 1,
     exercise: str = "speaker-listener",
+    model: SpeechModel | None = None,
+    transcripts: bool = False,
 ) -> Played:
     chosen = load_exercise(exercise).with_overrides(limit_s=limit_s, rounds=rounds)
     room = build_room(renderer, RoomConfig(seed=seed, microphones=microphones))
     log = EventLog()
     engine = SessionEngine(chosen, NAMES, PromptVoicePlayer(renderer, room), log)
-    loop = SessionLoop(room, engine, Listener(room.channels))
+    understanding = None
+    if model is not None:
+        room.voice_commands = True
+        parser = CommandParser(chosen.handover_phrases)
+        recognizer = Recognizer(model, None if transcripts else parser.phrases)
+        understanding = Understanding(recognizer, parser, transcripts)
+    loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
     reason = loop.run()
     return Played(log.events, room, reason, loop.t)
 
@@ -230,3 +256,94 @@ def test_truth_is_never_handed_to_the_engine(two_mic_session: Played) -> None:
     for event in two_mic_session.events:
         if isinstance(event, Speech):
             assert any(overlaps(event.t, event.end_t, s.start_t, s.end_t) for s in truth)
+
+
+# --- with a speech model: the spoken protocol ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model(vosk_model_path: Path) -> SpeechModel:
+    return SpeechModel(vosk_model_path)
+
+
+@pytest.fixture(scope="module")
+def spoken_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
+    return play(renderer, seed=4, microphones=2, model=model)
+
+
+@pytest.fixture(scope="module")
+def transcribed_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
+    return play(renderer, seed=6, microphones=1, model=model, transcripts=True)
+
+
+@pytest.mark.parametrize("which", ["spoken_session", "transcribed_session"])
+def test_a_spoken_hand_over_ends_the_turn_at_once(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    played: Played = request.getfixturevalue(which)
+    assert played.reason is EndReason.COMPLETED
+    said = [seg for seg in played.room.truth if seg.kind == "handover"]
+    assert len(said) >= 4
+    ended = [e for e in played.events if isinstance(e, FloorEnded)]
+    for seg in said:
+        # The floor passes a short pause after the phrase (a little sooner than the
+        # pause where the phrase's last sound fades under the room's noise).
+        matched = [
+            e
+            for e in ended
+            if e.reason is FloorEndReason.HANDOVER_PHRASE and seg.end_t < e.t <= seg.end_t + 0.3
+        ]
+        assert [e.partner for e in matched] == [seg.partner], seg
+    # Nobody pressed a key: with a model the partners hand over by voice.
+    assert not any(isinstance(e, Key) for e in played.events)
+    assert not any(e.reason is FloorEndReason.HANDOVER_KEY for e in ended)
+
+
+@pytest.mark.parametrize("which", ["spoken_session", "transcribed_session"])
+def test_spoken_answers_confirm_the_paraphrase(which: str, request: pytest.FixtureRequest) -> None:
+    played: Played = request.getfixturevalue(which)
+    answers = [
+        seg.kind.removeprefix("say_")
+        for seg in played.room.truth
+        if seg.kind in ("say_yes", "say_not_quite")
+    ]
+    confirmations = [e.answer for e in played.events if isinstance(e, Confirmation)]
+    assert answers
+    assert confirmations == answers
+
+
+def test_commands_come_only_from_what_the_partners_said(spoken_session: Played) -> None:
+    commands = [e for e in spoken_session.events if isinstance(e, VoiceCommand)]
+    assert {c.word for c in commands} <= {
+        CommandWord.HANDOVER,
+        CommandWord.YES,
+        CommandWord.NOT_QUITE,
+    }
+    windows = prompt_windows(spoken_session.events, tail_s=0.0)
+    for command in commands:
+        # Each was said by the partner the microphones say, just before it was understood.
+        assert any(
+            seg.partner == command.partner and 0 < command.t - seg.end_t <= 0.4
+            for seg in spoken_session.room.truth
+        ), command
+        assert not any(a < command.t < b for a, b in windows)
+
+
+def test_transcripts_keep_each_utterance_and_turn_times_still_match(
+    transcribed_session: Played,
+) -> None:
+    transcripts = [e for e in transcribed_session.events if isinstance(e, Transcript)]
+    assert len(transcripts) > 10
+    handovers = [t for t in transcripts if t.text in ("i'm done", "over to you", "that's all")]
+    assert handovers
+    floors = [e for e in transcribed_session.events if isinstance(e, FloorGiven)]
+    for transcript in transcripts:
+        assert transcript.words[0].start == transcript.t
+        assert transcript.words[-1].end == transcript.end_t
+        holder = [f.partner for f in floors if f.t - 0.5 <= transcript.t][-1:]
+        assert [transcript.partner] == holder or transcript.partner is None
+    # Word times refine the speech segments; they must not make them worse.
+    starts, ends, missed = timing_errors(transcribed_session)
+    assert missed == 0
+    assert abs(np.median(starts)) <= 0.02 and abs(np.median(ends)) <= 0.03
+    assert np.percentile(np.abs(ends), 90) <= 0.15

@@ -4,6 +4,11 @@ Each partner reacts to the prompts it hears the way people do in this exercise:
 a short delay before speaking, several sentences with thinking pauses, a hand-over
 by the clicker (or silence, answered by the coach's check-in), the odd backchannel
 or interruption while the other holds the floor, and a tendency to run over time.
+
+When the session understands speech (``voice_commands``), they hand over by saying
+so ("I'm done", "over to you") instead of the clicker, answer the confirmation with a
+plain "yes" or "not quite", and answer the coach's questions about pausing and
+stopping ("resume", "no"): the whole spoken protocol, in words a small model knows.
 """
 
 from __future__ import annotations
@@ -14,6 +19,15 @@ import numpy as np
 
 from attune_voice.audio.frames import Pcm
 from attune_voice.events import FloorRole, PromptMeaning
+
+_SPOKEN_PROTOCOL: dict[str, tuple[str, ...]] = {
+    "handover": ("I'm done.", "Over to you.", "That's all."),
+    "say_yes": ("Yes.",),
+    "say_not_quite": ("Not quite.",),
+    "say_resume": ("Resume.",),
+    "say_no": ("No.",),
+}
+"""What the partners say to the coach when it understands speech: whole utterances."""
 
 LINES: dict[str, dict[str, tuple[str, ...]]] = {
     "A": {
@@ -52,6 +66,7 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
             "I appreciate that you listened to me tonight.",
             "Thank you for staying with it, even when it was hard.",
         ),
+        **_SPOKEN_PROTOCOL,
     },
     "B": {
         "share": (
@@ -89,8 +104,12 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
             "I appreciate how honest you were.",
             "Thank you for hearing me out.",
         ),
+        **_SPOKEN_PROTOCOL,
     },
 }
+
+_ANSWERS = {"paused": "say_resume", "come_back": "say_resume", "confirm_stop": "say_no"}
+"""The coach's questions the partners answer, and how."""
 
 VOICES = {"A": ("gmw/en-us+m3", 168), "B": ("gmw/en-gb-x-rp+f4", 176)}
 """espeak-ng voice and rate (words per minute) for each partner."""
@@ -121,6 +140,8 @@ class Behaviour:
     rng: np.random.Generator
     voices: dict[str, PartnerVoice]
     rate_hz: int
+    voice_commands: bool = False
+    """Hand over and answer by voice (the session understands speech)."""
     _last_line: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def _line(self, partner: str, category: str) -> Pcm:
@@ -134,6 +155,12 @@ class Behaviour:
     def _seconds(self, low_s: float, high_s: float) -> int:
         return int(self.rng.uniform(low_s, high_s) * self.rate_hz)
 
+    def _hand_over(self, partner: str, sample: int) -> Plan:
+        """The clicker, or the words when the session understands them."""
+        if self.voice_commands:
+            return Plan(partner, sample, "handover", self._line(partner, "handover"))
+        return Plan(partner, sample, "key")
+
     def react(self, meaning: PromptMeaning, end_sample: int) -> list[Plan]:
         """The partners' plans after a prompt that finishes at ``end_sample``."""
         partner = meaning.addressee
@@ -146,8 +173,15 @@ class Behaviour:
                 pcm = self._line(partner, "share")
                 plans.append(Plan(partner, sample, "share", pcm))
                 sample += len(pcm) + self._seconds(0.5, 1.0)
-            plans.append(Plan(partner, sample, "key"))
+            plans.append(self._hand_over(partner, sample))
             return plans
+        if self.voice_commands and meaning.purpose in _ANSWERS:
+            # Nobody in the demo wants to stop or stay paused: a heard "stop" or
+            # "pause" there is the recogniser's mistake, and the partners say so.
+            answerer = partner or "A"
+            category = _ANSWERS[meaning.purpose]
+            sample = end_sample + self._seconds(0.8, 2.0)
+            return [Plan(answerer, sample, category, self._line(answerer, category))]
         return []
 
     def _take_floor(self, partner: str, meaning: PromptMeaning, end_sample: int) -> list[Plan]:
@@ -156,6 +190,8 @@ class Behaviour:
         plans: list[Plan] = []
         if role is FloorRole.CONFIRM:
             category = "yes" if self.rng.random() < 0.75 else "not_quite"
+            if self.voice_commands:
+                category = f"say_{category}"
             plans.append(Plan(partner, sample, category, self._line(partner, category)))
             return plans
         if role is FloorRole.PARAPHRASE:
@@ -186,7 +222,7 @@ class Behaviour:
         if role is FloorRole.SPEAK and meaning.round > 0:
             plans.extend(self._listener_reactions(partner, plans, gaps))
         if self.rng.random() < 0.7:
-            plans.append(Plan(partner, sample + self._seconds(0.4, 1.2), "key"))
+            plans.append(self._hand_over(partner, sample + self._seconds(0.4, 1.2)))
         return plans
 
     def _listener_reactions(

@@ -21,6 +21,7 @@ from attune_voice.events import PromptMeaning
 
 Float = npt.NDArray[np.float32]
 _NOISE_SECONDS = 7
+_HAND_OVERS = ("key", "handover")
 _REVERB_S = 0.18
 
 
@@ -90,6 +91,15 @@ class SimulatedRoom:
         self.truth: list[TruthSegment] = []
         self._closed = False
 
+    @property
+    def voice_commands(self) -> bool:
+        """The partners hand over and answer by voice: set when the session has a model."""
+        return self._behaviour.voice_commands
+
+    @voice_commands.setter
+    def voice_commands(self, on: bool) -> None:
+        self._behaviour.voice_commands = on
+
     # --- set-up ---------------------------------------------------------------------
 
     def _make_noise(self, rng: np.random.Generator) -> Float:
@@ -133,6 +143,9 @@ class SimulatedRoom:
             return
         if meaning.purpose in ("overtime", "floor", "closing") and meaning.addressee:
             self._wrap_up(meaning.addressee, start)
+        if meaning.purpose == "floor":
+            # The floor is given anew: a hand-over someone still meant to make is moot.
+            self._pending = [p for p in self._pending if p.kind not in _HAND_OVERS]
         self._pending.extend(self._behaviour.react(meaning, self._prompt_end))
         self._pending.sort(key=lambda plan: plan.sample)
 
