@@ -292,6 +292,7 @@ def demo(
             loop.frame_sinks.append(lambda _frame: monitor.write(room.monitor))
         try:
             reason = loop.run()
+            _say_summary(loop, renderer, log.events, reason)
         finally:
             progress.done()
             if writer is not None:
@@ -357,12 +358,22 @@ def run(
         loop = SessionLoop(audio, engine, Listener(audio.channels, understanding=understanding))
         try:
             reason = loop.run(extra_keys=keys.poll)
+            _say_summary(loop, renderer, log.events, reason)
         except AttuneError:
             loop.stop(EndReason.DEVICE_LOST)
             finish(EndReason.DEVICE_LOST, loop.t)
             raise
         session_id = finish(reason, loop.t)
     print_review(log.events, session_id, "text")
+
+
+def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReason) -> None:
+    """A few warm words at the end of a completed session, through the same speakers."""
+    if reason is not EndReason.COMPLETED:
+        return
+    from attune_voice.review import spoken_summary, summarize
+
+    loop.play_to_end(renderer.render(spoken_summary(summarize(events))))
 
 
 def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str]:

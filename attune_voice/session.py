@@ -319,6 +319,23 @@ class SessionLoop:
             self.stop(EndReason.INTERRUPTED)
         return self.engine.end_reason or EndReason.INTERRUPTED
 
+    def play_to_end(self, pcm: Pcm) -> None:
+        """Play closing audio (the spoken summary) after the engine is done.
+
+        Frames keep flowing so the sinks (a saved recording, the monitor) hear it and
+        the device plays it out; nothing is listened to any more.
+        """
+        self.audio.play(pcm, None)
+        try:
+            for frame in self.audio.frames():
+                self.t = frame.end_t
+                for sink in self.frame_sinks:
+                    sink(frame)
+                if self.audio.queued_s() <= 0.0:
+                    break
+        except KeyboardInterrupt:
+            return
+
     def stop(self, reason: EndReason) -> None:
         for inp in self.listener.flush(self.t):
             self.engine.handle(inp)

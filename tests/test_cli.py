@@ -83,7 +83,8 @@ def test_demo_saves_the_room_audio(tmp_path: Path) -> None:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 2, 2)
         seconds = wav.getnframes() / 16000
     duration_s = json.loads(invoke("review", "--format", "json").stdout)["duration_s"]
-    assert abs(seconds - duration_s) < 0.05
+    # The session, then the spoken summary that closes it (a few sentences).
+    assert duration_s < seconds < duration_s + 20
 
 
 def test_demo_with_one_microphone() -> None:
