@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
+
+# numpy's BLAS would start a thread per core for the small matrix products of the
+# resampler and the detector; on a two-core Raspberry Pi that contention costs far
+# more than it gains. Set before anything imports numpy; a user's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
@@ -264,7 +270,8 @@ def demo(
             raise UsageError("--minutes must be more than 0")
         chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
-    understanding = session_understanding(model, chosen, transcripts)
+    # The simulated partners need no model; the hint about one is for real sessions.
+    understanding = session_understanding(model, chosen, transcripts, hint=False)
     with SpeechRenderer() as renderer, recording(chosen, names, "demo") as (append, finish):
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
@@ -338,7 +345,7 @@ def run(
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
     # The model loads before the devices open: nothing waits on a running stream.
-    understanding = session_understanding(model, chosen, transcripts)
+    understanding = session_understanding(model, chosen, transcripts, hint=False)
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
@@ -353,6 +360,10 @@ def run(
             "clicker to hand over; Ctrl-C ends the session and keeps the log.",
             err=True,
         )
+        if understanding is None:
+            from attune_voice.models import NO_MODEL_HINT
+
+            click.echo(f"attune-voice: {NO_MODEL_HINT}", err=True)
         log = EventLog(append)
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
         loop = SessionLoop(audio, engine, Listener(audio.channels, understanding=understanding))
@@ -395,7 +406,13 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
 
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
 # imported here; they are part of this command-line layer.
-from attune_voice import cli_data, cli_exercises, cli_models, cli_review  # noqa: E402,F401
+from attune_voice import (  # noqa: E402,F401
+    cli_analyze,
+    cli_data,
+    cli_exercises,
+    cli_models,
+    cli_review,
+)
 
 
 def main() -> None:

@@ -145,7 +145,7 @@ def model_for_transcripts(model: Path | None) -> Path:
 
 
 def session_understanding(
-    model: Path | None, exercise: Exercise, transcripts: bool
+    model: Path | None, exercise: Exercise, transcripts: bool, *, hint: bool = True
 ) -> Understanding | None:
     """What the session listens with: None without a model (said once, on stderr).
 
@@ -164,7 +164,8 @@ def session_understanding(
         with Store.open() as store:
             path = models.model_in_use(model, store)
     if path is None:
-        click.echo(f"attune-voice: {models.NO_MODEL_HINT}", err=True)
+        if hint:
+            click.echo(f"attune-voice: {models.NO_MODEL_HINT}", err=True)
         return None
     parser = CommandParser(exercise.handover_phrases)
     # Transcripts need every word; commands alone can use a grammar where the model allows.

@@ -18,19 +18,50 @@ class DetectorConfig:
     """Speech detection and segmentation."""
 
     aggressiveness: int = 2
-    """webrtcvad mode 0-3: higher rejects more noise and more quiet speech."""
+    """webrtcvad mode 0-3 for the detector's webrtcvad cue (``webrtcvad_cue``)."""
     merge_gap_s: float = 0.3
     """Pauses shorter than this inside speech are merged into one segment."""
     min_speech_s: float = 0.08
-    """Speech shorter than this (a click, a cough) never becomes a segment."""
+    """Voicing needed (within ``confirm_window_s``) before sound becomes speech: a click,
+    a cough or a knock never becomes a segment."""
     energy_margin_db: float = 9.0
-    """Speech must stand this far above the tracked noise floor."""
+    """webrtcvad is asked about a sub-frame only where it stands this far above the
+    noise floor (broadband and presence band)."""
     gate_tail_s: float = 0.25
     """After a prompt stops playing, the microphone stays gated this long (room echo)."""
     channel_margin_db: float = 9.0
     """With one microphone per partner: a channel is its partner's speech only when
     it is no more than this much quieter than the loudest channel (crosstalk is louder
     than this below the source)."""
+    sound_margin_db: float = 4.0
+    """A sub-frame holds sound when its presence band stands this far above its noise
+    floor (or its voice band ``voice_sound_margin_db``); speech edges are where sound
+    begins and ends."""
+    voice_sound_margin_db: float = 7.0
+    """The voice band is narrow, so its level in steady noise swings more from one
+    10 ms sub-frame to the next: it needs a wider margin to count as sound."""
+    voiced_margin_db: float = 3.0
+    """A periodic sub-frame counts as voiced only when its voice band stands this far
+    above its noise floor."""
+    periodicity_min: float = 0.7
+    """Normalised autocorrelation at the pitch period from which a sub-frame is voiced."""
+    confirm_window_s: float = 0.16
+    """Speech is confirmed once ``min_speech_s`` of voicing falls within this long."""
+    onset_lookback_s: float = 0.3
+    """How far before its first voicing a segment may start (an unvoiced consonant)."""
+    consonant_gap_s: float = 0.1
+    """Sound this close to speech belongs to it (a consonant, the burst of a final stop);
+    sound further away joins speech only when voicing follows."""
+    resume_voiced_s: float = 0.03
+    """After a pause, this much voicing resumes speech in the same segment."""
+    noise_rise_db_per_s: float = 3.0
+    """How fast a noise floor may rise: slow enough that speech never lifts it."""
+    music_voice_margin_db: float = 12.0
+    """Where music has been heard in the last few seconds (pitched sound holding its
+    notes), a voice must stand this far above the noise floor to count."""
+    webrtcvad_cue: bool = True
+    """Also count webrtcvad's decisions (mode ``aggressiveness``, where the level stands
+    ``energy_margin_db`` above the floor) as voicing."""
 
 
 @dataclass(frozen=True)

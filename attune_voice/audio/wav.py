@@ -97,7 +97,7 @@ def read_wav(path: StrPath) -> tuple[FloatPcm, int]:
         info = _parse(file_path, file)
         out = np.empty((info.channels, info.frames), dtype=np.float32)
         filled = 0
-        for block in _decoded_blocks(file_path, file, info):
+        for block in iter_wav_blocks(file_path, file, info):
             out[:, filled : filled + block.shape[1]] = block
             filled += block.shape[1]
     return out[:, :filled], info.rate_hz
@@ -119,7 +119,7 @@ def read_wav_16k(path: StrPath, *, mono: bool = False) -> npt.NDArray[np.int16]:
             dtype=np.int16,
         )
         filled = 0
-        for block in _decoded_blocks(file_path, file, info):
+        for block in iter_wav_blocks(file_path, file, info):
             mixed = block.mean(axis=0, keepdims=True, dtype=np.float32) if mono else block
             converted = resampler.process(mixed)
             out[:, filled : filled + converted.shape[1]] = to_int16(converted)
@@ -406,7 +406,7 @@ def _parse_format(path: Path, fmt: bytes) -> tuple[int, int, Encoding, int]:
     return channels, rate_hz, encoding, container_bytes * channels
 
 
-def _decoded_blocks(path: Path, file: BinaryIO, info: WavInfo) -> Iterator[FloatPcm]:
+def iter_wav_blocks(path: Path, file: BinaryIO, info: WavInfo) -> Iterator[FloatPcm]:
     """Yield the audio as float blocks shaped (channels, frames), a bounded read at a time."""
     try:
         file.seek(info.data_offset)

@@ -1,0 +1,770 @@
+"""Benchmark figures for speech detection: accuracy, edges, attribution, robustness, speed.
+
+Prints the figures behind the detector's targets:
+
+- frame-level (10 ms) F1 of speech against non-speech on real recordings and on
+  variants derived from them (telephone band, noise, a far speaker, reverb, long
+  silences), side by side with Silero VAD where onnxruntime and its model are installed
+  (never a dependency of the project: ``pip install onnxruntime`` and
+  ``pip install --no-deps silero-vad``, or ``--silero-model PATH``);
+- segment edges on synthetic conversations with known truth (espeak-ng voices, noise
+  at 15-30 dB SNR, some reverb), with the classic webrtcvad example segmenter beside;
+- per-partner F1 and overlap with a microphone each and -15 dB crosstalk;
+- false segments from noise, hum, traffic, music, clicks, a door slam and typing, and
+  recall of a whisper and of quiet voices;
+- ``attune-voice analyze`` on an hour of audio on one core (time and peak memory), and
+  the live cost per 20 ms frame.
+
+    .venv/bin/python scripts/bench_detection.py            # everything
+    .venv/bin/python scripts/bench_detection.py --quick    # skip the hour-long runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.audio.resample import resample, to_int16
+from attune_voice.audio.wav import read_wav_16k, write_wav
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
+from attune_voice.vad import ChannelDetector
+from attune_voice.voice import SpeechRenderer
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT.parent / "shared" / "data" / "real"
+RATE = SAMPLE_RATE_HZ
+
+Signal = npt.NDArray[np.float64]
+Span = tuple[float, float]
+Found = list[tuple[float, float, int]]
+"""Detected segments: (start s, end s, channel)."""
+Detector = Callable[[npt.NDArray[np.int16]], Found]
+
+VOICES = (
+    ("gmw/en-us+m3", 168),
+    ("gmw/en-gb-x-rp+f4", 176),
+    ("gmw/en+m1", 160),
+    ("gmw/en-us+f2", 172),
+    ("gmw/en-gb-scotland+m4", 165),
+    ("gmw/en-us+f5", 180),
+    ("gmw/en+m7", 155),
+    ("gmw/en-029+f3", 170),
+)
+SENTENCES = (
+    "When I came home on Tuesday, I felt tired and a bit invisible.",
+    "I think I wanted someone to ask me how my day went.",
+    "It is not that you did anything wrong.",
+    "I just noticed that I went quiet, and I stayed quiet all evening.",
+    "What I need, I think, is a few minutes together when we get home.",
+    "Work has been heavy lately, and I carry it home with me.",
+    "I would love it if we could take a short walk after dinner.",
+    "Lately I have been worried about money, and I keep it to myself.",
+    "I felt overwhelmed last weekend with everything on the list.",
+    "When I feel rushed, I get short with you, and I do not like that.",
+    "I love our Sunday mornings, and I want more of those.",
+    "It means a lot to me when you say thank you for the small things.",
+    "So what I heard is that you have been carrying worries on your own.",
+    "Did I get that right?",
+    "Yes, that is it.",
+    "Not quite, almost.",
+)
+BACKCHANNELS = ("Mm-hm.", "Yeah.", "Okay.", "Right.", "I see.")
+
+
+# --- signals ---------------------------------------------------------------------------
+
+
+def db(gain_db: float) -> float:
+    return float(10.0 ** (gain_db / 20.0))
+
+
+def rms(x: Signal) -> float:
+    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+
+def shaped_noise(n: int, rng: np.random.Generator, slope: float) -> Signal:
+    """Unit-RMS noise falling by ``slope`` (1 pink, 2 brown) above 20-50 Hz."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / RATE)
+    corner = 50.0 if slope < 2 else 20.0
+    spectrum /= (np.maximum(freqs, corner) / corner) ** (slope / 2)
+    out = np.fft.irfft(spectrum, n)
+    result: Signal = out / rms(out)
+    return result
+
+
+def band_pass(x: Signal, low_hz: float, high_hz: float) -> Signal:
+    spectrum = np.fft.rfft(x)
+    freqs = np.maximum(np.fft.rfftfreq(len(x), 1.0 / RATE), 1.0)
+    gain = 1.0 / (1.0 + (low_hz / freqs) ** 8) / (1.0 + (freqs / high_hz) ** 8)
+    result: Signal = np.fft.irfft(spectrum * gain, len(x))
+    return result
+
+
+def room_response(rt60_s: float, rng: np.random.Generator, direct_db: float) -> Signal:
+    n = int(rt60_s * RATE)
+    t = np.arange(n) / RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s)
+    tail[: int(0.003 * RATE)] = 0.0
+    tail *= db(-direct_db) / math.sqrt(float(np.sum(tail**2)))
+    tail[0] = 1.0
+    return tail
+
+
+def convolve(x: Signal, h: Signal) -> Signal:
+    size = 1 << math.ceil(math.log2(len(x) + len(h)))
+    result: Signal = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: len(x)]
+    return result
+
+
+def pcm16(x: Signal) -> npt.NDArray[np.int16]:
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+
+
+def merge(spans: Sequence[Span], gap_s: float = 0.3) -> list[Span]:
+    merged: list[list[float]] = []
+    for a, b in sorted(spans):
+        if merged and a - merged[-1][1] < gap_s:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+# --- scoring -----------------------------------------------------------------------------
+
+
+def mask(spans: Sequence[Span], frames: int) -> npt.NDArray[np.bool_]:
+    m = np.zeros(frames, dtype=bool)
+    for a, b in spans:
+        m[round(a * 100) : round(b * 100)] = True
+    return m
+
+
+def counts(reference: npt.NDArray[np.bool_], found: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    return np.array(
+        [np.sum(reference & found), np.sum(~reference & found), np.sum(reference & ~found)]
+    )
+
+
+def f1(c: npt.NDArray[np.int64]) -> float:
+    tp, fp, fn = (int(v) for v in c)
+    return 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def edge_errors(truth: Sequence[Span], found: Sequence[Span]) -> tuple[list[float], list[float]]:
+    starts, ends = [], []
+    for a, b in truth:
+        hits = [s for s in found if s[0] < b and a < s[1]]
+        if hits:
+            starts.append(min(s[0] for s in hits) - a)
+            ends.append(max(s[1] for s in hits) - b)
+    return starts, ends
+
+
+# --- detectors -----------------------------------------------------------------------------
+
+
+def ours(pcm: npt.NDArray[np.int16]) -> Found:
+    """The project's detector, fed 10 s at a time as ``analyze`` does."""
+    detector = ChannelDetector(DetectorConfig(), pcm.shape[0])
+    usable = pcm[:, : pcm.shape[1] - pcm.shape[1] % 160]
+    segments = []
+    for start in range(0, usable.shape[1], 10 * RATE):
+        segments.extend(detector.feed(usable[:, start : start + 10 * RATE])[1])
+    segments.extend(detector.flush())
+    return [(s.start_t, s.end_t, s.channel) for s in segments]
+
+
+def webrtc_example(pcm: npt.NDArray[np.int16]) -> Found:
+    """The segmenter of webrtcvad's example.py: 30 ms frames, a 300 ms ring buffer,
+    triggered at 90% voiced and released at 90% unvoiced (mode 3)."""
+    import webrtcvad
+
+    vad = webrtcvad.Vad(3)
+    frame = 480
+    data = pcm[0]
+    ring: list[bool] = []
+    size = 10
+    triggered = False
+    start = 0
+    found: Found = []
+    for k in range(len(data) // frame):
+        speech = vad.is_speech(data[k * frame : (k + 1) * frame].tobytes(), RATE)
+        ring = [*ring[-(size - 1) :], speech]
+        t = k * frame / RATE
+        if not triggered and len(ring) == size and sum(ring) > 0.9 * size:
+            triggered = True
+            start = k - size + 1
+            ring = []
+        elif triggered and len(ring) == size and size - sum(ring) > 0.9 * size:
+            triggered = False
+            found.append((start * frame / RATE, t + frame / RATE, 0))
+            ring = []
+    if triggered:
+        found.append((start * frame / RATE, len(data) / RATE, 0))
+    return found
+
+
+class Silero:
+    """Silero VAD through onnxruntime alone, with its own speech-timestamp rules."""
+
+    def __init__(self, model: Path) -> None:
+        import onnxruntime  # type: ignore[import-untyped]
+
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def probabilities(self, x: npt.NDArray[np.float32]) -> list[float]:
+        state = np.zeros((2, 1, 128), dtype=np.float32)
+        context = np.zeros((1, 64), dtype=np.float32)
+        rate = np.array(RATE, dtype=np.int64)
+        out = []
+        for start in range(0, len(x), 512):
+            chunk = x[start : start + 512]
+            chunk = np.pad(chunk, (0, 512 - len(chunk)))
+            joined = np.concatenate((context, chunk[np.newaxis]), axis=1)
+            probability, state = self._session.run(
+                None, {"input": joined, "state": state, "sr": rate}
+            )
+            context = joined[:, -64:]
+            out.append(float(probability[0, 0]))
+        return out
+
+    def __call__(self, pcm: npt.NDArray[np.int16]) -> Found:
+        x = (pcm.mean(axis=0) / 32768.0).astype(np.float32)
+        return [(a, b, 0) for a, b in _silero_timestamps(self.probabilities(x), len(x))]
+
+
+def _silero_timestamps(probabilities: list[float], samples: int) -> list[Span]:
+    """get_speech_timestamps() with its defaults: threshold 0.5 (0.35 to end), 250 ms
+    least speech, 100 ms least silence, 30 ms padding."""
+    window, min_speech, min_silence, pad = 512, 16 * 250, 16 * 100, 16 * 30
+    triggered = False
+    speeches: list[list[int]] = []
+    start = temp_end = 0
+    for k, p in enumerate(probabilities):
+        sample = window * k
+        if p >= 0.5 and temp_end:
+            temp_end = 0
+        if p >= 0.5 and not triggered:
+            triggered, start = True, sample
+            continue
+        if p < 0.35 and triggered:
+            temp_end = temp_end or sample
+            if sample - temp_end < min_silence:
+                continue
+            if temp_end - start > min_speech:
+                speeches.append([start, temp_end])
+            triggered, temp_end = False, 0
+    if triggered and samples - start > min_speech:
+        speeches.append([start, samples])
+    for i, s in enumerate(speeches):
+        if i == 0:
+            s[0] = max(0, s[0] - pad)
+        if i < len(speeches) - 1:
+            gap = speeches[i + 1][0] - s[1]
+            if gap < 2 * pad:
+                s[1] += gap // 2
+                speeches[i + 1][0] = max(0, speeches[i + 1][0] - gap // 2)
+            else:
+                s[1] = min(samples, s[1] + pad)
+                speeches[i + 1][0] = max(0, speeches[i + 1][0] - pad)
+        else:
+            s[1] = min(samples, s[1] + pad)
+    return [(a / RATE, b / RATE) for a, b in speeches]
+
+
+def find_silero(path: str | None) -> tuple[Silero | None, str]:
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None, "Silero VAD: not compared (onnxruntime is not installed)"
+    model = Path(path) if path else None
+    if model is None:
+        spec = importlib.util.find_spec("silero_vad")
+        if spec is not None and spec.submodule_search_locations:
+            model = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
+    if model is None or not model.exists():
+        return None, "Silero VAD: not compared (no model: pip install --no-deps silero-vad)"
+    return Silero(model), f"Silero VAD: {model}"
+
+
+# --- real recordings and variants -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    pcm: npt.NDArray[np.int16]
+    """(channels, n) at 16 kHz."""
+    truth: list[tuple[float, float, int]]
+    """(start, end, channel); channel -1 where the truth names no channel."""
+    derived: bool = False
+
+
+DIGITS_TRUTH = ((0.90, 2.51), (3.98, 4.91), (6.27, 7.90))
+"""digits-read.wav has no truth file. These edges were read off 10 ms band energies
+(300-1000 Hz, 1-3 kHz, 3-8 kHz; the file's own rumble below 300 Hz ignored): each
+utterance begins at the first sub-frame where a speech band rises 15 dB over the
+background and ends where the last one falls back to it."""
+
+
+def real_cases(seed: int = 0) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases: list[Case] = []
+    sources: list[tuple[str, Signal, list[tuple[float, float, int]]]] = []
+    phone_path = REAL / "two-speakers-phone.wav"
+    rttm_path = REAL / "two-speakers-phone.rttm"
+    if phone_path.exists() and rttm_path.exists():
+        truth = []
+        for line in rttm_path.read_text().splitlines():
+            fields = line.split()
+            truth.append((float(fields[3]), float(fields[3]) + float(fields[4]), -1))
+        sources.append(("phone call", read_wav_16k(phone_path)[0].astype(np.float64), truth))
+    digits_path = REAL / "digits-read.wav"
+    if digits_path.exists():
+        truth = [(a, b, -1) for a, b in DIGITS_TRUTH]
+        sources.append(("digits", read_wav_16k(digits_path)[0].astype(np.float64), truth))
+    for name, base, truth in sources:
+        cases.append(Case(name, pcm16(base)[np.newaxis], truth))
+    for name, base, truth in sources:
+        n = len(base)
+        speech_rms = rms(base[int(truth[0][0] * RATE) : int(truth[-1][1] * RATE)])
+        narrow = (band_pass(base, 300, 3400)[np.newaxis] / 32768).astype(np.float32)
+        phone = resample(resample(narrow, RATE, 8000), 8000, RATE)[0].astype(np.float64)
+        cases.append(
+            Case(f"{name}, telephone band at 8 kHz", pcm16(phone * 32768)[None], truth, True)
+        )
+        for snr_db in (20, 10):
+            fan = shaped_noise(n, rng, 1.0) * speech_rms * db(-snr_db)
+            cases.append(
+                Case(f"{name} + fan noise, {snr_db} dB SNR", pcm16(base + fan)[None], truth, True)
+            )
+        traffic = shaped_noise(n, rng, 2.0) * (
+            1 + 0.8 * np.sin(2 * np.pi * 0.1 * np.arange(n) / RATE)
+        )
+        traffic *= speech_rms * db(-15) / rms(traffic)
+        cases.append(Case(f"{name} + traffic, 15 dB SNR", pcm16(base + traffic)[None], truth, True))
+        far = base * db(-20) + shaped_noise(n, rng, 1.0) * 32768 * db(-72)
+        cases.append(Case(f"{name}, far speaker (-20 dB)", pcm16(far)[None], truth, True))
+        wet = convolve(base, room_response(0.5, rng, 6.0))
+        cases.append(
+            Case(f"{name}, reverb RT60 0.5 s", pcm16(wet * rms(base) / rms(wet))[None], truth, True)
+        )
+    if sources and sources[0][0] == "phone call":
+        _, base, truth = sources[0]
+        quiet = base[int(3.0 * RATE) : int(3.7 * RATE)]
+        fill = np.tile(quiet, 30)[: 20 * RATE]
+        cut1, cut2 = int(7.3 * RATE), int(21.65 * RATE)
+        longer = np.concatenate((base[:cut1], fill, base[cut1:cut2], fill[::-1], base[cut2:]))
+        shifted = [
+            (
+                a + 20.0 * (a >= 7.3) + 20.0 * (a >= 21.65),
+                b + 20.0 * (a >= 7.3) + 20.0 * (a >= 21.65),
+                c,
+            )
+            for a, b, c in truth
+        ]
+        cases.append(Case("phone call with two 20 s silences", pcm16(longer)[None], shifted, True))
+    return cases
+
+
+def score_frames(cases: Sequence[Case], detector: Detector) -> tuple[list[float], float]:
+    total = np.zeros(3, dtype=np.int64)
+    per_case = []
+    for case in cases:
+        frames = case.pcm.shape[1] // 160
+        reference = mask(merge([(a, b) for a, b, _ in case.truth]), frames)
+        found = mask([(a, b) for a, b, _ in detector(case.pcm)], frames)
+        c = counts(reference, found)
+        total += c
+        per_case.append(f1(c))
+    return per_case, f1(total)
+
+
+# --- synthetic conversations -----------------------------------------------------------------
+
+
+class Speech:
+    def __init__(self, renderer: SpeechRenderer) -> None:
+        self._renderer = renderer
+
+    def line(self, text: str, voice: tuple[str, int], level_dbfs: float) -> Signal:
+        pcm = self._renderer.render(text, voice[0], voice[1]).astype(np.float64)
+        result: Signal = pcm * (db(level_dbfs) * 32768 / rms(pcm))
+        return result
+
+
+def conversation(
+    speech: Speech, seed: int, seconds: float, snr_db: float, reverb: bool, channels: int
+) -> Case:
+    """Two partners taking turns, with thinking pauses, backchannels and overlaps."""
+    rng = np.random.default_rng(seed)
+    first, second = rng.choice(len(VOICES), 2, replace=False)
+    voices = (VOICES[first], VOICES[second])
+    levels = (-24.0, -28.0)
+    n = int(seconds * RATE)
+    dry = np.zeros((2, n))
+    truth: list[tuple[float, float, int]] = []
+    t = 1.0 + rng.uniform(0, 1)
+    who = 0
+
+    def put(speaker: int, pcm: Signal, at: int) -> None:
+        dry[speaker, at : at + len(pcm)] += pcm
+        truth.append((at / RATE, (at + len(pcm)) / RATE, speaker))
+
+    while t < seconds - 6:
+        for _ in range(int(rng.integers(1, 4))):
+            pcm = speech.line(str(rng.choice(SENTENCES)), voices[who], levels[who])
+            at = int(t * RATE)
+            if at + len(pcm) >= n:
+                break
+            put(who, pcm, at)
+            if rng.random() < 0.25 and len(pcm) > 2 * RATE:
+                reply = speech.line(str(rng.choice(BACKCHANNELS)), voices[1 - who], levels[1 - who])
+                put(1 - who, reply, at + int(rng.uniform(0.3, 0.8) * len(pcm)))
+            pause = rng.uniform(2.0, 3.0) if rng.random() < 0.1 else rng.uniform(0.35, 1.6)
+            t = (at + len(pcm)) / RATE + pause
+        who = 1 - who
+        t += rng.uniform(-0.6, -0.1) if rng.random() < 0.15 else rng.uniform(0.2, 2.0)
+    if reverb:
+        dry = np.stack([convolve(dry[i], room_response(0.35, rng, 8.0)) for i in range(2)])
+    speech_level = max(rms(x[x != 0]) for x in dry)
+    noise = (
+        np.stack([shaped_noise(n, rng, 1.0) for _ in range(channels)]) * speech_level * db(-snr_db)
+    )
+    if channels == 1:
+        mixed = (dry[0] + dry[1])[np.newaxis] + noise
+        truth = [(a, b, -1) for a, b, _ in truth]
+    else:
+        leak = db(-15.0)
+        later = np.zeros_like(dry)
+        later[:, 64:] = dry[:, :-64]
+        mixed = np.stack([dry[0] + leak * later[1], dry[1] + leak * later[0]]) + noise
+    return Case(f"conversation {seed}", pcm16(mixed), sorted(truth))
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+
+def music(seconds: float, level_dbfs: float, rng: np.random.Generator) -> Signal:
+    n = int(seconds * RATE)
+    out = np.zeros(n)
+    notes = (261.6, 293.7, 329.6, 349.2, 392.0, 440.0, 493.9, 523.3)
+    at = 0.0
+    while at < seconds - 0.1:
+        length = 0.6 * float(rng.choice([0.5, 1, 1, 2]))
+        for hz, gain in ((float(rng.choice(notes)), 1.0), (float(rng.choice(notes)) / 2, 0.6)):
+            m = int(min(length * 1.5, seconds - at) * RATE)
+            t = np.arange(m) / RATE
+            note = sum(np.sin(2 * np.pi * hz * h * t) / h**1.5 for h in range(1, 8))
+            start = int(at * RATE)
+            out[start : start + m] += gain * note * np.exp(-t / 0.5) * np.minimum(1, t / 0.005)
+        start = int(at * RATE)
+        m = min(800, n - start)
+        out[start : start + m] += rng.standard_normal(m) * 0.15 * np.exp(-np.arange(m) / 160)
+        at += length
+    result: Signal = out / rms(out) * db(level_dbfs) * 32768
+    return result
+
+
+def knocks(seconds: float, rng: np.random.Generator, kind: str) -> Signal:
+    out = np.zeros(int(seconds * RATE))
+    if kind == "clicks":
+        for at in rng.uniform(0.5, seconds - 0.5, 8):
+            start = int(at * RATE)
+            out[start : start + 48] += rng.standard_normal(48) * 0.3 * 32768
+    elif kind == "door slam":
+        m = int(0.6 * RATE)
+        t = np.arange(m) / RATE
+        thump = band_pass(rng.standard_normal(m), 40, 400) * np.exp(-t / 0.07) * 6
+        rattle = band_pass(rng.standard_normal(m), 1000, 6000) * np.exp(-t / 0.02)
+        slam = convolve((thump + rattle) * np.minimum(1, t / 0.002), room_response(0.5, rng, 3.0))
+        start = int(seconds / 2 * RATE)
+        out[start : start + m] += slam / np.max(np.abs(slam)) * 16000
+    else:  # typing
+        at = 0.5
+        while at < seconds - 0.5:
+            start = int(at * RATE)
+            key = band_pass(rng.standard_normal(240), 500, 6000) * np.exp(-np.arange(240) / 40)
+            out[start : start + 240] += key * 3000
+            at += float(rng.uniform(0.08, 0.3))
+    return out
+
+
+def robustness(speech: Speech, detector: Detector) -> list[str]:
+    rng = np.random.default_rng(5)
+    seconds = 12.0
+    n = int(seconds * RATE)
+
+    def tone(level_dbfs: float) -> Signal:
+        return shaped_noise(n, rng, 1.0) * db(level_dbfs) * 32768
+
+    t = np.arange(n) / RATE
+    hum = np.sum([np.sin(2 * np.pi * 50 * k * t + k) / k for k in (1, 2, 3, 4, 5, 7)], axis=0)
+    traffic = shaped_noise(n, rng, 2.0) * (1 + 0.9 * np.sin(2 * np.pi * t / 6))
+    sounds: dict[str, Signal] = {
+        "steady fan (-35 dBFS)": tone(-35),
+        "mains hum 50 Hz": tone(-62) + hum / rms(hum) * db(-30) * 32768,
+        "passing traffic": tone(-62) + traffic / rms(traffic) * db(-38) * 32768,
+        "music (-45 dBFS)": tone(-62) + music(seconds, -45, rng),
+        "music (-35 dBFS)": tone(-62) + music(seconds, -35, rng),
+        "clicks": tone(-62) + knocks(seconds, rng, "clicks"),
+        "a door slam": tone(-62) + knocks(seconds, rng, "door slam"),
+        "typing": tone(-62) + knocks(seconds, rng, "typing"),
+    }
+    lines = []
+    for name, sound in sounds.items():
+        false = detector(pcm16(sound)[np.newaxis])
+        lines.append(
+            f"  {name:<24} {len(false)} false segment{'s' if len(false) != 1 else ''}"
+            f" ({sum(b - a for a, b, _ in false):.2f} s)"
+        )
+    texts = (
+        "Can we talk for a moment?",
+        "I have been thinking about what you said.",
+        "It matters to me.",
+    )
+    for name, voice, level, floor in (
+        ("a whisper (-45 dBFS)", ("gmw/en-us+whisper", 160), -45.0, -68.0),
+        ("a quiet voice (-48 dBFS)", VOICES[0], -48.0, -72.0),
+        ("a quieter voice (-55 dBFS)", VOICES[1], -55.0, -75.0),
+        ("a voice over music", VOICES[2], -26.0, -62.0),
+    ):
+        room = tone(floor)
+        if name == "a voice over music":
+            room += music(seconds, -45, rng)
+        truth: list[Span] = []
+        at = 1.0
+        for text in texts:
+            pcm = speech.line(text, voice, level)
+            start = int(at * RATE)
+            room[start : start + len(pcm)] += pcm
+            truth.append((at, at + len(pcm) / RATE))
+            at += len(pcm) / RATE + 1.5
+        found = [(a, b) for a, b, _ in detector(pcm16(room)[np.newaxis])]
+        starts, _ = edge_errors(truth, found)
+        c = counts(mask(truth, n // 160), mask(found, n // 160))
+        lines.append(
+            f"  {name:<24} F1 {f1(c):.3f}, {len(starts)} of {len(truth)} sentences found, "
+            f"start errors {', '.join(f'{1000 * s:+.0f}' for s in starts)} ms"
+        )
+    return lines
+
+
+# --- speed and memory -----------------------------------------------------------------------
+
+
+def _analyze_in_child(path: Path) -> dict[str, float]:
+    """Run ``attune-voice analyze`` alone on one core; its wall time, CPU time, peak memory."""
+    code = (
+        "import resource, sys\n"
+        "import attune_voice.cli_analyze\n"
+        "from attune_voice.cli import cli\n"
+        "try:\n"
+        f"    cli(['analyze', {str(path)!r}, '--format', 'json'], prog_name='attune-voice')\n"
+        "finally:\n"
+        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    # VmHWM is this program's own peak; ru_maxrss would also count the memory\n"
+        "    # of the benchmark itself, copied into the child before it started.\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        peak = [l.split()[1] for l in status if l.startswith('VmHWM')][0]\n"
+        "    print(peak, usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    wall_s = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"analyze failed on {path}: {done.stderr.strip()}")
+    peak_kib, cpu_s = done.stderr.split()[-2:]
+    return {"wall_s": wall_s, "cpu_s": float(cpu_s), "peak_mb": int(peak_kib) / 1024}
+
+
+def speed(speech: Speech, hours: float) -> list[str]:
+    base = conversation(speech, 77, 300.0, 25.0, True, 2).pcm
+    seconds = hours * 3600.0
+    repeats = math.ceil(seconds * RATE / base.shape[1])
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for channels, rate_hz in ((1, RATE), (2, RATE), (2, 48000)):
+            path = Path(folder) / f"long-{channels}-{rate_hz}.wav"
+            if rate_hz == RATE:
+                audio = np.tile(base[:channels], (1, repeats))[:, : int(seconds * RATE)]
+                length_s = seconds
+            else:
+                # Resampling to 16 kHz dominates here; ten minutes show the rate.
+                piece = resample((base[:channels] / 32768).astype(np.float32), RATE, rate_hz)
+                audio = to_int16(np.tile(piece, (1, 2)))
+                length_s = audio.shape[1] / rate_hz
+            write_wav(path, audio, rate_hz)
+            del audio
+            figures = _analyze_in_child(path)
+            path.unlink()
+            per_hour_cpu_s = figures["cpu_s"] * 3600.0 / length_s
+            lines.append(
+                f"  {length_s / 60:.0f} min, {channels} channel{'s' if channels > 1 else ''} at "
+                f"{rate_hz / 1000:g} kHz: {figures['wall_s']:.2f} s wall, {figures['cpu_s']:.2f} s "
+                f"CPU = {length_s / figures['cpu_s']:.0f}x real time ({per_hour_cpu_s:.2f} s CPU "
+                f"per hour), peak memory {figures['peak_mb']:.0f} MB"
+            )
+    return lines
+
+
+def live_cost(speech: Speech) -> list[str]:
+    case = conversation(speech, 78, 120.0, 25.0, True, 2)
+    lines = []
+    for channels in (1, 2):
+        detector = ChannelDetector(DetectorConfig(), channels)
+        pcm = case.pcm[:channels]
+        costs = []
+        for start in range(0, pcm.shape[1] - 319, 320):
+            before = time.process_time_ns()
+            detector.feed(pcm[:, start : start + 320])
+            costs.append(time.process_time_ns() - before)
+        ms = np.array(costs) / 1e6
+        lines.append(
+            f"  {channels} channel{'s' if channels > 1 else ''}: mean {ms.mean():.3f} ms, "
+            f"median {np.median(ms):.3f} ms, 99th percentile {np.percentile(ms, 99):.3f} ms "
+            "of CPU per 20 ms frame"
+        )
+    return lines
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the hour-long speed runs")
+    parser.add_argument("--hours", type=float, default=1.0, help="length of the speed runs")
+    parser.add_argument("--conversations", type=int, default=8)
+    parser.add_argument("--silero-model", help="path to silero_vad.onnx")
+    args = parser.parse_args()
+
+    silero, silero_note = find_silero(args.silero_model)
+    print(silero_note)
+    print("\nframe-level F1 on real speech (10 ms frames, merged reference turns):")
+    cases = real_cases()
+    if not cases:
+        print(f"  no real recordings found in {REAL}")
+    else:
+        detectors: dict[str, Detector] = {"attune-voice": ours}
+        if silero is not None:
+            detectors["Silero VAD"] = silero
+        scores = {name: score_frames(cases, d) for name, d in detectors.items()}
+        width = max(len(c.name) for c in cases) + 10
+        print(f"  {'recording':<{width}}" + "".join(f"{name:>14}" for name in scores))
+        for i, case in enumerate(cases):
+            label = case.name + (" (derived)" if case.derived else "")
+            print(f"  {label:<{width}}" + "".join(f"{scores[n][0][i]:>14.3f}" for n in scores))
+        print(f"  {'pooled over all':<{width}}" + "".join(f"{scores[n][1]:>14.3f}" for n in scores))
+        originals = [c for c in cases if not c.derived]
+        pooled = {n: score_frames(originals, d)[1] for n, d in detectors.items()}
+        print(
+            f"  {'pooled, original two only':<{width}}"
+            + "".join(f"{v:>14.3f}" for v in pooled.values())
+        )
+
+    with SpeechRenderer() as renderer:
+        speech = Speech(renderer)
+        print(
+            f"\nedges on {args.conversations} synthetic conversations of 90 s (espeak-ng voices, "
+            "pink noise at 15-30 dB SNR, reverb on half), error = detected - true:"
+        )
+        conversations = [
+            conversation(speech, seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], seed % 2 == 0, 1)
+            for seed in range(args.conversations)
+        ]
+        boundary_detectors: dict[str, Detector] = {
+            "attune-voice": ours,
+            "webrtcvad example": webrtc_example,
+        }
+        if silero is not None:
+            boundary_detectors["Silero VAD"] = silero
+        for name, detector in boundary_detectors.items():
+            starts: list[float] = []
+            ends: list[float] = []
+            total = np.zeros(3, dtype=np.int64)
+            truths = 0
+            for case in conversations:
+                truth = merge([(a, b) for a, b, _ in case.truth])
+                found = [(a, b) for a, b, _ in detector(case.pcm)]
+                s, e = edge_errors(truth, found)
+                starts += s
+                ends += e
+                truths += len(truth)
+                frames = case.pcm.shape[1] // 160
+                total += counts(mask(truth, frames), mask(found, frames))
+            s_ms, e_ms = np.array(starts) * 1000, np.array(ends) * 1000
+            print(
+                f"  {name:<18} {len(s_ms)} of {truths} found; "
+                f"start median {np.median(s_ms):+.0f} ms, "
+                f"p90 |err| {np.percentile(np.abs(s_ms), 90):.0f} ms; end median "
+                f"{np.median(e_ms):+.0f} ms, p90 |err| {np.percentile(np.abs(e_ms), 90):.0f} ms; "
+                f"frame F1 {f1(total):.3f}"
+            )
+
+        print("\nattribution, a microphone each, each hearing the other 15 dB down:")
+        per_partner = [np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)]
+        overlap = np.zeros(3, dtype=np.int64)
+        overlapped = found_overlapped = 0
+        for seed in range(args.conversations):
+            case = conversation(
+                speech, 100 + seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], seed % 2 == 0, 2
+            )
+            attributed = ours(case.pcm)
+            frames = case.pcm.shape[1] // 160
+            truth_masks, found_masks = [], []
+            for channel in (0, 1):
+                t_mask = mask(merge([(a, b) for a, b, c in case.truth if c == channel]), frames)
+                f_mask = mask([(a, b) for a, b, c in attributed if c == channel], frames)
+                per_partner[channel] += counts(t_mask, f_mask)
+                truth_masks.append(t_mask)
+                found_masks.append(f_mask)
+            overlap += counts(truth_masks[0] & truth_masks[1], found_masks[0] & found_masks[1])
+            for a, b, c in case.truth:
+                if any(o != c and x < b and a < y for x, y, o in case.truth):
+                    overlapped += 1
+                    found_overlapped += any(o == c and x < b and a < y for x, y, o in attributed)
+        tp, fp, fn = (int(v) for v in overlap)
+        print(
+            f"  partner A F1 {f1(per_partner[0]):.3f}, partner B F1 {f1(per_partner[1]):.3f}; "
+            f"overlapping speech: frame F1 {f1(overlap):.3f} "
+            f"(precision {tp / max(1, tp + fp):.3f}, "
+            f"recall {tp / max(1, tp + fn):.3f}), {found_overlapped} of {overlapped} overlapping "
+            "utterances found on their own channel"
+        )
+
+        print("\nrobustness (12 s each):")
+        for line in robustness(speech, ours):
+            print(line)
+
+        print("\nlive cost (20 ms frames, one process):")
+        for line in live_cost(speech):
+            print(line)
+        if not args.quick:
+            print(f"\nattune-voice analyze on one core (OPENBLAS_NUM_THREADS=1), {args.hours:g} h:")
+            for line in speed(speech, args.hours):
+                print(line)
+
+
+if __name__ == "__main__":
+    main()

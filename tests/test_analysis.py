@@ -1,0 +1,583 @@
+"""``attune-voice analyze`` and the analysis behind it, on recordings made at test time.
+
+A two-partner conversation is rendered with espeak-ng, put in a noisy, slightly
+reverberant room, and written as WAV files of many kinds; the truth of who spoke when
+is known to the sample. The shared real recording is used where it is present.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from click.testing import CliRunner, Result
+
+import attune_voice.cli_analyze  # noqa: F401  (registers the command)
+from attune_voice.analysis import (
+    ChannelMode,
+    SpeechSpan,
+    analyze_recording,
+    turn_metrics,
+)
+from attune_voice.audio.resample import resample, to_int16
+from attune_voice.audio.wav import write_wav
+from attune_voice.cli import cli
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
+from attune_voice.vad import ChannelDetector
+from attune_voice.voice import SpeechRenderer
+
+RATE = SAMPLE_RATE_HZ
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+Signal = npt.NDArray[np.float64]
+
+VOICES = (("gmw/en-us+m3", 168), ("gmw/en-gb-x-rp+f4", 176))
+LINES = (
+    "When I came home on Tuesday, I felt tired and a bit invisible.",
+    "I think I wanted someone to ask me how my day went.",
+    "Lately I have been worried about money, and I keep it to myself.",
+    "I would feel calmer if we sat down once a week to plan.",
+    "It means a lot to me when you say thank you for the small things.",
+    "I miss the way we used to talk on the sofa.",
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ATTUNE_HOME", str(folder))
+    return folder
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["analyze", *args], catch_exceptions=False)
+
+
+def one_error_line(result: Result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    assert lines[0].startswith("attune-voice: ")
+    return lines[0]
+
+
+# --- a conversation with known truth -----------------------------------------------
+
+
+def rms(x: Signal) -> float:
+    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Both partners' microphones, and who really spoke when (speaker, start, end)."""
+
+    mics: Signal
+    """(2, n): A's microphone, B's microphone; each hears the other 15 dB down."""
+    truth: tuple[tuple[str, float, float], ...]
+
+    @property
+    def room(self) -> Signal:
+        """One microphone between them."""
+        mixed: Signal = (self.mics[0] + self.mics[1]) / 2
+        return mixed
+
+    def spans(self, speaker: str | None = None) -> list[tuple[float, float]]:
+        chosen = [(a, b) for s, a, b in self.truth if speaker is None or s == speaker]
+        return merge(chosen)
+
+
+def merge(spans: list[tuple[float, float]], gap_s: float = 0.3) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for a, b in sorted(spans):
+        if merged and a - merged[-1][1] < gap_s:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def reverb(signal: Signal, rng: np.random.Generator) -> Signal:
+    n = int(0.3 * RATE)
+    t = np.arange(n) / RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / 0.3)
+    tail[: int(0.003 * RATE)] = 0.0
+    tail *= 10 ** (-8 / 20) / math.sqrt(float(np.sum(tail**2)))
+    tail[0] = 1.0
+    size = 1 << math.ceil(math.log2(len(signal) + n))
+    wet = np.fft.irfft(np.fft.rfft(signal, size) * np.fft.rfft(tail, size), size)
+    result: Signal = wet[: len(signal)]
+    return result
+
+
+@pytest.fixture(scope="module")
+def conversation() -> Conversation:
+    rng = np.random.default_rng(21)
+    seconds = 42.0
+    n = int(seconds * RATE)
+    dry = np.zeros((2, n))
+    truth: list[tuple[str, float, float]] = []
+    with SpeechRenderer() as renderer:
+
+        def say(speaker: int, text: str, at_s: float, dbfs: float) -> float:
+            voice, rate_wpm = VOICES[speaker]
+            pcm = renderer.render(text, voice, rate_wpm).astype(np.float64)
+            pcm *= 10 ** (dbfs / 20) * 32768 / rms(pcm)
+            start = int(at_s * RATE)
+            dry[speaker, start : start + len(pcm)] += pcm
+            end_s = (start + len(pcm)) / RATE
+            truth.append(("AB"[speaker], start / RATE, end_s))
+            return end_s
+
+        t = say(0, LINES[0], 1.0, -24)
+        t = say(0, LINES[1], t + 0.8, -24)
+        say(1, "Mm-hm.", t - 1.6, -28)  # a backchannel while A speaks
+        t = say(1, LINES[2], t + 0.6, -28)
+        t = say(0, LINES[3], t - 0.7, -24)  # A starts before B has finished
+        t = say(1, LINES[4], t + 1.2, -28)
+        t = say(0, LINES[5], t + 0.9, -24)
+        say(1, "Yes.", t + 2.5, -28)
+    wet = np.stack([reverb(dry[0], rng), reverb(dry[1], rng)])
+    leak = 10 ** (-15 / 20)
+    delayed = np.zeros_like(wet)
+    delayed[:, 64:] = wet[:, :-64]  # 4 ms further away
+    noise = rng.standard_normal((2, n)) * 10 ** (-46 / 20) * 32768  # about 20 dB SNR
+    mics = np.stack([wet[0] + leak * delayed[1], wet[1] + leak * delayed[0]]) + noise
+    return Conversation(mics=mics, truth=tuple(sorted(truth, key=lambda s: s[1])))
+
+
+def pcm16(signal: Signal) -> npt.NDArray[np.int16]:
+    return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
+
+
+def frames_f1(truth: list[tuple[float, float]], found: list[tuple[float, float]]) -> float:
+    size = 6000
+    ref = np.zeros(size, dtype=bool)
+    hyp = np.zeros(size, dtype=bool)
+    for a, b in truth:
+        ref[round(a * 100) : round(b * 100)] = True
+    for a, b in found:
+        hyp[round(a * 100) : round(b * 100)] = True
+    tp = int(np.sum(ref & hyp))
+    return 2 * tp / max(1, 2 * tp + int(np.sum(ref ^ hyp)))
+
+
+def edge_errors(
+    truth: list[tuple[float, float]], found: list[tuple[float, float]]
+) -> tuple[list[float], list[float]]:
+    starts, ends = [], []
+    for a, b in truth:
+        hits = [s for s in found if s[0] < b and a < s[1]]
+        assert hits, f"nothing found for speech at {a:.2f}-{b:.2f}"
+        starts.append(min(s[0] for s in hits) - a)
+        ends.append(max(s[1] for s in hits) - b)
+    return starts, ends
+
+
+def spans_of(data: dict[str, object], speaker: str | None = None) -> list[tuple[float, float]]:
+    segments = data["segments"]
+    assert isinstance(segments, list)
+    return [(s["start"], s["end"]) for s in segments if speaker is None or s["speaker"] == speaker]
+
+
+@pytest.fixture(scope="module")
+def files(conversation: Conversation, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("recordings")
+    made = {
+        "room": folder / "room.wav",
+        "mics": folder / "mics.wav",
+        "phone": folder / "phone-stereo.wav",
+    }
+    room = pcm16(conversation.room)
+    write_wav(made["room"], room)
+    write_wav(made["mics"], pcm16(conversation.mics))
+    # An ordinary stereo recording: both channels hear the room, at slightly different
+    # levels, one a sample later, each with its own faint hiss.
+    rng = np.random.default_rng(5)
+    other = np.concatenate(([0.0], conversation.room[:-1])) * 0.8
+    hiss = rng.standard_normal((2, len(room))) * 10 ** (-70 / 20) * 32768
+    write_wav(made["phone"], pcm16(np.stack([conversation.room, other]) + hiss))
+    return made
+
+
+# --- detection quality ------------------------------------------------------------------
+
+
+def test_one_microphone_finds_the_speech_with_tight_edges(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    analysis = analyze_recording(files["room"])
+    assert analysis.channels == 1
+    assert analysis.mode == ChannelMode.MONO
+    assert {s.speaker for s in analysis.segments} == {None}
+    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    assert frames_f1(conversation.spans(), found) >= 0.95
+    starts, ends = edge_errors(conversation.spans(), found)
+    assert abs(float(np.median(starts))) <= 0.03
+    assert abs(float(np.median(ends))) <= 0.05
+    assert max(abs(e) for e in starts) <= 0.15
+
+
+def test_a_microphone_each_attributes_speech_despite_crosstalk(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    analysis = analyze_recording(files["mics"])
+    assert analysis.channels == 2
+    assert analysis.mode == ChannelMode.PARTNERS
+    for speaker in "AB":
+        found = [(s.start_s, s.end_s) for s in analysis.segments if s.speaker == speaker]
+        assert frames_f1(conversation.spans(speaker), found) >= 0.95, speaker
+
+
+def test_overlapping_speech_is_found_as_overlap(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    analysis = analyze_recording(files["mics"])
+    a_spans = [s for s in analysis.segments if s.speaker == "A"]
+    b_spans = [s for s in analysis.segments if s.speaker == "B"]
+    # Truth: B's "Mm-hm" inside A's turn, and A starting before B has finished.
+    truth_overlaps = [
+        (max(a[1], b[1]), min(a[2], b[2]))
+        for a in conversation.truth
+        for b in conversation.truth
+        if a[0] == "A" and b[0] == "B" and a[1] < b[2] and b[1] < a[2]
+    ]
+    assert len(truth_overlaps) == 2
+    for start_s, end_s in truth_overlaps:
+        middle = (start_s + end_s) / 2
+        assert any(s.start_s <= middle <= s.end_s for s in a_spans), middle
+        assert any(s.start_s <= middle <= s.end_s for s in b_spans), middle
+    metrics = analysis.metrics
+    assert metrics.overlap_s > 0.5
+    a, b = metrics.speakers
+    assert b.backchannels == 1
+    assert a.interruptions == 1
+    assert metrics.switches >= 4
+
+
+def test_a_stereo_recording_of_one_room_is_analysed_as_one(files: dict[str, Path]) -> None:
+    analysis = analyze_recording(files["phone"])
+    assert analysis.mode == ChannelMode.SAME_SIGNAL
+    assert analysis.channels == 1
+    assert analysis.file_channels == 2
+    assert {s.speaker for s in analysis.segments} == {None}
+    room = analyze_recording(files["room"])
+    assert len(analysis.segments) == len(room.segments)
+
+
+def test_mono_mixes_a_microphone_per_partner_into_one(files: dict[str, Path]) -> None:
+    analysis = analyze_recording(files["mics"], mono=True)
+    assert analysis.mode == ChannelMode.MIXED
+    assert analysis.channels == 1
+    assert {s.speaker for s in analysis.segments} == {None}
+    result = invoke(str(files["mics"]), "--mono", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["channels"] == 1
+    assert data["metrics"]["recording"]["taken_as"] == "mixed"
+    assert {s["speaker"] for s in data["segments"]} == {None}
+
+
+def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:
+    # The file analysed in 10 s blocks gives exactly what a live microphone delivering
+    # the same audio in 20 ms frames gives.
+    analysis = analyze_recording(files["room"])
+    with wave.open(str(files["room"]), "rb") as file:
+        pcm = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
+    detector = ChannelDetector(DetectorConfig(), channels=1)
+    live = []
+    for start in range(0, len(pcm) - 319, 320):
+        live.extend(detector.feed(pcm[np.newaxis, start : start + 320])[1])
+    live.extend(detector.flush())
+    assert [(s.start_s, s.end_s) for s in analysis.segments] == [(s.start_t, s.end_t) for s in live]
+
+
+# --- other formats -------------------------------------------------------------------------
+
+
+def write_raw_wav(
+    path: Path, data: bytes, channels: int, rate_hz: int, bits: int, tag: int
+) -> None:
+    """A plain RIFF/WAVE file with any format tag (wave writes integer PCM only)."""
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate_hz, rate_hz * block, block, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def interleaved(signal: Signal) -> Signal:
+    planar = signal.reshape(-1, signal.shape[-1])
+    result: Signal = planar.T.reshape(-1)
+    return result
+
+
+@pytest.mark.parametrize(
+    "kind", ["8-bit", "24-bit", "float", "44.1 kHz", "48 kHz", "8 kHz telephone"]
+)
+def test_common_formats_and_rates_give_the_same_speech(
+    kind: str, conversation: Conversation, files: dict[str, Path], tmp_path: Path
+) -> None:
+    room = conversation.room / 32768.0
+    path = tmp_path / f"{kind}.wav"
+    if kind == "8-bit":
+        data = np.clip(np.rint(room * 128 + 128), 0, 255).astype(np.uint8).tobytes()
+        write_raw_wav(path, data, 1, RATE, 8, 1)
+    elif kind == "24-bit":
+        words = np.clip(np.rint(room * 8388608), -8388608, 8388607).astype("<i4")
+        data = words.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+        write_raw_wav(path, data, 1, RATE, 24, 1)
+    elif kind == "float":
+        write_raw_wav(path, room.astype("<f4").tobytes(), 1, RATE, 32, 3)
+    else:
+        rate_hz = {"44.1 kHz": 44100, "48 kHz": 48000, "8 kHz telephone": 8000}[kind]
+        converted = resample(room.astype(np.float32)[np.newaxis], RATE, rate_hz)
+        write_wav(path, to_int16(converted), rate_hz)
+    result = invoke(str(path), "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["segments"]
+    analysis = analyze_recording(path)
+    reference = analyze_recording(files["room"])
+    assert analysis.duration_s == pytest.approx(reference.duration_s, abs=0.01)
+    assert len(analysis.segments) == len(reference.segments)
+    # 8 kHz loses what a final consonant has above 4 kHz; 8-bit audio has its own
+    # hiss 48 dB down, close to this room's noise.
+    tolerance_s = {"8 kHz telephone": 0.1, "8-bit": 0.06}.get(kind, 0.03)
+    for got, want in zip(analysis.segments, reference.segments, strict=True):
+        assert got.start_s == pytest.approx(want.start_s, abs=tolerance_s)
+        assert got.end_s == pytest.approx(want.end_s, abs=tolerance_s)
+
+
+def test_six_channels_need_mono_and_then_work(conversation: Conversation, tmp_path: Path) -> None:
+    path = tmp_path / "surround.wav"
+    room = resample((conversation.room / 32768.0).astype(np.float32)[np.newaxis], RATE, 48000)
+    six = np.repeat(to_int16(room * 0.5), 6, axis=0)
+    write_wav(path, six, 48000)
+    result = invoke(str(path))
+    assert result.exit_code == 3
+    line = one_error_line(result)
+    assert "6 channels" in line and "--mono" in line
+    result = invoke(str(path), "--mono", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["channels"] == 1
+    assert len(data["segments"]) >= 5
+
+
+# --- bad files ------------------------------------------------------------------------------
+
+
+def _header_only(path: Path) -> None:
+    write_raw_wav(path, b"", 1, RATE, 16, 1)
+
+
+def _truncated_header(path: Path) -> None:
+    write_wav(path, np.zeros(1600, dtype=np.int16))
+    path.write_bytes(path.read_bytes()[:20])
+
+
+def _mp3(path: Path) -> None:
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(200))
+
+
+def _text(path: Path) -> None:
+    path.write_text("not audio at all\n")
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _adpcm(path: Path) -> None:
+    write_raw_wav(path, bytes(4000), 1, RATE, 4, 0x0011)
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        pytest.param(_empty, "empty", id="zero bytes"),
+        pytest.param(_header_only, "no audio", id="zero-length audio"),
+        pytest.param(_truncated_header, "truncated", id="truncated header"),
+        pytest.param(_mp3, "MP3", id="an MP3 named .wav"),
+        pytest.param(_text, "text", id="a text file"),
+        pytest.param(_adpcm, "IMA ADPCM", id="compressed WAV"),
+    ],
+)
+def test_a_bad_file_gives_one_clear_line(make: object, words: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.wav"
+    assert callable(make)
+    make(path)
+    result = invoke(str(path))
+    assert result.exit_code == 3
+    line = one_error_line(result)
+    assert words in line
+    assert "bad.wav" in line
+    assert result.stdout == ""
+
+
+def test_a_missing_file_or_a_folder_gives_one_line(tmp_path: Path) -> None:
+    result = invoke(str(tmp_path / "nowhere.wav"))
+    assert result.exit_code == 3
+    assert "no such file" in one_error_line(result)
+    result = invoke(str(tmp_path))
+    assert result.exit_code == 3
+    assert "folder" in one_error_line(result)
+
+
+def test_a_file_cut_short_is_analysed_with_a_warning(
+    conversation: Conversation, tmp_path: Path
+) -> None:
+    path = tmp_path / "cut.wav"
+    write_wav(path, pcm16(conversation.room[: 20 * RATE]))
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])  # as if the recorder stopped mid-write
+    result = invoke(str(path), "--format", "json")
+    assert result.exit_code == 0
+    assert "cut short" in one_error_line(result)
+    data = json.loads(result.stdout)
+    assert data["duration_s"] == pytest.approx(10.0, abs=0.01)
+    assert data["segments"]
+
+
+# --- the command's options ---------------------------------------------------------------
+
+
+def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) -> None:
+    result = invoke(str(files["mics"]), "--format", "json", "--partners", "Sam,Alex")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    data = json.loads(result.stdout)
+    assert list(data) == ["file", "duration_s", "channels", "segments", "metrics"]
+    assert data["file"] == str(files["mics"])
+    assert data["duration_s"] == pytest.approx(42.0)
+    assert data["channels"] == 2
+    starts = [s["start"] for s in data["segments"]]
+    assert starts == sorted(starts)
+    assert {s["speaker"] for s in data["segments"]} == {"A", "B"}
+    assert all(set(s) == {"speaker", "start", "end"} for s in data["segments"])
+    assert all(s["end"] > s["start"] for s in data["segments"])
+    names = [(row["speaker"], row["name"]) for row in data["metrics"]["speakers"]]
+    assert names == [("A", "Sam"), ("B", "Alex")]
+    assert data["metrics"]["recording"] == {
+        "sample_rate_hz": 16000,
+        "channels": 2,
+        "taken_as": "partners",
+    }
+
+
+def test_json_of_one_microphone_has_no_speakers(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    data = json.loads(invoke(str(files["room"]), "--format", "json").stdout)
+    assert data["channels"] == 1
+    assert {s["speaker"] for s in data["segments"]} == {None}
+    assert data["metrics"]["speakers"] == []
+    truth_s = sum(b - a for a, b in conversation.spans())
+    assert data["metrics"]["speech_s"] == pytest.approx(truth_s, rel=0.05)
+
+
+def test_csv_has_one_row_per_segment(files: dict[str, Path]) -> None:
+    result = invoke(str(files["mics"]), "--format", "csv", "--partners", "Sam,Alex")
+    assert result.exit_code == 0
+    rows = result.stdout.splitlines()
+    assert rows[0] == "speaker,name,start,end,duration"
+    data = json.loads(invoke(str(files["mics"]), "--format", "json").stdout)
+    assert len(rows) - 1 == len(data["segments"])
+    first = rows[1].split(",")
+    segment = data["segments"][0]
+    assert first[0] == segment["speaker"]
+    assert first[1] == {"A": "Sam", "B": "Alex"}[segment["speaker"]]
+    assert float(first[2]) == pytest.approx(segment["start"])
+
+
+def test_text_shows_the_summary_and_a_timeline(files: dict[str, Path]) -> None:
+    result = invoke(str(files["mics"]), "--partners", "Sam,Alex")
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "mics.wav: 0:42 (two channels, one microphone per partner, 16 kHz)" in text
+    assert "turns" in text and "backchannels" in text
+    timeline = [line for line in text.splitlines() if line.endswith("|")]
+    assert [line.split()[0] for line in timeline] == ["Sam", "Alex"]
+    assert all("#" in line for line in timeline)
+    assert len({len(line) for line in timeline}) == 1
+    assert "floor changed hands" in text
+
+
+def test_text_of_one_room(files: dict[str, Path]) -> None:
+    text = invoke(str(files["phone"])).stdout
+    assert "same signal, analysed as one" in text
+    assert "speech |" in text
+
+
+def test_bad_partners_give_one_line(files: dict[str, Path]) -> None:
+    result = invoke(str(files["room"]), "--partners", "Sam")
+    assert result.exit_code == 2
+    assert "--partners" in one_error_line(result)
+
+
+# --- metrics on scripted speech ------------------------------------------------------------
+
+
+def test_turn_metrics_count_turns_backchannels_interruptions_and_responses() -> None:
+    spans = [
+        SpeechSpan("A", 0.0, 5.0),
+        SpeechSpan("B", 2.0, 2.5),  # a backchannel
+        SpeechSpan("A", 5.5, 8.0),  # still A's turn
+        SpeechSpan("B", 9.0, 12.0),  # B answers after a second
+        SpeechSpan("A", 11.0, 15.0),  # A comes in over B's end: an interruption
+    ]
+    metrics = turn_metrics(spans, 20.0)
+    assert metrics.speech_s == pytest.approx(13.5)  # 0-5, 5.5-8, 9-15
+    assert metrics.speech_ratio == pytest.approx(0.675)
+    assert metrics.segments == 5
+    assert metrics.longest_pause_s == pytest.approx(1.0)
+    assert metrics.overlap_s == pytest.approx(1.5)
+    assert metrics.switches == 2
+    assert metrics.median_response_s == pytest.approx(0.0)  # +1.0 and -1.0
+    a, b = metrics.speakers
+    assert (a.turns, b.turns) == (2, 1)
+    assert a.longest_turn_s == pytest.approx(8.0)
+    assert (a.backchannels, b.backchannels) == (0, 1)
+    assert (a.interruptions, b.interruptions) == (1, 0)
+    assert a.talk_s == pytest.approx(11.5)
+    assert a.share + b.share == pytest.approx(1.0)
+
+
+def test_turn_metrics_without_attribution_have_no_speakers() -> None:
+    metrics = turn_metrics([SpeechSpan(None, 1.0, 2.0), SpeechSpan(None, 4.0, 4.5)], 10.0)
+    assert metrics.speakers == ()
+    assert metrics.switches == 0
+    assert metrics.median_response_s is None
+    assert metrics.median_pause_s == pytest.approx(2.0)
+
+
+# --- the shared real recording ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_call() -> Iterator[tuple[Path, list[tuple[float, float]]]]:
+    wav_path = REAL / "two-speakers-phone.wav"
+    rttm = REAL / "two-speakers-phone.rttm"
+    if not (wav_path.exists() and rttm.exists()):
+        pytest.skip("the shared real recording is not present")
+    turns = []
+    for line in rttm.read_text().splitlines():
+        fields = line.split()
+        turns.append((float(fields[3]), float(fields[3]) + float(fields[4])))
+    yield wav_path, merge(turns)
+
+
+def test_a_real_phone_call_is_found_as_its_reference_says(
+    real_call: tuple[Path, list[tuple[float, float]]],
+) -> None:
+    path, reference = real_call
+    analysis = analyze_recording(path)
+    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    assert frames_f1(reference, found) >= 0.97
