@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from attune_voice.cli import Progress, cli, dump_json, parse_partners
+
+if TYPE_CHECKING:
+    from attune_voice.analysis import SpeechSpan
 
 
 @cli.command()
@@ -31,7 +36,24 @@ from attune_voice.cli import Progress, cli, dump_json, parse_partners
     show_default=True,
     help='Names for channel 1 and channel 2, "A,B".',
 )
-def analyze(recording: Path, output: str, mono: bool, partners: str) -> None:
+@click.option(
+    "--transcripts",
+    is_flag=True,
+    help="Add the recognised words, with their times, to each segment (needs a model).",
+)
+@click.option(
+    "--model",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The vosk model folder for --transcripts (default: the one in use).",
+)
+def analyze(
+    recording: Path,
+    output: str,
+    mono: bool,
+    partners: str,
+    transcripts: bool,
+    model: Path | None,
+) -> None:
     """Analyse a recorded conversation (WAV): speech segments and turn-taking.
 
     A two-channel file is taken as one microphone per partner (channel 1 is the first
@@ -47,6 +69,12 @@ def analyze(recording: Path, output: str, mono: bool, partners: str) -> None:
     )
 
     names = parse_partners(partners)
+    model_path = None
+    if transcripts:
+        from attune_voice.cli_models import model_for_transcripts
+
+        # Checked before the analysis, so a missing model fails at once.
+        model_path = model_for_transcripts(model)
     progress = Progress("analysing", None) if sys.stderr.isatty() else None
     try:
         analysis = analyze_recording(recording, mono=mono, on_progress=progress)
@@ -60,9 +88,30 @@ def analyze(recording: Path, output: str, mono: bool, partners: str) -> None:
             "analysing what is there",
             err=True,
         )
+    words = _words(recording, analysis.segments, model_path) if model_path else None
     if output == "json":
-        dump_json(analysis_to_json(analysis, names))
+        data = analysis_to_json(analysis, names)
+        if words is not None:
+            for segment, said in zip(data["segments"], words, strict=True):  # type: ignore[call-overload]
+                segment["words"] = [word.to_json() for word in said]
+        dump_json(data)
     elif output == "csv":
         click.echo(analysis_to_csv(analysis, names), nl=False)
     else:
         click.echo(format_analysis(analysis, names), nl=False)
+        if words is not None:
+            click.echo("\nWords:")
+            for segment, said in zip(analysis.segments, words, strict=True):
+                who = {"A": names[0], "B": names[1]}.get(segment.speaker or "", "")
+                text = " ".join(word.w for word in said) or "…"
+                click.echo(f"  {clock(segment.start_s)}  {who + ': ' if who else ''}{text}")
+
+
+def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) -> list[Any]:
+    """The recognised words of each segment, on the recording's clock."""
+    from attune_voice.asr import transcribe_segments
+    from attune_voice.audio.wav import read_wav_16k
+
+    pcm = read_wav_16k(recording, mono=True)
+    spans = [(segment.start_s, segment.end_s) for segment in segments]
+    return list(transcribe_segments(pcm, spans, model_path))

@@ -336,3 +336,35 @@ def test_with_a_model_the_session_understands_speech(
     understanding = session_understanding(vosk_model_path, exercise, transcripts=True)
     assert isinstance(understanding, Understanding)
     assert understanding.transcripts
+
+
+def test_analyze_adds_the_words_of_each_segment(
+    vosk_model_path: Path,
+    speech_renderer: SpeechRenderer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from attune_voice.audio.wav import write_wav
+    from attune_voice.cli import cli
+
+    monkeypatch.setenv("ATTUNE_HOME", str(tmp_path / "home"))
+    pcm, said = recording(speech_renderer, ["pause", "repeat"], ("gmw/en-us", 160), gap_s=1.5)
+    wav = tmp_path / "talk.wav"
+    write_wav(wav, np.clip(pcm, -32768, 32767).astype(np.int16))
+    result = CliRunner().invoke(
+        cli,
+        ["analyze", str(wav), "--transcripts", "--model", str(vosk_model_path), "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    segments = json.loads(result.stdout)["segments"]
+    assert [[w["w"] for w in s["words"]] for s in segments] == [["pause"], ["repeat"]]
+    for segment, truth in zip(segments, said, strict=True):
+        word = segment["words"][0]
+        assert abs(word["start"] - truth.start_t) < 0.1
+    missing = CliRunner().invoke(cli, ["analyze", str(wav), "--transcripts"])
+    assert missing.exit_code != 0
+    assert "speech model" in missing.stderr
