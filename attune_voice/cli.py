@@ -331,19 +331,25 @@ def run(
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
+    from attune_voice.cli_devices import device_choice, device_notices, format_stats
     from attune_voice.cli_exercises import with_fresh_questions
     from attune_voice.cli_models import session_understanding
     from attune_voice.engine import SessionEngine
     from attune_voice.keys import KeyReader
+    from attune_voice.room_check import SETTING_KEY, detector_config, loads_result
     from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
     from attune_voice.store import Store
     from attune_voice.voice import SpeechRenderer
 
     chosen = load_cli_exercise(exercise, limit, rounds)
+    # --input/--output, else the choice saved by `devices --save`, else the defaults.
+    input_device, output_device = device_choice(input_device, output_device)
     names = _remembered_partners(partners, Store)
     with Store.open() as store:
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
+        # The detector's thresholds for this room, from the last `attune-voice check`.
+        detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
     # The model loads before the devices open: nothing waits on a running stream.
     understanding = session_understanding(model, chosen, transcripts, hint=False)
     with (
@@ -364,18 +370,28 @@ def run(
             from attune_voice.models import NO_MODEL_HINT
 
             click.echo(f"attune-voice: {NO_MODEL_HINT}", err=True)
+        # A lost device pauses the session: said aloud if the speakers still work,
+        # printed always; frames resume on the same clock when it is back.
+        audio.on_status = device_notices(audio, renderer)
         log = EventLog(append)
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
-        loop = SessionLoop(audio, engine, Listener(audio.channels, understanding=understanding))
+        listener = Listener(audio.channels, detector, understanding=understanding)
+        loop = SessionLoop(audio, engine, listener)
         try:
             reason = loop.run(extra_keys=keys.poll)
             _say_summary(loop, renderer, log.events, reason)
         except AttuneError:
-            loop.stop(EndReason.DEVICE_LOST)
+            # The device stayed lost (or another boundary failed): the session ends
+            # there with its log kept; the group prints the one-line reason.
+            if not engine.done:
+                loop.stop(EndReason.DEVICE_LOST)
             finish(EndReason.DEVICE_LOST, loop.t)
+            click.echo(format_stats(audio.stats()), err=True)
             raise
         session_id = finish(reason, loop.t)
+        stats = audio.stats()
     print_review(log.events, session_id, "text")
+    click.echo(format_stats(stats), err=True)
 
 
 def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReason) -> None:
@@ -409,6 +425,7 @@ def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str
 from attune_voice import (  # noqa: E402,F401
     cli_analyze,
     cli_data,
+    cli_devices,
     cli_exercises,
     cli_models,
     cli_review,

@@ -13,7 +13,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
@@ -156,6 +156,15 @@ EngineInput = Tick | SpeechOnset | SpeechSegment | KeyPress | Answer | Command |
 class PromptPlayer(Protocol):
     def say(self, text: str, meaning: PromptMeaning) -> float:
         """Queue the prompt after anything already queued; return its duration in s."""
+        ...
+
+
+@runtime_checkable
+class ChimePlayer(Protocol):
+    """A player that can also sound the exercise's chimes (cue, end of floor, overtime)."""
+
+    def chime(self, name: str) -> float:
+        """Queue the named chime after anything already queued; return its duration in s."""
         ...
 
 
@@ -382,6 +391,14 @@ class SessionEngine:
             "remaining": "",
         }
 
+    def _chime(self, t: float, event: str) -> None:
+        """Sound the exercise's chime for ``event``, if it has one and the player can."""
+        name = self.exercise.sounds.chime_for(event)
+        if name is None or not isinstance(self._player, ChimePlayer):
+            return
+        start_t = max(t, self._busy_until_t)
+        self._busy_until_t = start_t + self._player.chime(name)
+
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
         values = self._placeholders() | extra
         spoken = text.format_map(_Blank(values))
@@ -509,6 +526,7 @@ class SessionEngine:
         while floor.cues_s and elapsed_s >= floor.limit_s - floor.cues_s[0]:
             remaining_s = floor.cues_s.pop(0)
             self._log(Cue(t, partner=floor.partner, remaining_s=remaining_s))
+            self._chime(t, "cue")
             self._say(
                 t,
                 self.exercise.prompts.cue,
@@ -526,6 +544,7 @@ class SessionEngine:
             if still_talking:
                 floor.overtime = True
                 self._log(Overtime(t, partner=floor.partner))
+                self._chime(t, "overtime")
                 self._say(
                     t,
                     self.exercise.prompts.overtime,
@@ -576,6 +595,8 @@ class SessionEngine:
             )
         )
         self._last_floor = (floor.partner, floor.start_t, t)
+        if reason is not FloorEndReason.SESSION_END:
+            self._chime(t, "floor_end")
         if floor.role is FloorRole.PARAPHRASE:
             self._log(Paraphrase(t, partner=floor.partner, attempt=floor.attempt))
         if not advance:

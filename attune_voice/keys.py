@@ -1,4 +1,4 @@
-"""Hand-over keys from the terminal: Enter, space and a presenter clicker's page keys."""
+"""Hand-over keys from the terminal: any key, Enter, space, a presenter clicker's page keys."""
 
 from __future__ import annotations
 
@@ -12,20 +12,54 @@ from typing import Any
 
 ESC = 0x1B
 
-_SEQUENCES: dict[bytes, str] = {
-    # Presenter clickers are USB keyboards that send PageDown/PageUp (or arrows).
-    b"\x1b[6~": "pagedown",
-    b"\x1b[5~": "pageup",
-    b"\x1b[C": "right",
-    # Terminals in "application cursor" mode send ESC O for the arrows.
-    b"\x1bOC": "right",
-}
+ESCAPE_WAIT_S = 0.05
+"""A lone Escape byte followed by nothing for this long is the Escape key, not the
+start of a sequence (terminals send a whole sequence in one write)."""
 
-_SINGLE: dict[int, str] = {
+_CSI_FINALS: dict[str, str] = {
+    "A": "up",
+    "B": "down",
+    "C": "right",
+    "D": "left",
+    "H": "home",
+    "F": "end",
+    "P": "f1",
+    "Q": "f2",
+    "R": "f3",
+    "S": "f4",
+}
+"""ESC [ … or ESC O … sequences named by their last byte, whatever their modifiers."""
+
+_CSI_NUMBERS: dict[str, str] = {
+    "1": "home",
+    "2": "insert",
+    "3": "delete",
+    "4": "end",
+    "5": "pageup",
+    "6": "pagedown",
+    "11": "f1",
+    "12": "f2",
+    "13": "f3",
+    "14": "f4",
+    "15": "f5",
+    "17": "f6",
+    "18": "f7",
+    "19": "f8",
+    "20": "f9",
+    "21": "f10",
+    "23": "f11",
+    "24": "f12",
+}
+"""ESC [ number ~ sequences (PageDown is ESC [ 6 ~)."""
+
+_CONTROL: dict[int, str] = {
     # Enter arrives as \n in cbreak mode (ICRNL stays on) and as \r from a raw terminal.
     0x0D: "enter",
     0x0A: "enter",
     0x20: "space",
+    0x09: "tab",
+    0x7F: "backspace",
+    0x08: "backspace",
 }
 
 
@@ -37,20 +71,50 @@ def _escape_end(data: bytes, start: int) -> int | None:
     if kind == ord("O"):
         return start + 3 if start + 2 < len(data) else None
     if kind != ord("["):
-        # A lone Escape press: skip only the ESC so the next key still counts.
-        return start + 1
+        # Escape then another key (how terminals send Alt+key): one press.
+        return start + 2 if kind != ESC else start + 1
     for end in range(start + 2, len(data)):
         byte = data[end]
         if 0x40 <= byte <= 0x7E:
             return end + 1
         if not 0x20 <= byte <= 0x3F:
-            # Not a CSI parameter or intermediate byte: a garbled sequence; drop it.
+            # Not a CSI parameter or intermediate byte: a garbled sequence; end it here.
             return end
     return None
 
 
-def _split_keys(data: bytes) -> tuple[list[str], bytes]:
-    """Keys in ``data``, and a trailing escape sequence that needs more bytes."""
+def _sequence_name(sequence: bytes) -> str:
+    """The key an escape sequence stands for; "key" for one without a name here."""
+    if len(sequence) == 1:
+        return "escape"
+    text = sequence[2:].decode("ascii", "replace")
+    if sequence[1] == ord("["):
+        if text.endswith("~"):
+            return _CSI_NUMBERS.get(text[:-1].split(";")[0], "key")
+        return _CSI_FINALS.get(text[-1:], "key") if text else "key"
+    if sequence[1] == ord("O"):
+        return _CSI_FINALS.get(text, "key")
+    second = sequence[1]
+    return f"alt+{chr(second).lower()}" if 0x20 < second < 0x7F else "key"
+
+
+def _character_end(data: bytes, start: int) -> int:
+    """Index just past the UTF-8 character starting at ``start`` (or past one stray byte)."""
+    byte = data[start]
+    length = 2 if byte >= 0xC0 else 1
+    length = 3 if byte >= 0xE0 else length
+    length = 4 if byte >= 0xF0 else length
+    end = start + 1
+    while end < min(start + length, len(data)) and 0x80 <= data[end] <= 0xBF:
+        end += 1
+    return end
+
+
+def _split_keys(data: bytes, final: bool = False) -> tuple[list[str], bytes]:
+    """Keys in ``data``, and a trailing escape sequence that needs more bytes.
+
+    With ``final`` nothing more is coming: a trailing sequence is a key too.
+    """
     keys: list[str] = []
     index = 0
     while index < len(data):
@@ -58,15 +122,23 @@ def _split_keys(data: bytes) -> tuple[list[str], bytes]:
         if byte == ESC:
             end = _escape_end(data, index)
             if end is None:
-                return keys, data[index:]
-            name = _SEQUENCES.get(data[index:end])
-            if name is not None:
-                keys.append(name)
+                if not final:
+                    return keys, data[index:]
+                end = len(data)
+            keys.append(_sequence_name(data[index:end]))
             index = end
             continue
-        name = _SINGLE.get(byte)
-        if name is not None:
-            keys.append(name)
+        if byte >= 0x80:
+            end = _character_end(data, index)
+            keys.append(data[index:end].decode("utf-8", "replace").lower())
+            index = end
+            continue
+        if byte in _CONTROL:
+            keys.append(_CONTROL[byte])
+        elif byte >= 0x20:
+            keys.append(chr(byte).lower())
+        else:
+            keys.append("key")
         # CR LF from one Enter press is one key, not two.
         if byte == 0x0D and data[index + 1 : index + 2] == b"\n":
             index += 1
@@ -74,13 +146,16 @@ def _split_keys(data: bytes) -> tuple[list[str], bytes]:
     return keys, b""
 
 
-def parse_keys(data: bytes) -> list[str]:
-    """The hand-over key names in a burst of terminal input, in order; other keys are ignored.
+def parse_keys(data: bytes, final: bool = False) -> list[str]:
+    """The key presses in a burst of terminal input, in order; every key hands over.
 
-    Names: 'enter', 'space', 'pagedown', 'pageup', 'right'. An escape sequence cut off
-    at the end of ``data`` is ignored here; ``KeyReader`` keeps it for the next read.
+    Names: 'enter', 'space', 'pagedown', 'pageup', the arrows ('right'…), 'escape',
+    'f1'…'f12' and a few more; a character key is its (lower-case) character; anything
+    else is 'key'. Presenter clickers send PageDown/PageUp, arrows, F5, Escape or 'b',
+    so any of them passes the floor on. An escape sequence cut off at the end of
+    ``data`` is left out unless ``final``; ``KeyReader`` keeps it for the next read.
     """
-    return _split_keys(data)[0]
+    return _split_keys(data, final)[0]
 
 
 class KeyReader:
@@ -196,9 +271,16 @@ class KeyReader:
     def _run(self, fd: int, wake_read: int) -> None:
         pending = b""
         while True:
-            readable, _, _ = select.select([fd, wake_read], [], [])
+            # With half a sequence in hand, wait only briefly for the rest: a lone
+            # Escape press never gets a rest.
+            timeout_s = ESCAPE_WAIT_S if pending else None
+            readable, _, _ = select.select([fd, wake_read], [], [], timeout_s)
             if wake_read in readable:
                 return
+            if not readable:
+                keys, pending = _split_keys(pending, final=True)
+                self._deliver(keys)
+                continue
             try:
                 chunk = os.read(fd, 64)
             except OSError:
@@ -206,10 +288,13 @@ class KeyReader:
             if not chunk:
                 return
             keys, pending = _split_keys(pending + chunk)
-            if keys:
-                with self._lock:
-                    self._keys.extend(keys)
-                    self._arrived.set()
+            self._deliver(keys)
+
+    def _deliver(self, keys: list[str]) -> None:
+        if keys:
+            with self._lock:
+                self._keys.extend(keys)
+                self._arrived.set()
 
 
 __all__ = ["KeyReader", "parse_keys"]

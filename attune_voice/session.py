@@ -30,6 +30,7 @@ from attune_voice.engine import (
     Stop,
     Tick,
 )
+from attune_voice.errors import AudioDeviceError
 from attune_voice.events import EndReason, Event, PromptMeaning, WordTime
 from attune_voice.vad import (
     SUBFRAME_S,
@@ -53,6 +54,13 @@ class PromptVoicePlayer:
     def __init__(self, renderer: Renderer, audio: DuplexAudio) -> None:
         self._renderer = renderer
         self._audio = audio
+
+    def chime(self, name: str) -> float:
+        from attune_voice.audio.chimes import chime
+
+        pcm = chime(name)
+        self._audio.play(pcm, None)
+        return len(pcm) / SAMPLE_RATE_HZ
 
     def say(self, text: str, meaning: PromptMeaning) -> float:
         pcm = self._renderer.render(text)
@@ -315,6 +323,10 @@ class SessionLoop:
                     break
         except KeyboardInterrupt:
             self.stop(EndReason.STOPPED)
+        except AudioDeviceError:
+            # The device did not come back in time: end cleanly, keep the log.
+            self.stop(EndReason.DEVICE_LOST)
+            raise
         if not self.engine.done:
             self.stop(EndReason.INTERRUPTED)
         return self.engine.end_reason or EndReason.INTERRUPTED

@@ -1,28 +1,46 @@
-"""The device adapter on real streams: a private PulseAudio null sink started by scripts/test."""
+"""The device adapter: its echo gate on real speech, real streams on a private PulseAudio
+null sink started by scripts/test, and the device choice (config.toml, `devices`)."""
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import json
 import os
 import queue
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner, Result
 
+import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
 from attune_voice.audio.device import (
+    ECHO_MARGIN_S,
+    MAX_ECHO_DELAY_S,
     DeviceAudio,
+    DeviceChange,
+    DeviceState,
     DeviceStats,
+    DeviceStatus,
+    EchoGate,
     MonitorOutput,
     list_devices,
+    next_state,
+    play_alone,
     resolve_device,
 )
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
+from attune_voice.cli import cli
+from attune_voice.cli_devices import device_choice
 from attune_voice.config import FRAME_MS
-from attune_voice.errors import AudioDeviceError
+from attune_voice.errors import AudioDeviceError, UsageError
+from attune_voice.settings_file import Settings, load_settings, save_settings, settings_path
+from attune_voice.voice import SpeechRenderer
 
 MONITOR = "attune_monitor"
 """The ALSA device scripts/test defines for the null sink's monitor: input hears output."""
@@ -33,14 +51,157 @@ TONE_HZ = 440.0
 TONE_S = 1.0
 TONE_AT_FRAME = 10
 """Queue the tone mid-session, as the engine does with prompts, not before the start."""
-FRAMES_READ = 150
+NOISE_S = 0.5
+NOISE_AT_FRAME = 120
+"""A noise burst later on: unlike the tone, it matches itself at one delay only."""
+FRAMES_READ = 200
 
 needs_pulse = pytest.mark.skipif(
     os.environ.get("ATTUNE_TEST_PULSE") != "1",
     reason="needs the private PulseAudio null sink that scripts/test starts "
     "(ATTUNE_TEST_PULSE=1); run ./scripts/test",
 )
-pytestmark = pytest.mark.pulse
+
+
+# --- the echo gate, on real speech (no device needed) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prompts() -> list[Pcm]:
+    with SpeechRenderer() as renderer:
+        return [
+            renderer.render("Before we begin, are you both in a good place for a few minutes?"),
+            renderer.render("Sam, you have the floor."),
+        ]
+
+
+@dataclass(frozen=True)
+class GateRun:
+    gated: list[bool]
+    gate: EchoGate
+    spans: list[tuple[int, int]]
+    """Sample ranges where the prompts were played."""
+
+
+def run_gate(
+    prompts: list[Pcm],
+    delays: list[tuple[int, int]],
+    gain: float = 0.3,
+    noise_rms: float = 30.0,
+    seconds: float = 14.0,
+) -> GateRun:
+    """Play the prompts 2 s apart into a room whose echo delay changes as ``delays`` say:
+    (from this output sample on, this many samples of delay)."""
+    total = round(seconds * SAMPLE_RATE_HZ) // FRAME_SAMPLES * FRAME_SAMPLES
+    played = np.zeros(total, dtype=np.int16)
+    spans = []
+    at = FRAME_SAMPLES * 25
+    for pcm in prompts:
+        played[at : at + pcm.shape[0]] = pcm
+        spans.append((at, at + pcm.shape[0]))
+        # The next prompt starts on a block boundary, as the device plays them.
+        at = -(-(at + pcm.shape[0] + 2 * SAMPLE_RATE_HZ) // FRAME_SAMPLES) * FRAME_SAMPLES
+    delay = np.zeros(total, dtype=np.int64)
+    for start, samples in delays:
+        delay[start:] = samples
+    source = np.arange(total) - delay
+    rng = np.random.default_rng(3)
+    heard = rng.normal(0.0, noise_rms, total)
+    valid = source >= 0
+    heard[valid] += gain * played[source[valid]]
+    heard_pcm = np.clip(np.rint(heard), -32768, 32767).astype(np.int16)
+    gate = EchoGate()
+    gated = []
+    for start in range(0, total, FRAME_SAMPLES):
+        block = played[start : start + FRAME_SAMPLES]
+        taken = next((end for s, end in spans if s <= start < end), start) - start
+        gated.append(
+            gate.push(
+                heard_pcm[np.newaxis, start : start + FRAME_SAMPLES],
+                block,
+                min(taken, FRAME_SAMPLES),
+            )
+        )
+    return GateRun(gated, gate, spans)
+
+
+def _gate_ends(run: GateRun) -> list[int]:
+    """Samples where each gated run of frames ends."""
+    flags = np.array(run.gated, dtype=np.int8)
+    return [int(i + 1) * FRAME_SAMPLES for i in np.flatnonzero(np.diff(flags) == -1)]
+
+
+def test_gate_measures_the_echo_delay_and_covers_the_whole_echo(prompts: list[Pcm]) -> None:
+    delay = 1300  # 81.25 ms
+    run = run_gate(prompts, [(0, delay)])
+    report = run.gate.report()
+    assert report.delay_ms == pytest.approx(delay / 16.0, abs=0.1)
+    assert report.gain_db == pytest.approx(20 * np.log10(0.3), abs=0.5)
+    margin = round(ECHO_MARGIN_S * SAMPLE_RATE_HZ)
+    for (start, end), gate_end in zip(run.spans, _gate_ends(run), strict=True):
+        # From the prompt's first block until its echo has passed, plus the margin.
+        assert run.gated[start // FRAME_SAMPLES]
+        assert gate_end - (end + delay) == pytest.approx(margin, abs=FRAME_SAMPLES)
+    assert sum(run.gated) * FRAME_MS / 1000 < 1.2 * sum(e - s for s, e in run.spans) / 16000 + 1.0
+    assert report.leak_db is None and report.leaked_ms == 0.0
+    assert report.prompts == 2
+
+
+def test_gate_follows_the_delay_when_the_sound_server_rebuffers(prompts: list[Pcm]) -> None:
+    # 40 ms at first; 220 ms from the middle of the first prompt on; 350 ms from just
+    # before the end of the second.
+    second_end = run_gate(prompts, [(0, 640)]).spans[1][1]
+    run = run_gate(prompts, [(0, 640), (40_000, 3520), (second_end - 1600, 5600)])
+    report = run.gate.report()
+    assert report.delay_ms == pytest.approx(350.0, abs=0.1)
+    assert report.delay_min_ms == pytest.approx(40.0, abs=0.1)
+    assert report.delay_max_ms == pytest.approx(350.0, abs=0.1)
+    ends = _gate_ends(run)
+    assert ends[0] >= run.spans[0][1] + 3520
+    assert ends[1] >= run.spans[1][1] + 5600
+    assert report.leaked_ms == 0.0
+
+
+def test_gate_counts_echo_that_came_after_it_closed(prompts: list[Pcm]) -> None:
+    # The delay jumps by 300 ms just after the gate closed behind the first prompt: the
+    # end of its echo comes again, late. The gate notices, closes again, and counts
+    # what got through meanwhile.
+    first_end = run_gate(prompts, [(0, 640)]).spans[0][1]
+    closed = first_end + 640 + round(ECHO_MARGIN_S * SAMPLE_RATE_HZ) + 2 * FRAME_SAMPLES
+    run = run_gate(prompts, [(0, 640), (closed, 5440)])
+    report = run.gate.report()
+    assert report.delay_ms == pytest.approx(340.0, abs=0.1)
+    assert report.leak_db is not None and -30.0 < report.leak_db < -3.0
+    assert 0.0 < report.leaked_ms <= 300.0
+    # Held shut again until the late echo has passed, by the new delay.
+    assert _gate_ends(run)[1] >= first_end + 5440
+
+
+def test_gate_without_any_echo_falls_back_to_a_short_tail(prompts: list[Pcm]) -> None:
+    # Headphones: the prompts never come back. After one long prompt unheard, the
+    # gate stops holding the microphone for the whole MAX_ECHO_DELAY_S after each.
+    run = run_gate(prompts, [(0, 640)], gain=0.0)
+    report = run.gate.report()
+    assert report.delay_ms is None and report.measurements == 0
+    first, second = _gate_ends(run)
+    assert first - run.spans[0][1] >= MAX_ECHO_DELAY_S * SAMPLE_RATE_HZ
+    assert second - run.spans[1][1] < 0.3 * SAMPLE_RATE_HZ
+
+
+def test_device_state_transitions() -> None:
+    assert next_state(DeviceState.OPEN, DeviceChange.START) is DeviceState.RUNNING
+    assert next_state(DeviceState.RUNNING, DeviceChange.STALL) is DeviceState.LOST
+    assert next_state(DeviceState.LOST, DeviceChange.BACK) is DeviceState.RUNNING
+    assert next_state(DeviceState.LOST, DeviceChange.GIVE_UP) is DeviceState.CLOSED
+    for state in DeviceState:
+        assert next_state(state, DeviceChange.CLOSE) is DeviceState.CLOSED
+    # Anything else changes nothing.
+    assert next_state(DeviceState.RUNNING, DeviceChange.START) is DeviceState.RUNNING
+    assert next_state(DeviceState.LOST, DeviceChange.STALL) is DeviceState.LOST
+    assert next_state(DeviceState.OPEN, DeviceChange.BACK) is DeviceState.OPEN
+
+
+# --- real streams --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +220,35 @@ def _tone() -> Pcm:
     return (0.3 * 32767 * np.sin(2 * np.pi * TONE_HZ * t_s)).astype(np.int16)
 
 
+def _noise() -> Pcm:
+    rng = np.random.default_rng(5)
+    return np.clip(rng.normal(0, 3000, round(NOISE_S * SAMPLE_RATE_HZ)), -32768, 32767).astype(
+        np.int16
+    )
+
+
 @dataclass(frozen=True)
 class Session:
     frames: list[Frame]
     stats: DeviceStats
     queued_at_play_s: float
     queued_at_end_s: float
+    noise_played_at: int
+    """Session sample where the noise burst started to go out to the speakers."""
     after_close: Frame | None
     play_after_close: AudioDeviceError | None
 
 
 @pytest.fixture(scope="module")
 def session(portaudio: None) -> Session:
-    """One real duplex session: the monitor as microphone, a 1 s tone played mid-way."""
+    """One real duplex session: the monitor as microphone, a tone and a noise burst."""
     keys: queue.SimpleQueue[str] = queue.SimpleQueue()
     keys.put("pagedown")
     audio = DeviceAudio(input_device=MONITOR, key_source=keys)
     frames: list[Frame] = []
     queued_at_play_s = 0.0
+    noise_position = -1
+    noise_played_at = -1
     stream = audio.frames()
     try:
         for frame in stream:
@@ -84,6 +256,16 @@ def session(portaudio: None) -> Session:
             if len(frames) == TONE_AT_FRAME:
                 audio.play(_tone())
                 queued_at_play_s = audio.queued_s()
+            if len(frames) == NOISE_AT_FRAME:
+                noise_position = audio.play_position()
+                audio.play(_noise())
+            timing = audio.timing(frame.start_sample)
+            assert timing is not None
+            _, position, taken = timing
+            if noise_played_at < 0 <= noise_position and position <= noise_position < (
+                position + taken
+            ):
+                noise_played_at = frame.start_sample + noise_position - position
             if len(frames) == FRAMES_READ:
                 break
         queued_at_end_s = audio.queued_s()
@@ -100,6 +282,7 @@ def session(portaudio: None) -> Session:
         stats=stats,
         queued_at_play_s=queued_at_play_s,
         queued_at_end_s=queued_at_end_s,
+        noise_played_at=noise_played_at,
         after_close=next(stream, None),
         play_after_close=play_error,
     )
@@ -168,27 +351,47 @@ def test_frames_follow_the_sample_clock(session: Session) -> None:
 
 
 @needs_pulse
-def test_playing_marks_the_frames_the_tone_was_played_in(session: Session) -> None:
-    playing = [i for i, f in enumerate(session.frames) if f.playing]
-    assert 40 <= len(playing) <= 60
-    # One prompt is one unbroken run of frames, starting no earlier than play().
-    assert playing == list(range(playing[0], playing[0] + len(playing)))
-    assert playing[0] >= TONE_AT_FRAME
-    assert session.queued_at_play_s == pytest.approx(TONE_S, abs=FRAME_MS / 1000)
-    assert session.queued_at_end_s == 0.0
-
-
-@needs_pulse
 def test_the_monitor_hears_the_tone(session: Session) -> None:
-    frames = session.frames
-    first_playing = next(i for i, f in enumerate(frames) if f.playing)
+    frames = session.frames[:NOISE_AT_FRAME]
     loud = [i for i, f in enumerate(frames) if _rms(f) > 1000.0]
     # Before play() the null sink is silent; the tone's echo arrives after it starts,
     # late by the output plus input latency, and lasts as long as the tone.
     assert all(_rms(f) < 10.0 for f in frames[:TONE_AT_FRAME])
     assert 40 <= len(loud) <= 60
-    assert first_playing <= loud[0] <= first_playing + 25
+    assert loud[0] >= TONE_AT_FRAME
     assert _peak_hz([frames[i] for i in loud]) == pytest.approx(TONE_HZ, abs=5.0)
+    assert session.queued_at_play_s == pytest.approx(TONE_S, abs=FRAME_MS / 1000)
+    assert session.queued_at_end_s == 0.0
+
+
+@needs_pulse
+def test_playing_covers_the_echo_in_the_microphone(session: Session) -> None:
+    frames = session.frames
+    for start, end in ((TONE_AT_FRAME, NOISE_AT_FRAME), (NOISE_AT_FRAME, FRAMES_READ)):
+        part = frames[start:end]
+        playing = [i for i, f in enumerate(part) if f.playing]
+        loud = [i for i, f in enumerate(part) if _rms(f) > 100.0]
+        # One unbroken run from where play() was called, covering every frame in which
+        # the microphone heard the sound, ending within the margin after its echo.
+        assert playing == list(range(playing[0], playing[-1] + 1))
+        assert playing[0] >= 0 and set(loud) <= set(playing)
+        margin_frames = round(ECHO_MARGIN_S * 1000 / FRAME_MS)
+        assert playing[-1] - loud[-1] <= margin_frames + 1
+
+
+@needs_pulse
+def test_the_echo_delay_is_measured_from_the_audio(session: Session) -> None:
+    heard = np.concatenate([f.pcm[0] for f in session.frames]).astype(np.int64)
+    after = session.noise_played_at
+    assert after > 0
+    # The noise burst's first sample as the microphone heard it (the room is otherwise
+    # digital silence).
+    onset = after + int(np.flatnonzero(np.abs(heard[after:]) > 0)[0])
+    echo = session.stats.echo
+    assert echo is not None and echo.delay_ms is not None
+    assert echo.delay_ms == pytest.approx((onset - after) * 1000 / SAMPLE_RATE_HZ, abs=1.0)
+    assert echo.gain_db == pytest.approx(0.0, abs=0.5)
+    assert echo.leaked_ms == 0.0
 
 
 @needs_pulse
@@ -204,6 +407,7 @@ def test_stats_count_callbacks_and_glitches(session: Session) -> None:
     assert stats.dropped_frames == 0
     assert stats.overflows >= 0
     assert stats.underflows >= 0
+    assert stats.losses == 0
     # The callback only copies; taking anywhere near a whole frame would mean glitches.
     assert 0.0 < stats.worst_callback_ms < FRAME_MS
     assert all(latency_s > 0.0 for latency_s in stats.latency_s)
@@ -217,25 +421,80 @@ def test_close_ends_frames_and_refuses_to_play(session: Session) -> None:
 
 
 @pytest.fixture
-def suspendable_sink() -> Iterator[str]:
-    """The null sink, resumed afterwards whatever the test did to it."""
-    pactl = shutil.which("pactl")
-    if pactl is None:
+def pactl() -> Iterator[str]:
+    """pactl, with the null sink resumed afterwards whatever the test did to it."""
+    found = shutil.which("pactl")
+    if found is None:
         pytest.skip("pactl (pulseaudio-utils) is not installed")
-    yield pactl
-    subprocess.run([pactl, "suspend-sink", SINK, "0"], check=True)
+    yield found
+    subprocess.run([found, "suspend-sink", SINK, "0"], check=True)
 
 
 @needs_pulse
-def test_a_stalled_stream_is_an_error_not_a_hang(portaudio: None, suspendable_sink: str) -> None:
-    with DeviceAudio(input_device=MONITOR) as audio:
+def test_a_lost_device_pauses_and_resumes_on_the_same_clock(portaudio: None, pactl: str) -> None:
+    told: list[DeviceStatus] = []
+
+    def on_status(status: DeviceStatus) -> None:
+        told.append(status)
+        if status.state is DeviceState.LOST:
+            # Someone plugs it back in.
+            subprocess.run([pactl, "suspend-sink", SINK, "0"], check=True)
+
+    frames: list[Frame] = []
+    with DeviceAudio(input_device=MONITOR, stall_timeout_s=1.0, on_status=on_status) as audio:
+        for frame in audio.frames():
+            frames.append(frame)
+            if len(frames) == 10:
+                # Suspending the sink stops the stream for real, as an unplugged device
+                # would.
+                subprocess.run([pactl, "suspend-sink", SINK, "1"], check=True)
+                assert audio.state is DeviceState.RUNNING
+            if len(frames) == 40:
+                break
+        stats = audio.stats()
+    assert [s.state for s in told] == [DeviceState.LOST, DeviceState.RUNNING]
+    assert "paused" in told[0].message
+    assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(40)]
+    assert stats.losses == 1
+
+
+@needs_pulse
+def test_a_device_that_stays_lost_ends_with_one_clear_line(portaudio: None, pactl: str) -> None:
+    told: list[DeviceState] = []
+    with DeviceAudio(
+        input_device=MONITOR,
+        stall_timeout_s=1.0,
+        lost_timeout_s=1.0,
+        on_status=lambda status: told.append(status.state),
+    ) as audio:
         stream = audio.frames()
         next(stream)
-        # Suspending the sink stops the stream for real, as an unplugged device would.
-        subprocess.run([suspendable_sink, "suspend-sink", SINK, "1"], check=True)
-        with pytest.raises(AudioDeviceError, match=r"^the microphone stopped delivering audio"):
+        subprocess.run([pactl, "suspend-sink", SINK, "1"], check=True)
+        with pytest.raises(AudioDeviceError, match=r"^the microphone or the speakers were gone"):
             for _ in stream:
                 pass
+        assert audio.state is DeviceState.CLOSED
+    assert told == [DeviceState.LOST]
+
+
+@needs_pulse
+def test_play_alone_plays_on_the_speakers_or_says_it_cannot(portaudio: None) -> None:
+    assert play_alone(_tone()[: SAMPLE_RATE_HZ // 5])
+    assert not play_alone(_tone(), output_device="no-such-speaker")
+
+
+@needs_pulse
+def test_alsa_messages_are_counted_not_printed(
+    portaudio: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with DeviceAudio(input_device=MONITOR) as audio:
+        before = audio.alsa_messages
+        # Any alsa-lib error goes through the same handler as "underrun occurred".
+        alsa = ctypes.CDLL("libasound.so.2")
+        handle = ctypes.c_void_p()
+        assert alsa.snd_pcm_open(ctypes.byref(handle), b"no_such_pcm", 0, 0) < 0
+        assert audio.alsa_messages > before
+    assert "ALSA lib" not in capfd.readouterr().err
 
 
 @needs_pulse
@@ -258,7 +517,7 @@ def test_monitor_output_plays_frames_through_the_speakers(portaudio: None) -> No
 
 
 @needs_pulse
-def test_a_stream_portaudio_gave_up_on_is_restarted(portaudio: None) -> None:
+def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None) -> None:
     frames: list[Frame] = []
     with DeviceAudio(input_device=MONITOR) as audio:
         for frame in audio.frames():
@@ -272,4 +531,110 @@ def test_a_stream_portaudio_gave_up_on_is_restarted(portaudio: None) -> None:
                 break
         stats = audio.stats()
     assert stats.restarts == 1
+    assert stats.losses == 0
     assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(60)]
+
+
+# --- the device choice in config.toml, and `attune-voice devices` ----------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ATTUNE_HOME", str(folder))
+    return folder
+
+
+def test_settings_file_round_trip(home: Path) -> None:
+    assert settings_path() == home / "config.toml"
+    assert load_settings() == Settings()
+    path = save_settings(Settings(input_device='USB "Jabra" \\ 2', output_device="3"))
+    assert path == home / "config.toml"
+    assert load_settings() == Settings(input_device='USB "Jabra" \\ 2', output_device="3")
+    assert (home / "config.toml").read_text().splitlines()[-2:] == [
+        'input = "USB \\"Jabra\\" \\\\ 2"',
+        'output = "3"',
+    ]
+
+
+def test_settings_file_lives_in_the_config_folder_without_attune_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ATTUNE_HOME", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert settings_path() == tmp_path / "xdg" / "attune-voice" / "config.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[audio]\ninput = 3\n", None),
+        ("[audio]\nmicrophone = 'USB'\n", r"unknown setting 'audio.microphone'; \[audio\] takes"),
+        ("[video]\n", r"unknown setting 'video'"),
+        ("audio = 1\n", r"'audio' must be a table"),
+        ("[audio]\ninput = ''\n", r"audio.input must be a device name or index"),
+        ("[audio\n", r"is not valid TOML"),
+    ],
+)
+def test_settings_file_problems_are_one_line(home: Path, text: str, message: str | None) -> None:
+    home.mkdir()
+    (home / "config.toml").write_text(text)
+    if message is None:
+        assert load_settings().input_device == "3"
+        return
+    with pytest.raises(UsageError, match=message) as raised:
+        load_settings()
+    assert "\n" not in str(raised.value)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@needs_pulse
+def test_devices_lists_both_kinds_with_the_defaults_marked(portaudio: None, home: Path) -> None:
+    result = invoke("devices")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    inputs = lines[lines.index("Microphones (input):") + 1 : lines.index("Speakers (output):")]
+    assert any(MONITOR in line for line in inputs)
+    # One default each, and it is also what run will use while nothing is saved.
+    assert len([line for line in inputs if line.startswith(">*")]) == 1
+    data = json.loads(invoke("devices", "--format", "json").stdout)
+    default = next(d for d in data["devices"] if d["default_input"])
+    assert data["input"] == default["index"]
+
+
+@needs_pulse
+def test_devices_save_and_forget_the_choice(portaudio: None, home: Path) -> None:
+    monitor = next(d for d in list_devices() if d.name == MONITOR)
+    result = invoke("devices", "--input", "attune_mon", "--save")
+    assert result.exit_code == 0, result.output
+    assert load_settings() == Settings(input_device="attune_mon")
+    chosen = [line for line in result.stdout.splitlines() if line.startswith(">")]
+    assert f"{monitor.index:>3}  {MONITOR}" in chosen[0]
+    # An index is saved as the device's name: indexes move when USB devices come and go.
+    assert invoke("devices", "--output", str(monitor.index), "--save").exit_code == 0
+    assert load_settings() == Settings(input_device="attune_mon", output_device=MONITOR)
+    assert device_choice(None, None) == ("attune_mon", MONITOR)
+    assert device_choice("default", None) == ("default", MONITOR)
+    assert invoke("devices", "--forget").exit_code == 0
+    assert load_settings() == Settings()
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "exit_code"),
+    [
+        (("--save",), "--save needs --input or --output", 2),
+        (("--forget", "--input", "x"), "--forget takes no --input or --output", 2),
+        (("--input", "no-such-mic"), "no input device matches 'no-such-mic'", 4),
+    ],
+)
+def test_devices_mistakes_are_one_line(
+    portaudio: None, home: Path, args: tuple[str, ...], message: str, exit_code: int
+) -> None:
+    result = CliRunner().invoke(cli, ["devices", *args])
+    assert result.exit_code == exit_code
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("attune-voice: ") and message in line
+    assert "Traceback" not in result.output

@@ -335,3 +335,38 @@ def test_turn_config_changes_the_check_in_threshold() -> None:
     h = Harness(one_floor_exercise(limit_s=120.0, cues_s=()), TurnConfig(silence_checkin_s=2.0))
     h.run_until(20.0, speech(1.0, 5.0))
     assert h.of(CheckIn)[0].t == pytest.approx(7.0, abs=FRAME_S)
+
+
+class ChimingVoice(CountingVoice):
+    """Also sounds chimes, each taking one second, and remembers them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chimes: list[str] = []
+
+    def chime(self, name: str) -> float:
+        self.chimes.append(name)
+        return 1.0
+
+
+def test_chimes_sound_for_cues_overtime_and_the_end_of_a_floor() -> None:
+    h = Harness(one_floor_exercise(limit_s=20.0, cues_s=(10.0,)))
+    h.voice = ChimingVoice()
+    h.engine._player = h.voice
+    h.run_until(60.0, speech(1.0, 26.0))
+    assert h.voice.chimes == ["bell", "bowl", "fall"]  # cue, overtime, end of the floor
+    # The chime comes first: the cue's words start once it has sounded.
+    cue = next(p for p in h.of(Prompt) if p.purpose == "cue")
+    assert cue.t == pytest.approx(h.of(Cue)[0].t + 1.0)
+
+
+def test_a_silent_exercise_sounds_no_chimes() -> None:
+    exercise = one_floor_exercise(limit_s=20.0, cues_s=(10.0,)).with_overrides(
+        limit_s=None, rounds=None, silent=True
+    )
+    h = Harness(exercise)
+    h.voice = ChimingVoice()
+    h.engine._player = h.voice
+    h.run_until(60.0, speech(1.0, 26.0))
+    assert h.voice.chimes == []
+    assert len(h.of(Cue)) == 1

@@ -20,20 +20,28 @@ from attune_voice.keys import KeyReader, parse_keys
         (b"\r\n", ["enter"]),
         (b"\n\n", ["enter", "enter"]),
         (b" ", ["space"]),
+        # What presenter clickers send: PageDown/PageUp, arrows, F5, Escape, "b".
         (b"\x1b[6~", ["pagedown"]),
         (b"\x1b[5~", ["pageup"]),
         (b"\x1b[C", ["right"]),
+        (b"\x1b[D", ["left"]),
         (b"\x1bOC", ["right"]),
+        (b"\x1b[15~", ["f5"]),
+        (b"b", ["b"]),
         (b"\x1b[6~\x1b[6~ \n", ["pagedown", "pagedown", "space", "enter"]),
-        # Keys a clicker or a person may also press, which mean nothing here.
-        (b"abc", []),
-        (b"\x1b[D", []),
-        (b"\x1b[3~", []),
-        (b"\x1b[1;5C", []),
-        (b"\x1b[15~ ", ["space"]),
-        # A lone Escape does not swallow the key after it.
-        (b"\x1b ", ["space"]),
-        (b"\x1b\x1b[6~", ["pagedown"]),
+        # Every other key counts too, by its character or as "key".
+        (b"abc", ["a", "b", "c"]),
+        (b"B.", ["b", "."]),
+        (b"\t\x7f", ["tab", "backspace"]),
+        (b"\x1b[3~", ["delete"]),
+        (b"\x1b[1;5C", ["right"]),
+        (b"\x1b[99~", ["key"]),
+        (b"\x04", ["key"]),
+        ("é".encode(), ["é"]),
+        # Alt+key arrives as Escape and the key: one press.
+        (b"\x1bx", ["alt+x"]),
+        # A lone Escape before a sequence does not swallow it.
+        (b"\x1b\x1b[6~", ["escape", "pagedown"]),
         # Cut-off sequences at the end are not guessed at.
         (b" \x1b", ["space"]),
         (b" \x1b[6", ["space"]),
@@ -42,6 +50,11 @@ from attune_voice.keys import KeyReader, parse_keys
 )
 def test_parse_keys(data: bytes, keys: list[str]) -> None:
     assert parse_keys(data) == keys
+
+
+def test_a_cut_off_sequence_is_a_key_when_nothing_more_comes() -> None:
+    assert parse_keys(b" \x1b", final=True) == ["space", "escape"]
+    assert parse_keys(b"\x1b[6", final=True) == ["key"]
 
 
 @pytest.fixture
@@ -71,7 +84,7 @@ def test_reader_gets_keys_from_a_terminal(pty: tuple[int, int]) -> None:
         assert reader.active
         assert _lflag(terminal) & (termios.ICANON | termios.ECHO) == 0
         os.write(keyboard, b"\x1b[6~ \nx\x1b[5~")
-        assert _collect(reader, 4) == ["pagedown", "space", "enter", "pageup"]
+        assert _collect(reader, 5) == ["pagedown", "space", "enter", "x", "pageup"]
         assert reader.poll() == ()
 
 
@@ -92,6 +105,16 @@ def test_reader_restores_the_terminal_even_on_errors(pty: tuple[int, int]) -> No
         raise RuntimeError("session failed")
     assert termios.tcgetattr(terminal) == before
     assert _lflag(terminal) & termios.ICANON
+
+
+def test_reader_gets_a_lone_escape_once_nothing_follows(pty: tuple[int, int]) -> None:
+    # A clicker's "stop presentation" button: Escape alone, with no sequence after it.
+    keyboard, terminal = pty
+    with KeyReader(fd=terminal) as reader:
+        os.write(keyboard, b"\x1b")
+        assert _collect(reader, 1) == ["escape"]
+        os.write(keyboard, b"x")
+        assert _collect(reader, 1) == ["x"]
 
 
 def test_reader_does_nothing_without_a_terminal() -> None:

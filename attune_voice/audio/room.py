@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -140,6 +140,16 @@ class SimulatedRoom:
         if self.monitor_prompts:
             self._sounds.append(_Playing("prompt", start, dry, "prompt"))
         if meaning is None:
+            # A chime: people let it ring out before they go on, so whatever either
+            # partner was about to start during it waits until it has faded.
+            end = self._prompt_end + int(0.2 * SAMPLE_RATE_HZ)
+            self._pending = sorted(
+                (
+                    replace(p, sample=end + (p.sample - start)) if start <= p.sample < end else p
+                    for p in self._pending
+                ),
+                key=lambda plan: plan.sample,
+            )
             return
         if meaning.purpose in ("overtime", "floor", "closing") and meaning.addressee:
             self._wrap_up(meaning.addressee, start)

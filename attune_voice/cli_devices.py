@@ -1,0 +1,295 @@
+"""The device commands: list and choose the microphone and speakers, and check the room."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from attune_voice.cli import cli, dump_json, parse_partners
+from attune_voice.errors import UsageError
+
+if TYPE_CHECKING:
+    from attune_voice.audio.device import DeviceAudio, DeviceInfo, DeviceStats, DeviceStatus
+    from attune_voice.room_check import Finding, RoomCheckResult
+    from attune_voice.voice import SpeechRenderer
+
+LOST_NOTICE = (
+    "The sound has stopped, so we are pausing. I will carry on when it is back. "
+    "Press Control C to end the session; everything so far is kept."
+)
+"""Said (when the speakers still work) when the microphone or speakers go."""
+BACK_NOTICE = "The sound is back. Let's carry on."
+
+
+def device_choice(
+    input_device: str | None, output_device: str | None
+) -> tuple[str | None, str | None]:
+    """``--input``/``--output`` when given, else what config.toml saved, else the defaults."""
+    from attune_voice.settings_file import load_settings
+
+    saved = load_settings()
+    return (
+        input_device if input_device is not None else saved.input_device,
+        output_device if output_device is not None else saved.output_device,
+    )
+
+
+def device_notices(audio: DeviceAudio, renderer: SpeechRenderer) -> Callable[[DeviceStatus], None]:
+    """``DeviceAudio.on_status`` for a session: say (if the speakers work) and print
+    that the sound stopped, then that it is back."""
+    from attune_voice.audio.device import DeviceState
+
+    def notice(status: DeviceStatus) -> None:
+        if status.state is DeviceState.LOST:
+            spoken = audio.announce(renderer.render(LOST_NOTICE))
+            heard = "" if spoken else " (the speakers are gone too, so this is only printed)"
+            click.echo(
+                f"\nattune-voice: {status.message}{heard}; Ctrl-C ends it and keeps the log",
+                err=True,
+            )
+        else:
+            audio.play(renderer.render(BACK_NOTICE))
+            click.echo(f"attune-voice: {status.message}", err=True)
+
+    return notice
+
+
+def format_stats(stats: DeviceStats) -> str:
+    """One line on how the audio went, for the end of a session or a check."""
+    parts = [
+        f"{stats.overflows} input overflows",
+        f"{stats.underflows} output underflows",
+        f"{stats.restarts} restarts",
+        f"lost {stats.losses} times",
+        f"callback at most {stats.worst_callback_ms:.1f} ms",
+    ]
+    echo = stats.echo
+    if echo is not None and echo.delay_ms is not None:
+        leak = "none" if echo.leak_db is None else f"{echo.leak_db:.0f} dB, {echo.leaked_ms:.0f} ms"
+        parts.append(f"echo {echo.delay_ms:.0f} ms late, leaked {leak}")
+    return "audio: " + ", ".join(parts)
+
+
+# --- devices ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--input", "input_device", help="Microphone to use: a name fragment or an index.")
+@click.option("--output", "output_device", help="Speakers to use: a name fragment or an index.")
+@click.option(
+    "--save", is_flag=True, help="Remember --input/--output for run and check (in config.toml)."
+)
+@click.option("--forget", is_flag=True, help="Forget the saved choice: use the system defaults.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def devices(
+    input_device: str | None,
+    output_device: str | None,
+    save: bool,
+    forget: bool,
+    output: str,
+) -> None:
+    """List microphones and speakers; --save remembers which ones to use.
+
+    The system defaults are marked with *, and the devices run and check will use
+    with >.
+    """
+    from attune_voice.audio.device import find_device, list_devices
+    from attune_voice.settings_file import Settings, load_settings, save_settings, settings_path
+
+    if save and forget:
+        raise UsageError("--save and --forget do opposite things; give one of them")
+    if save and input_device is None and output_device is None:
+        raise UsageError("--save needs --input or --output (or both) to remember")
+    if forget and (input_device is not None or output_device is not None):
+        raise UsageError("--forget takes no --input or --output")
+    saved = load_settings()
+    chosen_input = input_device if input_device is not None else saved.input_device
+    chosen_output = output_device if output_device is not None else saved.output_device
+    if forget:
+        chosen_input = chosen_output = None
+    found = list_devices()
+    picked_input = find_device(chosen_input, "input") if chosen_input else None
+    picked_output = find_device(chosen_output, "output") if chosen_output else None
+    if save or forget:
+        kept = Settings(
+            input_device=_to_save(input_device, picked_input, saved.input_device),
+            output_device=_to_save(output_device, picked_output, saved.output_device),
+        )
+        path = save_settings(Settings() if forget else kept)
+        click.echo(f"{'Forgot the saved devices' if forget else 'Saved'} in {path}", err=True)
+    input_index = picked_input.index if picked_input else _default_index(found, "input")
+    output_index = picked_output.index if picked_output else _default_index(found, "output")
+    if output == "json":
+        dump_json(
+            {
+                "devices": [_device_json(d) for d in found],
+                "input": input_index,
+                "output": output_index,
+                "config": str(settings_path()),
+            }
+        )
+        return
+    for title, kind, used in (
+        ("Microphones (input)", "input", input_index),
+        ("Speakers (output)", "output", output_index),
+    ):
+        click.echo(f"{title}:")
+        for device in found:
+            channels = device.max_input_channels if kind == "input" else device.max_output_channels
+            if channels == 0:
+                continue
+            default = device.is_default_input if kind == "input" else device.is_default_output
+            mark = (">" if device.index == used else " ") + ("*" if default else " ")
+            click.echo(
+                f"{mark} {device.index:>3}  {device.name}  ({channels} ch, "
+                f"{device.default_samplerate:g} Hz, {device.hostapi})"
+            )
+    click.echo("* system default   > used by run and check (change with --input/--output --save)")
+
+
+def _to_save(given: str | None, picked: DeviceInfo | None, saved: str | None) -> str | None:
+    """What config.toml keeps: a name rather than an index, which changes with USB."""
+    if given is None:
+        return saved
+    if picked is not None and given.strip().isdigit():
+        return picked.name
+    return given.strip()
+
+
+def _default_index(found: list[DeviceInfo], kind: str) -> int | None:
+    for device in found:
+        if device.is_default_input if kind == "input" else device.is_default_output:
+            return device.index
+    return None
+
+
+def _device_json(device: DeviceInfo) -> dict[str, Any]:
+    return {
+        "index": device.index,
+        "name": device.name,
+        "input_channels": device.max_input_channels,
+        "output_channels": device.max_output_channels,
+        "default_samplerate_hz": device.default_samplerate,
+        "hostapi": device.hostapi,
+        "default_input": device.is_default_input,
+        "default_output": device.is_default_output,
+    }
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
+@click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
+@click.option("--output", "output_device", help="Speakers: a name fragment or an index.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def check(
+    partners: str | None, input_device: str | None, output_device: str | None, output: str
+) -> None:
+    """A one-minute room check by voice; run uses what it finds.
+
+    It measures the room's noise, asks each of you to say a sentence, checks that its
+    own voice is not heard as speech, and says what to change.
+    """
+    from attune_voice.audio.device import DeviceAudio
+    from attune_voice.room_check import SETTING_KEY, EchoFigures, RoomCheck
+    from attune_voice.session import PromptVoicePlayer
+    from attune_voice.store import Store
+    from attune_voice.voice import SpeechRenderer
+
+    input_device, output_device = device_choice(input_device, output_device)
+    with Store.open() as store:
+        names = _names(partners, store)
+    click.echo(
+        f"Checking the room for {names[0]} and {names[1]}: listen to the coach, it takes "
+        "about a minute.",
+        err=True,
+    )
+    with (
+        SpeechRenderer() as renderer,
+        DeviceAudio(input_device=input_device, output_device=output_device) as audio,
+    ):
+        audio.on_status = device_notices(audio, renderer)
+        room_check = RoomCheck(names, PromptVoicePlayer(renderer, audio), audio.channels)
+        for frame in audio.frames():
+            room_check.feed(frame)
+            if room_check.done:
+                break
+        stats = audio.stats()
+    echo = stats.echo
+    figures = None
+    if echo is not None:
+        figures = EchoFigures(echo.delay_ms, echo.gain_db, echo.leak_db, echo.leaked_ms)
+    result = room_check.result(figures)
+    with Store.open() as store:
+        store.set_setting(SETTING_KEY, result.dumps())
+    found = room_check.findings
+    if output == "json":
+        data = result.to_json()
+        data["findings"] = [{"code": f.code, "text": f.text} for f in found]
+        data["audio"] = {
+            "overflows": stats.overflows,
+            "underflows": stats.underflows,
+            "worst_callback_ms": round(stats.worst_callback_ms, 2),
+        }
+        dump_json(data)
+        return
+    _print_check(result, found)
+    click.echo(format_stats(stats), err=True)
+
+
+def _names(partners: str | None, store: Any) -> tuple[str, str]:
+    """The partners' names: --partners (then remembered), else remembered, else asked."""
+    if partners is not None:
+        names = parse_partners(partners)
+        store.set_setting("partners", ",".join(names))
+        return names
+    saved = store.get_setting("partners")
+    if saved:
+        return parse_partners(saved)
+    if not sys.stdin.isatty():
+        return ("Partner A", "Partner B")
+    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
+    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+    store.set_setting("partners", f"{first},{second}")
+    return first, second
+
+
+def _level(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} dBFS"
+
+
+def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
+    from attune_voice.room_check import detector_config
+
+    click.echo(
+        f"room noise     {_level(result.noise_dbfs)} (bumps to {_level(result.noise_peak_dbfs)})"
+    )
+    for partner in result.partners:
+        above = ""
+        if partner.level_dbfs is not None:
+            above = f", {partner.level_dbfs - result.noise_dbfs:.0f} dB above the room"
+        click.echo(
+            f"{partner.name:<14} {_level(partner.level_dbfs)}{above}; heard {partner.heard_s:.1f} s"
+        )
+    echo = result.echo
+    heard = "yes" if result.prompt_speech_s > 0 else "no"
+    if echo is not None and echo.delay_ms is not None:
+        click.echo(
+            f"coach's echo   {echo.delay_ms:.0f} ms late, {echo.gain_db or 0.0:.0f} dB; "
+            f"taken for speech: {heard}"
+        )
+    else:
+        click.echo(f"coach's echo   not heard; taken for speech: {heard}")
+    detector = detector_config(result)
+    click.echo(
+        f"run will use   speech {detector.energy_margin_db:g} dB above the room, "
+        f"detector strictness {detector.aggressiveness}"
+    )
+    click.echo("")
+    for finding in found:
+        click.echo(f"- {finding.text}")

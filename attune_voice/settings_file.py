@@ -1,0 +1,130 @@
+"""The couple's own settings file, config.toml: which microphone and speakers to use.
+
+It lives in ``$ATTUNE_HOME/config.toml`` when ``ATTUNE_HOME`` is set, else in
+``$XDG_CONFIG_HOME/attune-voice/config.toml`` (``~/.config/attune-voice/config.toml``).
+It holds only what attune-voice writes into it, so a key it does not know is a mistake
+worth one clear line rather than something to keep::
+
+    [audio]
+    input = "USB Speakerphone"
+    output = "USB Speakerphone"
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from attune_voice import paths
+from attune_voice.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    # tomli is only installed on 3.10, where mypy (python_version 3.10) looks for it.
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+FILE_NAME = "config.toml"
+_KEYS = {"audio": ("input", "output")}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What config.toml says; None where it says nothing."""
+
+    input_device: str | None = None
+    """A device name fragment or an index, as ``--input`` takes it."""
+    output_device: str | None = None
+
+
+def settings_path() -> Path:
+    """Where config.toml is (whether or not it exists yet)."""
+    home = os.environ.get("ATTUNE_HOME", "")
+    if home:
+        return Path(home).expanduser().absolute() / FILE_NAME
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    return base / paths.APP_DIR_NAME / FILE_NAME
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read config.toml; a missing file means no settings."""
+    path = settings_path() if path is None else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path} ({e}); fix or delete it") from e
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path} is not valid TOML ({e}); fix or delete it") from e
+    audio = _section(data, path)
+    return Settings(
+        input_device=_device(audio, "input", path),
+        output_device=_device(audio, "output", path),
+    )
+
+
+def _section(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise UsageError(f"{path}: unknown setting '{key}'; only [audio] belongs there")
+        if not isinstance(value, dict):
+            raise UsageError(f"{path}: '{key}' must be a table: write [{key}] on its own line")
+    audio: dict[str, Any] = data.get("audio", {})
+    for key in audio:
+        if key not in _KEYS["audio"]:
+            known = " and ".join(_KEYS["audio"])
+            raise UsageError(f"{path}: unknown setting 'audio.{key}'; [audio] takes {known}")
+    return audio
+
+
+def _device(audio: dict[str, Any], key: str, path: Path) -> str | None:
+    value = audio.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f'{path}: audio.{key} must be a device name or index, like {key} = "USB"')
+    return value.strip()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write config.toml (its folder is made private if new); returns where it went."""
+    path = settings_path() if path is None else path
+    lines = ["# attune-voice settings; `attune-voice devices --save` writes this file.", ""]
+    lines.append("[audio]")
+    for key, value in (("input", settings.input_device), ("output", settings.output_device)):
+        if value is not None:
+            lines.append(f"{key} = {_toml_string(value)}")
+    try:
+        paths.ensure_private_dir(path.parent)
+        temporary = path.with_name(path.name + ".new")
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # A rename, so that a crash never leaves half a file behind.
+        temporary.replace(path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path} ({e.strerror or e}); check its folder") from e
+    return path
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+__all__ = ["Settings", "load_settings", "save_settings", "settings_path"]

@@ -1,0 +1,788 @@
+"""The real ``attune-voice run`` and ``check`` in a room made of a PulseAudio null sink.
+
+scripts/test starts a private PulseAudio server whose default sink is the null sink
+``attune_room`` and whose default source is that sink's monitor: whatever is played
+into the sink is what the session's microphone hears. That is the room. The session
+plays its prompts into it through sounddevice and PortAudio; the partners are other
+processes (``pacat``) playing espeak-ng speech into the same sink, so partner speech
+and prompts mix in the microphone as in a living room.
+
+The test is both partners. It listens to the room with ``parec``, whose 20 ms reads
+are its clock (no sleeps), reads the session's events from the store as they are
+written, and answers them: the partner given the floor speaks, Sam hands over with a
+clicker key (PageDown on the session's terminal), Alex lets the time run out.
+
+Times are compared through the room's own recording. Each prompt the session logs is
+found in the recording (the test renders the same text with the same voice), which
+gives the offset between recording time and session time up to the session's round
+trip from play() to hearing, and each partner's speech is found there too. The
+round trip (tens to a few hundred milliseconds; it changes when the sound server
+re-buffers) is estimated once per session from the turns themselves and must be
+plausible; every turn edge must then agree with the speech that was played within
+``START_TOLERANCE_S`` and ``END_TOLERANCE_S``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
+from attune_voice.events import (
+    EndReason,
+    Event,
+    FloorEnded,
+    FloorEndReason,
+    FloorGiven,
+    Key,
+    Prompt,
+    SessionEnded,
+    Speech,
+    SpeechKind,
+)
+from attune_voice.room_check import SETTING_KEY, loads_result
+from attune_voice.store import Store
+from attune_voice.voice import SpeechRenderer
+
+RATE_HZ = 16_000
+CHUNK = 320
+"""The recorder reads 20 ms at a time: the test's clock."""
+SINK = "attune_room"
+EXERCISE = Path(__file__).parent / "live" / "live.toml"
+VOICES = {"A": ("gmw/en-us+m3", 168), "B": ("gmw/en-gb-x-rp+f4", 176)}
+REACTION_S = 0.8
+"""How long after being given the floor a partner starts to speak."""
+IDLE_S = 1.0
+"""A room that plays nothing for this long is idle (the session has not started yet)."""
+SESSION_LIMIT_S = 100.0
+QUESTION_OVER_S = 0.8
+SETTLE_S = 2.5
+"""After its stream is back in the room, a session takes this long to hear again."""
+OUTAGE_S = 4.0
+"""How long the sink stays suspended or unloaded: longer than the device takes to
+declare itself lost (STALL_TIMEOUT_S)."""
+"""Recorded audio after which a session that has not ended fails the test."""
+
+START_TOLERANCE_S = 0.05
+END_TOLERANCE_S = 0.1
+"""Turn edges against the played speech, once the round trip is taken out: the
+detector puts edges on the audio (10 ms sub-frames, soft word ends kept while they
+stand above the noise floor), so starts are tight and ends a little looser."""
+ROUND_TRIP_MAX_S = 0.6
+"""The most the session's play()-to-hearing round trip may plausibly be."""
+
+needs_pulse = pytest.mark.skipif(
+    os.environ.get("ATTUNE_TEST_PULSE") != "1",
+    reason="needs the private PulseAudio null sink that scripts/test starts "
+    "(ATTUNE_TEST_PULSE=1); run ./scripts/test",
+)
+pytestmark = [pytest.mark.pulse, needs_pulse]
+
+
+# --- the partners' speech -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What one partner says: sentences with pauses the detector must not merge."""
+
+    partner: str
+    pcm: np.ndarray
+    parts: tuple[tuple[int, int], ...]
+    """Sample ranges of speech within ``pcm``."""
+
+
+def utterance(
+    renderer: SpeechRenderer, partner: str, sentences: list[str], gain_db: float = 0.0
+) -> Utterance:
+    voice, rate_wpm = VOICES[partner]
+    gap = np.zeros(round(0.8 * RATE_HZ), dtype=np.int16)
+    pieces: list[np.ndarray] = []
+    parts: list[tuple[int, int]] = []
+    at = 0
+    for number, sentence in enumerate(sentences):
+        pcm = renderer.render(sentence, voice, rate_wpm)
+        if gain_db:
+            pcm = np.clip(pcm * 10 ** (gain_db / 20), -32768, 32767).astype(np.int16)
+        if number:
+            pieces.append(gap)
+            at += gap.shape[0]
+        pieces.append(pcm)
+        parts.append((at, at + pcm.shape[0]))
+        at += pcm.shape[0]
+    return Utterance(partner, np.concatenate(pieces), tuple(parts))
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[SpeechRenderer]:
+    with SpeechRenderer() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def sam(renderer: SpeechRenderer) -> Utterance:
+    return utterance(
+        renderer,
+        "A",
+        ["The best part of my week was the walk by the river.", "We saw two herons there."],
+    )
+
+
+@pytest.fixture(scope="module")
+def alex(renderer: SpeechRenderer) -> Utterance:
+    return utterance(
+        renderer,
+        "B",
+        [
+            "I liked the dinner with my sister on Friday.",
+            "She made a lemon cake for us.",
+            "We ate it in the garden.",
+        ],
+    )
+
+
+# --- the room -------------------------------------------------------------------------
+
+
+@dataclass
+class Played:
+    utterance: Utterance
+    launched_s: float
+    """Recording time when pacat was started (the sound follows a little later)."""
+    process: subprocess.Popen[bytes]
+
+
+class Room:
+    """The test's ears (parec on the sink's monitor) and mouths (pacat into the sink)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._chunks: list[bytes] = []
+        self._recorder: subprocess.Popen[bytes] | None = None
+        self.played: list[Played] = []
+        self.listen()
+
+    def listen(self) -> None:
+        """(Re)start recording; after a gap the recording simply continues."""
+        self._recorder = subprocess.Popen(
+            [
+                "parec",
+                f"--device={SINK}.monitor",
+                "--raw",
+                "--format=s16le",
+                f"--rate={RATE_HZ}",
+                "--channels=1",
+                "--latency-msec=20",
+            ],
+            stdout=subprocess.PIPE,
+        )
+
+    def deaf(self) -> None:
+        """Stop recording (the sink is about to go away)."""
+        if self._recorder is not None:
+            self._recorder.terminate()
+            self._recorder.wait()
+            if self._recorder.stdout is not None:
+                self._recorder.stdout.close()
+            self._recorder = None
+
+    def read(self) -> bool:
+        """Record the next 20 ms of the room, as soon as they have been played.
+
+        False when nothing came for a second: the room is idle (the null sink's monitor
+        only runs while something plays into it) or the recorder stopped.
+        """
+        assert self._recorder is not None and self._recorder.stdout is not None
+        stdout = self._recorder.stdout
+        if not select.select([stdout], [], [], IDLE_S)[0]:
+            return False
+        data = stdout.read(CHUNK * 2)
+        assert data, "parec stopped recording"
+        self._chunks.append(data)
+        return True
+
+    @property
+    def now_s(self) -> float:
+        return len(self._chunks) * CHUNK / RATE_HZ
+
+    def play(self, said: Utterance) -> Played:
+        path = self._folder / f"{said.partner}-{len(self.played)}.raw"
+        path.write_bytes(said.pcm.astype("<i2").tobytes())
+        process = subprocess.Popen(
+            [
+                "pacat",
+                f"--device={SINK}",
+                "--raw",
+                "--format=s16le",
+                f"--rate={RATE_HZ}",
+                "--channels=1",
+                str(path),
+            ],
+        )
+        played = Played(said, self.now_s, process)
+        self.played.append(played)
+        return played
+
+    def last_chunk(self) -> np.ndarray:
+        return np.frombuffer(self._chunks[-1], dtype="<i2")
+
+    def recording(self) -> np.ndarray:
+        return np.frombuffer(b"".join(self._chunks), dtype="<i2").astype(np.int16)
+
+    def close(self) -> None:
+        self.deaf()
+        for played in self.played:
+            if played.process.poll() is None:
+                played.process.kill()
+            played.process.wait()
+
+
+class Session:
+    """``attune-voice`` in its own process, with a pseudo-terminal as its keyboard."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self._keyboard, terminal = os.openpty()
+        self._out = (folder / "stdout.txt").open("wb")
+        self._err = (folder / "stderr.txt").open("wb")
+        self._folder = folder
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import attune_voice.cli_devices;from attune_voice.cli import main; main()",
+                *args,
+            ],
+            stdin=terminal,
+            stdout=self._out,
+            stderr=self._err,
+            start_new_session=True,
+        )
+        os.close(terminal)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def press(self, keys: bytes) -> None:
+        os.write(self._keyboard, keys)
+
+    def interrupt(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+
+    def finish(self, timeout_s: float = 30.0) -> tuple[int, str, str]:
+        code = self.process.wait(timeout_s)
+        self._out.close()
+        self._err.close()
+        os.close(self._keyboard)
+        out = (self._folder / "stdout.txt").read_text()
+        err = (self._folder / "stderr.txt").read_text()
+        return code, out, err
+
+    def kill(self) -> None:
+        """After a failure: end the process and release what ``finish`` would have."""
+        if self.running:
+            self.process.kill()
+            self.process.wait()
+        if not self._out.closed:
+            self._out.close()
+            self._err.close()
+            os.close(self._keyboard)
+
+
+@dataclass
+class Partners:
+    """Reacts to the session's events as the couple would: a script of reactions."""
+
+    room: Room
+    store: Store
+    reactions: list[Callable[[list[Event], Partners], bool]]
+    """Each returns True once it has done its part; the rest wait for theirs."""
+    events: list[Event] = field(default_factory=list)
+    session_id: int | None = None
+    due: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    idle: int = 0
+    """Seconds the room played nothing (before the session opened its stream)."""
+    last_sound_s: float = 0.0
+    """Recording time of the last sound in the room."""
+
+    def after(self, delay_s: float, action: Callable[[], None]) -> None:
+        self.due.append((self.room.now_s + delay_s, action))
+
+    def step(self) -> None:
+        if not self.room.read():
+            # The room plays nothing: the session has no stream in it (yet, or again).
+            self.idle += 1
+            self.reactions = [r for r in self.reactions if not r(self.events, self)]
+            return
+        if _loud(self.room.last_chunk()):
+            self.last_sound_s = self.room.now_s
+        for entry in [d for d in self.due if d[0] <= self.room.now_s]:
+            self.due.remove(entry)
+            entry[1]()
+        if len(self.room._chunks) % 5:
+            return
+        if self.session_id is None:
+            self.session_id = self.store.latest_session_id()
+            if self.session_id is None:
+                return
+        self.events = self.store.events(self.session_id)
+        self.reactions = [r for r in self.reactions if not r(self.events, self)]
+
+    def run_until(self, session: Session, done: Callable[[], bool]) -> None:
+        while session.running and not done():
+            assert self.room.now_s + self.idle < SESSION_LIMIT_S, "the session did not end"
+            self.step()
+
+
+def floor_given(partner: str, then: Callable[[Partners], None]) -> Callable[..., bool]:
+    """A reaction: when ``partner`` is given the floor, do ``then``."""
+
+    def react(events: list[Event], partners: Partners) -> bool:
+        if any(isinstance(e, FloorGiven) and e.partner == partner for e in events):
+            then(partners)
+            return True
+        return False
+
+    return react
+
+
+def when_back(action: Callable[[], None]) -> Callable[..., bool]:
+    """A reaction: once the session plays into the room again after an outage, and the
+    room has then been quiet for a second (with the lead's notice said, if any), act.
+
+    The session's stream is back once the sink has an input again (nothing else plays
+    into it meanwhile); it then takes a moment to deliver audio and say it is back.
+    """
+    back_at_s: list[float] = []
+
+    def react(events: list[Event], partners: Partners) -> bool:
+        if not back_at_s:
+            if _pactl("list", "short", "sink-inputs").strip():
+                back_at_s.append(partners.room.now_s)
+            return False
+        now_s = partners.room.now_s
+        if now_s - back_at_s[0] < SETTLE_S or now_s - partners.last_sound_s < 1.0:
+            return False
+        action()
+        return True
+
+    return react
+
+
+def when_quiet(played: Played, delay_s: float, action: Callable[[], None]) -> Callable[..., bool]:
+    """A reaction: ``delay_s`` after the partner's speech has finished, do ``action``."""
+
+    def react(events: list[Event], partners: Partners) -> bool:
+        if played.process.poll() is None:
+            return False
+        partners.after(delay_s, action)
+        return True
+
+    return react
+
+
+def _play(room: Room, said: Utterance) -> None:
+    room.play(said)
+
+
+# --- finding things in the recording -----------------------------------------------------
+
+
+def find(
+    recording: np.ndarray, template: np.ndarray, from_s: float, to_s: float
+) -> tuple[int, float]:
+    """Where ``template`` starts in ``recording`` between the two times: (sample, match)."""
+    first = max(0, round(from_s * RATE_HZ))
+    last = min(recording.shape[0], max(round(to_s * RATE_HZ), first) + template.shape[0])
+    region = recording[first:last].astype(np.float64)
+    shape = template.astype(np.float64)
+    size = 1 << int(np.ceil(np.log2(region.shape[0] + shape.shape[0])))
+    products = np.fft.irfft(np.fft.rfft(region, size) * np.conj(np.fft.rfft(shape, size)), size)
+    lags = region.shape[0] - shape.shape[0] + 1
+    assert lags > 0, "the recording ends before the template could"
+    products = products[:lags]
+    cumulative = np.concatenate(([0.0], np.cumsum(region * region)))
+    energy = cumulative[shape.shape[0] : shape.shape[0] + lags] - cumulative[:lags]
+    match = products / np.sqrt(np.maximum(energy, 1.0) * float(np.dot(shape, shape)))
+    best = int(np.argmax(match))
+    return first + best, float(match[best])
+
+
+@dataclass(frozen=True)
+class Truth:
+    partner: str
+    start_t: float
+    end_t: float
+
+
+def partner_spans(recording: np.ndarray, room: Room) -> list[tuple[Utterance, int]]:
+    """Where each utterance the partners played starts in the recording (pacat plays our
+    samples unchanged, so the match is exact)."""
+    spans: list[tuple[Utterance, int]] = []
+    for played in room.played:
+        said = played.utterance
+        at, match = find(recording, said.pcm, played.launched_s - 0.2, played.launched_s + 3.0)
+        assert match > 0.99, f"partner {said.partner}'s speech is not in the recording"
+        spans.append((said, at))
+    return spans
+
+
+def session_offset_s(
+    recording: np.ndarray, prompts: list[Prompt], spans: list[tuple[Utterance, int]]
+) -> float:
+    """Recording time minus session time of the prompts as logged, round trip included.
+
+    The room is digital silence but for the prompts and the partners, so with the
+    partners' speech taken out, a prompt that follows a second or more of quiet is the
+    next sound. (Matching the prompts' waveforms would not do: espeak-ng renders a text
+    a little differently each time, even in one process.)
+    """
+    frames = recording[: recording.shape[0] // CHUNK * CHUNK].reshape(-1, CHUNK)
+    loud = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) > 30.0
+    for said, at in spans:
+        loud[at // CHUNK : (at + said.pcm.shape[0]) // CHUNK + 1] = False
+    offsets: list[float] = []
+    quiet_since_t: float | None = None
+    for prompt in prompts:
+        if quiet_since_t is not None and prompt.t - quiet_since_t < 1.0:
+            # Straight after the one before: no onset of its own to find.
+            quiet_since_t = prompt.end_t
+            continue
+        search_s = 0.0
+        if quiet_since_t is not None:
+            # Half a second into the quiet: past the previous prompt's tail, which may run
+            # a few frames longer than scheduled.
+            search_s = quiet_since_t + float(np.median(offsets)) + 0.5
+        first = round(search_s * RATE_HZ / CHUNK)
+        sounds = np.flatnonzero(loud[first:])
+        assert sounds.size, f"prompt {prompt.text!r} is not in the room's recording"
+        offsets.append((first + int(sounds[0])) * CHUNK / RATE_HZ - prompt.t)
+        quiet_since_t = prompt.end_t
+    # The round trip moves by up to a few hundred milliseconds within a session.
+    assert max(offsets) - min(offsets) < ROUND_TRIP_MAX_S, offsets
+    return float(np.median(offsets))
+
+
+def truths(spans: list[tuple[Utterance, int]], offset_s: float) -> list[Truth]:
+    """The partners' speech parts, in session time (up to the round trip)."""
+    return [
+        Truth(said.partner, (at + a) / RATE_HZ - offset_s, (at + b) / RATE_HZ - offset_s)
+        for said, at in spans
+        for a, b in said.parts
+    ]
+
+
+def merged(speech: list[Speech], gap_s: float = 0.35) -> list[tuple[float, float, list[Speech]]]:
+    """Speech events joined across pauses shorter than ``gap_s`` (a breath in a sentence)."""
+    joined: list[tuple[float, float, list[Speech]]] = []
+    for event in sorted(speech, key=lambda e: e.t):
+        if joined and event.t - joined[-1][1] < gap_s:
+            start, end, members = joined[-1]
+            joined[-1] = (start, max(end, event.end_t), [*members, event])
+        else:
+            joined.append((event.t, event.end_t, [event]))
+    return joined
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ATTUNE_HOME", str(folder))
+    for program in ("parec", "pacat", "pactl"):
+        if shutil.which(program) is None:
+            pytest.fail(f"{program} (pulseaudio-utils) is missing; scripts/test installs it")
+    return folder
+
+
+@pytest.fixture
+def room(tmp_path: Path, home: Path) -> Iterator[Room]:
+    the_room = Room(tmp_path)
+    yield the_room
+    the_room.close()
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[Store]:
+    with Store.open() as opened:
+        yield opened
+
+
+def _pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def sink() -> Iterator[None]:
+    """Whatever a test does to the null sink, it is back as scripts/test made it after."""
+    yield
+    modules = _pactl("list", "short", "modules")
+    if "module-null-sink" not in modules:
+        _load_sink()
+    _pactl("suspend-sink", SINK, "0")
+
+
+def _load_sink() -> None:
+    _pactl(
+        "load-module",
+        "module-null-sink",
+        f"sink_name={SINK}",
+        "rate=16000",
+        "channels=1",
+        f"sink_properties=device.description={SINK}",
+    )
+    _pactl("set-default-sink", SINK)
+    _pactl("set-default-source", f"{SINK}.monitor")
+
+
+def _unload_sink() -> None:
+    for line in _pactl("list", "short", "modules").splitlines():
+        if "module-null-sink" in line:
+            _pactl("unload-module", line.split()[0])
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def test_turns_match_the_speech_played_into_the_room(
+    tmp_path: Path,
+    room: Room,
+    store: Store,
+    renderer: SpeechRenderer,
+    sam: Utterance,
+    alex: Utterance,
+) -> None:
+    session = Session(tmp_path, "run", "--partners", "Sam,Alex", str(EXERCISE))
+    try:
+
+        def sam_speaks(partners: Partners) -> None:
+            def speak() -> None:
+                played = room.play(sam)
+                # The clicker: Sam hands over once finished.
+                partners.reactions.append(
+                    when_quiet(played, 1.0, lambda: session.press(b"\x1b[6~"))
+                )
+
+            partners.after(REACTION_S, speak)
+
+        def alex_speaks(partners: Partners) -> None:
+            partners.after(REACTION_S, lambda: _play(room, alex))
+
+        partners = Partners(
+            room, store, [floor_given("A", sam_speaks), floor_given("B", alex_speaks)]
+        )
+        partners.run_until(session, lambda: False)
+        code, out, err = session.finish()
+    finally:
+        session.kill()
+    assert code == 0, err
+    # alsa-lib's messages (an underrun on a busy machine) are counted, not printed.
+    assert "Traceback" not in err and "ALSA lib" not in err, err
+    assert "(completed)" in out
+
+    session_id = store.latest_session_id()
+    assert session_id is not None
+    events = store.events(session_id)
+    assert store.session(session_id).status == "completed"
+    ended = {e.partner: e for e in events if isinstance(e, FloorEnded)}
+    assert ended["A"].reason is FloorEndReason.HANDOVER_KEY
+    assert ended["B"].reason is FloorEndReason.LIMIT
+    assert [e.key for e in events if isinstance(e, Key)] == ["pagedown"]
+
+    recording = room.recording()
+    prompts = [e for e in events if isinstance(e, Prompt)]
+    spans = partner_spans(recording, room)
+    offset_s = session_offset_s(recording, prompts, spans)
+    expected = truths(spans, offset_s)
+    speech = [e for e in events if isinstance(e, Speech)]
+    heard = merged(speech)
+    # Every turn is a partner's speech, and every sentence a partner said is a turn:
+    # nothing the coach said became anyone's turn.
+    assert len(heard) == len(expected), (heard, expected)
+    round_trip_s = float(
+        np.median([h[0] - x.start_t for h, x in zip(heard, expected, strict=True)])
+    )
+    assert 0.0 <= round_trip_s <= ROUND_TRIP_MAX_S
+    for (start_t, end_t, members), truth in zip(heard, expected, strict=True):
+        assert start_t - round_trip_s == pytest.approx(truth.start_t, abs=START_TOLERANCE_S)
+        assert end_t - round_trip_s == pytest.approx(truth.end_t, abs=END_TOLERANCE_S)
+        assert {(m.partner, m.speech_kind) for m in members} == {(truth.partner, SpeechKind.TURN)}
+    print(
+        f"round trip {round_trip_s * 1000:.0f} ms; edges (start, end) off by ms: "
+        + ", ".join(
+            f"({(h[0] - round_trip_s - x.start_t) * 1000:+.0f}, "
+            f"{(h[1] - round_trip_s - x.end_t) * 1000:+.0f})"
+            for h, x in zip(heard, expected, strict=True)
+        )
+    )
+
+
+def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
+    tmp_path: Path, room: Room, store: Store, sink: None, sam: Utterance, alex: Utterance
+) -> None:
+    # A longer floor: an outage takes the stall timeout to notice, and its notices
+    # are said within the floor.
+    session = Session(tmp_path, "run", "--partners", "Sam,Alex", "--limit", "20s", str(EXERCISE))
+    survived: list[str] = []
+
+    def outage(name: str, cut: Callable[[], None], restore: Callable[[], None]) -> None:
+        room.deaf()
+        cut()
+        # The one wait on the clock: the session must still be there, paused, after
+        # longer than it takes to notice the sound is gone.
+        with pytest.raises(subprocess.TimeoutExpired):
+            session.process.wait(OUTAGE_S)
+        restore()
+        room.listen()
+        survived.append(name)
+
+    def suspend() -> None:
+        _pactl("suspend-sink", SINK, "1")
+
+    def resume() -> None:
+        _pactl("suspend-sink", SINK, "0")
+
+    try:
+
+        def sam_speaks(partners: Partners) -> None:
+            def speak() -> None:
+                played = room.play(sam)
+
+                def suspended_then_clicker() -> None:
+                    outage("suspended", suspend, resume)
+                    partners.after(1.0, lambda: session.press(b"\x1b[6~"))
+
+                partners.reactions.append(when_quiet(played, 0.5, suspended_then_clicker))
+
+            partners.after(REACTION_S, speak)
+
+        def alex_speaks(partners: Partners) -> None:
+            def speak() -> None:
+                played = room.play(alex)
+                partners.reactions.append(when_quiet(played, 0.5, session.interrupt))
+
+            def unloaded_then_speak() -> None:
+                outage("unloaded", _unload_sink, _load_sink)
+                partners.reactions.append(when_back(speak))
+
+            partners.after(REACTION_S, unloaded_then_speak)
+
+        partners = Partners(
+            room, store, [floor_given("A", sam_speaks), floor_given("B", alex_speaks)]
+        )
+        partners.run_until(session, lambda: False)
+        code, out, err = session.finish()
+    finally:
+        session.kill()
+    assert survived == ["suspended", "unloaded"]
+    # Ctrl-C ended it cleanly: exit status 0, the review printed, nothing else.
+    assert code == 0, err
+    assert "Traceback" not in err and "ALSA lib" not in err, err
+    assert "(stopped)" in out
+
+    session_id = store.latest_session_id()
+    assert session_id is not None
+    assert store.session(session_id).status == "stopped"
+    events = store.events(session_id)
+    assert isinstance(events[-1], SessionEnded) and events[-1].reason is EndReason.STOPPED
+    ended = {e.partner: e.reason for e in events if isinstance(e, FloorEnded)}
+    # The clicker press after the first outage still handed over; Alex's floor was open
+    # when Ctrl-C came.
+    assert ended == {"A": FloorEndReason.HANDOVER_KEY, "B": FloorEndReason.SESSION_END}
+    turns = [e for e in events if isinstance(e, Speech)]
+    assert all(e.speech_kind is SpeechKind.TURN for e in turns)
+    # Both partners were heard: Sam before the sink was suspended, Alex after it had
+    # been unloaded and loaded again.
+    assert {e.partner for e in turns} == {"A", "B"}
+    heard_s = {p: sum(e.end_t - e.t for e in turns if e.partner == p) for p in "AB"}
+    assert heard_s["A"] > 0.8 * sum(b - a for a, b in sam.parts) / RATE_HZ
+    assert heard_s["B"] > 0.8 * sum(b - a for a, b in alex.parts) / RATE_HZ
+
+
+def _loud(chunk: np.ndarray) -> bool:
+    """Sound in the room, which is digital silence otherwise (above -60 dBFS)."""
+    return float(np.sqrt(np.mean(chunk.astype(np.float64) ** 2))) > 30.0
+
+
+def test_room_check_measures_the_partners_and_says_what_to_change(
+    tmp_path: Path, room: Room, store: Store, renderer: SpeechRenderer, sam: Utterance
+) -> None:
+    # Alex sits far from the microphone: 20 dB quieter than Sam.
+    alex = utterance(
+        renderer,
+        "B",
+        ["I liked the dinner with my sister on Friday.", "She made a lemon cake for us."],
+        gain_db=-20.0,
+    )
+    session = Session(tmp_path, "check", "--partners", "Sam,Alex", "--format", "json")
+    # The check stores nothing until it is done, so the partners go by ear, as people
+    # would: the first sound after the quiet part is the question to Sam; the next
+    # sound after Sam has spoken is the question to Alex. A question is over after
+    # QUESTION_OVER_S of silence (espeak-ng pauses less than half that between
+    # sentences).
+    turns = [sam, alex]
+    stage = "intro"
+    silent_s = 0.0
+    speaking: Played | None = None
+    try:
+        while session.running:
+            assert room.now_s < SESSION_LIMIT_S, "the check did not end"
+            if not room.read():
+                continue
+            loud = _loud(room.last_chunk())
+            silent_s = 0.0 if loud else silent_s + CHUNK / RATE_HZ
+            if speaking is not None:
+                if speaking.process.poll() is None:
+                    continue
+                speaking = None
+                stage = "waiting"
+            if stage == "intro" and loud:
+                stage = "introducing"
+            elif stage == "introducing" and silent_s >= 1.5:
+                stage = "waiting"
+            elif stage == "waiting" and loud and turns:
+                stage = "asking"
+            elif stage == "asking" and silent_s >= QUESTION_OVER_S:
+                speaking = room.play(turns.pop(0))
+        code, out, err = session.finish(60.0)
+    finally:
+        session.kill()
+    assert code == 0, err
+    assert "Traceback" not in err and "ALSA lib" not in err, err
+    assert not turns, "the check never asked for both partners"
+
+    result = json.loads(out)
+    saved = loads_result(store.get_setting(SETTING_KEY))
+    assert saved is not None and saved.to_json() == {
+        k: v for k, v in result.items() if k not in ("findings", "audio")
+    }
+    # The room is digital silence: the check measures it as such.
+    assert result["noise_dbfs"] == -100.0
+    played_dbfs = []
+    for said in (sam, alex):
+        speech = np.concatenate([said.pcm[a:b] for a, b in said.parts]).astype(np.float64)
+        played_dbfs.append(10 * np.log10(np.mean(speech * speech) / 32768.0**2))
+    for measured, played in zip(result["partners"], played_dbfs, strict=True):
+        # The null sink passes samples unchanged; the detector's segments leave out
+        # the pause between the sentences, and hold a few quiet edges.
+        assert measured["level_dbfs"] == pytest.approx(played, abs=1.5)
+        assert measured["heard_s"] > 2.0
+    # The echo was measured and never taken for speech.
+    assert result["echo"]["delay_ms"] is not None
+    assert 0 < result["echo"]["delay_ms"] <= ROUND_TRIP_MAX_S * 1000
+    assert result["prompt_speech_s"] == 0.0
+    assert [f["code"] for f in result["findings"]] == ["unbalanced"]
+    assert "Alex sounds much quieter than Sam" in result["findings"][0]["text"]

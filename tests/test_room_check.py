@@ -1,0 +1,246 @@
+"""The room check in the simulated room (real espeak-ng partners, real webrtcvad), its
+advice and the detector thresholds it leads to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from attune_voice.audio.partners import PartnerVoice
+from attune_voice.audio.room import SimulatedRoom
+from attune_voice.config import DetectorConfig, RoomConfig
+from attune_voice.demo import partner_voices
+from attune_voice.events import PromptMeaning
+from attune_voice.room_check import (
+    EchoFigures,
+    Finding,
+    PartnerLevel,
+    Phase,
+    RoomCheck,
+    RoomCheckResult,
+    detector_config,
+    findings,
+    loads_result,
+)
+from attune_voice.session import PromptVoicePlayer
+from attune_voice.voice import SpeechRenderer
+
+NAMES = ("Sam", "Alex")
+CHECK_LIMIT_S = 60.0
+"""The check is a one-minute check."""
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[SpeechRenderer]:
+    with SpeechRenderer() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def voices(renderer: SpeechRenderer) -> dict[str, PartnerVoice]:
+    return partner_voices(renderer)
+
+
+@dataclass(frozen=True)
+class Checked:
+    check: RoomCheck
+    result: RoomCheckResult
+    end_t: float
+    prompts: list[str]
+
+
+class SilentPartners:
+    """Speaks the check's prompts into the room without telling the simulated partners
+    what they mean: the couple who do not answer."""
+
+    def __init__(self, renderer: SpeechRenderer, room: SimulatedRoom) -> None:
+        self._renderer = renderer
+        self._room = room
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        pcm = self._renderer.render(text)
+        self._room.play(pcm)
+        return len(pcm) / 16_000
+
+
+class Recorded:
+    """A player that notes what was said before saying it."""
+
+    def __init__(self, inner: PromptVoicePlayer | SilentPartners) -> None:
+        self.inner = inner
+        self.said: list[str] = []
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        self.said.append(text)
+        return self.inner.say(text, meaning)
+
+
+def check_room(
+    renderer: SpeechRenderer,
+    voices: dict[str, PartnerVoice],
+    config: RoomConfig,
+    answering: bool = True,
+) -> Checked:
+    room = SimulatedRoom(voices, config)
+    inner = PromptVoicePlayer(renderer, room) if answering else SilentPartners(renderer, room)
+    player = Recorded(inner)
+    check = RoomCheck(NAMES, player, room.channels)
+    end_t = 0.0
+    for frame in room.frames():
+        check.feed(frame)
+        end_t = frame.end_t
+        if check.done or end_t > 2 * CHECK_LIMIT_S:
+            break
+    return Checked(check, check.result(), end_t, player.said)
+
+
+def codes(found: list[Finding]) -> list[str]:
+    return [f.code for f in found]
+
+
+def test_a_good_room_is_measured_and_passes(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    config = RoomConfig(microphones=1)
+    checked = check_room(renderer, voices, config)
+    assert checked.check.phase is Phase.DONE
+    assert checked.end_t < CHECK_LIMIT_S
+    result = checked.result
+    # The simulated room's own settings are the truth: its noise and speaking levels.
+    assert result.noise_dbfs == pytest.approx(config.noise_dbfs, abs=1.5)
+    sam, alex = result.partners
+    assert sam.level_dbfs == pytest.approx(config.speech_dbfs, abs=1.5)
+    assert alex.level_dbfs == pytest.approx(
+        config.speech_dbfs + config.partner_b_offset_db, abs=1.5
+    )
+    assert sam.heard_s > 1.0 and alex.heard_s > 1.0
+    assert result.prompt_speech_s == 0.0
+    assert codes(checked.check.findings) == ["ok"]
+    # It asked each partner by name, then said what it found.
+    assert checked.prompts[1].startswith("Sam, please")
+    assert checked.prompts[2].startswith("Alex, please")
+    assert checked.prompts[3] == "Thank you. The room sounds good. You are ready to start."
+
+
+def test_a_noisy_room_is_told_to_quieten_down(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    checked = check_room(renderer, voices, RoomConfig(microphones=1, noise_dbfs=-38.0))
+    assert checked.result.noise_dbfs == pytest.approx(-38.0, abs=1.5)
+    found = checked.check.findings
+    assert codes(found)[0] == "noisy"
+    assert "fan" in found[0].text
+    assert checked.prompts[-1].startswith("Thank you. The room is noisy")
+
+
+def test_a_partner_far_from_the_microphone_is_told_to_come_closer(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    checked = check_room(renderer, voices, RoomConfig(microphones=1, partner_b_offset_db=-26.0))
+    found = checked.check.findings
+    assert codes(found) == ["quiet", "unbalanced"]
+    assert all(f.partner == "Alex" for f in found)
+    assert found[0].text.startswith("Alex is hard to hear over the room.")
+
+
+def test_a_microphone_per_partner_measures_each_on_their_own(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    config = RoomConfig(microphones=2)
+    checked = check_room(renderer, voices, config)
+    sam, alex = checked.result.partners
+    assert sam.level_dbfs == pytest.approx(config.speech_dbfs, abs=1.5)
+    assert alex.level_dbfs == pytest.approx(
+        config.speech_dbfs + config.partner_b_offset_db, abs=1.5
+    )
+    assert codes(checked.check.findings) == ["ok"]
+
+
+def test_partners_who_do_not_answer_are_not_heard(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    checked = check_room(renderer, voices, RoomConfig(microphones=1), answering=False)
+    assert checked.check.phase is Phase.DONE
+    assert checked.end_t < CHECK_LIMIT_S
+    assert [p.heard_s for p in checked.result.partners] == [0.0, 0.0]
+    found = checked.check.findings
+    assert codes(found) == ["not_heard", "not_heard"]
+    assert found[0].text.startswith("I did not hear Sam.")
+
+
+def _result(
+    noise_dbfs: float = -60.0,
+    levels: tuple[float | None, float | None] = (-25.0, -27.0),
+    peaks: tuple[float | None, float | None] = (-6.0, -8.0),
+    prompt_speech_s: float = 0.0,
+) -> RoomCheckResult:
+    partners = tuple(
+        PartnerLevel(name, 0.0 if level is None else 3.0, level, peak)
+        for name, level, peak in zip(NAMES, levels, peaks, strict=True)
+    )
+    return RoomCheckResult(
+        noise_dbfs=noise_dbfs,
+        noise_peak_dbfs=noise_dbfs + 3.0,
+        partners=(partners[0], partners[1]),
+        prompt_speech_s=prompt_speech_s,
+        echo=EchoFigures(delay_ms=120.0, gain_db=-18.0, leak_db=None, leaked_ms=0.0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (_result(), ["ok"]),
+        (_result(noise_dbfs=-40.0), ["noisy", "quiet"]),
+        (_result(peaks=(-0.5, -8.0)), ["clipping"]),
+        (_result(levels=(-25.0, -40.0)), ["unbalanced"]),
+        (_result(levels=(None, -27.0), peaks=(None, -8.0)), ["not_heard"]),
+        (_result(prompt_speech_s=0.6), ["prompt_heard"]),
+    ],
+)
+def test_findings(result: RoomCheckResult, expected: list[str]) -> None:
+    assert codes(findings(result)) == expected
+
+
+def test_detector_thresholds_follow_the_room() -> None:
+    base = DetectorConfig()
+    assert detector_config(None) == base
+    # Quiet room, clear voices: the margin rises to its cap, rejecting room bumps.
+    assert detector_config(_result()).energy_margin_db == 15.0
+    # 20 dB between the quieter voice and the room: half of it.
+    good = detector_config(_result(noise_dbfs=-47.0))
+    assert good.energy_margin_db == 10.0
+    assert good.aggressiveness == base.aggressiveness
+    # A noisy room: the least margin, the strictest voicing decision.
+    noisy = detector_config(_result(noise_dbfs=-38.0))
+    assert noisy.energy_margin_db == 6.0
+    assert noisy.aggressiveness == 3
+    # When the prompts got through, the gate holds on a quarter second longer.
+    leaky = detector_config(_result(prompt_speech_s=0.5))
+    assert leaky.gate_tail_s == pytest.approx(base.gate_tail_s + 0.25)
+    # Nobody heard: nothing to go on but the defaults' margin.
+    unheard = detector_config(_result(levels=(None, None), peaks=(None, None)))
+    assert unheard.energy_margin_db == base.energy_margin_db
+
+
+def test_results_are_saved_and_read_back() -> None:
+    result = _result(levels=(-25.04, None), peaks=(-6.0, None))
+    text = result.dumps()
+    again = loads_result(text)
+    assert again is not None
+    assert again.to_json() == result.to_json()
+    assert again.partners[1].level_dbfs is None
+    assert json.loads(text)["version"] == 1
+    # Anything else is as if no check had been made.
+    for garbage in (None, "", "not json", "[]", '{"version": 99}', text.replace("-25", '"x"')):
+        assert loads_result(garbage) is None
+
+
+def test_saved_levels_are_rounded_to_a_tenth() -> None:
+    data = _result(levels=(-25.04, -27.06)).to_json()
+    assert [p["level_dbfs"] for p in data["partners"]] == [-25.0, -27.1]
+    assert np.isclose(data["echo"]["delay_ms"], 120.0)
