@@ -299,6 +299,9 @@ def demo(
             loop.frame_sinks.append(lambda _frame: monitor.write(room.monitor))
         try:
             reason = loop.run()
+            # The log is whole once the engine is done: the session is finished in the
+            # store before the summary is spoken, so nothing after it can leave it open.
+            session_id = finish(reason, loop.t)
             _say_summary(loop, renderer, log.events, reason)
         finally:
             progress.done()
@@ -306,7 +309,6 @@ def demo(
                 writer.close()
             if monitor is not None:
                 monitor.close()
-        session_id = finish(reason, loop.t)
     print_review(log.events, session_id, output)
 
 
@@ -377,18 +379,20 @@ def run(
         engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
         listener = Listener(audio.channels, detector, understanding=understanding)
         loop = SessionLoop(audio, engine, listener)
+        session_id: int | None = None
         try:
             reason = loop.run(extra_keys=keys.poll)
+            session_id = finish(reason, loop.t)
             _say_summary(loop, renderer, log.events, reason)
         except AttuneError:
             # The device stayed lost (or another boundary failed): the session ends
             # there with its log kept; the group prints the one-line reason.
             if not engine.done:
                 loop.stop(EndReason.DEVICE_LOST)
-            finish(EndReason.DEVICE_LOST, loop.t)
+            if session_id is None:
+                finish(EndReason.DEVICE_LOST, loop.t)
             click.echo(format_stats(audio.stats()), err=True)
             raise
-        session_id = finish(reason, loop.t)
         stats = audio.stats()
     print_review(log.events, session_id, "text")
     click.echo(format_stats(stats), err=True)

@@ -236,7 +236,10 @@ def test_speech_under_loud_fan_noise_is_still_found(renderer: SpeechRenderer) ->
     start_s, end_s = place(room, line, 2.0)
     segments = detect(room)
     assert len(segments) == 1
-    assert segments[0].start_t == pytest.approx(start_s, abs=0.05)
+    # 12 dB SNR is below the 15-30 dB the edge targets are set for: the soft "C" of
+    # "Can" may sit under the noise (how far depends on the exact render), so the start
+    # may come up to one short consonant late.
+    assert segments[0].start_t == pytest.approx(start_s, abs=0.12)
     assert segments[0].end_t == pytest.approx(end_s, abs=0.15)
 
 
