@@ -346,8 +346,8 @@ def run(
     chosen = load_cli_exercise(exercise, limit, rounds)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
     input_device, output_device = device_choice(input_device, output_device)
-    names = _remembered_partners(partners, Store)
     with Store.open() as store:
+        names = remembered_partners(partners, store)
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
         # The detector's thresholds for this room, from the last `attune-voice check`.
@@ -407,21 +407,21 @@ def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReaso
     loop.play_to_end(renderer.render(spoken_summary(summarize(events))))
 
 
-def _remembered_partners(partners: str | None, store_cls: Any) -> tuple[str, str]:
-    with store_cls.open() as store:
-        if partners is not None:
-            names = parse_partners(partners)
-            store.set_setting("partners", ",".join(names))
-            return names
-        saved = store.get_setting("partners")
-        if saved:
-            return parse_partners(saved)
-        if not sys.stdin.isatty():
-            return ("Partner A", "Partner B")
-        first = click.prompt("First partner's name", err=True).strip() or "Partner A"
-        second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
-        store.set_setting("partners", f"{first},{second}")
-        return first, second
+def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
+    """The partners' names: --partners (then remembered), else remembered, else asked."""
+    if partners is not None:
+        names = parse_partners(partners)
+        store.set_setting("partners", ",".join(names))
+        return names
+    saved = store.get_setting("partners")
+    if saved:
+        return parse_partners(saved)
+    if not sys.stdin.isatty():
+        return ("Partner A", "Partner B")
+    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
+    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+    store.set_setting("partners", f"{first},{second}")
+    return first, second
 
 
 # Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when

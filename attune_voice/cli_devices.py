@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli import cli, dump_json, parse_partners
+from attune_voice.cli import cli, dump_json, remembered_partners
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
@@ -203,7 +202,7 @@ def check(
 
     input_device, output_device = device_choice(input_device, output_device)
     with Store.open() as store:
-        names = _names(partners, store)
+        names = remembered_partners(partners, store)
     click.echo(
         f"Checking the room for {names[0]} and {names[1]}: listen to the coach, it takes "
         "about a minute.",
@@ -240,23 +239,6 @@ def check(
         return
     _print_check(result, found)
     click.echo(format_stats(stats), err=True)
-
-
-def _names(partners: str | None, store: Any) -> tuple[str, str]:
-    """The partners' names: --partners (then remembered), else remembered, else asked."""
-    if partners is not None:
-        names = parse_partners(partners)
-        store.set_setting("partners", ",".join(names))
-        return names
-    saved = store.get_setting("partners")
-    if saved:
-        return parse_partners(saved)
-    if not sys.stdin.isatty():
-        return ("Partner A", "Partner B")
-    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
-    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
-    store.set_setting("partners", f"{first},{second}")
-    return first, second
 
 
 def _level(value: float | None) -> str:
