@@ -359,7 +359,7 @@ def floor_given(partner: str, then: Callable[[Partners], None]) -> Callable[...,
 
 def when_back(action: Callable[[], None]) -> Callable[..., bool]:
     """A reaction: once the session plays into the room again after an outage, and the
-    room has then been quiet for a second (with the lead's notice said, if any), act.
+    room has then been quiet for a second (with the coach's notice said, if any), act.
 
     The session's stream is back once the sink has an input again (nothing else plays
     into it meanwhile); it then takes a moment to deliver audio and say it is back.
