@@ -9,58 +9,34 @@ session tests in test_session.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import TypeVar
 
 import pytest
+from engine_script import FRAME_S, CountingVoice, Harness, Script, speech
 
 from attune_voice.config import TurnConfig
 from attune_voice.engine import (
     Answer,
-    EngineInput,
     KeyPress,
-    SessionEngine,
-    SpeechOnset,
-    SpeechSegment,
     Stop,
-    Tick,
 )
 from attune_voice.events import (
     CheckIn,
     Confirmation,
     Cue,
     EndReason,
-    Event,
     FloorEnded,
     FloorEndReason,
     FloorGiven,
     FloorRole,
     Overtime,
     Prompt,
-    PromptMeaning,
     SessionEnded,
     Speech,
     SpeechKind,
 )
 from attune_voice.exercises.loader import load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-
-E = TypeVar("E", bound=Event)
-Script = list[tuple[float, EngineInput]]
-SECONDS_PER_WORD = 0.2
-FRAME_S = 0.02
-
-
-class CountingVoice:
-    """Says each prompt in a fixed time per word and remembers what it said."""
-
-    def __init__(self) -> None:
-        self.said: list[tuple[str, PromptMeaning]] = []
-
-    def say(self, text: str, meaning: PromptMeaning) -> float:
-        self.said.append((text, meaning))
-        return len(text.split()) * SECONDS_PER_WORD
 
 
 def one_floor_exercise(limit_s: float = 60.0, cues_s: tuple[float, ...] = (30.0,)) -> Exercise:
@@ -81,37 +57,6 @@ def one_floor_exercise(limit_s: float = 60.0, cues_s: tuple[float, ...] = (30.0,
         ),
         round=(Step(StepKind.FLOOR, text="Go {speaker}.", who=Who.SPEAKER),),
     )
-
-
-class Harness:
-    """Runs the engine frame by frame, feeding scripted inputs at their times."""
-
-    def __init__(self, exercise: Exercise, config: TurnConfig | None = None) -> None:
-        self.events: list[Event] = []
-        self.voice = CountingVoice()
-        self.engine = SessionEngine(
-            exercise, ("Sam", "Alex"), self.voice, self.events.append, config
-        )
-        self.t = 0.0
-
-    def run_until(self, t_end: float, script: Sequence[tuple[float, EngineInput]] = ()) -> None:
-        pending = sorted(script, key=lambda item: item[0])
-        while self.t < t_end - 1e-9 and not self.engine.done:
-            self.t = round(self.t + FRAME_S, 6)
-            while pending and pending[0][0] <= self.t:
-                self.engine.handle(pending.pop(0)[1])
-            self.engine.handle(Tick(self.t))
-
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-def speech(start_t: float, end_t: float, partner: str | None = None) -> Script:
-    """An utterance as the listener reports it: onset at once, segment 0.3 s after it ends."""
-    return [
-        (start_t + 0.08, SpeechOnset(start_t, partner)),
-        (end_t + 0.3, SpeechSegment(start_t, end_t, partner)),
-    ]
 
 
 def test_the_floor_is_given_after_its_prompt_and_ends_on_the_key() -> None:
@@ -332,7 +277,9 @@ def test_the_log_is_in_time_order_except_speech_which_is_stamped_with_its_start(
 
 
 def test_turn_config_changes_the_check_in_threshold() -> None:
-    h = Harness(one_floor_exercise(limit_s=120.0, cues_s=()), TurnConfig(silence_checkin_s=2.0))
+    h = Harness(
+        one_floor_exercise(limit_s=120.0, cues_s=()), config=TurnConfig(silence_checkin_s=2.0)
+    )
     h.run_until(20.0, speech(1.0, 5.0))
     assert h.of(CheckIn)[0].t == pytest.approx(7.0, abs=FRAME_S)
 
@@ -350,11 +297,10 @@ class ChimingVoice(CountingVoice):
 
 
 def test_chimes_sound_for_cues_overtime_and_the_end_of_a_floor() -> None:
-    h = Harness(one_floor_exercise(limit_s=20.0, cues_s=(10.0,)))
-    h.voice = ChimingVoice()
-    h.engine._player = h.voice
+    voice = ChimingVoice()
+    h = Harness(one_floor_exercise(limit_s=20.0, cues_s=(10.0,)), voice)
     h.run_until(60.0, speech(1.0, 26.0))
-    assert h.voice.chimes == ["bell", "bowl", "fall"]  # cue, overtime, end of the floor
+    assert voice.chimes == ["bell", "bowl", "fall"]  # cue, overtime, end of the floor
     # The chime comes first: the cue's words start once it has sounded.
     cue = next(p for p in h.of(Prompt) if p.purpose == "cue")
     assert cue.t == pytest.approx(h.of(Cue)[0].t + 1.0)
@@ -364,9 +310,8 @@ def test_a_silent_exercise_sounds_no_chimes() -> None:
     exercise = one_floor_exercise(limit_s=20.0, cues_s=(10.0,)).with_overrides(
         limit_s=None, rounds=None, silent=True
     )
-    h = Harness(exercise)
-    h.voice = ChimingVoice()
-    h.engine._player = h.voice
+    voice = ChimingVoice()
+    h = Harness(exercise, voice)
     h.run_until(60.0, speech(1.0, 26.0))
-    assert h.voice.chimes == []
+    assert voice.chimes == []
     assert len(h.of(Cue)) == 1

@@ -8,25 +8,19 @@ The commands arrive already understood; recognising them is test_asr.py's busine
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import TypeVar
 
 import pytest
+from engine_script import FRAME_S, Harness, Script, speech
 
 from attune_voice.engine import (
     Answer,
     Command,
     CommandConfig,
     CommandPrompts,
-    EngineInput,
     Heard,
     KeyPress,
     Phase,
-    SessionEngine,
-    SpeechOnset,
-    SpeechSegment,
-    Tick,
 )
 from attune_voice.events import (
     CheckIn,
@@ -40,8 +34,6 @@ from attune_voice.events import (
     FloorRole,
     Overtime,
     Paused,
-    Prompt,
-    PromptMeaning,
     Resumed,
     SessionEnded,
     Speech,
@@ -54,10 +46,6 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
 
-E = TypeVar("E", bound=Event)
-Script = list[tuple[float, EngineInput]]
-SECONDS_PER_WORD = 0.2
-FRAME_S = 0.02
 FLOOR_START_T = 0.42
 """The first tick (0.02 s) says "Go Sam." (two words): the floor opens at 0.42 s."""
 
@@ -72,15 +60,6 @@ PROMPTS = CommandPrompts(
     stopping="Stopping.",
     not_stopping="Going on.",
 )
-
-
-class CountingVoice:
-    def __init__(self) -> None:
-        self.said: list[tuple[str, PromptMeaning]] = []
-
-    def say(self, text: str, meaning: PromptMeaning) -> float:
-        self.said.append((text, meaning))
-        return len(text.split()) * SECONDS_PER_WORD
 
 
 def one_floor(limit_s: float = 60.0) -> Exercise:
@@ -111,40 +90,9 @@ def paraphrase_exercise() -> Exercise:
     )
 
 
-class Harness:
-    def __init__(self, exercise: Exercise, commands: CommandConfig | None = None) -> None:
-        self.events: list[Event] = []
-        self.voice = CountingVoice()
-        self.engine = SessionEngine(
-            exercise,
-            ("Sam", "Alex"),
-            self.voice,
-            self.events.append,
-            commands=commands,
-            command_prompts=PROMPTS,
-        )
-        self.t = 0.0
-
-    def run_until(self, t_end: float, script: Sequence[tuple[float, EngineInput]] = ()) -> None:
-        pending = sorted(script, key=lambda item: item[0])
-        while self.t < t_end - 1e-9 and not self.engine.done:
-            self.t = round(self.t + FRAME_S, 6)
-            while pending and pending[0][0] <= self.t:
-                self.engine.handle(pending.pop(0)[1])
-            self.engine.handle(Tick(self.t))
-
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    def prompts(self, purpose: str) -> list[Prompt]:
-        return [p for p in self.of(Prompt) if p.purpose == purpose]
-
-
-def speech(start_t: float, end_t: float, partner: str | None = None) -> Script:
-    return [
-        (start_t + 0.08, SpeechOnset(start_t, partner)),
-        (end_t + 0.3, SpeechSegment(start_t, end_t, partner)),
-    ]
+def harness(exercise: Exercise, commands: CommandConfig | None = None) -> Harness:
+    """The scripted harness with this file's command prompts."""
+    return Harness(exercise, commands=commands, command_prompts=PROMPTS)
 
 
 def said(t: float, word: CommandWord, partner: str | None = None) -> tuple[float, Command]:
@@ -155,7 +103,7 @@ def said(t: float, word: CommandWord, partner: str | None = None) -> tuple[float
 
 
 def test_a_handover_phrase_ends_the_floor_at_once() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     h.run_until(20.0, [*speech(1.0, 5.0), said(5.5, CommandWord.HANDOVER)])
     ended = h.of(FloorEnded)
     assert [(e.t, e.reason) for e in ended] == [(5.5, FloorEndReason.HANDOVER_PHRASE)]
@@ -168,13 +116,13 @@ def test_a_handover_phrase_ends_the_floor_at_once() -> None:
 
 
 def test_a_thinking_pause_is_not_a_handover() -> None:
-    h = Harness(one_floor(limit_s=120.0))
+    h = harness(one_floor(limit_s=120.0))
     h.run_until(12.0, speech(1.0, 4.0) + speech(7.5, 11.0))
     assert h.of(FloorEnded) == []
 
 
 def test_commands_that_mean_nothing_now_are_logged_but_not_applied() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     script: Script = [
         said(2.0, CommandWord.RESUME),  # nothing is paused
         said(3.0, CommandWord.YES),  # nothing was asked
@@ -194,7 +142,7 @@ def test_commands_that_mean_nothing_now_are_logged_but_not_applied() -> None:
 
 
 def test_pause_freezes_the_floor_until_resume() -> None:
-    h = Harness(one_floor(limit_s=20.0))
+    h = harness(one_floor(limit_s=20.0))
     script = [
         *speech(1.0, 3.0),
         said(4.0, CommandWord.PAUSE),
@@ -219,7 +167,7 @@ def test_pause_freezes_the_floor_until_resume() -> None:
 
 
 def test_a_key_press_also_resumes_a_pause() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     h.run_until(15.0, [said(4.0, CommandWord.PAUSE), (10.0, KeyPress(10.0, "enter"))])
     assert len(h.of(Resumed)) == 1
     assert h.of(FloorEnded) == []
@@ -230,7 +178,7 @@ def test_a_key_press_also_resumes_a_pause() -> None:
 
 
 def test_repeat_says_the_last_prompt_again_without_costing_floor_time() -> None:
-    h = Harness(one_floor(limit_s=20.0))
+    h = harness(one_floor(limit_s=20.0))
     h.run_until(30.0, [said(5.0, CommandWord.REPEAT)])
     repeated = h.prompts("repeat")
     assert [(p.t, p.text) for p in repeated] == [(5.0, "Go Sam.")]
@@ -240,7 +188,7 @@ def test_repeat_says_the_last_prompt_again_without_costing_floor_time() -> None:
 
 
 def test_more_time_adds_a_minute_once_per_floor() -> None:
-    h = Harness(one_floor(limit_s=20.0))
+    h = harness(one_floor(limit_s=20.0))
     script = [
         *speech(1.0, 19.0),
         said(19.5, CommandWord.MORE_TIME),
@@ -257,7 +205,7 @@ def test_more_time_adds_a_minute_once_per_floor() -> None:
 
 
 def test_more_time_after_the_limit_lifts_the_overtime() -> None:
-    h = Harness(one_floor(limit_s=20.0))
+    h = harness(one_floor(limit_s=20.0))
     h.run_until(60.0, [*speech(1.0, 25.0), said(22.0, CommandWord.MORE_TIME)])
     assert len(h.of(Overtime)) == 1
     ended = h.of(FloorEnded)[0]
@@ -270,7 +218,7 @@ def test_more_time_after_the_limit_lifts_the_overtime() -> None:
 
 
 def test_time_out_is_a_spoken_break_then_a_reminder_then_resume() -> None:
-    h = Harness(one_floor(limit_s=20.0), CommandConfig(break_s=60.0))
+    h = harness(one_floor(limit_s=20.0), CommandConfig(break_s=60.0))
     script: Script = [said(5.0, CommandWord.TIME_OUT), said(70.0, CommandWord.RESUME)]
     h.run_until(200.0, script)
     assert h.of(TimeOut) == [TimeOut(5.0, break_s=60.0)]
@@ -286,14 +234,14 @@ def test_time_out_is_a_spoken_break_then_a_reminder_then_resume() -> None:
 
 
 def test_without_resume_the_session_waits_after_the_break() -> None:
-    h = Harness(one_floor(limit_s=20.0), CommandConfig(break_s=30.0))
+    h = harness(one_floor(limit_s=20.0), CommandConfig(break_s=30.0))
     h.run_until(300.0, [said(5.0, CommandWord.TIME_OUT)])
     assert h.engine.phase is Phase.PAUSED
     assert h.of(FloorEnded) == []
 
 
 def test_the_break_lasts_the_exercises_length_by_default() -> None:
-    h = Harness(replace(one_floor(), break_s=25 * 60.0))
+    h = harness(replace(one_floor(), break_s=25 * 60.0))
     h.run_until(10.0, [said(5.0, CommandWord.TIME_OUT)])
     assert h.of(TimeOut)[0].break_s == 25 * 60.0
     assert h.prompts("time_out")[0].text == "Break for twenty-five minutes."
@@ -303,7 +251,7 @@ def test_the_break_lasts_the_exercises_length_by_default() -> None:
 
 
 def test_stop_asks_first_and_no_carries_on() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     h.run_until(20.0, [said(5.0, CommandWord.STOP), said(7.0, CommandWord.NO)])
     assert [p.text for p in h.prompts("confirm_stop")] == ["End? Say yes or no."]
     assert [p.text for p in h.prompts("resumed")] == ["Going on."]
@@ -313,7 +261,7 @@ def test_stop_asks_first_and_no_carries_on() -> None:
 
 
 def test_stop_confirmed_with_yes_ends_the_session_cleanly() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     h.run_until(20.0, [*speech(1.0, 4.0), said(5.0, CommandWord.STOP), said(7.0, CommandWord.YES)])
     ended = h.of(FloorEnded)
     assert [(e.t, e.reason) for e in ended] == [(7.0, FloorEndReason.COMMAND)]
@@ -329,7 +277,7 @@ def test_stop_confirmed_with_yes_ends_the_session_cleanly() -> None:
 
 
 def test_an_unanswered_stop_question_means_no() -> None:
-    h = Harness(one_floor(), CommandConfig(stop_answer_s=5.0))
+    h = harness(one_floor(), CommandConfig(stop_answer_s=5.0))
     h.run_until(20.0, [said(5.0, CommandWord.STOP)])
     resumed = h.of(Resumed)
     assert len(resumed) == 1
@@ -339,7 +287,7 @@ def test_an_unanswered_stop_question_means_no() -> None:
 
 
 def test_stop_during_a_break_and_no_goes_back_to_the_break() -> None:
-    h = Harness(one_floor(), CommandConfig(break_s=60.0))
+    h = harness(one_floor(), CommandConfig(break_s=60.0))
     h.run_until(
         40.0,
         [
@@ -355,7 +303,7 @@ def test_stop_during_a_break_and_no_goes_back_to_the_break() -> None:
 
 
 def test_stop_is_heard_even_while_paused() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     h.run_until(
         20.0,
         [said(3.0, CommandWord.PAUSE), said(8.0, CommandWord.STOP), said(10.0, CommandWord.YES)],
@@ -368,7 +316,7 @@ def test_stop_is_heard_even_while_paused() -> None:
 
 @pytest.mark.parametrize("negative", [CommandWord.NOT_QUITE, CommandWord.NO])
 def test_spoken_answers_confirm_the_paraphrase(negative: CommandWord) -> None:
-    h = Harness(paraphrase_exercise())
+    h = harness(paraphrase_exercise())
     keys: Script = [(t, KeyPress(t, "enter")) for t in (5.0, 10.0, 16.0, 22.0)]
     h.run_until(60.0, [*keys, said(12.0, negative), said(24.0, CommandWord.YES)])
     floors = [(f.partner, f.role, f.attempt) for f in h.of(FloorGiven)]
@@ -387,14 +335,14 @@ def test_spoken_answers_confirm_the_paraphrase(negative: CommandWord) -> None:
 
 
 def test_the_answer_input_still_confirms() -> None:
-    h = Harness(paraphrase_exercise())
+    h = harness(paraphrase_exercise())
     keys: Script = [(t, KeyPress(t, "enter")) for t in (5.0, 10.0)]
     h.run_until(40.0, [*keys, (12.0, Answer(12.0, "yes"))])
     assert [c.answer for c in h.of(Confirmation)] == ["yes"]
 
 
 def test_a_handover_phrase_does_not_answer_a_confirmation() -> None:
-    h = Harness(paraphrase_exercise())
+    h = harness(paraphrase_exercise())
     keys: Script = [(t, KeyPress(t, "enter")) for t in (5.0, 10.0)]
     h.run_until(14.0, [*keys, said(12.0, CommandWord.HANDOVER)])
     assert h.of(VoiceCommand)[-1].applied is False
@@ -405,7 +353,7 @@ def test_a_handover_phrase_does_not_answer_a_confirmation() -> None:
 
 
 def test_heard_words_become_a_transcript_attributed_by_the_floor() -> None:
-    h = Harness(one_floor())
+    h = harness(one_floor())
     words = (WordTime("over", 4.0, 4.3), WordTime("to", 4.3, 4.4), WordTime("you", 4.4, 4.7))
     h.run_until(10.0, [(5.0, Heard(5.0, words))])
     assert h.of(Transcript) == [

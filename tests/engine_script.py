@@ -1,0 +1,66 @@
+"""Driving the session engine with scripted inputs: a word-timed voice and a frame clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from attune_voice.engine import EngineInput, SessionEngine, SpeechOnset, SpeechSegment, Tick
+from attune_voice.events import Event, Prompt, PromptMeaning
+from attune_voice.exercises.model import Exercise
+
+E = TypeVar("E", bound=Event)
+Script = list[tuple[float, EngineInput]]
+SECONDS_PER_WORD = 0.2
+FRAME_S = 0.02
+
+
+class CountingVoice:
+    """Says each prompt in a fixed time per word and remembers what it said.
+
+    A fixed speaking rate makes every time in the expected logs something a reader can
+    work out by hand; real espeak-ng prompts are covered by the session tests.
+    """
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, PromptMeaning]] = []
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        self.said.append((text, meaning))
+        return len(text.split()) * SECONDS_PER_WORD
+
+
+class Harness:
+    """Runs the engine frame by frame, feeding scripted inputs at their times."""
+
+    def __init__(
+        self, exercise: Exercise, voice: CountingVoice | None = None, **engine_options: Any
+    ) -> None:
+        self.events: list[Event] = []
+        self.voice = voice or CountingVoice()
+        self.engine = SessionEngine(
+            exercise, ("Sam", "Alex"), self.voice, self.events.append, **engine_options
+        )
+        self.t = 0.0
+
+    def run_until(self, t_end: float, script: Sequence[tuple[float, EngineInput]] = ()) -> None:
+        pending = sorted(script, key=lambda item: item[0])
+        while self.t < t_end - 1e-9 and not self.engine.done:
+            self.t = round(self.t + FRAME_S, 6)
+            while pending and pending[0][0] <= self.t:
+                self.engine.handle(pending.pop(0)[1])
+            self.engine.handle(Tick(self.t))
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def prompts(self, purpose: str) -> list[Prompt]:
+        return [p for p in self.of(Prompt) if p.purpose == purpose]
+
+
+def speech(start_t: float, end_t: float, partner: str | None = None) -> Script:
+    """An utterance as the listener reports it: onset at once, segment 0.3 s after it ends."""
+    return [
+        (start_t + 0.08, SpeechOnset(start_t, partner)),
+        (end_t + 0.3, SpeechSegment(start_t, end_t, partner)),
+    ]
