@@ -1,0 +1,197 @@
+"""The consent question before ``run``: who is asked when, what answers it, what is kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from attune_voice.audio.frames import Frame, Pcm
+from attune_voice.audio.rebased import Rebased
+from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from attune_voice.consent import QUESTION, Answer, Logging
+from attune_voice.consent_question import (
+    KEPT_TEXT,
+    KEY_QUESTION,
+    TIMING_ONLY_TEXT,
+    ConsentQuestion,
+    Given,
+    Phase,
+)
+from attune_voice.engine import Command, EngineInput, Heard, KeyPress, Tick
+from attune_voice.events import CommandWord, PromptMeaning, WordTime
+from tests.engine_script import FRAME_S, SECONDS_PER_WORD, CountingVoice
+
+NAMES = ("Sam", "Alex")
+
+
+def run_question(
+    script: list[tuple[float, EngineInput]], spoken: bool = True, until_t: float = 60.0
+) -> tuple[ConsentQuestion, CountingVoice, float]:
+    """Feed ticks every 20 ms and the scripted inputs at their times; returns when done."""
+    voice = CountingVoice()
+    question = ConsentQuestion(NAMES, voice, spoken=spoken)
+    pending = sorted(script, key=lambda item: item[0])
+    t = 0.0
+    while t < until_t and not question.done:
+        t = round(t + FRAME_S, 6)
+        while pending and pending[0][0] <= t:
+            question.handle(pending.pop(0)[1])
+        question.handle(Tick(t))
+    return question, voice, t
+
+
+def question_s(name: str, spoken: bool = True) -> float:
+    """How long CountingVoice takes to ask ``name``."""
+    text = (QUESTION if spoken else KEY_QUESTION).format(name=name)
+    return len(text.split()) * SECONDS_PER_WORD
+
+
+def test_two_spoken_yeses_keep_words() -> None:
+    first_s = question_s("Sam")
+    second_s = question_s("Alex")
+    yes_a = first_s + 1.0
+    yes_b = yes_a + second_s + 1.5
+    question, voice, end_t = run_question(
+        [
+            (yes_a, Command(yes_a, CommandWord.YES)),
+            (yes_b, Command(yes_b, CommandWord.YES)),
+        ]
+    )
+    assert question.given == [Given("A", Answer.YES, "voice"), Given("B", Answer.YES, "voice")]
+    assert question.logging is Logging.FULL
+    said = [text for text, _ in voice.said]
+    assert said[0].startswith("Sam, may this session be logged?")
+    assert said[1].startswith("Alex, may this session be logged?")
+    assert said[2] == KEPT_TEXT
+    assert [m.addressee for _, m in voice.said] == ["A", "B", None]
+    # Done once the outcome has been said, not before.
+    outcome_s = voice.say(KEPT_TEXT, voice.said[2][1])
+    assert end_t == pytest.approx(yes_b + outcome_s, abs=FRAME_S + 1e-9)
+
+
+def test_silence_is_a_no_after_the_wait() -> None:
+    first_s = question_s("Sam")
+    question, voice, _ = run_question([(first_s + 0.5, KeyPress(first_s + 0.5, "y"))])
+    assert question.given == [Given("A", Answer.YES, "key"), Given("B", Answer.SILENT, "silence")]
+    assert question.logging is Logging.TIMING_ONLY
+    assert voice.said[-1][0] == TIMING_ONLY_TEXT
+
+
+def test_silence_counts_from_the_end_of_the_question() -> None:
+    """Nobody answers: each partner gets exactly the wait after their own question."""
+    question = ConsentQuestion(NAMES, CountingVoice(), spoken=True, wait_s=8.0)
+    first_s = question_s("Sam")
+    t = 0.0
+    while len(question.given) < 1:
+        t = round(t + FRAME_S, 6)
+        question.handle(Tick(t))
+    assert t == pytest.approx(first_s + 8.0, abs=FRAME_S + 1e-9)
+
+
+def test_a_no_from_either_keeps_timing_only_and_the_outcome_names_nobody() -> None:
+    first_s = question_s("Sam")
+    second_s = question_s("Alex")
+    yes_a = first_s + 0.6
+    no_b = yes_a + second_s + 0.6
+    question, voice, _ = run_question(
+        [(yes_a, Command(yes_a, CommandWord.YES)), (no_b, Command(no_b, CommandWord.NO))]
+    )
+    assert [g.answer for g in question.given] == [Answer.YES, Answer.NO]
+    assert question.logging is Logging.TIMING_ONLY
+    outcome = voice.said[-1][0]
+    assert outcome == TIMING_ONLY_TEXT
+    assert "Sam" not in outcome and "Alex" not in outcome
+
+
+def test_keys_answer_where_there_is_no_speech_model() -> None:
+    first_s = question_s("Sam", spoken=False)
+    # Sam presses Y while the question still plays; Alex presses Enter (no).
+    during = first_s - 1.0
+    enter_at = first_s + question_s("Alex", spoken=False) + 0.4
+    question, voice, _ = run_question(
+        [(during, KeyPress(during, "y")), (enter_at, KeyPress(enter_at, "enter"))],
+        spoken=False,
+    )
+    assert voice.said[0][0] == KEY_QUESTION.format(name="Sam")
+    assert question.given == [Given("A", Answer.YES, "key"), Given("B", Answer.NO, "key")]
+    assert question.logging is Logging.TIMING_ONLY
+
+
+def test_a_key_before_a_partners_question_begins_does_not_answer_it() -> None:
+    """Sam presses Y twice while the question plays: the second press is not Alex's yes."""
+    first_s = question_s("Sam")
+    question, _, _ = run_question(
+        [(1.0, KeyPress(1.0, "y")), (1.5, KeyPress(1.5, "y"))], until_t=first_s + 2.0
+    )
+    assert question.given == [Given("A", Answer.YES, "key")]
+    assert question.phase is Phase.ASKING
+
+
+def test_with_a_microphone_each_only_the_asked_partner_answers() -> None:
+    first_s = question_s("Sam")
+    other = first_s + 0.5
+    own = first_s + 1.0
+    question, _, _ = run_question(
+        [
+            (other, Command(other, CommandWord.YES, partner="B")),
+            (own, Command(own, CommandWord.NO, partner="A")),
+        ],
+        until_t=own + 0.1,
+    )
+    assert question.given == [Given("A", Answer.NO, "voice")]
+
+
+def test_other_words_do_not_answer_and_a_transcript_can() -> None:
+    first_s = question_s("Sam")
+    pause_at = first_s + 0.5
+    heard_at = first_s + 1.0
+    words = (
+        WordTime("yeah", heard_at - 0.5, heard_at - 0.3),
+        WordTime("sure", heard_at - 0.3, heard_at),
+    )
+    question, _, _ = run_question(
+        [
+            (pause_at, Command(pause_at, CommandWord.PAUSE)),
+            (heard_at, Heard(heard_at, words)),
+        ],
+        until_t=heard_at + 0.1,
+    )
+    assert question.given == [Given("A", Answer.YES, "voice")]
+
+
+def test_the_session_clock_starts_where_the_question_ended() -> None:
+    class Steady:
+        """Silent frames on a sample counter, as a device gives them."""
+
+        channels = 1
+
+        def __init__(self) -> None:
+            self.played: list[int] = []
+
+        def frames(self) -> Iterator[Frame]:
+            sample = 0
+            while True:
+                yield Frame(np.zeros((1, FRAME_SAMPLES), np.int16), sample)
+                sample += FRAME_SAMPLES
+
+        def play(self, pcm: Pcm, meaning: PromptMeaning | None = None) -> None:
+            self.played.append(len(pcm))
+
+        def queued_s(self) -> float:
+            return 0.0
+
+        def close(self) -> None:
+            pass
+
+    audio = Steady()
+    origin = 123 * FRAME_SAMPLES
+    rebased = Rebased(audio, origin)
+    first = next(iter(rebased.frames()))
+    assert first.start_sample == -origin
+    frames = rebased.frames()
+    starts = [next(frames).start_sample for _ in range(3)]
+    assert starts == [-origin, -origin + FRAME_SAMPLES, -origin + 2 * FRAME_SAMPLES]
+    rebased.play(np.zeros(SAMPLE_RATE_HZ, np.int16))
+    assert audio.played == [SAMPLE_RATE_HZ]
