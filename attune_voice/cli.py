@@ -108,11 +108,27 @@ def recording(
 ) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
     """Opens the store and yields (append event, finish session)."""
     from attune_voice.cli_data import warn_if_exposed
+    from attune_voice.errors import StoreError
+    from attune_voice.running import SessionClaim, is_recording
     from attune_voice.store import Store
 
     with Store.open() as store:
         warn_if_exposed(store)
-        store.mark_unfinished_interrupted()
+        folder = store.path.parent
+        # A session another attune-voice is recording right now is not a crashed one.
+        store.mark_unfinished_interrupted(lambda other: is_recording(folder, other))
+        holder = SessionClaim(folder)
+
+        def claim(new_id: int) -> None:
+            try:
+                holder.claim(new_id)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot mark the session as being recorded in {folder}/running "
+                    f"({e.strerror or e}); check that the folder is yours and the disk "
+                    "has room"
+                ) from e
+
         session_id = store.start_session(
             exercise=exercise.name,
             partners=names,
@@ -120,6 +136,7 @@ def recording(
             started_at=now_iso(),
             settings=exercise.settings(),
             timing_only=timing_only,
+            claim=claim,
         )
 
         def append(event: Event) -> None:
@@ -129,7 +146,10 @@ def recording(
             store.finish_session(session_id, str(reason), duration_s)
             return session_id
 
-        yield append, finish
+        try:
+            yield append, finish
+        finally:
+            holder.release()
 
 
 class Progress:
@@ -271,7 +291,8 @@ def demo(
         chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
     # The simulated partners need no model; the hint about one is for real sessions.
-    understanding = session_understanding(model, chosen, transcripts, hint=False)
+    hearing = session_understanding(model, chosen, transcripts, hint=False)
+    understanding = hearing() if hearing is not None else None
     with SpeechRenderer() as renderer, recording(chosen, names, "demo") as (append, finish):
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
@@ -333,9 +354,11 @@ def run(
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
+    from attune_voice.audio.rebased import Rebased
     from attune_voice.cli_devices import device_choice, device_notices, format_stats
     from attune_voice.cli_exercises import with_fresh_questions
     from attune_voice.cli_models import session_understanding
+    from attune_voice.consent import Logging
     from attune_voice.engine import SessionEngine
     from attune_voice.keys import KeyReader
     from attune_voice.room_check import SETTING_KEY, detector_config, loads_result
@@ -353,49 +376,98 @@ def run(
         # The detector's thresholds for this room, from the last `attune-voice check`.
         detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
     # The model loads before the devices open: nothing waits on a running stream.
-    understanding = session_understanding(model, chosen, transcripts, hint=False)
+    hearing = session_understanding(model, chosen, transcripts, hint=False)
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
         DeviceAudio(input_device=input_device, output_device=output_device) as audio,
-        # Recording starts only once the devices are open, so a wrong device leaves
-        # no empty session behind.
-        recording(chosen, names, "run") as (append, finish),
     ):
-        hand_over = 'Say "I\'m done", or press' if understanding else "Press"
+        hand_over = 'Say "I\'m done", or press' if hearing else "Press"
         click.echo(
             f"{names[0]} and {names[1]}: {chosen.title}. {hand_over} Enter, space or the "
             "clicker to hand over; Ctrl-C ends the session and keeps the log.",
             err=True,
         )
-        if understanding is None:
+        if hearing is None:
             from attune_voice.models import NO_MODEL_HINT
 
             click.echo(f"attune-voice: {NO_MODEL_HINT}", err=True)
         # A lost device pauses the session: said aloud if the speakers still work,
         # printed always; frames resume on the same clock when it is back.
         audio.on_status = device_notices(audio, renderer)
-        log = EventLog(append)
-        engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, audio), log)
-        listener = Listener(audio.channels, detector, understanding=understanding)
-        loop = SessionLoop(audio, engine, listener)
-        session_id: int | None = None
-        try:
-            reason = loop.run(extra_keys=keys.poll)
-            session_id = finish(reason, loop.t)
-            _say_summary(loop, renderer, log.events, reason)
-        except AttuneError:
-            # The device stayed lost (or another boundary failed): the session ends
-            # there with its log kept; the group prints the one-line reason.
-            if not engine.done:
-                loop.stop(EndReason.DEVICE_LOST)
-            if session_id is None:
-                finish(EndReason.DEVICE_LOST, loop.t)
-            click.echo(format_stats(audio.stats()), err=True)
-            raise
+        player = PromptVoicePlayer(renderer, audio)
+        logging, origin_sample = _ask_consent(audio, player, names, detector, hearing, keys)
+        understanding = hearing() if hearing is not None else None
+        # Recording starts only once the devices are open and both partners have
+        # answered, so a wrong device or a Ctrl-C during the question leaves no empty
+        # session behind. The session's clock starts after the question.
+        with recording(chosen, names, "run", timing_only=logging is Logging.TIMING_ONLY) as (
+            append,
+            finish,
+        ):
+            session_audio = Rebased(audio, origin_sample)
+            log = EventLog(append)
+            engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, session_audio), log)
+            listener = Listener(audio.channels, detector, understanding=understanding)
+            loop = SessionLoop(session_audio, engine, listener)
+            session_id: int | None = None
+            try:
+                reason = loop.run(extra_keys=keys.poll)
+                session_id = finish(reason, loop.t)
+                _say_summary(loop, renderer, log.events, reason)
+            except AttuneError:
+                # The device stayed lost (or another boundary failed): the session ends
+                # there with its log kept; the group prints the one-line reason.
+                if not engine.done:
+                    loop.stop(EndReason.DEVICE_LOST)
+                if session_id is None:
+                    finish(EndReason.DEVICE_LOST, loop.t)
+                click.echo(format_stats(audio.stats()), err=True)
+                raise
         stats = audio.stats()
     print_review(log.events, session_id, "text")
     click.echo(format_stats(stats), err=True)
+
+
+def _ask_consent(
+    audio: Any,
+    player: Any,
+    names: tuple[str, str],
+    detector: Any,
+    hearing: Callable[[], Any] | None,
+    keys: Any,
+) -> tuple[Any, int]:
+    """Ask both partners whether the session may keep words; returns (logging, origin).
+
+    The origin is the stream sample where the question ended: the session's time zero.
+    """
+    from attune_voice.consent import KEY_HINT, Logging
+    from attune_voice.consent_question import ConsentQuestion, ask_consent
+    from attune_voice.session import Listener
+
+    question = ConsentQuestion(names, player, spoken=hearing is not None)
+    listener = Listener(
+        audio.channels, detector, understanding=hearing() if hearing is not None else None
+    )
+    answer_by = "say yes or no, or" if hearing is not None else ""
+    click.echo(
+        f"attune-voice: may this session keep your words? Each of you: {answer_by} "
+        f"{KEY_HINT}.".replace("  ", " "),
+        err=True,
+    )
+    keys.poll()  # a key pressed before the question is not an answer to it
+    try:
+        origin_sample = ask_consent(audio, question, listener, extra_keys=keys.poll)
+    except KeyboardInterrupt:
+        click.echo(
+            "attune-voice: stopped before the session started; nothing was recorded", err=True
+        )
+        raise click.exceptions.Exit(130) from None
+    if question.logging is Logging.FULL:
+        click.echo("attune-voice: both said yes: the session is logged.", err=True)
+    else:
+        click.echo("attune-voice: not two yeses: only the timing is kept, no words.", err=True)
+    return question.logging, origin_sample
 
 
 def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReason) -> None:

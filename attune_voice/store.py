@@ -18,7 +18,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -210,8 +210,13 @@ class Store:
         started_at: str,
         settings: Mapping[str, object],
         timing_only: bool = False,
+        claim: Callable[[int], None] | None = None,
     ) -> int:
         """Record a new running session and return its id.
+
+        ``claim(session_id)`` runs before the new row is committed, under the store's
+        write lock: whatever it marks (a lock file saying a live process records the
+        session) is in place before any other process can see the session running.
 
         ``started_at`` is an ISO 8601 time with a UTC offset (``Z`` or ``+00:00``; any
         offset is converted to UTC) from the caller: the store never reads a clock.
@@ -226,7 +231,7 @@ class Store:
             settings_json = json.dumps(dict(settings), sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ValueError(f"session settings must be plain JSON values ({e})") from e
-        with self._guard("write to"):
+        with self._guard("write to"), _transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO sessions (started_at, exercise, partner_a, partner_b, mode,"
                 " status, settings, timing_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -241,8 +246,10 @@ class Store:
                     int(timing_only),
                 ),
             )
-        if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
-            raise StoreError(f"cannot write to {self._path} (the new session got no id)")
+            if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
+                raise StoreError(f"cannot write to {self._path} (the new session got no id)")
+            if claim is not None:
+                claim(cursor.lastrowid)
         self._timing_only[cursor.lastrowid] = timing_only
         return cursor.lastrowid
 
@@ -372,11 +379,14 @@ class Store:
             self._timing_only[session_id] = known
         return known
 
-    def mark_unfinished_interrupted(self) -> list[int]:
+    def mark_unfinished_interrupted(
+        self, still_recording: Callable[[int], bool] | None = None
+    ) -> list[int]:
         """Mark sessions still 'running' (the program died) as 'interrupted'; return their ids.
 
-        Their duration becomes the latest ``t`` among their events (0 when none). Call
-        it only when no other attune-voice can be running a session on this database.
+        Their duration becomes the latest ``t`` among their events (0 when none).
+        ``still_recording(session_id)`` spares a session a live process is recording;
+        it is asked under the write lock, as ``start_session``'s claim is made.
         """
         with self._guard("write to"), _transaction(self._conn):
             ids = [
@@ -384,12 +394,13 @@ class Store:
                 for row in self._conn.execute(
                     "SELECT id FROM sessions WHERE status = ? ORDER BY id", (RUNNING,)
                 )
+                if still_recording is None or not still_recording(int(row[0]))
             ]
-            self._conn.execute(
+            self._conn.executemany(
                 "UPDATE sessions SET status = 'interrupted', duration_s = COALESCE("
                 " (SELECT MAX(t) FROM events WHERE events.session_id = sessions.id), 0.0)"
-                " WHERE status = ?",
-                (RUNNING,),
+                " WHERE id = ?",
+                [(session_id,) for session_id in ids],
             )
         return ids
 
