@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,8 +148,11 @@ def model_for_transcripts(model: Path | None) -> Path:
 
 def session_understanding(
     model: Path | None, exercise: Exercise, transcripts: bool, *, hint: bool = True
-) -> Understanding | None:
+) -> Callable[[], Understanding] | None:
     """What the session listens with: None without a model (said once, on stderr).
+
+    Each call of the returned function starts a fresh ``Understanding`` on the one
+    loaded model, so the consent question and the session never share what they heard.
 
     The model is ``--model``, else the one chosen with ``models use``, else the default
     one once downloaded. Transcripts need a model, so asking for them without one is an
@@ -170,4 +175,4 @@ def session_understanding(
     parser = CommandParser(exercise.handover_phrases)
     # Transcripts need every word; commands alone can use a grammar where the model allows.
     recognizer = Recognizer(SpeechModel(path), None if transcripts else parser.phrases)
-    return Understanding(recognizer, parser, transcripts)
+    return functools.partial(Understanding, recognizer, parser, transcripts)

@@ -109,7 +109,7 @@ class PromptMeaning:
     """
 
     purpose: str
-    """step, floor, cue, check_in, overtime, confirmed, closing."""
+    """step, floor, cue, check_in, overtime, confirmed, closing, consent, …"""
     addressee: str | None = None
     """"A", "B" or None for both."""
     role: FloorRole | None = None
