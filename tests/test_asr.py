@@ -333,9 +333,13 @@ def test_with_a_model_the_session_understands_speech(
 ) -> None:
     monkeypatch.setenv("ATTUNE_HOME", str(tmp_path))
     exercise = load_exercise("speaker-listener")
-    understanding = session_understanding(vosk_model_path, exercise, transcripts=True)
+    hearing = session_understanding(vosk_model_path, exercise, transcripts=True)
+    assert hearing is not None
+    understanding = hearing()
     assert isinstance(understanding, Understanding)
     assert understanding.transcripts
+    # The consent question and the session each get their own, on the one model.
+    assert hearing() is not understanding
 
 
 def test_analyze_adds_the_words_of_each_segment(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+from vosk_fixtures import speech_renderer, vosk_model_path
 
+from attune_voice.asr import DEFAULT_HANDOVER_PHRASES, CommandParser, Recognizer, SpeechModel
 from attune_voice.audio.frames import Frame, Pcm
 from attune_voice.audio.rebased import Rebased
-from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ, RoomConfig
 from attune_voice.consent import QUESTION, Answer, Logging
 from attune_voice.consent_question import (
     KEPT_TEXT,
@@ -18,9 +21,13 @@ from attune_voice.consent_question import (
     ConsentQuestion,
     Given,
     Phase,
+    ask_consent,
 )
+from attune_voice.demo import build_room
 from attune_voice.engine import Command, EngineInput, Heard, KeyPress, Tick
 from attune_voice.events import CommandWord, PromptMeaning, WordTime
+from attune_voice.session import Listener, PromptVoicePlayer, Understanding
+from attune_voice.voice import SpeechRenderer
 from tests.engine_script import FRAME_S, SECONDS_PER_WORD, CountingVoice
 
 NAMES = ("Sam", "Alex")
@@ -195,3 +202,34 @@ def test_the_session_clock_starts_where_the_question_ended() -> None:
     assert starts == [-origin, -origin + FRAME_SAMPLES, -origin + 2 * FRAME_SAMPLES]
     rebased.play(np.zeros(SAMPLE_RATE_HZ, np.int16))
     assert audio.played == [SAMPLE_RATE_HZ]
+
+
+# --- by voice, through the real recogniser --------------------------------------------------
+
+
+def test_partners_answer_yes_aloud_in_the_simulated_room(
+    vosk_model_path: Path, speech_renderer: SpeechRenderer
+) -> None:
+    """Real espeak-ng partners say "yes" into the room; the real listener and libvosk
+    (with the generated test model) hear it; the session's clock then starts at zero."""
+    room = build_room(speech_renderer, RoomConfig(seed=5, microphones=2))
+    room.voice_commands = True
+    parser = CommandParser(DEFAULT_HANDOVER_PHRASES)
+    recognizer = Recognizer(SpeechModel(vosk_model_path), parser.phrases)
+    listener = Listener(room.channels, understanding=Understanding(recognizer, parser))
+    question = ConsentQuestion(NAMES, PromptVoicePlayer(speech_renderer, room), spoken=True)
+
+    origin = ask_consent(room, question, listener)
+
+    assert question.given == [Given("A", Answer.YES, "voice"), Given("B", Answer.YES, "voice")]
+    assert question.logging is Logging.FULL
+    # Each partner said yes once, after their own question, and nobody else spoke.
+    said = [(seg.partner, seg.kind) for seg in room.truth]
+    assert said == [("A", "say_yes"), ("B", "say_yes")]
+    # It ended once the outcome had been said: a few seconds, not the silent waits.
+    assert origin / SAMPLE_RATE_HZ < room.truth[-1].end_t + 6.0
+    first = next(iter(Rebased(room, origin).frames()))
+    assert first.start_sample == 0
+
+
+__all__ = ["speech_renderer", "vosk_model_path"]  # pytest fixtures, used by name

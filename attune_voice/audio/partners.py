@@ -108,7 +108,12 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-_ANSWERS = {"paused": "say_resume", "come_back": "say_resume", "confirm_stop": "say_no"}
+_ANSWERS = {
+    "paused": "say_resume",
+    "come_back": "say_resume",
+    "confirm_stop": "say_no",
+    "consent": "say_yes",
+}
 """The coach's questions the partners answer, and how."""
 
 VOICES = {"A": ("gmw/en-us+m3", 168), "B": ("gmw/en-gb-x-rp+f4", 176)}
