@@ -55,17 +55,19 @@ def question_s(name: str, spoken: bool = True) -> float:
     return len(text.split()) * SECONDS_PER_WORD
 
 
+def aloud(
+    first: CommandWord, second: CommandWord, after_s: float
+) -> tuple[list[tuple[float, EngineInput]], float]:
+    """Each partner answers ``after_s`` after their own question has ended; returns the
+    script and when the second answer is understood."""
+    first_t = question_s("Sam") + after_s
+    second_t = first_t + question_s("Alex") + after_s
+    return [(first_t, Command(first_t, first)), (second_t, Command(second_t, second))], second_t
+
+
 def test_two_spoken_yeses_keep_words() -> None:
-    first_s = question_s("Sam")
-    second_s = question_s("Alex")
-    yes_a = first_s + 1.0
-    yes_b = yes_a + second_s + 1.5
-    question, voice, end_t = run_question(
-        [
-            (yes_a, Command(yes_a, CommandWord.YES)),
-            (yes_b, Command(yes_b, CommandWord.YES)),
-        ]
-    )
+    script, yes_b = aloud(CommandWord.YES, CommandWord.YES, after_s=1.0)
+    question, voice, end_t = run_question(script)
     assert question.given == [Given("A", Answer.YES, "voice"), Given("B", Answer.YES, "voice")]
     assert question.logging is Logging.FULL
     said = [text for text, _ in voice.said]
@@ -98,13 +100,8 @@ def test_silence_counts_from_the_end_of_the_question() -> None:
 
 
 def test_a_no_from_either_keeps_timing_only_and_the_outcome_names_nobody() -> None:
-    first_s = question_s("Sam")
-    second_s = question_s("Alex")
-    yes_a = first_s + 0.6
-    no_b = yes_a + second_s + 0.6
-    question, voice, _ = run_question(
-        [(yes_a, Command(yes_a, CommandWord.YES)), (no_b, Command(no_b, CommandWord.NO))]
-    )
+    script, _ = aloud(CommandWord.YES, CommandWord.NO, after_s=0.6)
+    question, voice, _ = run_question(script)
     assert [g.answer for g in question.given] == [Answer.YES, Answer.NO]
     assert question.logging is Logging.TIMING_ONLY
     outcome = voice.said[-1][0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,17 @@ def recorder(db: Path) -> Iterator[subprocess.Popen[str]]:
         stream.close()
 
 
+def new_session(store: Store, claim: Callable[[int], None] | None = None) -> int:
+    return store.start_session(
+        exercise="x",
+        partners=("A", "B"),
+        mode="demo",
+        started_at="2026-01-01T00:00:00Z",
+        settings={},
+        claim=claim,
+    )
+
+
 def started_id(process: subprocess.Popen[str]) -> int:
     assert process.stdout is not None
     return int(process.stdout.readline())
@@ -67,13 +78,7 @@ def test_a_live_session_is_spared_and_finishes_normally(
 ) -> None:
     live = started_id(recorder)
     with Store.open(db) as store:
-        crashed = store.start_session(
-            exercise="x",
-            partners=("A", "B"),
-            mode="demo",
-            started_at="2026-01-01T00:00:00Z",
-            settings={},
-        )
+        crashed = new_session(store)
         store.append(crashed, Key(t=2.0, key="enter"))
         marked = store.mark_unfinished_interrupted(lambda other: is_recording(db.parent, other))
         assert marked == [crashed]
@@ -123,12 +128,5 @@ def test_a_failed_claim_leaves_no_session(db: Path) -> None:
 
     with Store.open(db) as store:
         with pytest.raises(OSError):
-            store.start_session(
-                exercise="x",
-                partners=("A", "B"),
-                mode="demo",
-                started_at="2026-01-01T00:00:00Z",
-                settings={},
-                claim=refuse,
-            )
+            new_session(store, claim=refuse)
         assert store.sessions() == []
