@@ -56,12 +56,27 @@ _DECIMATION = 8
 _BAND_SAMPLES = SUBFRAME_SAMPLES // _DECIMATION
 _HIGHPASS_TAPS = 4
 """Subtracting a 4-sample running mean at 2 kHz removes what lies below about 300 Hz."""
+_BAND_TAPS = _DECIMATION * _HIGHPASS_TAPS
+_BAND_FILTER = np.array(
+    [-1.0] * (_BAND_TAPS - _DECIMATION) + [_HIGHPASS_TAPS - 1.0] * _DECIMATION, dtype=np.float32
+) / np.float32(_BAND_TAPS)
+"""Both steps as one filter on the 16 kHz samples: a band sample is the mean of its 8
+samples less the mean of the last four such means, so (3 x[8j..8j+7] - x[8j-24..8j-1])
+summed and divided by 32. From int16 samples every product and partial sum is a
+multiple of 1/32 below 2^16, exact in float32, so any order of summing gives the same
+band as averaging first and filtering after."""
+_KEPT_SAMPLES = _BAND_TAPS - _DECIMATION
+"""Samples of the block before that the first band sample reaches back to."""
 _WINDOW = 64
 """32 ms at 2 kHz: two periods of the lowest pitch searched."""
+_KEPT_BAND = _WINDOW - _BAND_SAMPLES
+"""Band samples of the block before that the first periodicity window reaches back to."""
 _MIN_LAG = 5
 _MAX_LAG = 32
 """Pitch periods searched, in 2 kHz samples: 2.5-16 ms (400-62 Hz)."""
 _LAGS = np.arange(_MIN_LAG - 1, _MAX_LAG + 2)
+_PEAK_LAGS = _LAGS[1:-1].astype(np.float64)
+"""The lag of each interior point of the correlation, where a peak can be."""
 _PRE_EMPHASIS = 0.95
 _HELD_SUBFRAMES = 5
 _HELD_TOLERANCE = 0.01
@@ -73,10 +88,45 @@ _MUSIC_SHARE = 0.5
 """Above this share of held pitches over the last second, the sound is music."""
 _MUSIC_MEMORY_SUBFRAMES = 500
 _FULL_SCALE_POWER = 32768.0 * 32768.0
+_LEVEL_SCALE = 1.0 / (SUBFRAME_SAMPLES * _FULL_SCALE_POWER)
+_LEVEL_SCALES = (_LEVEL_SCALE, _DECIMATION * _LEVEL_SCALE, _LEVEL_SCALE)
+"""Sums of squares to mean powers re full scale: broadband, voice band (at 2 kHz, a
+sub-frame has an eighth of the samples), presence band."""
 _CUE_FLOOR_DBFS = -55.0
 _CUE_MAX_GAIN_DB = 30.0
 """webrtcvad hears best at a talking level: a quiet room is lifted so that its floor
 sits near -55 dBFS (never lowered, by 30 dB at most)."""
+
+
+def _f32(value: float) -> npt.NDArray[np.float32]:
+    """A constant for float32 arithmetic, as a 0-d array.
+
+    numpy applies a 0-d array of the operand's own type with less ado than a Python
+    float (half the cost of a call on a few values), and with the same result.
+    """
+    return np.array(value, dtype=np.float32)
+
+
+def _f64(value: float) -> Floats:
+    """A constant for float64 arithmetic, as a 0-d array (see ``_f32``)."""
+    return np.array(value, dtype=np.float64)
+
+
+_F32_PRE_EMPHASIS = _f32(_PRE_EMPHASIS)
+_F32_TINY_POWER = _f32(1e-10)
+_F32_TINY_ENERGY = _f32(1e-6)
+_F32_TEN = _f32(10.0)
+_F32_ZERO, _F32_ONE, _F32_TWO, _F32_MINUS_ONE = _f32(0.0), _f32(1.0), _f32(2.0), _f32(-1.0)
+_F32_HALF, _F32_EIGHTH, _F32_FLAT = _f32(0.5), _f32(0.125), _f32(-1e-9)
+_F32_NEVER = _f32(-np.inf)
+_F64_ZERO, _F64_ONE, _F64_TEN = _f64(0.0), _f64(1.0), _f64(10.0)
+_F64_TINY_POWER = _f64(1e-10)
+_F64_FLOOR_MIN_DBFS = _f64(_FLOOR_MIN_DBFS)
+_F64_PITCHED = _f64(_PITCHED)
+_F64_HELD_TOLERANCE = _f64(_HELD_TOLERANCE)
+_F64_MUSIC_SHARE = _f64(_MUSIC_SHARE)
+_AROUND = np.arange(3)[:, None]
+"""The lags before, at and after a peak, one row each."""
 
 
 def _seconds(subframe_index: int) -> float:
@@ -114,19 +164,13 @@ class WebRtcVoicing:
         width = 2 * SUBFRAME_SAMPLES
         count = len(data) // width
         is_speech = self._vad.is_speech
-        pairs = np.fromiter(
-            (
-                is_speech(data[k * width : (k + 2) * width], SAMPLE_RATE_HZ)
-                for k in range(0, count - 1, 2)
-            ),
-            dtype=bool,
-            count=count // 2,
-        )
-        decisions = np.repeat(pairs, 2)
+        decisions: list[bool] = []
+        for k in range(0, count - 1, 2):
+            heard = is_speech(data[k * width : (k + 2) * width], SAMPLE_RATE_HZ)
+            decisions += (heard, heard)
         if count % 2:
-            last = is_speech(data[(count - 1) * width : count * width], SAMPLE_RATE_HZ)
-            decisions = np.append(decisions, bool(last))
-        return decisions
+            decisions.append(is_speech(data[(count - 1) * width : count * width], SAMPLE_RATE_HZ))
+        return np.array(decisions, dtype=bool)
 
 
 def subframe_dbfs(pcm: Pcm) -> Floats:
@@ -174,132 +218,228 @@ class Features:
     slam (or the end of a word)."""
 
 
-@dataclass(frozen=True)
-class _Levels:
-    """What ``FeatureExtractor`` measures first: levels, shaped (channels, n)."""
-
-    level_dbfs: Floats
-    voice_dbfs: Floats
-    presence_dbfs: Floats
-    fading: Bools
-    band: npt.NDArray[np.float32]
-    """The voice band itself at 2 kHz, shaped (channels, 20 n), for the pitch analysis."""
-
-
 class FeatureExtractor:
     """Computes ``Features`` for consecutive blocks of audio, all channels at once.
 
     Blocks may be any whole number of sub-frames; the few samples and values each
     step needs from the previous block are kept, so a stream cut into 20 ms frames
     gives the features of the same stream in one piece.
+
+    A live 20 ms frame holds two sub-frames, so what it costs is the number of numpy
+    calls and how much each has to set up, not the arithmetic. So each call covers
+    every channel (and, where it can, every level); the working arrays are kept from
+    one block to the next of the same length; and per-sub-frame values are laid out
+    time first, (n, channels), so that joining them to the history of the block
+    before and slicing them by time gives contiguous arrays (``Features`` shows them
+    transposed, (channels, n)).
     """
 
     def __init__(self, channels: int = 1) -> None:
         self.channels = channels
-        self._last_sample = np.zeros((channels, 1), dtype=np.float32)
-        self._band_history = np.zeros((channels, _HIGHPASS_TAPS - 1), dtype=np.float32)
-        self._window_history = np.zeros((channels, _WINDOW - _BAND_SAMPLES), dtype=np.float32)
-        self._period_history = np.zeros((channels, _HELD_SUBFRAMES))
-        self._presence_history = np.full((channels, 2), _SILENT_DBFS)
-        self._pitched_and_held = _RunningSum((2, channels), _SHARE_SUBFRAMES)
-        self._musical = _RunningSum((channels,), _MUSIC_MEMORY_SUBFRAMES)
+        self._period_history = np.zeros((_HELD_SUBFRAMES, channels))
+        self._presence_history = np.full((2, channels), _SILENT_DBFS)
+        self._pitched_and_held = _RunningSum(_SHARE_SUBFRAMES, channels, kinds=2)
+        self._musical = _RunningSum(_MUSIC_MEMORY_SUBFRAMES, channels)
+        self._work = _Workspace(channels, 1)
 
     def feed(self, pcm: Pcm) -> Features:
         """Features of a block shaped (channels, samples), or (samples,) for one."""
-        return self._pitch(self._levels(pcm))
+        return self.measure(pcm)[0]
 
-    def _levels(self, pcm: Pcm) -> _Levels:
+    def measure(self, pcm: Pcm) -> tuple[Features, Floats]:
+        """``feed``, and the three levels of each sub-frame, time first: shaped
+        (3, n, channels) for the broadband, voice band and presence band levels."""
         channels = self.channels
-        x = pcm.reshape(channels, -1).astype(np.float32)
+        x = pcm.reshape(channels, -1)
         count = x.shape[1] // SUBFRAME_SAMPLES
-        x = x[:, : count * SUBFRAME_SAMPLES]
-        frames = x.reshape(channels, count, SUBFRAME_SAMPLES)
-        level = np.einsum("ckn,ckn->ck", frames, frames)
+        if count == 0:
+            nothing = np.zeros((channels, 0))
+            none = np.zeros((channels, 0), dtype=bool)
+            features = Features(nothing, nothing, nothing, nothing, none, nothing, none, none)
+            return features, np.zeros((3, 0, channels))
+        if count != self._work.count:
+            self._work = _Workspace(channels, count, self._work)
+        levels_dbfs, fading = self._levels(x[:, : count * SUBFRAME_SAMPLES])
+        return self._pitch(levels_dbfs, fading), levels_dbfs
 
-        previous = np.concatenate((self._last_sample, x[:, :-1]), axis=1)
-        self._last_sample = x[:, -1:] if count else self._last_sample
-        emphasised = (x - np.float32(_PRE_EMPHASIS) * previous).reshape(frames.shape)
-        presence = np.einsum("ckn,ckn->ck", emphasised, emphasised)
+    def _levels(self, x: Pcm) -> tuple[Floats, Bools]:
+        """The levels and whether the presence band fades, time first; leaves the
+        voice band in the workspace for the pitch analysis."""
+        work = self._work
+        work.signal[...] = x
+        # Each channel's samples follow the end of its block before, so one call on the
+        # flat buffer pre-emphasises all of them (what it leaves before each channel's
+        # samples is never read).
+        emphasised = work.flat_emphasised[1:]
+        np.multiply(work.flat_signal[:-1], _F32_PRE_EMPHASIS, out=emphasised)
+        np.subtract(work.flat_signal[1:], emphasised, out=emphasised)
+        powers = work.powers
+        np.einsum("acki,acki->akc", work.frames, work.frames, out=powers[0::2])
+        work.voice_band[...] = np.dot(work.taps, _BAND_FILTER)
+        np.einsum("cki,cki->kc", work.voice, work.voice, out=powers[1])
+        work.kept[...] = work.signal[:, work.signal.shape[1] - _KEPT_SAMPLES :]
 
-        band = self._voice_band(x)
-        band_frames = band.reshape(channels, count, _BAND_SAMPLES)
-        voice = np.einsum("ckn,ckn->ck", band_frames, band_frames)
+        powers *= work.scales
+        np.maximum(powers, _F32_TINY_POWER, out=powers)
+        np.log10(powers, out=powers)
+        powers *= _F32_TEN
+        levels_dbfs = powers.astype(np.float64)
+        recent = np.concatenate((self._presence_history, levels_dbfs[2]))
+        self._presence_history = recent[work.count :]
+        return levels_dbfs, recent[2:] < recent[:-2]
 
-        scale = 1.0 / (SUBFRAME_SAMPLES * _FULL_SCALE_POWER)
-        presence_dbfs = _db(presence * scale)
-        recent = np.concatenate((self._presence_history, presence_dbfs), axis=1)
-        self._presence_history = recent[:, count:]
-        return _Levels(
-            level_dbfs=_db(level * scale),
-            voice_dbfs=_db(voice * (_DECIMATION * scale)),
-            presence_dbfs=presence_dbfs,
-            fading=recent[:, 2:] < recent[:, :-2],
-            band=band,
+    def _pitch(self, levels_dbfs: Floats, fading: Bools) -> Features:
+        work = self._work
+        count, channels = work.count, self.channels
+        strength, period = _periodicity(work)
+        periodicity = strength.reshape(count, channels)
+        pitched_period = np.where(
+            periodicity >= _F64_PITCHED, period.reshape(count, channels), _F64_ZERO
         )
 
-    def _pitch(self, levels: _Levels) -> Features:
-        channels, count = levels.level_dbfs.shape
-        # Each sub-frame's periodicity looks at the 32 ms that end with it.
-        padded = np.concatenate((self._window_history, levels.band), axis=1)
-        self._window_history = padded[:, padded.shape[1] - self._window_history.shape[1] :]
-        step_channel, step_sample = padded.strides
-        windows = _view(
-            padded,
-            (channels, count, _WINDOW),
-            (step_channel, _BAND_SAMPLES * step_sample, step_sample),
-        )
-        strength, period = _periodicity(windows.reshape(channels * count, _WINDOW))
-        periodicity = strength.reshape(channels, count)
-        pitched_period = np.where(periodicity >= _PITCHED, period.reshape(channels, count), 0.0)
-
-        periods = np.concatenate((self._period_history, pitched_period), axis=1)
-        self._period_history = periods[:, count:]
-        before, now = periods[:, :count], periods[:, _HELD_SUBFRAMES:]
-        held = (before > 0.0) & (now > 0.0) & (np.abs(now - before) < _HELD_TOLERANCE * now)
-        counts = self._pitched_and_held.add(np.stack((now > 0.0, held)).astype(np.float64))
-        held_share = counts[1] / np.maximum(counts[0], 1.0)
-        music_heard = self._musical.add((held_share > _MUSIC_SHARE).astype(np.float64)) > 0
+        periods = np.concatenate((self._period_history, pitched_period))
+        self._period_history = periods[count:]
+        pitched = periods > _F64_ZERO
+        now, before = periods[_HELD_SUBFRAMES:], periods[:count]
+        held = pitched[:count] & pitched[_HELD_SUBFRAMES:]
+        held &= np.abs(now - before) < _F64_HELD_TOLERANCE * now
+        marks = work.marks
+        marks[0] = pitched[_HELD_SUBFRAMES:]
+        marks[1] = held
+        counts = self._pitched_and_held.add(marks)
+        held_share = counts[1] / np.maximum(counts[0], _F64_ONE)
+        musical = (held_share > _F64_MUSIC_SHARE).astype(np.float64)
+        music_heard = self._musical.add(musical) > _F64_ZERO
         return Features(
-            level_dbfs=levels.level_dbfs,
-            voice_dbfs=levels.voice_dbfs,
-            presence_dbfs=levels.presence_dbfs,
-            periodicity=periodicity,
-            held_pitch=held,
-            held_share=held_share,
-            music_heard=music_heard,
-            fading=levels.fading,
+            level_dbfs=levels_dbfs[0].T,
+            voice_dbfs=levels_dbfs[1].T,
+            presence_dbfs=levels_dbfs[2].T,
+            periodicity=periodicity.T,
+            held_pitch=held.T,
+            held_share=held_share.T,
+            music_heard=music_heard.T,
+            fading=fading.T,
         )
 
-    def _voice_band(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        decimated = x[:, 0::_DECIMATION].copy()
-        for phase in range(1, _DECIMATION):
-            decimated += x[:, phase::_DECIMATION]
-        decimated *= np.float32(1.0 / _DECIMATION)
-        extended = np.concatenate((self._band_history, decimated), axis=1)
-        self._band_history = extended[:, decimated.shape[1] :]
-        width = decimated.shape[1]
-        running = decimated.copy()
-        for shift in range(1, _HIGHPASS_TAPS):
-            start = _HIGHPASS_TAPS - 1 - shift
-            running += extended[:, start : start + width]
-        band: npt.NDArray[np.float32] = decimated - running * np.float32(1.0 / _HIGHPASS_TAPS)
-        return band
+
+class _Workspace:
+    """The working arrays of ``FeatureExtractor`` for blocks of ``count`` sub-frames,
+    and the strided views into them that let one numpy call do what would otherwise
+    take a loop.
+
+    The signal and the voice band each start with what their first values need from
+    the block before (the samples the first band sample is filtered from, the band
+    that the first periodicity window reaches back to), moved to the front once a
+    block is done; a workspace for another block length takes them over.
+    """
+
+    def __init__(self, channels: int, count: int, before: _Workspace | None = None) -> None:
+        self.count = count
+        samples = count * SUBFRAME_SAMPLES
+        band_samples = count * _BAND_SAMPLES
+        f32 = np.float32
+        step = np.dtype(f32).itemsize
+        # The signal and its pre-emphasised version side by side: one call measures both.
+        signals = np.zeros((2, channels, _KEPT_SAMPLES + samples), dtype=f32)
+        self.flat_signal = signals[0].reshape(-1)
+        self.flat_emphasised = signals[1].reshape(-1)
+        self.kept = signals[0, :, :_KEPT_SAMPLES]
+        self.signal = signals[0, :, _KEPT_SAMPLES:]
+        self.frames = signals[:, :, _KEPT_SAMPLES:].reshape(2, channels, count, SUBFRAME_SAMPLES)
+        self.powers = np.zeros((3, count, channels), dtype=f32)
+        """Sums of squares, then levels in dBFS: broadband, voice band, presence band."""
+        self.scales = np.empty_like(self.powers)
+        for kind, scale in enumerate(_LEVEL_SCALES):
+            self.scales[kind] = scale
+        self.taps = _view(
+            signals,
+            (channels, band_samples, _BAND_TAPS),
+            (signals.strides[1], _DECIMATION * step, step),
+        )
+        """What each voice band sample is filtered from."""
+        self.band = np.zeros((channels, _KEPT_BAND + band_samples), dtype=f32)
+        """The voice band at 2 kHz."""
+        self.voice_band = self.band[:, _KEPT_BAND:]
+        self.voice = self.voice_band.reshape(channels, count, _BAND_SAMPLES)
+        # Each sub-frame's periodicity looks at the 32 ms that end with it.
+        self.windows = _view(
+            self.band,
+            (channels, count, _WINDOW),
+            (self.band.strides[0], _BAND_SAMPLES * step, step),
+        ).transpose(1, 0, 2)
+        rows = count * channels
+        self.heads = np.zeros((count, channels, _WINDOW), dtype=f32)
+        """The windows, one row each, time first."""
+        self.rows = self.heads.reshape(rows, _WINDOW)
+        # Zero padding makes every lag one slice of a single view: one call for all lags.
+        padded = np.zeros((rows, _WINDOW + _LAGS[-1] + 1), dtype=f32)
+        self.padded = padded[:, :_WINDOW]
+        self.shifted = _view(
+            padded, (rows, len(_LAGS), _WINDOW), (padded.strides[0], step, step), int(_LAGS[0])
+        )
+        starts = np.arange(rows)[:, None] * _WINDOW
+        self.energy_at = np.stack(
+            (
+                starts + _WINDOW - 1 - _LAGS,
+                starts + _LAGS - 1,
+                np.broadcast_to(starts + _WINDOW - 1, (rows, len(_LAGS))),
+            )
+        )
+        """Where the running energy of each window gives, for each lag, the energy of
+        its head, what lies before its tail, and the whole window's."""
+        lags = len(_LAGS)
+        self.row_starts = np.arange(rows) * lags
+        self.peaks = np.zeros(rows * lags, dtype=bool)
+        self.falls = np.zeros(rows * lags, dtype=bool)
+        self.candidates = np.zeros(rows * lags, dtype=f32)
+        """Interior peaks of the correlations, each row's laid out as its correlation's
+        lags are, so one call compares every row; the last two places of each row are
+        not interior points."""
+        self.marks = np.zeros((2, count, channels))
+        """Pitched and held sub-frames, for their running counts."""
+        if before is not None:
+            self.kept[...] = before.kept
+            self.band[:, :_KEPT_BAND] = before.band[:, :_KEPT_BAND]
 
 
 class _RunningSum:
-    """Sums over the last ``window`` sub-frames, ending at each one, across blocks."""
+    """Sums over the last ``window`` sub-frames, ending at each one, across blocks.
 
-    def __init__(self, shape: tuple[int, ...], window: int) -> None:
-        self._history = np.zeros((*shape, window))
+    Values are shaped (n, channels), or (kinds, n, channels) for several ``kinds``,
+    and are counts: whole numbers, so every way of summing them is exact. A block
+    shorter than the window (a live frame) updates the previous sums by what enters
+    and what leaves, which keeps its cost from growing with the window; a longer one
+    sums afresh.
+    """
+
+    def __init__(self, window: int, channels: int, kinds: int | None = None) -> None:
+        lead = () if kinds is None else (kinds,)
         self._window = window
+        self._ring = np.zeros((*lead, window, channels))
+        """The last ``window`` values, the oldest at ``_oldest`` and on (wrapping)."""
+        self._oldest = 0
+        self._sum = np.zeros((*lead, 1, channels))
 
     def add(self, values: Floats) -> Floats:
-        count = values.shape[-1]
-        joined = np.concatenate((self._history, values), axis=-1)
-        self._history = joined[..., count:]
-        sums = np.cumsum(joined, axis=-1)
-        result: Floats = sums[..., self._window :] - sums[..., :count]
-        return result
+        count = values.shape[-2]
+        oldest = self._oldest
+        if oldest + count <= self._window:
+            leaving = self._ring[..., oldest : oldest + count, :]
+            sums = values - leaving
+            np.add.accumulate(sums, axis=-2, out=sums)
+            sums += self._sum
+            leaving[...] = values
+            self._oldest = (oldest + count) % self._window
+        else:
+            ring = self._ring
+            history = np.concatenate((ring[..., oldest:, :], ring[..., :oldest, :]), axis=-2)
+            joined = np.concatenate((history, values), axis=-2)
+            running = np.add.accumulate(joined, axis=-2)
+            sums = running[..., self._window :, :] - running[..., :count, :]
+            self._ring = joined[..., count:, :].copy()
+            self._oldest = 0
+        self._sum = sums[..., count - 1 :, :].copy()
+        return sums
 
 
 def _view(
@@ -310,8 +450,7 @@ def _view(
 ) -> npt.NDArray[np.float32]:
     """A read-only strided view of a C-contiguous array, from its element ``first``.
 
-    The same as numpy's ``as_strided``, at a fraction of its cost per call: it matters
-    for a live 20 ms frame, where these views are made twice per frame.
+    The same as numpy's ``as_strided``, at a fraction of its cost per call.
     """
     view: npt.NDArray[np.float32] = np.ndarray(
         shape, dtype=base.dtype, buffer=base, offset=first * base.itemsize, strides=strides
@@ -320,45 +459,56 @@ def _view(
     return view
 
 
-def _periodicity(windows: npt.NDArray[np.float32]) -> tuple[Floats, Floats]:
+def _periodicity(work: _Workspace) -> tuple[Floats, Floats]:
     """Peak normalised autocorrelation over the pitch lags, and the pitch period there
-    (in 2 kHz samples, interpolated), one value per window row.
+    (in 2 kHz samples, interpolated), for each window of the voice band in ``work``,
+    flattened over (sub-frames, channels).
 
     Each lag compares the window's head with its tail (both of length 64 - lag),
     normalised by both energies, so a pure periodic signal scores 1 whatever its level
     and noise scores near 0. Only interior peaks count: a correlation that merely falls
     from lag 0 (low-pass noise, rumble) has none.
     """
-    rows = windows.shape[0]
-    if rows == 0:
-        return np.zeros(0), np.zeros(0)
-    # float32 throughout: twice as fast as float64 and ample for a correlation. The
-    # zero padding makes every lag one slice of a single view: one call for all lags.
-    padded = np.zeros((rows, _WINDOW + _LAGS[-1] + 1), dtype=np.float32)
-    padded[:, :_WINDOW] = windows
-    step_row, step_sample = padded.strides
-    shifted = _view(
-        padded, (rows, len(_LAGS), _WINDOW), (step_row, step_sample, step_sample), _LAGS[0]
-    )
-    products = np.einsum("rn,rkn->rk", windows, shifted)
-    squares = np.cumsum(windows * windows, axis=1, dtype=np.float32)
-    energies = squares[:, _WINDOW - 1 - _LAGS] * (squares[:, -1:] - squares[:, _LAGS - 1])
-    corr = products / np.sqrt(np.maximum(energies, np.float32(1e-6)))
-    inner = corr[:, 1:-1]
-    peaks = (inner > corr[:, :-2]) & (inner >= corr[:, 2:])
-    candidates = np.where(peaks, inner, -1.0)
-    best = np.argmax(candidates, axis=1)
-    index = np.arange(rows)
-    before, at, after = corr[index, best], corr[index, best + 1], corr[index, best + 2]
+    work.heads[...] = work.windows
+    # The windows are copied out: the band's end can move to the front for the next block.
+    work.band[:, :_KEPT_BAND] = work.band[:, work.band.shape[1] - _KEPT_BAND :]
+    work.padded[...] = work.rows
+    # float32 throughout: twice as fast as float64 and ample for a correlation.
+    products = np.einsum("rn,rkn->rk", work.rows, work.shifted)
+    squares = np.multiply(work.rows, work.rows)
+    np.add.accumulate(squares, axis=1, out=squares)
+    head, before_tail, whole = squares.take(work.energy_at)
+    energies = np.subtract(whole, before_tail, out=whole)
+    np.multiply(head, energies, out=energies)
+    np.maximum(energies, _F32_TINY_ENERGY, out=energies)
+    np.sqrt(energies, out=energies)
+    corr = np.divide(products, energies, out=products)
+
+    # Every row's interior peaks in one pass over all rows laid end to end; where a
+    # comparison straddles two rows it lands on a row's last two places, never chosen.
+    flat, peaks, candidates = corr.reshape(-1), work.peaks[:-2], work.candidates
+    np.greater(flat[1:-1], flat[:-2], out=peaks)
+    np.greater_equal(flat[1:-1], flat[2:], out=work.falls[:-2])
+    peaks &= work.falls[:-2]
+    candidates[...] = _F32_MINUS_ONE
+    np.copyto(candidates[:-2], flat[1:-1], where=peaks)
+    by_row = candidates.reshape(corr.shape)
+    by_row[:, -2:] = _F32_NEVER
+    best = by_row.argmax(axis=1)
+    peak_at = work.row_starts + best
+    found = candidates.take(peak_at) > _F32_ZERO
+    before, at, after = flat.take(peak_at + _AROUND)
     # The true peak usually falls between two lags at 2 kHz: fit a parabola through it.
-    curve = before - 2.0 * at + after
-    bent = curve < -1e-9
-    safe = np.where(bent, curve, -1.0)
-    top = np.where(bent, at - 0.125 * (before - after) ** 2 / safe, at)
-    offset = np.where(bent, 0.5 * (before - after) / safe, 0.0)
-    found = candidates[index, best] > 0.0
-    strength: Floats = np.where(found, np.clip(top, 0.0, 1.0), 0.0).astype(np.float64)
-    period: Floats = np.where(found, _LAGS[best + 1] + offset, 0.0).astype(np.float64)
+    curve = before - _F32_TWO * at + after
+    bent = curve < _F32_FLAT
+    safe = np.where(bent, curve, _F32_MINUS_ONE)
+    spread = before - after
+    top = np.where(bent, at - _F32_EIGHTH * np.square(spread) / safe, at)
+    offset = np.where(bent, _F32_HALF * spread / safe, _F32_ZERO)
+    np.maximum(top, _F32_ZERO, out=top)
+    np.minimum(top, _F32_ONE, out=top)
+    strength: Floats = np.where(found, top, _F32_ZERO).astype(np.float64)
+    period: Floats = np.where(found, _PEAK_LAGS.take(best) + offset, _F64_ZERO)
     return strength, period
 
 
@@ -366,46 +516,62 @@ def _periodicity(windows: npt.NDArray[np.float32]) -> tuple[Floats, Floats]:
 
 
 class FloorTracker:
-    """Noise floors in dBFS for several series at once (rows), by minimum statistics.
+    """Noise floors in dBFS for several series at once, by minimum statistics.
 
-    Each floor follows quieter levels at once and rises slowly (``rise_db_per_s``),
-    so speech cannot pull it up within a turn but a fan switched on is learnt within
-    seconds. It tracks the level smoothed over ``smooth_subframes`` (a power average),
-    which keeps it near the noise's typical level rather than its deepest dips.
+    The series are arranged (kinds, channels), and their levels come time in the
+    middle, shaped (kinds, n, channels). Each floor follows quieter levels at once and
+    rises slowly (``rise_db_per_s``), so speech cannot pull it up within a turn but a
+    fan switched on is learnt within seconds. It tracks the level smoothed over
+    ``smooth_subframes`` (a power average), which keeps it near the noise's typical
+    level rather than its deepest dips.
     """
 
-    def __init__(self, rows: int, rise_db_per_s: float = 3.0, smooth_subframes: int = 1) -> None:
-        self.dbfs = np.full(rows, -60.0)
+    def __init__(
+        self, series: tuple[int, int], rise_db_per_s: float = 3.0, smooth_subframes: int = 1
+    ) -> None:
+        kinds, channels = series
+        self.dbfs = np.full(series, -60.0)
         self._rise_db = rise_db_per_s * SUBFRAME_S
         self._primed = False
         self._smooth = max(1, smooth_subframes)
-        self._recent = np.zeros((rows, self._smooth - 1))
+        self._recent = np.zeros((kinds, self._smooth - 1, channels))
         """Powers of the last sub-frames, for the running average."""
+        self._zeros = np.zeros((kinds, 1, channels))
+        self._ramp = np.zeros((kinds, 0, channels))
+        """What the floor may rise by, from one to n sub-frames on (kept for the last n)."""
 
     def track(self, levels_dbfs: Floats) -> Floats:
-        """Take levels shaped (rows, n); return the floor after each, same shape."""
-        count = levels_dbfs.shape[-1]
+        """Take levels shaped (kinds, n, channels); return the floor after each."""
+        count = levels_dbfs.shape[1]
         if count == 0:
             return np.zeros(levels_dbfs.shape)
-        powers = 10.0 ** (np.asarray(levels_dbfs, dtype=np.float64) / 10.0)
+        powers = _F64_TEN ** (np.asarray(levels_dbfs, dtype=np.float64) / _F64_TEN)
         if self._smooth > 1:
             if not self._primed:
-                self._recent[:] = powers[:, :1]
-            joined = np.concatenate((self._recent, powers), axis=1)
-            sums = np.cumsum(joined, axis=1)
-            window = sums[:, self._smooth - 1 :].copy()
-            window[:, 1:] -= sums[:, : count - 1]
-            powers = window / self._smooth
-            self._recent = joined[:, count:]
-        smoothed = np.maximum(_db(powers), _FLOOR_MIN_DBFS)
+                self._recent[...] = powers[:, :1]
+            # The leading zero makes each window's sum one difference of running sums.
+            joined = np.concatenate((self._zeros, self._recent, powers), axis=1)
+            self._recent = joined[:, count + 1 :]
+            sums = np.add.accumulate(joined, axis=1)
+            powers = sums[:, self._smooth :] - sums[:, :count]
+            powers /= self._smooth
+        smoothed = powers
+        np.maximum(smoothed, _F64_TINY_POWER, out=smoothed)
+        np.log10(smoothed, out=smoothed)
+        smoothed *= _F64_TEN
+        np.maximum(smoothed, _F64_FLOOR_MIN_DBFS, out=smoothed)
         if not self._primed:
             self.dbfs = smoothed[:, 0].copy()
             self._primed = True
         # floor[k] = min(level[k], floor[k - 1] + rise): a running minimum of the levels
-        # minus a ramp, plus the ramp.
-        ramp = self._rise_db * np.arange(1, count + 1)
-        lowest = np.minimum.accumulate(np.minimum(smoothed - ramp, self.dbfs[:, None]), axis=1)
-        floors: Floats = lowest + ramp
+        # minus a ramp, plus the ramp; the floor before the block starts the minimum.
+        if self._ramp.shape != smoothed.shape:
+            ramp = self._rise_db * np.arange(1, count + 1)
+            self._ramp = np.ascontiguousarray(np.broadcast_to(ramp[:, None], smoothed.shape))
+        floors = np.subtract(smoothed, self._ramp, out=smoothed)
+        np.minimum(floors[:, 0], self.dbfs, out=floors[:, 0])
+        np.minimum.accumulate(floors, axis=1, out=floors)
+        floors += self._ramp
         self.dbfs = floors[:, -1].copy()
         return floors
 
@@ -414,19 +580,20 @@ class NoiseFloor:
     """One noise floor (see ``FloorTracker``), fed one level or a run of levels."""
 
     def __init__(self, rise_db_per_s: float = 3.0, smooth_subframes: int = 1) -> None:
-        self._tracker = FloorTracker(1, rise_db_per_s, smooth_subframes)
+        self._tracker = FloorTracker((1, 1), rise_db_per_s, smooth_subframes)
 
     @property
     def dbfs(self) -> float:
-        return float(self._tracker.dbfs[0])
+        return float(self._tracker.dbfs[0, 0])
 
     def update(self, level_dbfs: float) -> float:
         """Take one sub-frame's level; return the floor after it."""
-        return float(self._tracker.track(np.array([[level_dbfs]]))[0, 0])
+        return float(self._tracker.track(np.array([[[level_dbfs]]]))[0, 0, 0])
 
     def track(self, levels_dbfs: Floats) -> Floats:
         """Take consecutive sub-frame levels; return the floor after each."""
-        floors: Floats = self._tracker.track(np.asarray(levels_dbfs, dtype=np.float64)[None])[0]
+        levels = np.asarray(levels_dbfs, dtype=np.float64)[None, :, None]
+        floors: Floats = self._tracker.track(levels)[0, :, 0]
         return floors
 
 
@@ -697,6 +864,31 @@ def _next(indices: npt.NDArray[np.intp], k: int, count: int) -> int:
 # --- channels -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """The detector's thresholds from its configuration, as 0-d arrays (see ``_f32``)."""
+
+    voice_sound_db: Floats
+    sound_db: Floats
+    voiced_db: Floats
+    music_voice_db: Floats
+    periodicity: Floats
+    energy_db: Floats
+    channel_db: Floats
+
+    @classmethod
+    def of(cls, config: DetectorConfig) -> _Limits:
+        return cls(
+            voice_sound_db=_f64(config.voice_sound_margin_db),
+            sound_db=_f64(config.sound_margin_db),
+            voiced_db=_f64(config.voiced_margin_db),
+            music_voice_db=_f64(config.music_voice_margin_db),
+            periodicity=_f64(config.periodicity_min),
+            energy_db=_f64(config.energy_margin_db),
+            channel_db=_f64(config.channel_margin_db),
+        )
+
+
 class ChannelDetector:
     """Speech decisions and segments for every channel of a stream of frames.
 
@@ -718,8 +910,9 @@ class ChannelDetector:
             voicing = [WebRtcVoicing(config.aggressiveness) for _ in range(channels)]
         self._voicing = voicing
         self._features = FeatureExtractor(channels)
-        # Rows: each channel's broadband, voice-band and presence-band levels.
-        self._floors = FloorTracker(3 * channels, config.noise_rise_db_per_s, smooth_subframes=5)
+        # Series: the broadband, voice-band and presence-band levels of each channel.
+        self._floors = FloorTracker((3, channels), config.noise_rise_db_per_s, smooth_subframes=5)
+        self._limits = _Limits.of(config)
         self._segmenters = [Segmenter(config, channel) for channel in range(channels)]
         self._index = 0
         """Sub-frames consumed: the detector's clock."""
@@ -730,66 +923,64 @@ class ChannelDetector:
 
     def noise_floor_dbfs(self, channel: int = 0) -> float:
         """The broadband noise floor of a channel."""
-        return float(self._floors.dbfs[3 * channel])
+        return float(self._floors.dbfs[0, channel])
 
     def evidence(self, pcm: Pcm) -> tuple[Bools, Bools]:
         """Sound and voicing of each sub-frame of a (channels, samples) block, shaped
         (channels, sub-frames); advances the features and floors, not the segmenters."""
-        config = self._config
-        features = self._features.feed(pcm)
-        levels = np.stack((features.level_dbfs, features.voice_dbfs, features.presence_dbfs), 1)
-        channels, _, count = levels.shape
-        floors = self._floors.track(levels.reshape(3 * channels, count)).reshape(levels.shape)
-        margins = levels - floors
-        broadband, voice, presence = margins[:, 0], margins[:, 1], margins[:, 2]
-        sound = (voice >= config.voice_sound_margin_db) | (presence >= config.sound_margin_db)
+        limits = self._limits
+        features, levels = self._features.measure(pcm)
+        # Time first from here on, as the extractor works (see FeatureExtractor).
+        periodicity, held_pitch = features.periodicity.T, features.held_pitch.T
+        held_share, music_heard = features.held_share.T, features.music_heard.T
+        floors = self._floors.track(levels)
+        broadband, voice, presence = levels - floors
+        sound = voice >= limits.voice_sound_db
+        sound |= presence >= limits.sound_db
         # Where music plays, its note changes look like a voice for a moment; a voice
         # over music stands well above it (the floor has learnt the music).
-        voice_needed = np.where(
-            features.music_heard, config.music_voice_margin_db, config.voiced_margin_db
-        )
-        voiced = (
-            (features.periodicity >= config.periodicity_min)
-            & (voice >= voice_needed)
-            & ~features.held_pitch
-            & (features.held_share < _MUSIC_SHARE)
-        )
+        voice_needed = np.where(music_heard, limits.music_voice_db, limits.voiced_db)
+        unmusical = held_share < _F64_MUSIC_SHARE
+        unmusical &= ~held_pitch
+        voiced = periodicity >= limits.periodicity
+        voiced &= voice >= voice_needed
+        voiced &= unmusical
         if self._voicing is not None:
             # webrtcvad hears unvoiced speech (a whisper) too; it is asked only where
             # the sound is strong, not musical and not the decay of a knock.
-            eligible = (
-                (broadband >= config.energy_margin_db)
-                & (presence >= config.energy_margin_db)
-                & (features.held_share < _MUSIC_SHARE)
-                & ~features.held_pitch
-                & ~features.fading
-            )
-            gain_db = np.clip(_CUE_FLOOR_DBFS - floors[:, 0], 0.0, _CUE_MAX_GAIN_DB)
-            voiced |= self._cue(pcm.reshape(channels, -1), eligible, 10.0 ** (gain_db / 20.0))
+            eligible = broadband >= limits.energy_db
+            eligible &= presence >= limits.energy_db
+            eligible &= unmusical
+            eligible &= ~features.fading.T
+            voiced |= self._cue(pcm.reshape(self.channels, -1), eligible, floors[0])
         sound |= voiced
-        if channels > 1:
-            loudest = features.level_dbfs.max(axis=0)
-            own = features.level_dbfs >= loudest - config.channel_margin_db
+        if self.channels > 1:
+            level = levels[0]
+            loudest = np.maximum.reduce(level, axis=1, keepdims=True)
+            own = level >= loudest - limits.channel_db
             sound &= own
             voiced &= own
-        return sound, voiced
+        return sound.T, voiced.T
 
-    def _cue(self, pcm: Pcm, eligible: Bools, gain: Floats) -> Bools:
+    def _cue(self, pcm: Pcm, eligible: Bools, floor_dbfs: Floats) -> Bools:
+        """webrtcvad's decisions where ``eligible`` (time first); it hears every
+        sub-frame regardless."""
         assert self._voicing is not None
-        channels, count = eligible.shape
+        count, channels = eligible.shape
         samples = pcm[:, : count * SUBFRAME_SAMPLES]
-        decisions = np.zeros(eligible.shape, dtype=bool)
+        if count and np.minimum.reduce(floor_dbfs, axis=None) < _CUE_FLOOR_DBFS:
+            # A gain of exactly 1 leaves int16 samples as they are, so lifting every
+            # channel gives what lifting only the quiet ones would.
+            gain_db = np.clip(_CUE_FLOOR_DBFS - floor_dbfs, 0.0, _CUE_MAX_GAIN_DB)
+            gain = (10.0 ** (gain_db / 20.0)).T[:, :, None].astype(np.float32)
+            lifted = samples.reshape(channels, count, SUBFRAME_SAMPLES) * gain
+            np.clip(lifted, -32768, 32767, out=lifted)
+            samples = lifted.astype(np.int16).reshape(channels, -1)
+        decisions = np.empty((count, channels), dtype=bool)
         for channel in range(channels):
-            audio = samples[channel]
-            if np.any(gain[channel] != 1.0):
-                lifted = audio.reshape(count, SUBFRAME_SAMPLES) * gain[channel, :, None].astype(
-                    np.float32
-                )
-                np.clip(lifted, -32768, 32767, out=lifted)
-                audio = lifted.astype(np.int16).reshape(-1)
-            decisions[channel] = self._voicing[channel].speech(audio)
-        result: Bools = decisions & eligible
-        return result
+            decisions[:, channel] = self._voicing[channel].speech(samples[channel])
+        decisions &= eligible
+        return decisions
 
     def feed(self, pcm: Pcm) -> tuple[list[Onset], list[Segment]]:
         """Process a (channels, samples) block whose length is a multiple of 10 ms."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_script import FRAME_S, SECONDS_PER_WORD, CountingVoice
 from vosk_fixtures import speech_renderer, vosk_model_path
 
 from attune_voice.asr import DEFAULT_HANDOVER_PHRASES, CommandParser, Recognizer, SpeechModel
@@ -28,7 +29,6 @@ from attune_voice.engine import Command, EngineInput, Heard, KeyPress, Tick
 from attune_voice.events import CommandWord, PromptMeaning, WordTime
 from attune_voice.session import Listener, PromptVoicePlayer, Understanding
 from attune_voice.voice import SpeechRenderer
-from tests.engine_script import FRAME_S, SECONDS_PER_WORD, CountingVoice
 
 NAMES = ("Sam", "Alex")
 

@@ -184,6 +184,20 @@ class SimulatedRoom:
             mix = self._noise[:, offset : offset + FRAME_SAMPLES].copy()
         else:
             mix = np.roll(self._noise, -offset, axis=1)[:, :FRAME_SAMPLES].copy()
+        if self._sounds or self.monitor_prompts:
+            self._mix_sounds(mix, start, end)
+        self._prompt_spans = [span for span in self._prompt_spans if span[1] > start]
+        playing = any(a < end for a, _ in self._prompt_spans)
+        self._sample = end
+        mix *= 32768.0
+        # np.clip's own checks cost more than the clipping of 640 samples.
+        np.maximum(mix, -32768.0, out=mix)
+        np.minimum(mix, 32767.0, out=mix)
+        pcm = mix.astype(np.int16)
+        return Frame(pcm=pcm, start_sample=start, playing=playing, keys=keys)
+
+    def _mix_sounds(self, mix: npt.NDArray[np.float32], start: int, end: int) -> None:
+        """Add the partners' lines and the prompts' echo that sound in [start, end)."""
         sources = np.zeros((2, FRAME_SAMPLES), dtype=np.float32)
         echo = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         prompt = np.zeros(FRAME_SAMPLES, dtype=np.float32)
@@ -201,14 +215,9 @@ class SimulatedRoom:
         self._sounds = still
         mix += self._mic_gain @ sources
         mix += echo
-        self._prompt_spans = [span for span in self._prompt_spans if span[1] > start]
-        playing = any(a < end for a, _ in self._prompt_spans)
         if self.monitor_prompts:
             # What a person in the room hears: both voices and the prompts, full level.
             self.monitor = np.clip((sources[0] + sources[1] + prompt) * 32768.0, -32768, 32767)
-        self._sample = end
-        pcm = np.clip(mix * 32768.0, -32768, 32767).astype(np.int16)
-        return Frame(pcm=pcm, start_sample=start, playing=playing, keys=keys)
 
     def _start_due(self, end: int) -> tuple[str, ...]:
         keys: list[str] = []

@@ -1,0 +1,119 @@
+"""The detector's features do not depend on how the audio is cut into blocks.
+
+A live session hands the detector 20 ms frames, ``attune-voice analyze`` about 10 s at
+a time, and a block may hold any whole number of 10 ms sub-frames: what the detector
+carries from one block to the next (samples, band history, pitch history, running
+counts) must make every cut give exactly the features of the stream in one piece.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
+from attune_voice.vad import SUBFRAME_SAMPLES, ChannelDetector, FeatureExtractor, Features, Segment
+
+RATE = SAMPLE_RATE_HZ
+FIELDS = (
+    "level_dbfs",
+    "voice_dbfs",
+    "presence_dbfs",
+    "periodicity",
+    "held_pitch",
+    "held_share",
+    "music_heard",
+    "fading",
+)
+BLOCK_SUBFRAMES = (2, 2, 1, 3, 7, 2, 150, 2, 600, 5, 0, 2, 41)
+"""Live frames, odd lengths, and blocks longer than the 1 s and 5 s running windows."""
+
+
+def _tones(hz: list[float], note_s: float, dbfs: float) -> npt.NDArray[np.float64]:
+    """Notes with harmonics, each held for ``note_s``: a pitch that holds, as music's does."""
+    t = np.arange(int(note_s * RATE)) / RATE
+    notes = [sum(np.sin(2 * np.pi * f * h * t) / h for h in range(1, 6)) for f in hz]
+    out = np.concatenate(notes)
+    result: npt.NDArray[np.float64] = out / np.sqrt(np.mean(out**2)) * 10 ** (dbfs / 20) * 32768
+    return result
+
+
+def _room(seconds: float) -> npt.NDArray[np.int16]:
+    """Two microphones: held notes on one; on the other a gliding tone that comes and
+    goes; noise on both."""
+    rng = np.random.default_rng(11)
+    count = int(seconds * RATE)
+    music = np.resize(_tones([220.0, 330.0, 262.0, 392.0, 294.0], 0.8, -30), count)
+    t = np.arange(count) / RATE
+    glide = np.sin(2 * np.pi * (110 * t + 15 * t * t)) * 4000 * (np.sin(2 * np.pi * 0.4 * t) > 0)
+    noise = rng.standard_normal((2, count)) * 30
+    room = np.stack((music, glide)) + noise
+    return np.clip(np.rint(room), -32768, 32767).astype(np.int16)
+
+
+def _cut(pcm: npt.NDArray[np.int16]) -> list[npt.NDArray[np.int16]]:
+    blocks: list[npt.NDArray[np.int16]] = []
+    lengths = itertools.cycle(BLOCK_SUBFRAMES)
+    start = 0
+    while start < pcm.shape[-1]:
+        end = start + next(lengths) * SUBFRAME_SAMPLES
+        blocks.append(pcm[..., start:end])
+        start = end
+    return blocks
+
+
+def _joined(parts: list[Features], field: str) -> npt.NDArray[np.generic]:
+    return np.concatenate([getattr(part, field) for part in parts], axis=1)
+
+
+def test_every_cut_gives_exactly_the_features_of_the_whole_stream() -> None:
+    pcm = _room(12.0)
+    whole = FeatureExtractor(channels=2).feed(pcm)
+    extractor = FeatureExtractor(channels=2)
+    parts = [extractor.feed(block) for block in _cut(pcm)]
+    for field in FIELDS:
+        np.testing.assert_array_equal(_joined(parts, field), getattr(whole, field), err_msg=field)
+    # The stream exercises what is carried across blocks: pitch held and gliding,
+    # music heard and not, sound fading.
+    assert 0.1 < whole.held_pitch.mean() < 0.9
+    assert 0.1 < whole.music_heard.mean() < 0.95
+    assert whole.periodicity.max() > 0.9
+    assert 0.1 < whole.fading.mean() < 0.9
+
+
+def test_one_channel_may_come_flat_and_in_frames() -> None:
+    pcm = _room(3.0)[1]
+    whole = FeatureExtractor().feed(pcm)
+    extractor = FeatureExtractor()
+    frames = [extractor.feed(pcm[start : start + 320]) for start in range(0, len(pcm), 320)]
+    for field in FIELDS:
+        np.testing.assert_array_equal(_joined(frames, field), getattr(whole, field), err_msg=field)
+
+
+def test_a_block_without_a_whole_sub_frame_gives_nothing_and_changes_nothing() -> None:
+    pcm = _room(1.0)
+    extractor = FeatureExtractor(channels=2)
+    first = extractor.feed(pcm[:, :3200])
+    empty = extractor.feed(pcm[:, :0])
+    rest = extractor.feed(pcm[:, 3200:])
+    whole = FeatureExtractor(channels=2).feed(pcm)
+    assert all(getattr(empty, field).shape == (2, 0) for field in FIELDS)
+    for field in FIELDS:
+        np.testing.assert_array_equal(_joined([first, rest], field), getattr(whole, field))
+
+
+def test_speech_segments_do_not_depend_on_the_cut() -> None:
+    pcm = _room(12.0)
+
+    def segments(blocks: list[npt.NDArray[np.int16]]) -> list[Segment]:
+        detector = ChannelDetector(DetectorConfig(), channels=2)
+        found = [s for block in blocks for s in detector.feed(block)[1]]
+        return found + detector.flush()
+
+    framed = segments([pcm[:, start : start + 320] for start in range(0, pcm.shape[1], 320)])
+    assert segments(_cut(pcm)) == framed
+    assert segments([pcm]) == framed
+    # The gliding tone on the second microphone comes and goes: it is heard as such.
+    assert sum(s.channel == 1 for s in framed) >= 3
