@@ -129,15 +129,20 @@ def recording(
                     "has room"
                 ) from e
 
-        session_id = store.start_session(
-            exercise=exercise.name,
-            partners=names,
-            mode=mode,
-            started_at=now_iso(),
-            settings=exercise.settings(),
-            timing_only=timing_only,
-            claim=claim,
-        )
+        try:
+            session_id = store.start_session(
+                exercise=exercise.name,
+                partners=names,
+                mode=mode,
+                started_at=now_iso(),
+                settings=exercise.settings(),
+                timing_only=timing_only,
+                claim=claim,
+            )
+        except BaseException:
+            # Not started after all (a full disk at the commit, Ctrl-C): no lock is left.
+            holder.release()
+            raise
 
         def append(event: Event) -> None:
             store.append(session_id, event)

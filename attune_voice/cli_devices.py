@@ -46,7 +46,7 @@ def device_notices(audio: DeviceAudio, renderer: SpeechRenderer) -> Callable[[De
             spoken = audio.announce(renderer.render(LOST_NOTICE))
             heard = "" if spoken else " (the speakers are gone too, so this is only printed)"
             click.echo(
-                f"\nattune-voice: {status.message}{heard}; Ctrl-C ends it and keeps the log",
+                f"\nattune-voice: {status.message}{heard}; Ctrl-C ends it, keeping all recorded",
                 err=True,
             )
         else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -151,8 +150,8 @@ def session_understanding(
 ) -> Callable[[], Understanding] | None:
     """What the session listens with: None without a model (said once, on stderr).
 
-    Each call of the returned function starts a fresh ``Understanding`` on the one
-    loaded model, so the consent question and the session never share what they heard.
+    Each call of the returned function starts a fresh recogniser on the one loaded
+    model, so the consent question and the session never share what they heard.
 
     The model is ``--model``, else the one chosen with ``models use``, else the default
     one once downloaded. Transcripts need a model, so asking for them without one is an
@@ -174,5 +173,10 @@ def session_understanding(
         return None
     parser = CommandParser(exercise.handover_phrases)
     # Transcripts need every word; commands alone can use a grammar where the model allows.
-    recognizer = Recognizer(SpeechModel(path), None if transcripts else parser.phrases)
-    return functools.partial(Understanding, recognizer, parser, transcripts)
+    speech_model = SpeechModel(path)
+    grammar = None if transcripts else parser.phrases
+
+    def understanding() -> Understanding:
+        return Understanding(Recognizer(speech_model, grammar), parser, transcripts)
+
+    return understanding

@@ -24,6 +24,7 @@ from attune_voice.consent import (
     decide,
 )
 from attune_voice.engine import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
+from attune_voice.errors import AudioDeviceError
 from attune_voice.events import CommandWord, PromptMeaning
 
 KEY_QUESTION = (
@@ -33,6 +34,12 @@ KEY_QUESTION = (
 """The question where no speech model is installed: keys answer it."""
 KEPT_TEXT = "Thank you. This session will be logged."
 TIMING_ONLY_TEXT = "Thank you. Only the timing of this session will be kept, not the words."
+
+NAME_HEARD_S = 1.0
+"""Keys count this long after a partner's question begins: once they have heard their
+name, so a key meant for the partner before is not taken as theirs."""
+MAX_ANSWER_WORDS = 3
+"""A transcript this short or shorter may be an answer ("yes", "no thanks", "okay fine")."""
 
 _WORD_ANSWERS = {CommandWord.YES: Answer.YES, CommandWord.NO: Answer.NO}
 
@@ -63,14 +70,17 @@ class ConsentQuestion:
 
         START --Tick: ask A--> ASKING
         ASKING --Tick past the question--> LISTENING (until wait_s after it)
-        ASKING/LISTENING --KeyPress once this question has begun--> (answered)
+        ASKING/LISTENING --KeyPress once the partner has heard their name--> (answered)
         LISTENING --yes/no from the asked partner (or from the one microphone)--> (answered)
         LISTENING --Tick past the wait--> (answered: silent)
         (answered) --B not asked yet: ask B--> ASKING
                    --both asked: say the outcome--> CLOSING
         CLOSING --Tick past the outcome--> DONE
 
-    A key pressed while the question plays answers it: the partner knew the answer.
+    A key pressed while the question plays answers it (the partner knew the answer),
+    but only from ``NAME_HEARD_S`` into it. With one microphone, or with the keys, the
+    answer heard while a partner is asked is taken as theirs: the coach cannot tell
+    voices apart there, and the couple sit together answering in turn.
     Spoken answers are heard only once the question has finished, as the microphone is
     closed while the coach speaks. Time is the audio's own clock.
     """
@@ -115,8 +125,9 @@ class ConsentQuestion:
             self._tick(inp.t)
         elif self.phase in (Phase.ASKING, Phase.LISTENING):
             if isinstance(inp, KeyPress):
-                # A key before this partner's question began was meant for the last one.
-                if inp.t >= self._asked_t:
+                # A key before this partner has heard their own name was meant for the
+                # last question (a double press, Y then Enter), not for this one.
+                if inp.t >= self._asked_t + NAME_HEARD_S:
                     self._answered(inp.t, answer_from_key(inp.key), "key")
             elif self.phase is Phase.LISTENING and isinstance(inp, (Command, Heard)):
                 answer = self._spoken_answer(inp)
@@ -140,6 +151,9 @@ class ConsentQuestion:
             return None
         if isinstance(inp, Command):
             return _WORD_ANSWERS.get(inp.word)
+        # Only a short answer is one: "okay, what does logged mean?" is a question back.
+        if len(inp.words) > MAX_ANSWER_WORDS:
+            return None
         answer = answer_from_words(" ".join(word.w for word in inp.words))
         return None if answer is Answer.SILENT else answer
 
@@ -198,6 +212,10 @@ def ask_consent(
         question.handle(Tick(end_t))
         if question.done:
             break
+    else:
+        raise AudioDeviceError(
+            "the audio stopped before both partners had answered; nothing was recorded"
+        )
     # Whatever was being said is finished here, so none of it reaches the session.
     listener.flush(end_t)
     return end_sample

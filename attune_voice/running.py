@@ -31,15 +31,20 @@ class SessionClaim:
         self._path: Path | None = None
 
     def claim(self, session_id: int) -> None:
-        """Lock the session's file; raises ``OSError`` if that cannot be done."""
+        """Lock the session's file; raises ``OSError`` if it cannot be made, or
+        ``BlockingIOError`` if another process holds it."""
         path = lock_path(self._folder, session_id)
         ensure_private_dir(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             os.close(fd)
             raise
+        except OSError:
+            # A file system without locks: the session records all the same, and
+            # ``is_recording`` takes such a file for a stale one, as it must.
+            pass
         self._fd, self._path = fd, path
 
     def release(self) -> None:

@@ -26,6 +26,7 @@ from attune_voice.consent_question import (
 )
 from attune_voice.demo import build_room
 from attune_voice.engine import Command, EngineInput, Heard, KeyPress, Tick
+from attune_voice.errors import AudioDeviceError
 from attune_voice.events import CommandWord, PromptMeaning, WordTime
 from attune_voice.session import Listener, PromptVoicePlayer, Understanding
 from attune_voice.voice import SpeechRenderer
@@ -127,10 +128,50 @@ def test_a_key_before_a_partners_question_begins_does_not_answer_it() -> None:
     """Sam presses Y twice while the question plays: the second press is not Alex's yes."""
     first_s = question_s("Sam")
     question, _, _ = run_question(
-        [(1.0, KeyPress(1.0, "y")), (1.5, KeyPress(1.5, "y"))], until_t=first_s + 2.0
+        [(1.5, KeyPress(1.5, "y")), (2.0, KeyPress(2.0, "y"))], until_t=first_s + 2.0
     )
     assert question.given == [Given("A", Answer.YES, "key")]
     assert question.phase is Phase.ASKING
+
+
+@pytest.mark.parametrize("second", ["y", "enter"])
+def test_a_double_press_after_the_question_is_not_the_next_partners_answer(second: str) -> None:
+    """Y, then Y or Enter a tenth of a second later, once Sam's question has ended:
+    Alex's question has only just begun, so the second key is not Alex's answer."""
+    pressed = question_s("Sam") + 0.5
+    question, _, _ = run_question(
+        [(pressed, KeyPress(pressed, "y")), (pressed + 0.1, KeyPress(pressed + 0.1, second))],
+        until_t=pressed + 3.0,
+    )
+    assert question.given == [Given("A", Answer.YES, "key")]
+    # Alex's own key, once their name has been said, does answer.
+    later = pressed + 3.0
+    question.handle(KeyPress(later, "y"))
+    assert question.given[-1] == Given("B", Answer.YES, "key")
+
+
+def test_the_audio_ending_before_the_answers_is_a_device_error() -> None:
+    class Short:
+        """Two seconds of silent frames, then the stream is gone."""
+
+        channels = 1
+
+        def frames(self) -> Iterator[Frame]:
+            for number in range(100):
+                yield Frame(np.zeros((1, FRAME_SAMPLES), np.int16), number * FRAME_SAMPLES)
+
+        def play(self, pcm: Pcm, meaning: PromptMeaning | None = None) -> None:
+            pass
+
+        def queued_s(self) -> float:
+            return 0.0
+
+        def close(self) -> None:
+            pass
+
+    question = ConsentQuestion(NAMES, CountingVoice(), spoken=False)
+    with pytest.raises(AudioDeviceError, match="before both partners had answered"):
+        ask_consent(Short(), question, Listener(1))
 
 
 def test_with_a_microphone_each_only_the_asked_partner_answers() -> None:
@@ -145,6 +186,15 @@ def test_with_a_microphone_each_only_the_asked_partner_answers() -> None:
         until_t=own + 0.1,
     )
     assert question.given == [Given("A", Answer.NO, "voice")]
+
+
+def test_a_question_back_is_not_an_answer() -> None:
+    first_s = question_s("Sam")
+    at = first_s + 1.0
+    said = ("okay", "what", "does", "logged", "mean")
+    words = tuple(WordTime(w, at - 1.0 + 0.2 * n, at - 0.8 + 0.2 * n) for n, w in enumerate(said))
+    question, _, _ = run_question([(at, Heard(at, words))], until_t=at + 0.1)
+    assert question.given == []
 
 
 def test_other_words_do_not_answer_and_a_transcript_can() -> None:
