@@ -10,7 +10,8 @@ and prompts mix in the microphone as in a living room.
 The test is both partners. It listens to the room with ``parec``, whose 20 ms reads
 are its clock (no sleeps), reads the session's events from the store as they are
 written, and answers them: the partner given the floor speaks, Sam hands over with a
-clicker key (PageDown on the session's terminal), Alex lets the time run out.
+clicker key (PageDown on the session's terminal), Alex lets the time run out. First
+both answer the coach's consent question with a key, each during their own question.
 
 Times are compared through the room's own recording. Each prompt the session logs is
 found in the recording (the test renders the same text with the same voice), which
@@ -39,6 +40,7 @@ import numpy as np
 import pytest
 
 import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
+from attune_voice.consent_question import KEY_QUESTION
 from attune_voice.events import (
     EndReason,
     Event,
@@ -65,7 +67,7 @@ REACTION_S = 0.8
 """How long after being given the floor a partner starts to speak."""
 IDLE_S = 1.0
 """A room that plays nothing for this long is idle (the session has not started yet)."""
-SESSION_LIMIT_S = 100.0
+SESSION_LIMIT_S = 130.0
 QUESTION_OVER_S = 0.8
 SETTLE_S = 2.5
 """After its stream is back in the room, a session takes this long to hear again."""
@@ -334,15 +336,34 @@ class Partners:
             return
         if self.session_id is None:
             self.session_id = self.store.latest_session_id()
-            if self.session_id is None:
-                return
-        self.events = self.store.events(self.session_id)
+        # Before the session is in the store (the consent question) there are no
+        # events yet, but the partners still react to what they hear.
+        if self.session_id is not None:
+            self.events = self.store.events(self.session_id)
         self.reactions = [r for r in self.reactions if not r(self.events, self)]
 
     def run_until(self, session: Session, done: Callable[[], bool]) -> None:
         while session.running and not done():
             assert self.room.now_s + self.idle < SESSION_LIMIT_S, "the session did not end"
             self.step()
+
+
+def answer_consent(
+    session: Session, renderer: SpeechRenderer, keys: tuple[bytes, bytes]
+) -> Callable[..., bool]:
+    """A reaction: each partner answers the consent question with a key, a second and a
+    half into their own question (the first sound in the room is Sam's; Alex's follows
+    as soon as Sam's has played out, as Sam answered while it played)."""
+    sam_asked_s = renderer.render(KEY_QUESTION.format(name="Sam")).shape[0] / RATE_HZ
+
+    def react(events: list[Event], partners: Partners) -> bool:
+        if partners.last_sound_s <= 0.0:
+            return False
+        partners.after(1.5, lambda: session.press(keys[0]))
+        partners.after(sam_asked_s + 1.5, lambda: session.press(keys[1]))
+        return True
+
+    return react
 
 
 def floor_given(partner: str, then: Callable[[Partners], None]) -> Callable[..., bool]:
@@ -439,38 +460,47 @@ def partner_spans(recording: np.ndarray, room: Room) -> list[tuple[Utterance, in
 
 
 def session_offset_s(
-    recording: np.ndarray, prompts: list[Prompt], spans: list[tuple[Utterance, int]]
+    recording: np.ndarray,
+    prompts: list[Prompt],
+    spans: list[tuple[Utterance, int]],
+    renderer: SpeechRenderer,
 ) -> float:
     """Recording time minus session time of the prompts as logged, round trip included.
 
     The room is digital silence but for the prompts and the partners, so with the
     partners' speech taken out, a prompt that follows a second or more of quiet is the
-    next sound. (Matching the prompts' waveforms would not do: espeak-ng renders a text
-    a little differently each time, even in one process.)
+    next sound. (Matching the prompts' waveforms is only good to a few tens of
+    milliseconds: espeak-ng renders a text a little differently each time, even in one
+    process.) The session's first prompt follows the consent question without a pause,
+    so it is found by its waveform, roughly, and only tells where to look for the rest.
     """
     frames = recording[: recording.shape[0] // CHUNK * CHUNK].reshape(-1, CHUNK)
     loud = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) > 30.0
     for said, at in spans:
         loud[at // CHUNK : (at + said.pcm.shape[0]) // CHUNK + 1] = False
+    opening = renderer.render(prompts[0].text)
+    at, match = find(recording, opening, 0.0, recording.shape[0] / RATE_HZ)
+    assert match > 0.3, "the session's first prompt is not in the room's recording"
+    rough_offset_s = at / RATE_HZ - prompts[0].t
     offsets: list[float] = []
-    quiet_since_t: float | None = None
-    for prompt in prompts:
-        if quiet_since_t is not None and prompt.t - quiet_since_t < 1.0:
+    quiet_since_t = prompts[0].end_t
+    for prompt in prompts[1:]:
+        if prompt.t - quiet_since_t < 1.0:
             # Straight after the one before: no onset of its own to find.
             quiet_since_t = prompt.end_t
             continue
-        search_s = 0.0
-        if quiet_since_t is not None:
-            # Half a second into the quiet: past the previous prompt's tail, which may run
-            # a few frames longer than scheduled.
-            search_s = quiet_since_t + float(np.median(offsets)) + 0.5
+        # Half a second into the quiet: past the previous prompt's tail, which may run
+        # a few frames longer than scheduled.
+        search_s = quiet_since_t + float(np.median(offsets or [rough_offset_s])) + 0.5
         first = round(search_s * RATE_HZ / CHUNK)
         sounds = np.flatnonzero(loud[first:])
         assert sounds.size, f"prompt {prompt.text!r} is not in the room's recording"
         offsets.append((first + int(sounds[0])) * CHUNK / RATE_HZ - prompt.t)
         quiet_since_t = prompt.end_t
     # The round trip moves by up to a few hundred milliseconds within a session.
+    assert offsets, "no prompt after a pause to time the session by"
     assert max(offsets) - min(offsets) < ROUND_TRIP_MAX_S, offsets
+    assert abs(float(np.median(offsets)) - rough_offset_s) < ROUND_TRIP_MAX_S
     return float(np.median(offsets))
 
 
@@ -582,7 +612,13 @@ def test_turns_match_the_speech_played_into_the_room(
             partners.after(REACTION_S, lambda: _play(room, alex))
 
         partners = Partners(
-            room, store, [floor_given("A", sam_speaks), floor_given("B", alex_speaks)]
+            room,
+            store,
+            [
+                answer_consent(session, renderer, (b"y", b"y")),
+                floor_given("A", sam_speaks),
+                floor_given("B", alex_speaks),
+            ],
         )
         partners.run_until(session, lambda: False)
         code, out, err = session.finish()
@@ -597,6 +633,9 @@ def test_turns_match_the_speech_played_into_the_room(
     assert session_id is not None
     events = store.events(session_id)
     assert store.session(session_id).status == "completed"
+    # Both pressed Y when asked: the session may keep words.
+    assert "both said yes" in err
+    assert not store.session(session_id).timing_only
     ended = {e.partner: e for e in events if isinstance(e, FloorEnded)}
     assert ended["A"].reason is FloorEndReason.HANDOVER_KEY
     assert ended["B"].reason is FloorEndReason.LIMIT
@@ -605,7 +644,7 @@ def test_turns_match_the_speech_played_into_the_room(
     recording = room.recording()
     prompts = [e for e in events if isinstance(e, Prompt)]
     spans = partner_spans(recording, room)
-    offset_s = session_offset_s(recording, prompts, spans)
+    offset_s = session_offset_s(recording, prompts, spans, renderer)
     expected = truths(spans, offset_s)
     speech = [e for e in events if isinstance(e, Speech)]
     heard = merged(speech)
@@ -631,7 +670,13 @@ def test_turns_match_the_speech_played_into_the_room(
 
 
 def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
-    tmp_path: Path, room: Room, store: Store, sink: None, sam: Utterance, alex: Utterance
+    tmp_path: Path,
+    room: Room,
+    store: Store,
+    sink: None,
+    renderer: SpeechRenderer,
+    sam: Utterance,
+    alex: Utterance,
 ) -> None:
     # A longer floor: an outage takes the stall timeout to notice, and its notices
     # are said within the floor.
@@ -681,13 +726,21 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
             partners.after(REACTION_S, unloaded_then_speak)
 
         partners = Partners(
-            room, store, [floor_given("A", sam_speaks), floor_given("B", alex_speaks)]
+            room,
+            store,
+            [
+                # Alex says no to keeping words: the session keeps the timing only.
+                answer_consent(session, renderer, (b"y", b"n")),
+                floor_given("A", sam_speaks),
+                floor_given("B", alex_speaks),
+            ],
         )
         partners.run_until(session, lambda: False)
         code, out, err = session.finish()
     finally:
         session.kill()
     assert survived == ["suspended", "unloaded"]
+    assert "only the timing is kept" in err
     # Ctrl-C ended it cleanly: exit status 0, the review printed, nothing else.
     assert code == 0, err
     assert "Traceback" not in err and "ALSA lib" not in err, err
@@ -696,6 +749,7 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
     session_id = store.latest_session_id()
     assert session_id is not None
     assert store.session(session_id).status == "stopped"
+    assert store.session(session_id).timing_only
     events = store.events(session_id)
     assert isinstance(events[-1], SessionEnded) and events[-1].reason is EndReason.STOPPED
     ended = {e.partner: e.reason for e in events if isinstance(e, FloorEnded)}
