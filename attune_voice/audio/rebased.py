@@ -21,6 +21,8 @@ class Rebased:
         self._audio = audio
         self._origin = origin_sample
         self.channels = audio.channels
+        # A live device stays live: the session prepares its prompts ahead as it would.
+        self.real_time = bool(getattr(audio, "real_time", False))
 
     def frames(self) -> Iterator[Frame]:
         for frame in self._audio.frames():
