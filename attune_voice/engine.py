@@ -312,6 +312,143 @@ class SessionEngine:
         """When the prompts queued so far finish playing."""
         return self._busy_until_t
 
+    @property
+    def player(self) -> PromptPlayer:
+        return self._player
+
+    def upcoming_prompts(self, understands_speech: bool = False) -> list[str]:
+        """The prompts the engine may say next, as they would be spoken, soonest first.
+
+        For the player to render ahead of time, so that saying one costs no rendering
+        when the moment comes. From where the session stands: the next step's prompt;
+        on a floor (or while its prompt plays), its cues, overtime reminder and check-in,
+        and what follows it; when the session stands still, what takes it back.
+        ``understands_speech`` says whether spoken words reach the engine (a speech
+        model): only then can a confirmation be answered yes or not quite, and a voice
+        command come, whose answers are then included too. A prediction that turns out
+        wrong costs nothing but its rendering: the prompt said instead is rendered then.
+        """
+        texts: list[str] = []
+        suspension = self._suspension
+        phase = self.phase
+        if phase is Phase.DONE or self._after_prompt is not None:
+            return texts
+        if suspension is not None:
+            texts += self._coming_back(phase, suspension)
+            phase = suspension.resume_phase
+        if phase is Phase.STARTING:
+            texts += self._next_step_text(self._index, self._speaker)
+        elif self._floor is not None or self._pending is not None:
+            texts += self._floor_texts(understands_speech)
+        elif phase is Phase.PROMPTING:
+            texts += self._next_step_text(self._index, self._speaker)
+        if understands_speech and suspension is None:
+            texts += self._command_answers()
+        return list(dict.fromkeys(texts))
+
+    def _next_step_text(self, index: int, speaker: str) -> list[str]:
+        """The prompt of the first step after ``index`` that says one (as ``_next_step``
+        will say it), or nothing at the end."""
+        while True:
+            index += 1
+            if index >= len(self._steps):
+                return []
+            step = self._steps[index][1]
+            if step.kind is StepKind.SWAP:
+                speaker = OTHER[speaker]
+                continue
+            if step.kind is StepKind.SAY:
+                return [self._text(step.text, speaker, speaker, 0.0)]
+            holder, limit_s = self._floor_for(step, self._role_for(step), speaker)
+            return [self._text(step.text, speaker, holder, limit_s)]
+
+    def _floor_texts(self, understands_speech: bool) -> list[str]:
+        """The open (or offered) floor's own prompts and what follows its end."""
+        floor, pending = self._floor, self._pending
+        prompts = self.exercise.prompts
+        if floor is not None:
+            holder, role, limit_s = floor.partner, floor.role, floor.limit_s
+            cues_s: tuple[float, ...] = tuple(floor.cues_s)
+            overtime, check_in = not floor.limit_reached, not floor.checked_in
+        else:
+            assert pending is not None
+            holder, role, limit_s = pending.partner, pending.role, pending.limit_s
+            cues_s, overtime, check_in = pending.cues_s, True, True
+        speaker = self._speaker
+        after: list[str] = []
+        if role is FloorRole.CONFIRM:
+            # Unheard is the only outcome when no answer can be understood.
+            outcomes = (prompts.confirmed, prompts.unheard) if understands_speech else ()
+            for outcome in outcomes or (prompts.unheard,):
+                # An empty outcome says nothing: the next step follows at once.
+                after += (
+                    [self._text(outcome, speaker, speaker, 0.0)]
+                    if outcome
+                    else self._next_step_text(self._index, speaker)
+                )
+            if understands_speech and self._attempt < self.exercise.max_attempts:
+                clarify = Step(StepKind.FLOOR, who=Who.SPEAKER)
+                clarify_holder, clarify_limit_s = self._floor_for(
+                    clarify, FloorRole.CLARIFY, speaker
+                )
+                after.append(self._text(prompts.clarify, speaker, clarify_holder, clarify_limit_s))
+        elif role is FloorRole.CLARIFY:
+            step = self._steps[self._paraphrase_index()][1]
+            retry_holder, retry_limit_s = self._floor_for(step, FloorRole.PARAPHRASE, speaker)
+            after.append(self._text(prompts.retry, speaker, retry_holder, retry_limit_s))
+        else:
+            after += self._next_step_text(self._index, speaker)
+        own = [
+            self._text(prompts.cue, speaker, holder, limit_s, remaining=spoken_duration(c))
+            for c in cues_s
+        ]
+        if check_in and role is not FloorRole.CONFIRM:
+            own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s))
+        if overtime:
+            own.append(self._text(prompts.overtime, speaker, holder, limit_s))
+        # What follows comes first: a key press can end the floor at any moment.
+        return after + own
+
+    def _coming_back(self, phase: Phase, suspension: _Suspension) -> list[str]:
+        """What the engine says when the session that stands still moves on."""
+        prompts = self._command_prompts
+        floor = self._floor
+        in_floor = floor is not None and suspension.resume_phase is Phase.FLOOR
+        resumed = self._text(
+            prompts.resumed_floor if in_floor else prompts.resumed, *self._context()
+        )
+        if phase is Phase.PAUSED:
+            return [resumed]
+        if phase is Phase.BREAK:
+            return [self._text(prompts.come_back, *self._context()), resumed]
+        # The stop question: no (or silence), or yes, said once the floor has closed.
+        return [
+            self._text(prompts.not_stopping, *self._context()),
+            self._text(prompts.stopping, self._speaker, self._speaker, 0.0),
+        ]
+
+    def _command_answers(self) -> list[str]:
+        """The answers to voice commands that mean something now (see ``_action_for``)."""
+        if self.phase not in (Phase.PROMPTING, Phase.FLOOR):
+            return []
+        prompts = self._command_prompts
+        context = self._context()
+        texts = [
+            self._text(prompts.paused, *context),
+            self._text(prompts.confirm_stop, *context),
+            self._text(prompts.time_out, *context, break_length=spoken_duration(self._break_s())),
+        ]
+        floor = self._floor
+        if (
+            self.phase is Phase.FLOOR
+            and floor is not None
+            and floor.role is not FloorRole.CONFIRM
+            and not floor.extended
+        ):
+            limit_s = floor.limit_s + self._commands.more_time_s
+            texts.append(self._text(prompts.more_time, self._speaker, floor.partner, limit_s))
+        return texts
+
     def handle(self, inp: EngineInput) -> None:
         """The one transition function."""
         if self.phase is Phase.DONE:
@@ -378,18 +515,28 @@ class SessionEngine:
 
     # --- steps ----------------------------------------------------------------------
 
-    def _placeholders(self) -> dict[str, str]:
-        listener = OTHER[self._speaker]
-        holder = self._floor.partner if self._floor else self._speaker
-        return {
-            "speaker": self._names[self._speaker],
-            "listener": self._names[listener],
+    def _context(self) -> tuple[str, str, float]:
+        """(speaker, holder, floor limit) for a prompt said now."""
+        floor = self._floor
+        if floor is None:
+            return self._speaker, self._speaker, 0.0
+        return self._speaker, floor.partner, floor.limit_s
+
+    def _text(
+        self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
+    ) -> str:
+        """``template`` with its placeholders filled: the one formatting path, for prompts
+        said now and for those predicted (with the speaker, holder and limit they will have)."""
+        values = {
+            "speaker": self._names[speaker],
+            "listener": self._names[OTHER[speaker]],
             "partner_a": self._names["A"],
             "partner_b": self._names["B"],
             "holder": self._names[holder],
-            "limit": spoken_duration(self._floor.limit_s if self._floor else 0.0),
+            "limit": spoken_duration(limit_s),
             "remaining": "",
         }
+        return template.format_map(_Blank(values | extra))
 
     def _chime(self, t: float, event: str) -> None:
         """Sound the exercise's chime for ``event``, if it has one and the player can."""
@@ -400,8 +547,9 @@ class SessionEngine:
         self._busy_until_t = start_t + self._player.chime(name)
 
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
-        values = self._placeholders() | extra
-        spoken = text.format_map(_Blank(values))
+        return self._say_text(t, self._text(text, *self._context(), **extra), meaning)
+
+    def _say_text(self, t: float, spoken: str, meaning: PromptMeaning) -> float:
         start_t = max(t, self._busy_until_t)
         duration_s = self._player.say(spoken, meaning)
         self._busy_until_t = start_t + duration_s
@@ -441,30 +589,33 @@ class SessionEngine:
             return FloorRole.CONFIRM
         return FloorRole.SPEAK
 
-    def _partner_for(self, who: Who) -> str:
+    def _partner_for(self, who: Who, speaker: str) -> str:
         return {
-            Who.SPEAKER: self._speaker,
-            Who.LISTENER: OTHER[self._speaker],
+            Who.SPEAKER: speaker,
+            Who.LISTENER: OTHER[speaker],
             Who.PARTNER_A: "A",
             Who.PARTNER_B: "B",
         }[who]
 
-    def _offer_floor(
-        self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
-    ) -> None:
-        partner = self._partner_for(step.who)
+    def _floor_for(self, step: Step, role: FloorRole, speaker: str) -> tuple[str, float]:
+        """(holder, limit_s) of the floor ``step`` gives in ``role`` with this speaker."""
         limit_s = self.exercise.floor_limit_s(step)
         if role is FloorRole.CLARIFY:
             limit_s = self.exercise.paraphrase_limit_s
+        return self._partner_for(step.who, speaker), limit_s
+
+    def _offer_floor(
+        self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
+    ) -> None:
+        partner, limit_s = self._floor_for(step, role, self._speaker)
         self._pending = _PendingFloor(
             partner, role, limit_s, self.exercise.step_cues_s(step), attempt
         )
         if role is FloorRole.CONFIRM:
             self._answer = None
-        values = {"holder": self._names[partner], "limit": spoken_duration(limit_s)}
-        self._say(
+        self._say_text(
             t,
-            step.text if text is None else text,
+            self._text(step.text if text is None else text, self._speaker, partner, limit_s),
             PromptMeaning(
                 "floor",
                 addressee=partner,
@@ -472,7 +623,6 @@ class SessionEngine:
                 limit_s=limit_s,
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
-            **values,
         )
         self.phase = Phase.PROMPTING
 
@@ -632,15 +782,16 @@ class SessionEngine:
         else:
             self._next_step(t)
 
+    def _paraphrase_index(self) -> int:
+        """The paraphrase step before the confirm step under way, which asked for it."""
+        index = self._index
+        while index > 0 and self._steps[index][1].kind is not StepKind.PARAPHRASE:
+            index -= 1
+        return index
+
     def _retry_paraphrase(self, t: float) -> None:
-        # Go back to the paraphrase step before the confirm step that asked for it.
         confirm_index = self._index
-        paraphrase_index = confirm_index
-        while paraphrase_index > 0 and self._steps[paraphrase_index][1].kind is not (
-            StepKind.PARAPHRASE
-        ):
-            paraphrase_index -= 1
-        step = self._steps[paraphrase_index][1]
+        step = self._steps[self._paraphrase_index()][1]
         # When this paraphrase floor ends, the next step is the confirm step again.
         self._index = confirm_index - 1
         self._offer_floor(
@@ -774,7 +925,8 @@ class SessionEngine:
         assert self._last_prompt is not None
         text, meaning = self._last_prompt
         start_t = max(t, self._busy_until_t)
-        end_t = self._say(t, text, PromptMeaning("repeat", addressee=meaning.addressee))
+        # Already spoken text: its placeholders were filled when it was first said.
+        end_t = self._say_text(t, text, PromptMeaning("repeat", addressee=meaning.addressee))
         if self._floor is not None and self.phase is Phase.FLOOR:
             # Hearing the prompt again is not the holder's time.
             self._floor.start_t += end_t - start_t

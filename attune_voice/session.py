@@ -12,7 +12,7 @@ import enum
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,22 +48,66 @@ class Renderer(Protocol):
     def render(self, text: str) -> Pcm: ...
 
 
+@runtime_checkable
+class PromptPreparer(Protocol):
+    """A prompt player that can render prompts before the engine says them."""
+
+    def prepare(self, texts: Iterable[str], most: int | None = None) -> int:
+        """Render those of ``texts`` not rendered yet (at most ``most``); how many it did."""
+        ...
+
+
 class PromptVoicePlayer:
-    """Speaks the engine's prompts through the duplex audio, so their timing is exact."""
+    """Speaks the engine's prompts through the duplex audio, so their timing is exact.
+
+    Rendering a prompt takes espeak-ng tens of milliseconds; ``prepare`` does it ahead
+    of time (for ``SessionEngine.upcoming_prompts``), so that between the engine's
+    decision and the prompt's first sample there is only a copy into the audio queue.
+    A prompt that was not prepared is rendered when it is said.
+    """
 
     def __init__(self, renderer: Renderer, audio: DuplexAudio) -> None:
         self._renderer = renderer
         self._audio = audio
+        self._ready: dict[str, Pcm] = {}
+        """Every prompt rendered so far, by its spoken text."""
+        self._chimes: dict[str, Pcm] = {}
+        self.prepared = 0
+        """Prompts rendered ahead of time by ``prepare``."""
+        self.said_prepared = 0
+        """Prompts said that were ready: no rendering between the decision and the sound."""
+        self.said_on_demand = 0
+        """Prompts said that had to be rendered first (not predicted, or not yet prepared)."""
+
+    def prepare(self, texts: Iterable[str], most: int | None = None) -> int:
+        """Render those of ``texts`` not rendered yet, in order (at most ``most`` of
+        them); returns how many it rendered, so 0 means all of them are ready."""
+        done = 0
+        for text in texts:
+            if most is not None and done >= most:
+                break
+            if text not in self._ready:
+                self._ready[text] = self._renderer.render(text)
+                self.prepared += 1
+                done += 1
+        return done
 
     def chime(self, name: str) -> float:
         from attune_voice.audio.chimes import chime
 
-        pcm = chime(name)
+        pcm = self._chimes.get(name)
+        if pcm is None:
+            pcm = self._chimes[name] = chime(name)
         self._audio.play(pcm, None)
         return len(pcm) / SAMPLE_RATE_HZ
 
     def say(self, text: str, meaning: PromptMeaning) -> float:
-        pcm = self._renderer.render(text)
+        pcm = self._ready.get(text)
+        if pcm is None:
+            pcm = self._ready[text] = self._renderer.render(text)
+            self.said_on_demand += 1
+        else:
+            self.said_prepared += 1
         self._audio.play(pcm, meaning)
         return len(pcm) / SAMPLE_RATE_HZ
 
@@ -292,7 +336,21 @@ class Listener:
 
 @dataclass
 class SessionLoop:
-    """Pumps frames until the engine is done or the audio ends."""
+    """Pumps frames until the engine is done or the audio ends.
+
+    On live audio, when the engine's player can prepare prompts (``PromptPreparer``),
+    the loop has it render what the engine may say next (``SessionEngine.upcoming_prompts``)
+    before the first frame, and then during frames whose microphone is gated because a
+    prompt is playing: those frames carry nothing but the prompt, so while they wait in
+    the adapter's queue nothing is lost, and the engine's next decision is followed by
+    its prompt at once. One prompt is rendered per gated frame, so the loop never falls
+    more than one rendering behind the microphone. It runs on this thread, in an order
+    fixed by the frames, rather than on a thread of its own: espeak-ng's output depends
+    on what it rendered before, so the same frames still give the same session, and
+    there is nothing to lock. A simulated room (no ``real_time``) runs as fast as the
+    CPU allows and has no clock for a rendering to delay: there, rendering ahead would
+    only add the prompts that never come, so it is not done unless asked for.
+    """
 
     audio: DuplexAudio
     engine: SessionEngine
@@ -301,11 +359,22 @@ class SessionLoop:
     on_progress: Callable[[float], None] | None = None
     progress_every_s: float = 1.0
     t: float = 0.0
+    prepare_ahead: bool | None = None
+    """Render upcoming prompts ahead of time (see above); None: when the audio runs in
+    real time (its ``real_time`` attribute is true) and the player can."""
+    _upcoming: list[str] = field(default_factory=list, init=False, repr=False)
+    _predicted_for_t: float = field(default=-1.0, init=False, repr=False)
+    """The engine's ``busy_until_t`` when ``_upcoming`` was asked for: a new prompt
+    (a decision) moves it, and only then can the predictions change."""
 
     def run(self, extra_keys: Callable[[], Iterable[str]] | None = None) -> EndReason:
         """Run to the end; Ctrl-C (KeyboardInterrupt) ends the session as stopped."""
         next_progress_t = 0.0
+        preparer = self._preparer()
         try:
+            if preparer is not None:
+                # Before the first frame: the audio has not started, nothing waits.
+                preparer.prepare(self._predictions())
             for frame in self.audio.frames():
                 for inp in self.listener.feed(frame):
                     self.engine.handle(inp)
@@ -314,6 +383,8 @@ class SessionLoop:
                         self.engine.handle(KeyPress(frame.t, key))
                 self.t = frame.end_t
                 self.engine.handle(Tick(self.t))
+                if preparer is not None:
+                    self._prepare(preparer, frame)
                 for sink in self.frame_sinks:
                     sink(frame)
                 if self.on_progress is not None and self.t >= next_progress_t:
@@ -330,6 +401,25 @@ class SessionLoop:
         if not self.engine.done:
             self.stop(EndReason.INTERRUPTED)
         return self.engine.end_reason or EndReason.INTERRUPTED
+
+    def _preparer(self) -> PromptPreparer | None:
+        player = self.engine.player
+        ahead = self.prepare_ahead
+        if ahead is None:
+            ahead = bool(getattr(self.audio, "real_time", False))
+        return player if ahead and isinstance(player, PromptPreparer) else None
+
+    def _predictions(self) -> list[str]:
+        # Without speech recognition no command or spoken answer can come: the prompts
+        # that answer them would be rendered for nothing.
+        return self.engine.upcoming_prompts(self.listener.understanding is not None)
+
+    def _prepare(self, preparer: PromptPreparer, frame: Frame) -> None:
+        if self.engine.busy_until_t != self._predicted_for_t:
+            self._predicted_for_t = self.engine.busy_until_t
+            self._upcoming = self._predictions()
+        if frame.playing and self._upcoming and preparer.prepare(self._upcoming, most=1) == 0:
+            self._upcoming = []
 
     def play_to_end(self, pcm: Pcm) -> None:
         """Play closing audio (the spoken summary) after the engine is done.

@@ -1,181 +1,343 @@
-"""Live latency figures on a real duplex stream: prompt start, end-of-speech event, echo.
+"""Live latency figures on a real duplex stream: decision to prompt, end of speech to event.
 
 Run it through scripts/bench-live, which starts a private PulseAudio server whose null
-sink is the room (its monitor is the microphone). Each round, the coach says a prompt
-through ``DeviceAudio``; once its echo has gone, a second process (pacat) plays a
-partner's sentence into the same sink, and the session's own ``Listener`` turns what the
-microphone hears into speech segments, as in a session. Times come from the stream's
-callbacks (``DeviceAudio.timing``) and the reader; the figures are printed.
+sink is the room (its monitor is the microphone). A real session runs on it: the
+session engine on a short exercise of floors, the session loop with its listener, and
+the prompt player on ``DeviceAudio``, rendering upcoming prompts ahead of time as in
+``attune-voice run`` (``--no-prepare`` renders each one when it is said, for
+comparison). The partner given the floor is a second process (pacat) saying a sentence
+into the sink; then the floor ends by the hand-over key, pressed in the loop as a
+clicker would be, or, every other floor, by silence: the coach's check-in, then the
+hand-over. Every floor prompt has its own words, so nothing is rendered early by chance.
+
+For each prompt the engine decides, the time runs from the decision (the player is
+asked to say it, before any rendering still needed) to its first sample: handed to
+PortAudio (the callback), at the speaker (the callback's time plus PortAudio's output
+time for that block), and heard back in the microphone (an upper bound: it adds the
+capture path). For each sentence a partner says, from its end in the room to the
+speech segment the listener emits. Times come from ``time.perf_counter``, the stream's
+callbacks (``DeviceAudio.timing``) and the recording; the figures are printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from attune_voice.audio.device import DeviceAudio, DeviceStats
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from attune_voice.audio.device import (
+    BlockTiming,
+    DeviceAudio,
+    DeviceStats,
+    Latency,
+    parse_latency,
+    stream_latency,
+)
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.config import DetectorConfig
-from attune_voice.engine import SpeechSegment
-from attune_voice.session import Listener
+from attune_voice.engine import EngineInput, SessionEngine, SpeechSegment
+from attune_voice.events import Event, FloorGiven, PromptMeaning
+from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
+from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
 from attune_voice.voice import SpeechRenderer
 
 SINK = "attune_room"
-PROMPTS = (
-    "Sam, you have the floor. What was the best part of your week?",
-    "Alex, your turn now. Take your time.",
-    "Thank you. Sam, what did you hear Alex say?",
-    "Alex, did Sam get it right? Say yes, or not quite.",
+QUESTIONS = (
+    "What was the best part of your week?",
+    "What is something you are looking forward to?",
+    "When did you last feel really close to each other?",
+    "What would make this weekend feel restful?",
+    "What is a small thing that made you smile lately?",
+    "Which place would you like to visit together?",
+    "What helps you unwind after a long day?",
+    "What is a habit of mine that you appreciate?",
 )
-PARTNER_VOICE = ("gmw/en-us+m3", 168)
+PARTNER_VOICES = {"A": ("gmw/en-us+m3", 168), "B": ("gmw/en-gb-x-rp+f4", 176)}
 SENTENCES = (
     "The best part of my week was the walk by the river.",
     "I liked the dinner with my sister on Friday.",
-    "You said the walk by the river was the best part.",
-    "Yes, that is right, thank you.",
+    "We should plan a quiet morning with no phones.",
+    "I felt closest to you on the drive home last night.",
 )
 REACTION_FRAMES = 40
-"""A partner starts 0.8 s after the prompt's echo has gone."""
-QUIET_FRAMES = 75
-"""1.5 s of quiet after a partner's sentence before the next prompt."""
+"""A partner starts 0.8 s after the floor is given."""
+KEY_AFTER_FRAMES = 50
+"""On a key floor, the hand-over key comes 1 s after the partner's sentence has played."""
+STATS_EVERY_FRAMES = 50
+START_FRAMES = 100
+"""Underflows in the first 2 s are the stream starting, not the machine being busy."""
 PROMPT_START_TARGET_MS = 100.0
 EVENT_MARGIN_TARGET_MS = 40.0
 
 
+def bench_exercise(floors: int) -> Exercise:
+    """Floors that alternate between the partners, each prompt in its own words."""
+    steps: list[Step] = []
+    for number in range(floors):
+        if number:
+            steps.append(Step(StepKind.SWAP))
+        question = QUESTIONS[number % len(QUESTIONS)]
+        round_words = "" if number < len(QUESTIONS) else f" Round {number // len(QUESTIONS) + 1}."
+        steps.append(
+            Step(
+                StepKind.FLOOR,
+                text=f"{{speaker}}, you have the floor.{round_words} {question}",
+                who=Who.SPEAKER,
+            )
+        )
+    return Exercise(
+        name="bench-live",
+        title="Live latency",
+        goal="measure",
+        skill="none",
+        limit_s=60.0,
+        cues_s=(),
+        round=tuple(steps),
+        closing=(Step(StepKind.SAY, text="Thank you both. That is all for now."),),
+        # The chimes would sound before each prompt: the prompts' own start is measured.
+        sounds=Sounds(silent=True),
+    )
+
+
 @dataclass
-class Round:
-    prompt: int
-    say_s: float
-    """perf_counter when the prompt was asked for, before it was rendered."""
-    play_s: float = 0.0
-    """perf_counter when play() was called."""
-    position: int = 0
-    """Playback position where the prompt starts."""
+class Decision:
+    """One prompt the engine decided to say, followed to its first sample."""
+
+    text: str
+    decided_s: float
+    """perf_counter when the player was asked to say it."""
+    frame_arrived_s: float | None
+    """perf_counter when the callback delivered the frame whose handling decided it."""
+    position: int
+    """Playback position of its first sample."""
+    prepared: bool
+    played_s: float = 0.0
+    """perf_counter when it was queued (after any rendering)."""
     handed_s: float | None = None
-    """perf_counter of the callback that sent its first sample out."""
+    """When its first sample was handed to PortAudio (the callback's time, plus its
+    place in the block)."""
+    dac_s: float | None = None
+    """When its first sample reached the speaker, by PortAudio's output time."""
     heard_sample: int | None = None
     """Session sample where its first sample came back into the microphone."""
-    gated: bool = False
-    partner_frame: int | None = None
-    """Frame at which the partner's pacat was started."""
-    partner: subprocess.Popen[bytes] | None = None
-    quiet: int = 0
-    segments: list[tuple[SpeechSegment, float]] = field(default_factory=list)
-    """The listener's speech segments with the perf_counter time they came out."""
 
 
-def run(rounds: int, latency: float | str) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="attune-bench-live-"))
+class TimedListener(Listener):
+    """The session's listener, noting which frame is being handled and when each speech
+    segment came out."""
+
+    def __init__(self, channels: int, config: DetectorConfig) -> None:
+        super().__init__(channels, config)
+        self.frame: Frame | None = None
+        self.segments: list[tuple[SpeechSegment, float]] = []
+
+    def feed(self, frame: Frame) -> list[EngineInput]:
+        self.frame = frame
+        inputs = super().feed(frame)
+        emitted_s = time.perf_counter()
+        self.segments += [(i, emitted_s) for i in inputs if isinstance(i, SpeechSegment)]
+        return inputs
+
+
+class TimedPlayer:
+    """The session's prompt player, noting each decision as it is asked to say a prompt."""
+
+    def __init__(self, inner: PromptVoicePlayer, audio: DeviceAudio, listener: TimedListener):
+        self.inner = inner
+        self._audio = audio
+        self._listener = listener
+        self.decisions: list[Decision] = []
+
+    def prepare(self, texts: Iterable[str], most: int | None = None) -> int:
+        return self.inner.prepare(texts, most)
+
+    def chime(self, name: str) -> float:
+        return self.inner.chime(name)
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        decided_s = time.perf_counter()
+        frame = self._listener.frame
+        timing = None if frame is None else self._audio.timing(frame.start_sample)
+        on_demand = self.inner.said_on_demand
+        decision = Decision(
+            text=text,
+            decided_s=decided_s,
+            frame_arrived_s=None if timing is None else timing.arrived_s,
+            position=self._audio.play_position(),
+            prepared=True,
+        )
+        duration_s = self.inner.say(text, meaning)
+        decision.played_s = time.perf_counter()
+        decision.prepared = self.inner.said_on_demand == on_demand
+        self.decisions.append(decision)
+        return duration_s
+
+
+@dataclass
+class Utterance:
+    partner: str
+    sentence: int
+    started_frame: int
+    process: subprocess.Popen[bytes]
+    ended_frame: int | None = None
+
+
+@dataclass
+class Conductor:
+    """The partners: whoever is given the floor speaks; the key or silence ends it."""
+
+    audio: DeviceAudio
+    player: TimedPlayer
+    log: EventLog
+    sentences: dict[str, list[Path]]
+    """Each partner's sentences, as raw files for pacat."""
+    frames: int = 0
+    floors_seen: int = 0
+    due: list[tuple[int, str]] = field(default_factory=list)
+    """(frame, action) still to come: "speak A", "speak B" or "key"."""
+    speaking: Utterance | None = None
+    said: list[Utterance] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    arrived_s: list[float] = field(default_factory=list)
+    heard: list[np.ndarray] = field(default_factory=list)
+    output_delays_s: list[float] = field(default_factory=list)
+    input_ages_s: list[float] = field(default_factory=list)
+    underflow_frames: list[int] = field(default_factory=list)
+    """The frame (counted once a second) by which each output underflow had happened."""
+    _following: list[Decision] = field(default_factory=list)
+
+    def __call__(self, frame: Frame) -> None:
+        timing = self.audio.timing(frame.start_sample)
+        assert timing is not None
+        self.arrived_s.append(timing.arrived_s)
+        if timing.output_delay_s is not None:
+            self.output_delays_s.append(timing.output_delay_s)
+        if timing.input_age_s is not None:
+            self.input_ages_s.append(timing.input_age_s)
+        self.heard.append(frame.pcm[0].copy())
+        self._follow(frame, timing.arrived_s, timing)
+        self._act()
+        if self.frames % STATS_EVERY_FRAMES == 0:
+            underflows = self.audio.stats().underflows
+            self.underflow_frames += [self.frames] * (underflows - len(self.underflow_frames))
+        self.frames += 1
+
+    def _follow(self, frame: Frame, arrived_s: float, timing: BlockTiming) -> None:
+        self._following += self.player.decisions[len(self._following) :]
+        for decision in self._following:
+            if decision.handed_s is None:
+                start = timing.playback_position
+                if timing.prompt_samples and start <= decision.position < (
+                    start + timing.prompt_samples
+                ):
+                    into_s = (decision.position - start) / SAMPLE_RATE_HZ
+                    decision.handed_s = arrived_s + into_s
+                    if timing.output_delay_s is not None:
+                        decision.dac_s = arrived_s + timing.output_delay_s + into_s
+            if decision.handed_s is not None and decision.heard_sample is None:
+                # The room is digital silence but for what is played into it, and the
+                # partners are quiet when a prompt is decided.
+                sound = np.flatnonzero(frame.pcm[0] != 0)
+                if sound.size:
+                    decision.heard_sample = frame.start_sample + int(sound[0])
+
+    def _act(self) -> None:
+        floors = [e for e in self.log.events if isinstance(e, FloorGiven)]
+        for floor in floors[self.floors_seen :]:
+            self.due.append((self.frames + REACTION_FRAMES, f"speak {floor.partner}"))
+        self.floors_seen = len(floors)
+        if self.speaking is not None and self.speaking.process.poll() is not None:
+            self.speaking.ended_frame = self.frames
+            if len(self.said) % 2:
+                # Every other floor ends by the key; the others by silence.
+                self.due.append((self.frames + KEY_AFTER_FRAMES, "key"))
+            self.speaking = None
+        for entry in [d for d in self.due if d[0] <= self.frames]:
+            self.due.remove(entry)
+            if entry[1] == "key":
+                self.keys.append("enter")
+            else:
+                self._speak(entry[1].split()[1])
+
+    def _speak(self, partner: str) -> None:
+        number = len(self.said) % len(SENTENCES)
+        path = self.sentences[partner][number]
+        process = subprocess.Popen(
+            [
+                "pacat",
+                f"--device={SINK}",
+                "--raw",
+                "--format=s16le",
+                f"--rate={SAMPLE_RATE_HZ}",
+                "--channels=1",
+                str(path),
+            ]
+        )
+        self.speaking = Utterance(partner, number, self.frames, process)
+        self.said.append(self.speaking)
+
+    def take_keys(self) -> list[str]:
+        keys, self.keys = self.keys, []
+        return keys
+
+
+def run(floors: int, latency: Latency, prepare: bool, load: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder:
+        return _run(Path(folder), floors, latency, prepare, load)
+
+
+def _run(workdir: Path, floors: int, latency: Latency, prepare: bool, load: int) -> dict[str, Any]:
     config = DetectorConfig()
-    arrived_s: list[float] = []
-    heard: list[np.ndarray] = []
-    done: list[Round] = []
-    prompt_speech_s = 0.0
-    with SpeechRenderer() as renderer:
-        sentences = []
-        for number, text in enumerate(SENTENCES):
-            pcm = renderer.render(text, *PARTNER_VOICE)
-            path = workdir / f"partner-{number}.raw"
-            path.write_bytes(pcm.astype("<i2").tobytes())
-            sentences.append((path, pcm))
-        audio = DeviceAudio(latency=latency)
-        listener = Listener(audio.channels, config)
-        current: Round | None = None
-        try:
-            for number, frame in enumerate(audio.frames()):
-                timing = audio.timing(frame.start_sample)
-                assert timing is not None
-                arrived_s.append(timing[0])
-                heard.append(frame.pcm[0])
-                if current is None:
-                    if len(done) == rounds:
-                        break
-                    current = _say(audio, renderer, len(done))
-                _follow_prompt(current, frame.start_sample, frame.pcm[0], timing, frame.playing)
-                emitted_s = time.perf_counter()
-                for heard_input in listener.feed(frame):
-                    if isinstance(heard_input, SpeechSegment):
-                        if current.partner is None:
-                            prompt_speech_s += heard_input.end_t - heard_input.start_t
-                        else:
-                            current.segments.append((heard_input, emitted_s))
-                if _step(current, number, sentences[len(done) % len(sentences)][0]):
-                    done.append(current)
-                    current = None
-            stats = audio.stats()
-        finally:
-            audio.close()
-            for finished in [*done, *([current] if current else [])]:
-                if finished.partner is not None:
-                    finished.partner.wait()
-    recording = np.concatenate(heard).astype(np.float64)
-    return _figures(done, recording, sentences, arrived_s, stats, prompt_speech_s, config, latency)
-
-
-def _say(audio: DeviceAudio, renderer: SpeechRenderer, number: int) -> Round:
-    item = Round(prompt=number % len(PROMPTS), say_s=time.perf_counter())
-    # Rendered afresh each time, as prompts are whose words depend on the moment.
-    renderer.close()
-    pcm = renderer.render(PROMPTS[item.prompt])
-    item.position = audio.play_position()
-    item.play_s = time.perf_counter()
-    audio.play(pcm)
-    return item
-
-
-def _follow_prompt(
-    item: Round, start: int, pcm: np.ndarray, timing: tuple[float, int, int], playing: bool
-) -> None:
-    arrived, position, taken = timing
-    if item.handed_s is None and taken and position <= item.position < position + taken:
-        item.handed_s = arrived
-    if item.handed_s is not None and item.heard_sample is None:
-        # The room is digital silence but for what is played into it.
-        sound = np.flatnonzero(pcm != 0)
-        if sound.size:
-            item.heard_sample = start + int(sound[0])
-    item.gated = item.gated or playing
-    if item.gated and not playing and item.partner_frame is None:
-        item.partner_frame = -1  # the echo has gone; the partner will answer
-
-
-def _step(item: Round, number: int, sentence: Path) -> bool:
-    """Move the round on after frame ``number``; True once it is over."""
-    if item.partner_frame == -1:
-        item.partner_frame = number + REACTION_FRAMES
-    if item.partner is None:
-        if item.partner_frame is not None and number >= item.partner_frame:
-            item.partner = subprocess.Popen(
-                [
-                    "pacat",
-                    f"--device={SINK}",
-                    "--raw",
-                    "--format=s16le",
-                    f"--rate={SAMPLE_RATE_HZ}",
-                    "--channels=1",
-                    str(sentence),
-                ]
-            )
-        return False
-    if item.partner.poll() is None:
-        return False
-    item.quiet += 1
-    return item.quiet >= QUIET_FRAMES
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    try:
+        with SpeechRenderer() as renderer:
+            voices = {
+                partner: [renderer.render(text, *voice) for text in SENTENCES]
+                for partner, voice in PARTNER_VOICES.items()
+            }
+            sentences: dict[str, list[Path]] = {}
+            for partner, rendered in voices.items():
+                sentences[partner] = []
+                for number, pcm in enumerate(rendered):
+                    path = workdir / f"partner-{partner}-{number}.raw"
+                    path.write_bytes(pcm.astype("<i2").tobytes())
+                    sentences[partner].append(path)
+            audio = DeviceAudio(latency=latency)
+            listener = TimedListener(audio.channels, config)
+            log = EventLog()
+            player = TimedPlayer(PromptVoicePlayer(renderer, audio), audio, listener)
+            engine = SessionEngine(bench_exercise(floors), ("Sam", "Alex"), player, log)
+            loop = SessionLoop(audio, engine, listener, prepare_ahead=prepare)
+            conductor = Conductor(audio, player, log, sentences)
+            loop.frame_sinks.append(conductor)
+            try:
+                loop.run(extra_keys=conductor.take_keys)
+                stats = audio.stats()
+            finally:
+                audio.close()
+                for utterance in conductor.said:
+                    utterance.process.wait()
+    finally:
+        for process in busy:
+            process.terminate()
+            process.wait()
+    return _figures(
+        conductor, listener, voices, log.events, player, stats, config, latency, prepare, load
+    )
 
 
 def _captured_s(arrived_s: list[float], sample: int) -> float:
-    """When session ``sample`` was taken in, as near as the callbacks tell: its block
-    arrived at ``arrived_s``, and it is (block length - its place) older than that."""
+    """When session ``sample`` reached the callback, as near as the callbacks tell: its
+    block arrived at ``arrived_s``, and it is (block length - its place) older than that."""
     block = sample // FRAME_SAMPLES
     return arrived_s[block] - (FRAME_SAMPLES - sample % FRAME_SAMPLES) / SAMPLE_RATE_HZ
 
@@ -192,47 +354,94 @@ def _locate(recording: np.ndarray, pcm: np.ndarray, from_frame: int) -> tuple[in
 
 
 def _figures(
-    done: list[Round],
-    recording: np.ndarray,
-    sentences: list[tuple[Path, np.ndarray]],
-    arrived_s: list[float],
+    conductor: Conductor,
+    listener: TimedListener,
+    voices: dict[str, list[Pcm]],
+    events: list[Event],
+    player: TimedPlayer,
     stats: DeviceStats,
-    prompt_speech_s: float,
     config: DetectorConfig,
-    latency: float | str,
+    latency: Latency,
+    prepare: bool,
+    load: int,
 ) -> dict[str, Any]:
-    render_ms, handed_ms, heard_ms = [], [], []
-    event_ms, detected_event_ms, start_err_ms, end_err_ms = [], [], [], []
-    for number, item in enumerate(done):
-        render_ms.append((item.play_s - item.say_s) * 1000)
-        if item.handed_s is not None:
-            handed_ms.append((item.handed_s - item.play_s) * 1000)
-        if item.heard_sample is not None:
-            heard_ms.append((_captured_s(arrived_s, item.heard_sample) - item.play_s) * 1000)
-        if item.partner_frame is None or not item.segments:
+    arrived_s = conductor.arrived_s
+    recording = np.concatenate(conductor.heard).astype(np.float64)
+    # The first prompt is decided as the stream starts, with the whole pipeline still
+    # filling: the rest are decided mid-session, as they are in a session.
+    decisions = player.decisions[1:]
+    render_ms, handed_ms, dac_ms, heard_ms, lag_ms = [], [], [], [], []
+    for d in decisions:
+        render_ms.append((d.played_s - d.decided_s) * 1000)
+        if d.frame_arrived_s is not None:
+            lag_ms.append((d.decided_s - d.frame_arrived_s) * 1000)
+        if d.handed_s is not None:
+            handed_ms.append((d.handed_s - d.decided_s) * 1000)
+        if d.dac_s is not None:
+            dac_ms.append((d.dac_s - d.decided_s) * 1000)
+        if d.heard_sample is not None and d.heard_sample // FRAME_SAMPLES < len(arrived_s):
+            heard_ms.append((_captured_s(arrived_s, d.heard_sample) - d.decided_s) * 1000)
+    event_ms, adc_event_ms, detected_event_ms, start_err_ms, end_err_ms = [], [], [], [], []
+    partner_spans: list[tuple[int, int]] = []
+    input_age_s = float(np.median(conductor.input_ages_s)) if conductor.input_ages_s else None
+    for utterance in conductor.said:
+        if utterance.ended_frame is None:
             continue
-        start, end = _locate(recording, sentences[number % len(sentences)][1], item.partner_frame)
-        first, last = item.segments[0][0], item.segments[-1][0]
+        pcm = voices[utterance.partner][utterance.sentence]
+        start, end = _locate(recording, pcm, utterance.started_frame)
+        partner_spans.append((start, end))
+        mine = [
+            (seg, emitted_s)
+            for seg, emitted_s in listener.segments
+            if seg.end_t * SAMPLE_RATE_HZ > start - 0.3 * SAMPLE_RATE_HZ
+            and seg.start_t * SAMPLE_RATE_HZ < end + 0.3 * SAMPLE_RATE_HZ
+        ]
+        if not mine:
+            continue
+        first, last = mine[0][0], mine[-1][0]
+        emitted_s = mine[-1][1]
         start_err_ms.append((first.start_t * SAMPLE_RATE_HZ - start) / 16)
         end_err_ms.append((last.end_t * SAMPLE_RATE_HZ - end) / 16)
-        emitted_s = item.segments[-1][1]
         event_ms.append((emitted_s - _captured_s(arrived_s, end)) * 1000)
+        if input_age_s is not None:
+            adc_event_ms.append((emitted_s - _captured_s(arrived_s, end) + input_age_s) * 1000)
         detected_end = round(last.end_t * SAMPLE_RATE_HZ)
         detected_event_ms.append((emitted_s - _captured_s(arrived_s, detected_end)) * 1000)
+    margin = 0.3 * SAMPLE_RATE_HZ
+    not_partner_s = sum(
+        seg.end_t - seg.start_t
+        for seg, _ in listener.segments
+        if not any(
+            seg.end_t * SAMPLE_RATE_HZ > a - margin and seg.start_t * SAMPLE_RATE_HZ < b + margin
+            for a, b in partner_spans
+        )
+    )
     gaps_ms = np.diff(np.array(arrived_s)) * 1000 if len(arrived_s) > 1 else np.zeros(1)
     return {
-        "latency_setting": latency,
-        "rounds": len(done),
-        "render_ms": render_ms,
-        "play_to_output_ms": handed_ms,
-        "play_to_heard_ms": heard_ms,
+        "latency_setting": latency if not isinstance(latency, tuple) else list(latency),
+        "prepare": prepare,
+        "busy_loops": load,
+        "floors": sum(isinstance(e, FloorGiven) for e in events),
+        "decisions": len(decisions),
+        "prepared": sum(d.prepared for d in decisions),
+        "decision_to_play_ms": render_ms,
+        "decision_to_output_ms": handed_ms,
+        "decision_to_dac_ms": dac_ms,
+        "decision_to_heard_ms": heard_ms,
+        "frame_to_decision_ms": lag_ms,
         "speech_end_to_event_ms": event_ms,
+        "speech_end_adc_to_event_ms": adc_event_ms,
         "detected_end_to_event_ms": detected_event_ms,
         "hangover_ms": config.merge_gap_s * 1000,
         "segment_start_error_ms": start_err_ms,
         "segment_end_error_ms": end_err_ms,
-        "prompt_speech_s": prompt_speech_s,
+        "not_partner_speech_s": not_partner_s,
+        "output_delay_ms": float(np.median(conductor.output_delays_s)) * 1000
+        if conductor.output_delays_s
+        else None,
+        "input_age_ms": None if input_age_s is None else input_age_s * 1000,
         "longest_callback_gap_ms": float(gaps_ms.max()),
+        "underflows_at_start": sum(f <= START_FRAMES for f in conductor.underflow_frames),
         "stats": asdict(stats),
     }
 
@@ -247,29 +456,57 @@ def _spread(values: list[float]) -> str:
     )
 
 
+def _verdict(values: list[float], target_ms: float) -> str:
+    if not values:
+        return "not measured"
+    worst = float(np.max(values))
+    p95 = float(np.percentile(values, 95))
+    if worst <= target_ms:
+        return "met by every one"
+    return f"{'met' if p95 <= target_ms else 'NOT met'} at 95%, worst {worst:.0f} ms"
+
+
 def _print(figures: dict[str, Any]) -> None:
     stats = figures["stats"]
     echo = stats["echo"] or {}
     hangover_ms = figures["hangover_ms"]
     latency_in_ms, latency_out_ms = (x * 1000 for x in stats["latency_s"])
+    prepared = "rendered ahead" if figures["prepare"] else "rendered when said (--no-prepare)"
     print(
         f"attune-voice live figures: PulseAudio null sink, stream latency setting "
-        f"{figures['latency_setting']}, {figures['rounds']} rounds"
+        f"{figures['latency_setting']} (stream reports {latency_in_ms:.0f} ms in, "
+        f"{latency_out_ms:.0f} ms out), {figures['busy_loops']} busy loops, "
+        f"{figures['floors']} floors"
     )
-    print("prompt start")
-    print(f"  say -> play() (espeak-ng render)    {_spread(figures['render_ms'])}")
-    print(f"  play() -> first sample sent out     {_spread(figures['play_to_output_ms'])}")
-    print(f"  play() -> first sample heard back   {_spread(figures['play_to_heard_ms'])}")
     print(
-        f"  (target: audio starts within {PROMPT_START_TARGET_MS:.0f} ms of the decision; "
-        f"stream reports {latency_out_ms:.0f} ms out, {latency_in_ms:.0f} ms in)"
+        f"prompt start: {figures['decisions']} decisions, prompts {prepared}; "
+        f"{figures['prepared']} were ready"
+    )
+    print(f"  decision -> play() (rendering)      {_spread(figures['decision_to_play_ms'])}")
+    print(f"  decision -> first sample sent out   {_spread(figures['decision_to_output_ms'])}")
+    print(f"  decision -> first sample at speaker {_spread(figures['decision_to_dac_ms'])}")
+    print(f"  decision -> first sample heard back {_spread(figures['decision_to_heard_ms'])}")
+    print(f"  frame arrival -> decision (loop)    {_spread(figures['frame_to_decision_ms'])}")
+    output_ms = figures["output_delay_ms"]
+    print(
+        f"  (target: audio starts within {PROMPT_START_TARGET_MS:.0f} ms of the decision: "
+        f"{_verdict(figures['decision_to_dac_ms'], PROMPT_START_TARGET_MS)} at the speaker; "
+        "heard back is an upper bound, it adds the capture path; PortAudio's output time "
+        + ("unknown" if output_ms is None else f"{output_ms:.0f} ms")
+        + ")"
     )
     print("end of speech")
     print(f"  speech end -> segment event         {_spread(figures['speech_end_to_event_ms'])}")
+    print(f"  speech end (ADC) -> segment event   {_spread(figures['speech_end_adc_to_event_ms'])}")
     print(f"  detected end -> segment event       {_spread(figures['detected_end_to_event_ms'])}")
+    target_ms = hangover_ms + EVENT_MARGIN_TARGET_MS
+    age_ms = figures["input_age_ms"]
     print(
         f"  (target: within the hang-over {hangover_ms:.0f} ms + {EVENT_MARGIN_TARGET_MS:.0f} ms "
-        f"= {hangover_ms + EVENT_MARGIN_TARGET_MS:.0f} ms)"
+        f"= {target_ms:.0f} ms: {_verdict(figures['speech_end_to_event_ms'], target_ms)} from "
+        "the callback; the ADC line adds PortAudio's input time, "
+        + ("unknown" if age_ms is None else f"{age_ms:.0f} ms")
+        + ")"
     )
     print(f"  turn start vs played speech         {_spread(figures['segment_start_error_ms'])}")
     print(f"  turn end vs played speech           {_spread(figures['segment_end_error_ms'])}")
@@ -287,14 +524,15 @@ def _print(figures: dict[str, Any]) -> None:
             "  leaked past the gate: "
             + ("none" if leak is None else f"{leak:.1f} dB of the echo, {echo['leaked_ms']:.0f} ms")
         )
-    print(f"  prompts taken for speech: {figures['prompt_speech_s']:.2f} s")
+    print(f"  speech heard that no partner said: {figures['not_partner_speech_s']:.2f} s")
     print("stream")
     print(
         f"  callbacks {stats['callbacks']}, worst callback {stats['worst_callback_ms']:.2f} ms, "
         f"longest gap between callbacks {figures['longest_callback_gap_ms']:.0f} ms"
     )
     print(
-        f"  input overflows {stats['overflows']}, output underflows {stats['underflows']}, "
+        f"  input overflows {stats['overflows']}, output underflows {stats['underflows']} "
+        f"({figures['underflows_at_start']} as the stream started), "
         f"dropped frames {stats['dropped_frames']}, restarts {stats['restarts']}, "
         f"alsa-lib messages {stats['alsa_messages']}"
     )
@@ -302,14 +540,20 @@ def _print(figures: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12, help="Prompt-and-answer rounds.")
-    parser.add_argument("--latency", default="0.1", help="PortAudio latency: seconds, low or high.")
+    parser.add_argument("--floors", type=int, default=12, help="Floors given (half end by key).")
+    parser.add_argument(
+        "--latency",
+        help="PortAudio latency: seconds, an input,output pair of seconds, low or high "
+        "(default: what run uses, $ATTUNE_AUDIO_LATENCY or the built-in setting).",
+    )
+    parser.add_argument(
+        "--no-prepare", action="store_true", help="Render each prompt when it is said."
+    )
+    parser.add_argument("--load", type=int, default=0, help="Busy-loop processes to run meanwhile.")
     parser.add_argument("--json", action="store_true", help="Print the raw figures as JSON.")
     args = parser.parse_args()
-    latency: float | str = args.latency
-    with contextlib.suppress(ValueError):
-        latency = float(args.latency)
-    figures = run(args.rounds, latency)
+    latency = stream_latency() if args.latency is None else parse_latency(args.latency)
+    figures = run(args.floors, latency, not args.no_prepare, args.load)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

@@ -31,10 +31,19 @@ class CountingVoice:
 
 
 class Harness:
-    """Runs the engine frame by frame, feeding scripted inputs at their times."""
+    """Runs the engine frame by frame, feeding scripted inputs at their times.
+
+    It also keeps the engine's predictions as the session loop does: asked for at the
+    start and after every decision that queues a prompt (``SessionEngine.upcoming_prompts``).
+    A prompt said that none of them named is in ``misses``.
+    """
 
     def __init__(
-        self, exercise: Exercise, voice: CountingVoice | None = None, **engine_options: Any
+        self,
+        exercise: Exercise,
+        voice: CountingVoice | None = None,
+        understands_speech: bool = False,
+        **engine_options: Any,
     ) -> None:
         self.events: list[Event] = []
         self.voice = voice or CountingVoice()
@@ -42,14 +51,27 @@ class Harness:
             exercise, ("Sam", "Alex"), self.voice, self.events.append, **engine_options
         )
         self.t = 0.0
+        self.understands_speech = understands_speech
+        self.predicted: set[str] = set(self.engine.upcoming_prompts(understands_speech))
+        self.misses: list[str] = []
+
+    def handle(self, inp: EngineInput) -> None:
+        said_before = len(self.voice.said)
+        busy_until_t = self.engine.busy_until_t
+        self.engine.handle(inp)
+        self.misses += [
+            text for text, _ in self.voice.said[said_before:] if text not in self.predicted
+        ]
+        if self.engine.busy_until_t != busy_until_t:
+            self.predicted.update(self.engine.upcoming_prompts(self.understands_speech))
 
     def run_until(self, t_end: float, script: Sequence[tuple[float, EngineInput]] = ()) -> None:
         pending = sorted(script, key=lambda item: item[0])
         while self.t < t_end - 1e-9 and not self.engine.done:
             self.t = round(self.t + FRAME_S, 6)
             while pending and pending[0][0] <= self.t:
-                self.engine.handle(pending.pop(0)[1])
-            self.engine.handle(Tick(self.t))
+                self.handle(pending.pop(0)[1])
+            self.handle(Tick(self.t))
 
     def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]

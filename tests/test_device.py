@@ -237,6 +237,8 @@ class Session:
     """Session sample where the noise burst started to go out to the speakers."""
     after_close: Frame | None
     play_after_close: AudioDeviceError | None
+    output_delays_s: list[float | None]
+    """PortAudio's time from each callback to the speaker, for the blocks read."""
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +251,7 @@ def session(portaudio: None) -> Session:
     queued_at_play_s = 0.0
     noise_position = -1
     noise_played_at = -1
+    output_delays_s: list[float | None] = []
     stream = audio.frames()
     try:
         for frame in stream:
@@ -261,7 +264,8 @@ def session(portaudio: None) -> Session:
                 audio.play(_noise())
             timing = audio.timing(frame.start_sample)
             assert timing is not None
-            _, position, taken = timing
+            position, taken = timing.playback_position, timing.prompt_samples
+            output_delays_s.append(timing.output_delay_s)
             if noise_played_at < 0 <= noise_position and position <= noise_position < (
                 position + taken
             ):
@@ -285,6 +289,7 @@ def session(portaudio: None) -> Session:
         noise_played_at=noise_played_at,
         after_close=next(stream, None),
         play_after_close=play_error,
+        output_delays_s=output_delays_s,
     )
 
 
@@ -411,6 +416,17 @@ def test_stats_count_callbacks_and_glitches(session: Session) -> None:
     # The callback only copies; taking anywhere near a whole frame would mean glitches.
     assert 0.0 < stats.worst_callback_ms < FRAME_MS
     assert all(latency_s > 0.0 for latency_s in stats.latency_s)
+
+
+@needs_pulse
+def test_each_block_says_when_its_output_reaches_the_speakers(session: Session) -> None:
+    # PortAudio's output time for each callback: within the buffer the stream reports
+    # (its blocks are asked for in bursts, so some wait longer than others).
+    delays_s = session.output_delays_s
+    assert all(d is not None for d in delays_s)
+    known = np.array([d for d in delays_s if d is not None])
+    assert np.all(known > 0.0)
+    assert np.median(known) <= session.stats.latency_s[1] + 0.05
 
 
 @needs_pulse

@@ -20,7 +20,7 @@ from vosk_fixtures import vosk_model_path
 from attune_voice.asr import CommandParser, Recognizer, SpeechModel
 from attune_voice.audio.room import SimulatedRoom, TruthSegment
 from attune_voice.config import RoomConfig
-from attune_voice.demo import build_room
+from attune_voice.demo import partner_voices
 from attune_voice.engine import SessionEngine
 from attune_voice.events import (
     CommandWord,
@@ -66,6 +66,7 @@ class Played:
     room: SimulatedRoom
     reason: EndReason
     end_t: float
+    player: PromptVoicePlayer
 
 
 def play(
@@ -77,20 +78,29 @@ def play(
     exercise: str = "speaker-listener",
     model: SpeechModel | None = None,
     transcripts: bool = False,
+    prepare_ahead: bool | None = None,
+    room_class: type[SimulatedRoom] = SimulatedRoom,
 ) -> Played:
     chosen = load_exercise(exercise).with_overrides(limit_s=limit_s, rounds=rounds)
-    room = build_room(renderer, RoomConfig(seed=seed, microphones=microphones))
+    voices = partner_voices(renderer)
+    room = room_class(voices, RoomConfig(seed=seed, microphones=microphones))
     log = EventLog()
-    engine = SessionEngine(chosen, NAMES, PromptVoicePlayer(renderer, room), log)
+    player = PromptVoicePlayer(renderer, room)
+    engine = SessionEngine(chosen, NAMES, player, log)
     understanding = None
     if model is not None:
         room.voice_commands = True
         parser = CommandParser(chosen.handover_phrases)
         recognizer = Recognizer(model, None if transcripts else parser.phrases)
         understanding = Understanding(recognizer, parser, transcripts)
-    loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
+    loop = SessionLoop(
+        room,
+        engine,
+        Listener(room.channels, understanding=understanding),
+        prepare_ahead=prepare_ahead,
+    )
     reason = loop.run()
-    return Played(log.events, room, reason, loop.t)
+    return Played(log.events, room, reason, loop.t, player)
 
 
 def prompt_windows(events: list[Event], tail_s: float = 0.3) -> list[tuple[float, float]]:
@@ -139,6 +149,38 @@ def test_a_whole_session_completes(two_mic_session: Played) -> None:
     given = [e for e in played.events if isinstance(e, FloorGiven)]
     ended = [e for e in played.events if isinstance(e, FloorEnded)]
     assert len(given) == len(ended) == 8
+
+
+class LiveRoom(SimulatedRoom):
+    """The simulated room, declared to run in real time as the device does."""
+
+    real_time = True
+
+
+@pytest.mark.parametrize("microphones", [2, 1])
+def test_on_live_audio_every_prompt_is_rendered_before_it_is_due(
+    renderer: SpeechRenderer, microphones: int
+) -> None:
+    played = play(renderer, seed=3, microphones=microphones, room_class=LiveRoom)
+    # The loop rendered each prompt while the one before it played: the engine's
+    # decisions were never followed by a rendering.
+    player = played.player
+    prompts = [e for e in played.events if isinstance(e, Prompt)]
+    assert played.reason is EndReason.COMPLETED
+    assert player.said_on_demand == 0
+    assert player.said_prepared == len(prompts)
+    # Rendered and never said: reminders and check-ins nobody needed, a few per partner.
+    assert player.prepared - len({p.text for p in prompts}) <= 6
+
+
+def test_a_simulated_room_renders_each_prompt_when_it_is_first_said(
+    two_mic_session: Played,
+) -> None:
+    # No clock to beat: rendering ahead would only add the prompts that never come.
+    player = two_mic_session.player
+    prompts = [e for e in two_mic_session.events if isinstance(e, Prompt)]
+    assert player.prepared == 0
+    assert player.said_on_demand == len({p.text for p in prompts})
 
 
 def test_turn_times_match_the_rooms_truth(two_mic_session: Played) -> None:
@@ -268,12 +310,12 @@ def model(vosk_model_path: Path) -> SpeechModel:
 
 @pytest.fixture(scope="module")
 def spoken_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
-    return play(renderer, seed=4, microphones=2, model=model)
+    return play(renderer, seed=4, microphones=2, model=model, prepare_ahead=True)
 
 
 @pytest.fixture(scope="module")
 def transcribed_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
-    return play(renderer, seed=6, microphones=1, model=model, transcripts=True)
+    return play(renderer, seed=6, microphones=1, model=model, transcripts=True, prepare_ahead=True)
 
 
 @pytest.mark.parametrize("which", ["spoken_session", "transcribed_session"])
@@ -310,6 +352,16 @@ def test_spoken_answers_confirm_the_paraphrase(which: str, request: pytest.Fixtu
     confirmations = [e.answer for e in played.events if isinstance(e, Confirmation)]
     assert answers
     assert confirmations == answers
+
+
+@pytest.mark.parametrize("which", ["spoken_session", "transcribed_session"])
+def test_with_a_model_every_prompt_was_rendered_before_it_was_due(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    played: Played = request.getfixturevalue(which)
+    prompts = [e for e in played.events if isinstance(e, Prompt)]
+    assert played.player.said_on_demand == 0
+    assert played.player.said_prepared == len(prompts)
 
 
 def test_commands_come_only_from_what_the_partners_said(spoken_session: Played) -> None:

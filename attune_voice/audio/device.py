@@ -34,12 +34,28 @@ INPUT_RING_S = 10.0
 PLAYBACK_RING_S = 60.0
 """Prompt audio that can be queued without ``play`` having to wait for the speakers."""
 
-STREAM_LATENCY_S = 0.1
-"""The buffer PortAudio is asked for. PortAudio's "low" (40 ms in, 60 ms out on ALSA's
-PulseAudio plugin) runs dry whenever the machine is busy for a moment: on a loaded
-two-core machine it underran 40 times in 15 s, alsa-lib printed a line to the terminal
-for each, and every underrun added its gap to the round trip from speaker to microphone
-for good (80 ms grew to 3.2 s). With 0.1 s the same test had no underrun."""
+Latency = float | str | tuple[float, float]
+"""What PortAudio is asked to buffer: seconds for both directions, an (input, output)
+pair of seconds, or PortAudio's own "low" or "high"."""
+
+STREAM_LATENCY_S: tuple[float, float] = (0.06, 0.04)
+"""The (input, output) buffer PortAudio is asked for; ALSA's PulseAudio plugin gives
+60 ms each way for it (with 20 ms blocks nothing below 40 ms in and 60 ms out).
+
+The output side is most of the time from a decision to the prompt's first sound, which
+must stay under 100 ms: measured by scripts/bench-live on a two-core machine, 86-92 ms
+(95th percentile) from the decision to the speaker, idle or with three busy loops
+running, where 0.1 s gives 202-215 ms and 0.05 s 89-106 ms. The input side is kept
+larger than the output's: asking both for PortAudio's "low" (40 ms in, 60 out) gave
+the same prompt start but more underflows under load. Lower is not safer: a stream
+that runs dry adds its gap to the round trip from speaker to microphone for good (80 ms
+grew to 3.2 s on a loaded machine). A machine that underruns (underflows in ``run``'s
+closing figures) can ask for more with ``$ATTUNE_AUDIO_LATENCY`` (``LATENCY_ENV``)."""
+
+LATENCY_ENV = "ATTUNE_AUDIO_LATENCY"
+"""Environment variable that overrides ``STREAM_LATENCY_S`` for a machine whose sound
+runs dry (underflows in ``attune-voice run``'s closing figures): ``0.1``, ``0.08,0.1``
+(input, output) or ``high``. See ``parse_latency``."""
 
 START_TIMEOUT_S = 5.0
 """A freshly started stream may take this long to deliver its first block (PulseAudio
@@ -118,6 +134,24 @@ class EchoReport:
 
 
 @dataclass(frozen=True)
+class BlockTiming:
+    """When one 20 ms block went through the stream callback (``DeviceAudio.timing``)."""
+
+    arrived_s: float
+    """``time.perf_counter()`` when the callback that stored it began."""
+    playback_position: int
+    """Prompt samples queued before the output block written in that callback."""
+    prompt_samples: int
+    """How many samples of that output block were prompt (the rest was silence)."""
+    input_age_s: float | None
+    """How long before the callback the input block's first sample was captured, as
+    PortAudio tells (None where the host API does not)."""
+    output_delay_s: float | None
+    """How long after the callback the output block's first sample is played, as
+    PortAudio tells (None where the host API does not)."""
+
+
+@dataclass(frozen=True)
 class DeviceStats:
     """Health of a running stream; non-zero counts mean audible glitches or lost audio."""
 
@@ -192,6 +226,45 @@ class DeviceStatus:
     message: str
     """One plain sentence for the couple, without a trailing full stop."""
     lost_timeout_s: float
+
+
+def parse_latency(text: str) -> Latency:
+    """A latency setting as a person writes it: ``0.05`` (seconds, both directions),
+    ``0.08,0.05`` (input, output), or ``low`` / ``high`` (PortAudio's own choice)."""
+    value = text.strip().lower()
+    if value in ("low", "high"):
+        return value
+    try:
+        parts = [float(part) for part in value.split(",")]
+    except ValueError as e:
+        raise AudioDeviceError(
+            f"the audio latency '{text}' is not seconds like 0.05, a pair like 0.08,0.05 "
+            "(input, output), low or high"
+        ) from e
+    if len(parts) not in (1, 2) or not all(0.0 < part <= 2.0 for part in parts):
+        raise AudioDeviceError(
+            f"the audio latency '{text}' must be one or two times (input, output) between "
+            "0 and 2 seconds, like 0.05 or 0.08,0.05"
+        )
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
+
+
+def stream_latency(configured: str | None = None) -> Latency:
+    """The latency streams are opened with: ``$ATTUNE_AUDIO_LATENCY`` if set, else
+    ``configured`` (a saved setting, written as ``parse_latency`` reads it), else
+    ``STREAM_LATENCY_S``."""
+    for source, value in ((LATENCY_ENV, os.environ.get(LATENCY_ENV)), ("", configured)):
+        if value is None or not value.strip():
+            continue
+        try:
+            return parse_latency(value)
+        except AudioDeviceError as e:
+            raise AudioDeviceError(f"{source}: {e}" if source else str(e)) from e
+    return STREAM_LATENCY_S
+
+
+def _output_latency(latency: Latency) -> float | str:
+    return latency[1] if isinstance(latency, tuple) else latency
 
 
 # -- the outside libraries -------------------------------------------------------------
@@ -374,7 +447,7 @@ class EchoGate:
         max_delay_s: float = MAX_ECHO_DELAY_S,
         margin_s: float = ECHO_MARGIN_S,
         window_s: float = ECHO_WINDOW_S,
-        fallback_delay_s: float = 2 * STREAM_LATENCY_S,
+        fallback_delay_s: float = sum(STREAM_LATENCY_S),
     ) -> None:
         self._n_frame = frame_samples
         self._max_delay = round(max_delay_s * SAMPLE_RATE_HZ)
@@ -602,6 +675,10 @@ class DeviceAudio:
     ``Frame.playing`` comes from the ``EchoGate``: it is True while a prompt or its
     echo is in the microphone, following the measured delay between the two.
 
+    ``latency`` is what PortAudio buffers in each direction (see ``Latency``); None
+    takes the couple's setting (``stream_latency``). The output side is most of the
+    time from ``play()`` to the speakers.
+
     Faults: input overflows and output underflows are counted (``stats()``), never
     fatal. A stream whose PortAudio thread gave up is restarted. A device that stops
     delivering audio is lost: ``frames()`` then yields nothing (the engine, whose
@@ -616,13 +693,17 @@ class DeviceAudio:
     under the GIL, so the callback never takes a lock the other side could hold.
     """
 
+    real_time = True
+    """Frames come at the pace of the sound card: what can be done ahead of time
+    (rendering the next prompts, ``SessionLoop``) should be, between decisions."""
+
     def __init__(
         self,
         input_device: str | None = None,
         output_device: str | None = None,
         channels: int = 1,
         key_source: KeySource | None = None,
-        latency: float | str = STREAM_LATENCY_S,
+        latency: Latency | None = None,
         stall_timeout_s: float = STALL_TIMEOUT_S,
         lost_timeout_s: float = LOST_TIMEOUT_S,
         on_status: Callable[[DeviceStatus], None] | None = None,
@@ -634,7 +715,7 @@ class DeviceAudio:
         """Told when the device is lost and when it is back; called from ``frames()``."""
         self._key_source = key_source
         self._specs = (input_device, output_device)
-        self._latency = latency
+        self._latency = stream_latency() if latency is None else latency
         self._stall_timeout_s = stall_timeout_s
         self._lost_timeout_s = lost_timeout_s
 
@@ -652,6 +733,9 @@ class DeviceAudio:
         """Playback position (samples queued before) at the start of each such block."""
         self._in_wall_s: npt.NDArray[np.float64] = np.zeros(ring_blocks, dtype=np.float64)
         """``time.perf_counter()`` when each block arrived, for latency measurements."""
+        self._in_times: npt.NDArray[np.float64] = np.zeros((ring_blocks, 3), dtype=np.float64)
+        """PortAudio's stream times of each callback: (now, when the input block was
+        captured, when the output block will be played), for latency measurements."""
         self._in_written = 0
         """Blocks the callback has stored; only the callback rebinds it."""
         self._in_read = 0
@@ -789,6 +873,9 @@ class DeviceAudio:
             self._in_taken[slot] = take
             self._in_out_pos[slot] = position
             self._in_wall_s[slot] = started_s
+            self._in_times[slot, 0] = time_info.currentTime
+            self._in_times[slot, 1] = time_info.inputBufferAdcTime
+            self._in_times[slot, 2] = time_info.outputBufferDacTime
             self._in_written += 1
             self._input_ready.set()
         else:
@@ -1085,10 +1172,9 @@ class DeviceAudio:
         """Samples queued for the speakers since the start: where the next ``play`` begins."""
         return self._out_written
 
-    def timing(self, start_sample: int) -> tuple[float, int, int] | None:
-        """For the block holding session sample ``start_sample``, if still in the ring:
-        (``time.perf_counter()`` when the callback got it, playback position at the
-        start of that callback, prompt samples it sent to the speakers).
+    def timing(self, start_sample: int) -> BlockTiming | None:
+        """How the block holding session sample ``start_sample`` went through the
+        callback, if it is still in the input ring (the last ``INPUT_RING_S``).
 
         For latency measurements: the rest of the package never looks at the clock.
         """
@@ -1096,10 +1182,14 @@ class DeviceAudio:
         if not self._in_written - self._in_ring.shape[0] <= block < self._in_written:
             return None
         slot = block % self._in_ring.shape[0]
-        return (
-            float(self._in_wall_s[slot]),
-            int(self._in_out_pos[slot]),
-            int(self._in_taken[slot]),
+        now, captured, played = (float(x) for x in self._in_times[slot])
+        # A host API that does not know these times reports 0 for them.
+        return BlockTiming(
+            arrived_s=float(self._in_wall_s[slot]),
+            playback_position=int(self._in_out_pos[slot]),
+            prompt_samples=int(self._in_taken[slot]),
+            input_age_s=now - captured if captured > 0.0 and now > 0.0 else None,
+            output_delay_s=played - now if played > 0.0 and now > 0.0 else None,
         )
 
     def announce(self, pcm: Pcm) -> bool:
@@ -1218,7 +1308,7 @@ def play_alone(pcm: Pcm, output_device: str | None = None) -> bool:
             device=info.index,
             channels=1,
             dtype="int16",
-            latency=STREAM_LATENCY_S,
+            latency=_output_latency(stream_latency()),
             callback=callback,
         )
     except (AudioDeviceError, sd.PortAudioError, ValueError):
@@ -1368,6 +1458,9 @@ def _pick(devices: list[DeviceInfo], index: int | None, kind: DeviceKind) -> Dev
 
 
 __all__ = [
+    "LATENCY_ENV",
+    "STREAM_LATENCY_S",
+    "BlockTiming",
     "DeviceAudio",
     "DeviceChange",
     "DeviceInfo",
@@ -1380,7 +1473,9 @@ __all__ = [
     "find_device",
     "list_devices",
     "next_state",
+    "parse_latency",
     "play_alone",
     "refresh_devices",
     "resolve_device",
+    "stream_latency",
 ]
