@@ -373,7 +373,8 @@ class SessionLoop:
         preparer = self._preparer()
         try:
             if preparer is not None:
-                # Before the first frame: the audio has not started, nothing waits.
+                # Before the first frame nothing is being said; any frames that arrive
+                # meanwhile (the stream may already run) wait in the adapter's queue.
                 preparer.prepare(self._predictions())
             for frame in self.audio.frames():
                 for inp in self.listener.feed(frame):
