@@ -93,6 +93,17 @@ def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+list_format_option = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the list.",
+)
+"""``--format text|json`` for the commands that list things (sessions, exercises)."""
+
+
 @click.group(cls=AttuneGroup)
 @click.version_option(__version__, prog_name="attune-voice")
 def cli() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from attune_voice.cli import DEMO_HINT, AttuneGroup, cli, dump_json, fail
+from attune_voice.cli import DEMO_HINT, AttuneGroup, cli, dump_json, fail, list_format_option
 from attune_voice.durations import format_duration
 
 if TYPE_CHECKING:
@@ -28,14 +28,7 @@ def warn_if_exposed(store: Store) -> None:
 
 
 @cli.group(cls=AttuneGroup, invoke_without_command=True)
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the list.",
-)
+@list_format_option
 @click.pass_context
 def sessions(ctx: click.Context, output: str) -> None:
     """List the stored sessions, newest first (or delete them: sessions delete)."""

@@ -9,7 +9,14 @@ from typing import Any, Protocol
 
 import click
 
-from attune_voice.cli import AttuneGroup, cli, dump_json, fail, load_cli_exercise
+from attune_voice.cli import (
+    AttuneGroup,
+    cli,
+    dump_json,
+    fail,
+    list_format_option,
+    load_cli_exercise,
+)
 from attune_voice.errors import ScriptError, UsageError
 from attune_voice.exercises.model import Exercise, pick_questions
 
@@ -68,14 +75,7 @@ def _row(exercise: Exercise) -> dict[str, Any]:
 
 
 @cli.group(cls=AttuneGroup, invoke_without_command=True)
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the list.",
-)
+@list_format_option
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:
     """List the exercises: name, skill, length and goal (show, write or check one)."""
