@@ -27,7 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from attune_voice.asr import CommandParser, Recognizer, SpeechModel, Utterance
+from attune_voice.asr import (
+    COMMAND_PHRASES,
+    DEFAULT_HANDOVER_PHRASES,
+    CommandParser,
+    Recognizer,
+    SpeechModel,
+    Utterance,
+)
 from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.engine import Command
@@ -38,19 +45,10 @@ from attune_voice.voice import SpeechRenderer
 HERE = Path(__file__).resolve().parent
 
 COMMANDS = {
-    "pause": CommandWord.PAUSE,
-    "resume": CommandWord.RESUME,
-    "repeat": CommandWord.REPEAT,
-    "more time": CommandWord.MORE_TIME,
-    "time out": CommandWord.TIME_OUT,
-    "stop": CommandWord.STOP,
-    "yes": CommandWord.YES,
-    "no": CommandWord.NO,
-    "not quite": CommandWord.NOT_QUITE,
-    "I'm done": CommandWord.HANDOVER,
-    "over to you": CommandWord.HANDOVER,
-    "that's all": CommandWord.HANDOVER,
+    **COMMAND_PHRASES,
+    **{phrase: CommandWord.HANDOVER for phrase in DEFAULT_HANDOVER_PHRASES},
 }
+"""Every phrase the coach understands out of the box: the commands and the hand-overs."""
 SENTENCES = (
     "I can't stop thinking about it.",
     "When I came home on Tuesday, I felt tired and a bit invisible.",
