@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from cli_run import one_error_line
 from click.testing import CliRunner, Result
 
 import attune_voice.cli_analyze  # noqa: F401  (registers the command)
@@ -58,14 +59,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, ["analyze", *args], catch_exceptions=False)
-
-
-def one_error_line(result: Result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    assert lines[0].startswith("attune-voice: ")
-    return lines[0]
 
 
 # --- a conversation with known truth -----------------------------------------------

@@ -8,9 +8,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from attune_voice.cli import cli
+from cli_run import invoke, one_error_line
 
 
 @pytest.fixture(autouse=True)
@@ -18,18 +16,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "home"
     monkeypatch.setenv("ATTUNE_HOME", str(folder))
     return folder
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error_line(result: Result) -> str:
-    """The single line a failing command prints on stderr."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 SHORT = ("speaker-listener-easy", "--limit", "30s", "--seed", "4")

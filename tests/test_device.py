@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_run import invoke
+from click.testing import CliRunner
 
 import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
 from attune_voice.audio.device import (
@@ -601,10 +602,6 @@ def test_settings_file_problems_are_one_line(home: Path, text: str, message: str
     with pytest.raises(UsageError, match=message) as raised:
         load_settings()
     assert "\n" not in str(raised.value)
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @needs_pulse

@@ -11,13 +11,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_run import invoke, one_error_line
 from test_reports import (
     OUTPUT,
     chromium,
     colour_pixels,
     needs_chromium,
-    one_error_line,
     parse,
     png_size,
     read_png,
@@ -54,10 +53,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "home"
     monkeypatch.setenv("ATTUNE_HOME", str(folder))
     return folder
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def stored(events: list[Event], day: str, exercise: str = "speaker-listener") -> int:

@@ -10,7 +10,7 @@ from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_run import invoke, one_error_line
 
 from attune_voice.cli import cli
 from attune_voice.config import SAMPLE_RATE_HZ, RoomConfig
@@ -485,17 +485,6 @@ def test_the_template_is_a_valid_exercise_with_a_readiness_check_and_appreciatio
 
 
 # --- the commands ---------------------------------------------------------------------------
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error_line(result: Result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def test_exercises_lists_name_skill_length_and_goal() -> None:

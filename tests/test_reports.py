@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from click.testing import CliRunner, Result
+from cli_run import invoke, one_error_line
 from test_review import NAMES, Transcript, full_session, started
 
 from attune_voice import cli_review
@@ -54,17 +54,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "home"
     monkeypatch.setenv("ATTUNE_HOME", str(folder))
     return folder
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error_line(result: Result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def stored(events: list[Event], started_at: str = "2024-05-01T18:30:00+00:00") -> int:
