@@ -210,7 +210,8 @@ class Conductor:
     arrived_s: list[float] = field(default_factory=list)
     heard: list[np.ndarray] = field(default_factory=list)
     output_delays_s: list[float] = field(default_factory=list)
-    input_ages_s: list[float] = field(default_factory=list)
+    input_ages_s: list[float | None] = field(default_factory=list)
+    """Each block's input age (``BlockTiming.input_age_s``), in step with ``arrived_s``."""
     underflow_frames: list[int] = field(default_factory=list)
     """The frame (counted once a second) by which each output underflow had happened."""
     _following: list[Decision] = field(default_factory=list)
@@ -221,8 +222,7 @@ class Conductor:
         self.arrived_s.append(timing.arrived_s)
         if timing.output_delay_s is not None:
             self.output_delays_s.append(timing.output_delay_s)
-        if timing.input_age_s is not None:
-            self.input_ages_s.append(timing.input_age_s)
+        self.input_ages_s.append(timing.input_age_s)
         self.heard.append(frame.pcm[0].copy())
         self._follow(frame, timing.arrived_s, timing)
         self._act()
@@ -342,6 +342,16 @@ def _captured_s(arrived_s: list[float], sample: int) -> float:
     return arrived_s[block] - (FRAME_SAMPLES - sample % FRAME_SAMPLES) / SAMPLE_RATE_HZ
 
 
+def _adc_s(arrived_s: list[float], ages_s: list[float | None], sample: int) -> float | None:
+    """When session ``sample`` was captured, as PortAudio tells: its block's first
+    sample was ``ages_s`` old when the callback began, and it is its place later."""
+    block = sample // FRAME_SAMPLES
+    age_s = ages_s[block]
+    if age_s is None:
+        return None
+    return arrived_s[block] - age_s + (sample % FRAME_SAMPLES) / SAMPLE_RATE_HZ
+
+
 def _locate(recording: np.ndarray, pcm: np.ndarray, from_frame: int) -> tuple[int, int]:
     """Where the partner's sentence is in what the microphone heard (session samples)."""
     first = from_frame * FRAME_SAMPLES
@@ -383,7 +393,8 @@ def _figures(
             heard_ms.append((_captured_s(arrived_s, d.heard_sample) - d.decided_s) * 1000)
     event_ms, adc_event_ms, detected_event_ms, start_err_ms, end_err_ms = [], [], [], [], []
     partner_spans: list[tuple[int, int]] = []
-    input_age_s = float(np.median(conductor.input_ages_s)) if conductor.input_ages_s else None
+    ages = [age for age in conductor.input_ages_s if age is not None]
+    input_age_s = float(np.median(ages)) if ages else None
     for utterance in conductor.said:
         if utterance.ended_frame is None:
             continue
@@ -403,8 +414,9 @@ def _figures(
         start_err_ms.append((first.start_t * SAMPLE_RATE_HZ - start) / 16)
         end_err_ms.append((last.end_t * SAMPLE_RATE_HZ - end) / 16)
         event_ms.append((emitted_s - _captured_s(arrived_s, end)) * 1000)
-        if input_age_s is not None:
-            adc_event_ms.append((emitted_s - _captured_s(arrived_s, end) + input_age_s) * 1000)
+        captured_s = _adc_s(arrived_s, conductor.input_ages_s, end)
+        if captured_s is not None:
+            adc_event_ms.append((emitted_s - captured_s) * 1000)
         detected_end = round(last.end_t * SAMPLE_RATE_HZ)
         detected_event_ms.append((emitted_s - _captured_s(arrived_s, detected_end)) * 1000)
     margin = 0.3 * SAMPLE_RATE_HZ
@@ -496,17 +508,20 @@ def _print(figures: dict[str, Any]) -> None:
         + ")"
     )
     print("end of speech")
-    print(f"  speech end -> segment event         {_spread(figures['speech_end_to_event_ms'])}")
     print(f"  speech end (ADC) -> segment event   {_spread(figures['speech_end_adc_to_event_ms'])}")
+    print(f"  speech end (callback) -> event      {_spread(figures['speech_end_to_event_ms'])}")
     print(f"  detected end -> segment event       {_spread(figures['detected_end_to_event_ms'])}")
     target_ms = hangover_ms + EVENT_MARGIN_TARGET_MS
     age_ms = figures["input_age_ms"]
     print(
         f"  (target: within the hang-over {hangover_ms:.0f} ms + {EVENT_MARGIN_TARGET_MS:.0f} ms "
-        f"= {target_ms:.0f} ms: {_verdict(figures['speech_end_to_event_ms'], target_ms)} from "
-        "the callback; the ADC line adds PortAudio's input time, "
+        f"= {target_ms:.0f} ms: {_verdict(figures['speech_end_adc_to_event_ms'], target_ms)} "
+        "from the microphone, by each block's capture time as PortAudio tells (a block's "
+        "first sample was "
         + ("unknown" if age_ms is None else f"{age_ms:.0f} ms")
-        + ")"
+        + " old at its callback, median); "
+        f"{_verdict(figures['speech_end_to_event_ms'], target_ms)} from the callback, "
+        "which takes a block's last sample as captured when its callback began)"
     )
     print(f"  turn start vs played speech         {_spread(figures['segment_start_error_ms'])}")
     print(f"  turn end vs played speech           {_spread(figures['segment_end_error_ms'])}")
