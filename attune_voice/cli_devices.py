@@ -62,6 +62,7 @@ def format_stats(stats: DeviceStats) -> str:
         f"{stats.overflows} input overflows",
         f"{stats.underflows} output underflows",
         f"{stats.restarts} restarts",
+        f"{stats.catch_ups} catch-ups after a stall",
         f"lost {stats.losses} times",
         f"callback at most {stats.worst_callback_ms:.1f} ms",
     ]

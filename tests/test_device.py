@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
 from attune_voice.audio.device import (
+    BEHIND_LIMIT_S,
     ECHO_MARGIN_S,
     MAX_ECHO_DELAY_S,
     DeviceAudio,
@@ -550,6 +551,39 @@ def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None) -> None:
     assert stats.restarts == 1
     assert stats.losses == 0
     assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(60)]
+
+
+@needs_pulse
+def test_a_stream_left_behind_by_a_stall_catches_up(portaudio: None) -> None:
+    # A real stall: this process is stopped for 2 s, as a starved machine stops it.
+    # PulseAudio keeps what the monitor captured meanwhile and hands it over at the
+    # normal pace afterwards: without catching up, every block after the stall arrives
+    # 2 s late for good (measured: 1.96 s here; 2.9 s after a 3 s stall).
+    frames: list[Frame] = []
+    ages_s: list[float] = []
+    stall: subprocess.Popen[bytes] | None = None
+    with DeviceAudio(input_device=MONITOR) as audio:
+        for frame in audio.frames():
+            frames.append(frame)
+            timing = audio.timing(frame.start_sample)
+            assert timing is not None and timing.input_age_s is not None
+            ages_s.append(timing.input_age_s)
+            if len(frames) == 50:
+                pid = os.getpid()
+                stall = subprocess.Popen(
+                    ["sh", "-c", f"sleep 0.2; kill -STOP {pid}; sleep 2; kill -CONT {pid}"]
+                )
+            if len(frames) == 400:
+                break
+        stats = audio.stats()
+    assert stall is not None and stall.wait() == 0
+    assert max(ages_s[60:]) > BEHIND_LIMIT_S + stats.latency_s[0], "the stall left it behind"
+    assert stats.catch_ups == 1
+    # Its own stall is not the device's silence: nothing was lost.
+    assert stats.losses == 0
+    # The last two seconds arrive as promptly as before the stall.
+    assert max(ages_s[-100:]) < 0.1
+    assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(400)]
 
 
 # --- the device choice in config.toml, and `attune-voice devices` ----------------------

@@ -64,6 +64,15 @@ through ALSA takes about 1.5 s on a busy machine)."""
 STALL_TIMEOUT_S = 2.0
 """A running stream that delivers nothing for this long is lost (unplugged, server gone)."""
 
+BEHIND_LIMIT_S = 0.4
+"""How late, beyond the stream's own input latency, the microphone's audio may reach the
+callback before the stream is reopened to catch up (see ``DeviceAudio._check_behind``)."""
+
+BEHIND_BLOCKS = 25
+"""Blocks in a row that must be that late, and no less late at the end than at the
+start: half a second of audio. A starting stream also hands over its first blocks late,
+but reads them faster than real time, so each is 20 ms less late than the one before."""
+
 LOST_TIMEOUT_S = 120.0
 """How long a session waits for a lost device to come back before it ends."""
 
@@ -170,6 +179,9 @@ class DeviceStats:
     """(input, output) latency PortAudio reports for the open stream."""
     losses: int = 0
     """Times the device was lost; each either came back or ended the session."""
+    catch_ups: int = 0
+    """Times the stream was reopened because the microphone's audio arrived seconds late
+    (after the machine stalled); the late audio was dropped."""
     alsa_messages: int = 0
     """Messages alsa-lib reported (each underrun is one) and that were kept off the terminal."""
     echo: EchoReport | None = None
@@ -261,6 +273,14 @@ def stream_latency(configured: str | None = None) -> Latency:
         except AudioDeviceError as e:
             raise AudioDeviceError(f"{source}: {e}" if source else str(e)) from e
     return STREAM_LATENCY_S
+
+
+def _input_latency_s(stream: Any) -> float:
+    """The input latency PortAudio reports for an open stream (0 if it cannot tell)."""
+    try:
+        return float(stream.latency[0])
+    except _sounddevice().PortAudioError:
+        return 0.0
 
 
 def _output_latency(latency: Latency) -> float | str:
@@ -759,6 +779,14 @@ class DeviceAudio:
         self._dropped = 0
         self._callbacks = 0
         self._restarts = 0
+        self._catch_ups = 0
+        self._behind_blocks = 0
+        """Blocks in a row, up to the one last read, that arrived over the limit late."""
+        self._may_catch_up = False
+        """True once a block of the current stream arrived in time. A new stream
+        hands over its first second or so late (0.6 s late on PulseAudio after a
+        reopening) and soon catches up by itself; and a host API that always reports
+        late audio is not reopened over and over."""
         self._callbacks_at_restart = 0
         self._restart_failed_at = -1
         """Callback count when restarting failed; no second try until audio flowed again."""
@@ -776,6 +804,8 @@ class DeviceAudio:
         self._closed = threading.Event()
         """Set by close(); an Event because other threads poll it."""
         self._stream: Any = self._open()
+        self._input_latency_s = _input_latency_s(self._stream)
+        """The input latency PortAudio reports for the current stream."""
         self._alsa_at_open = _alsa_messages[0]
 
     @property
@@ -926,12 +956,61 @@ class DeviceAudio:
             slot = self._in_read % ring_slots
             pcm = self._in_ring[slot].copy()
             gated = self._echo.push(pcm, self._in_played[slot], int(self._in_taken[slot]))
+            behind = self._is_behind(slot)
             self._in_read += 1
             start_sample = self._consumed_samples
             self._consumed_samples += FRAME_SAMPLES
             if self._in_read % 50 == 0:
                 self._log_glitches()
             yield Frame(pcm=pcm, start_sample=start_sample, playing=gated, keys=self._keys())
+            if behind:
+                self._catch_up()
+
+    def _is_behind(self, slot: int) -> bool:
+        """Has the audio reached the callback too late for ``BEHIND_BLOCKS`` in a row,
+        this block included, without getting less late, by PortAudio's capture times?"""
+        age_s = self._input_age_s(slot)
+        if age_s is None or age_s <= BEHIND_LIMIT_S + self._input_latency_s:
+            self._behind_blocks = 0
+            self._may_catch_up = age_s is not None
+            return False
+        self._behind_blocks += 1
+        if not self._may_catch_up or self._behind_blocks < BEHIND_BLOCKS:
+            return False
+        earlier_s = self._input_age_s((slot - BEHIND_BLOCKS + 1) % self._in_ring.shape[0])
+        # Catching up by itself: half a block less late per block would do.
+        draining_s = BEHIND_BLOCKS * FRAME_SAMPLES / SAMPLE_RATE_HZ / 2
+        return earlier_s is not None and age_s > earlier_s - draining_s
+
+    def _input_age_s(self, slot: int) -> float | None:
+        """How old the first sample of the block in ``slot`` was when its callback
+        began, by PortAudio's stream times; None where the host API does not tell."""
+        now, captured = (float(x) for x in self._in_times[slot, :2])
+        return now - captured if captured > 0.0 and now > 0.0 else None
+
+    def _catch_up(self) -> None:
+        """Reopen a stream whose microphone audio arrives seconds late.
+
+        When the machine stalls (the process stopped, or starved of CPU), PulseAudio
+        and PipeWire keep what the microphone captured meanwhile and hand it over
+        afterwards at the normal pace, one block per block played, so the stream stays
+        that far behind for good: the coach would answer seconds late, and the echo of
+        its prompts would arrive after the gate (``MAX_ECHO_DELAY_S``) and count as
+        speech. A new stream starts from the present. The late audio still queued is
+        dropped, as audio missed during a stall is: the clock counts what was heard.
+        Prompt audio still queued plays on the new stream.
+        """
+        self._behind_blocks = 0
+        late_s = self._input_age_s((self._in_read - 1) % self._in_ring.shape[0]) or 0.0
+        self._close_stream()
+        with _stderr_silenced():
+            reopened = self._reopen(refresh=False, drop_queued=False)
+        if not reopened:
+            # Gone for real: the next read finds no audio and waits for it as lost.
+            return
+        self._catch_ups += 1
+        self._echo.reset()
+        _log.info("audio stream reopened: the microphone was %.1f s behind", late_s)
 
     def _wait_for_input(self) -> bool:
         """Block until the callback has stored a block; False once closed.
@@ -939,7 +1018,8 @@ class DeviceAudio:
         A stream that stalls is revived or, failing that, lost: this then waits for the
         device to come back, or raises ``AudioDeviceError`` after ``lost_timeout_s``.
         """
-        deadline_s = time.monotonic() + self._wait_limit_s()
+        checked_s = time.monotonic()
+        deadline_s = checked_s + self._wait_limit_s()
         while self._in_written == self._in_read:
             if self._closed.is_set():
                 return False
@@ -949,7 +1029,15 @@ class DeviceAudio:
             if self._in_written != self._in_read:
                 break
             remaining_s = deadline_s - time.monotonic()
-            if remaining_s > 0 and self._input_ready.wait(min(remaining_s, _LIVENESS_CHECK_S)):
+            woken = remaining_s > 0 and self._input_ready.wait(min(remaining_s, _LIVENESS_CHECK_S))
+            now_s = time.monotonic()
+            away_s = now_s - checked_s - _LIVENESS_CHECK_S
+            checked_s = now_s
+            if away_s > _LIVENESS_CHECK_S:
+                # This process itself was not running (stopped, or starved of CPU), so
+                # the stream had no chance to deliver: that time is not the device's.
+                deadline_s += away_s
+            if woken or away_s > _LIVENESS_CHECK_S:
                 continue
             if self._closed.is_set():
                 return False
@@ -1036,10 +1124,11 @@ class DeviceAudio:
         if self.on_status is not None:
             self.on_status(DeviceStatus(state, message, self._lost_timeout_s))
 
-    def _reopen(self, refresh: bool = True) -> bool:
+    def _reopen(self, refresh: bool = True, drop_queued: bool = True) -> bool:
         """Open and start a new stream on the same devices; True once it delivers audio.
 
-        With ``refresh``, a device not found is looked for again in a fresh device list.
+        With ``refresh``, a device not found is looked for again in a fresh device list;
+        with ``drop_queued``, prompt audio not yet played is dropped.
         """
         sd = _sounddevice()
         self._generation += 1
@@ -1054,8 +1143,9 @@ class DeviceAudio:
                 # (a USB device that comes back may come back under another index).
                 refresh_devices()
                 stream = self._open()
-            # What was queued when the device went is a prompt cut off mid-sentence.
-            self._out_read = self._out_written
+            if drop_queued:
+                # What was queued when the device went is a prompt cut off mid-sentence.
+                self._out_read = self._out_written
             callbacks = self._callbacks
             started = self._start_stream(stream)
         except (AudioDeviceError, sd.PortAudioError):
@@ -1075,6 +1165,8 @@ class DeviceAudio:
             stream.close(ignore_errors=True)
             return False
         self._stream = stream
+        self._input_latency_s = _input_latency_s(stream)
+        self._may_catch_up = False
         self._callbacks_at_restart = callbacks
         return True
 
@@ -1182,13 +1274,13 @@ class DeviceAudio:
         if not self._in_written - self._in_ring.shape[0] <= block < self._in_written:
             return None
         slot = block % self._in_ring.shape[0]
-        now, captured, played = (float(x) for x in self._in_times[slot])
+        now, played = float(self._in_times[slot, 0]), float(self._in_times[slot, 2])
         # A host API that does not know these times reports 0 for them.
         return BlockTiming(
             arrived_s=float(self._in_wall_s[slot]),
             playback_position=int(self._in_out_pos[slot]),
             prompt_samples=int(self._in_taken[slot]),
-            input_age_s=now - captured if captured > 0.0 and now > 0.0 else None,
+            input_age_s=self._input_age_s(slot),
             output_delay_s=played - now if played > 0.0 and now > 0.0 else None,
         )
 
@@ -1216,6 +1308,7 @@ class DeviceAudio:
             dropped_frames=self._dropped,
             callbacks=self._callbacks,
             restarts=self._restarts,
+            catch_ups=self._catch_ups,
             worst_callback_ms=float(self._worst_callback_s[0]) * 1000.0,
             latency_s=(float(latency[0]), float(latency[1])),
             losses=self._losses,
