@@ -9,6 +9,9 @@ comparison). The partner given the floor is a second process (pacat) saying a se
 into the sink; then the floor ends by the hand-over key, pressed in the loop as a
 clicker would be, or, every other floor, by silence: the coach's check-in, then the
 hand-over. Every floor prompt has its own words, so nothing is rendered early by chance.
+With ``--stall S`` this process is stopped for S seconds while the fifth prompt plays,
+as a starved machine stops it, to show that the session catches up and that the
+prompt's echo is still not taken for speech.
 
 For each prompt the engine decides, the time runs from the decision (the player is
 asked to say it, before any rendering still needed) to its first sample: handed to
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,6 +72,8 @@ SENTENCES = (
     "We should plan a quiet morning with no phones.",
     "I felt closest to you on the drive home last night.",
 )
+STALL_AT_PROMPT = 5
+"""With --stall, the machine stalls while this prompt plays."""
 REACTION_FRAMES = 40
 """A partner starts 0.8 s after the floor is given."""
 KEY_AFTER_FRAMES = 50
@@ -214,6 +220,8 @@ class Conductor:
     """Each block's input age (``BlockTiming.input_age_s``), in step with ``arrived_s``."""
     underflow_frames: list[int] = field(default_factory=list)
     """The frame (counted once a second) by which each output underflow had happened."""
+    stall_s: float = 0.0
+    stopper: subprocess.Popen[bytes] | None = None
     _following: list[Decision] = field(default_factory=list)
 
     def __call__(self, frame: Frame) -> None:
@@ -255,6 +263,11 @@ class Conductor:
         for floor in floors[self.floors_seen :]:
             self.due.append((self.frames + REACTION_FRAMES, f"speak {floor.partner}"))
         self.floors_seen = len(floors)
+        if self.stall_s and self.stopper is None and len(self.player.decisions) >= STALL_AT_PROMPT:
+            pid = os.getpid()
+            self.stopper = subprocess.Popen(
+                ["sh", "-c", f"sleep 0.3; kill -STOP {pid}; sleep {self.stall_s}; kill -CONT {pid}"]
+            )
         if self.speaking is not None and self.speaking.process.poll() is not None:
             self.speaking.ended_frame = self.frames
             if len(self.said) % 2:
@@ -290,12 +303,14 @@ class Conductor:
         return keys
 
 
-def run(floors: int, latency: Latency, prepare: bool, load: int) -> dict[str, Any]:
+def run(floors: int, latency: Latency, prepare: bool, load: int, stall_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder:
-        return _run(Path(folder), floors, latency, prepare, load)
+        return _run(Path(folder), floors, latency, prepare, load, stall_s)
 
 
-def _run(workdir: Path, floors: int, latency: Latency, prepare: bool, load: int) -> dict[str, Any]:
+def _run(
+    workdir: Path, floors: int, latency: Latency, prepare: bool, load: int, stall_s: float
+) -> dict[str, Any]:
     config = DetectorConfig()
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
     try:
@@ -317,7 +332,7 @@ def _run(workdir: Path, floors: int, latency: Latency, prepare: bool, load: int)
             player = TimedPlayer(PromptVoicePlayer(renderer, audio), audio, listener)
             engine = SessionEngine(bench_exercise(floors), ("Sam", "Alex"), player, log)
             loop = SessionLoop(audio, engine, listener, prepare_ahead=prepare)
-            conductor = Conductor(audio, player, log, sentences)
+            conductor = Conductor(audio, player, log, sentences, stall_s=stall_s)
             loop.frame_sinks.append(conductor)
             try:
                 loop.run(extra_keys=conductor.take_keys)
@@ -326,6 +341,8 @@ def _run(workdir: Path, floors: int, latency: Latency, prepare: bool, load: int)
                 audio.close()
                 for utterance in conductor.said:
                     utterance.process.wait()
+                if conductor.stopper is not None:
+                    conductor.stopper.wait()
     finally:
         for process in busy:
             process.terminate()
@@ -344,11 +361,16 @@ def _captured_s(arrived_s: list[float], sample: int) -> float:
 
 def _adc_s(arrived_s: list[float], ages_s: list[float | None], sample: int) -> float | None:
     """When session ``sample`` was captured, as PortAudio tells: its block's first
-    sample was ``ages_s`` old when the callback began, and it is its place later."""
+    sample was ``ages_s`` old when the callback began, and it is its place later.
+
+    Through PulseAudio that age is an estimate, at times younger than the block
+    itself (15 ms for a 20 ms block), which no block can be: it is taken as at least
+    the block's length, so this is never earlier than ``_captured_s``."""
     block = sample // FRAME_SAMPLES
     age_s = ages_s[block]
     if age_s is None:
         return None
+    age_s = max(age_s, FRAME_SAMPLES / SAMPLE_RATE_HZ)
     return arrived_s[block] - age_s + (sample % FRAME_SAMPLES) / SAMPLE_RATE_HZ
 
 
@@ -380,7 +402,7 @@ def _figures(
     # The first prompt is decided as the stream starts, with the whole pipeline still
     # filling: the rest are decided mid-session, as they are in a session.
     decisions = player.decisions[1:]
-    render_ms, handed_ms, dac_ms, heard_ms, lag_ms = [], [], [], [], []
+    render_ms, handed_ms, dac_ms, heard_ms, lag_ms, clocks_ms = [], [], [], [], [], []
     for d in decisions:
         render_ms.append((d.played_s - d.decided_s) * 1000)
         if d.frame_arrived_s is not None:
@@ -391,6 +413,9 @@ def _figures(
             dac_ms.append((d.dac_s - d.decided_s) * 1000)
         if d.heard_sample is not None and d.heard_sample // FRAME_SAMPLES < len(arrived_s):
             heard_ms.append((_captured_s(arrived_s, d.heard_sample) - d.decided_s) * 1000)
+            heard_adc_s = _adc_s(arrived_s, conductor.input_ages_s, d.heard_sample)
+            if heard_adc_s is not None and d.dac_s is not None:
+                clocks_ms.append((heard_adc_s - d.dac_s) * 1000)
     event_ms, adc_event_ms, detected_event_ms, start_err_ms, end_err_ms = [], [], [], [], []
     partner_spans: list[tuple[int, int]] = []
     ages = [age for age in conductor.input_ages_s if age is not None]
@@ -433,6 +458,7 @@ def _figures(
         "latency_setting": latency if not isinstance(latency, tuple) else list(latency),
         "prepare": prepare,
         "busy_loops": load,
+        "stall_s": conductor.stall_s if conductor.stopper is not None else 0.0,
         "floors": sum(isinstance(e, FloorGiven) for e in events),
         "decisions": len(decisions),
         "prepared": sum(d.prepared for d in decisions),
@@ -440,6 +466,7 @@ def _figures(
         "decision_to_output_ms": handed_ms,
         "decision_to_dac_ms": dac_ms,
         "decision_to_heard_ms": heard_ms,
+        "capture_minus_output_ms": clocks_ms,
         "frame_to_decision_ms": lag_ms,
         "speech_end_to_event_ms": event_ms,
         "speech_end_adc_to_event_ms": adc_event_ms,
@@ -509,6 +536,10 @@ def _print(figures: dict[str, Any]) -> None:
     )
     print("end of speech")
     print(f"  speech end (ADC) -> segment event   {_spread(figures['speech_end_adc_to_event_ms'])}")
+    # The room is a null sink whose monitor is the microphone: it captures each sample
+    # as it plays it, so PortAudio's two clocks should agree on a prompt's first sample.
+    print("  (check: a prompt's first sample captured (ADC) minus played (DAC), 0 if both")
+    print(f"   of PortAudio's times are right: {_spread(figures['capture_minus_output_ms'])})")
     print(f"  speech end (callback) -> event      {_spread(figures['speech_end_to_event_ms'])}")
     print(f"  detected end -> segment event       {_spread(figures['detected_end_to_event_ms'])}")
     target_ms = hangover_ms + EVENT_MARGIN_TARGET_MS
@@ -549,6 +580,8 @@ def _print(figures: dict[str, Any]) -> None:
         f"  input overflows {stats['overflows']}, output underflows {stats['underflows']} "
         f"({figures['underflows_at_start']} as the stream started), "
         f"dropped frames {stats['dropped_frames']}, restarts {stats['restarts']}, "
+        f"catch-ups {stats['catch_ups']} (after a {figures['stall_s']:.1f} s stall), "
+        f"losses {stats['losses']}, "
         f"alsa-lib messages {stats['alsa_messages']}"
     )
 
@@ -565,10 +598,17 @@ def main() -> int:
         "--no-prepare", action="store_true", help="Render each prompt when it is said."
     )
     parser.add_argument("--load", type=int, default=0, help="Busy-loop processes to run meanwhile.")
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help=f"Stop this process for S seconds while prompt {STALL_AT_PROMPT} plays.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the raw figures as JSON.")
     args = parser.parse_args()
     latency = stream_latency() if args.latency is None else parse_latency(args.latency)
-    figures = run(args.floors, latency, not args.no_prepare, args.load)
+    figures = run(args.floors, latency, not args.no_prepare, args.load, args.stall)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
