@@ -384,7 +384,7 @@ def run(
 
     chosen = load_cli_exercise(exercise, limit, rounds)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
-    input_device, output_device = device_choice(input_device, output_device)
+    input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
         names = remembered_partners(partners, store)
         # Questions from a bank are drawn without repeats across this couple's sessions.
@@ -396,7 +396,7 @@ def run(
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
-        DeviceAudio(input_device=input_device, output_device=output_device) as audio,
+        DeviceAudio(input_device, output_device, latency=latency) as audio,
     ):
         hand_over = 'Say "I\'m done", or press' if hearing else "Press"
         click.echo(

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from attune_voice.cli import cli, dump_json, remembered_partners
-from attune_voice.errors import UsageError
+from attune_voice.errors import AudioDeviceError, UsageError
 
 if TYPE_CHECKING:
-    from attune_voice.audio.device import DeviceAudio, DeviceInfo, DeviceStats, DeviceStatus
+    from attune_voice.audio.device import (
+        DeviceAudio,
+        DeviceInfo,
+        DeviceStats,
+        DeviceStatus,
+        Latency,
+    )
     from attune_voice.room_check import Finding, RoomCheckResult
     from attune_voice.voice import SpeechRenderer
 
@@ -25,14 +32,18 @@ BACK_NOTICE = "The sound is back. Let's carry on."
 
 def device_choice(
     input_device: str | None, output_device: str | None
-) -> tuple[str | None, str | None]:
-    """``--input``/``--output`` when given, else what config.toml saved, else the defaults."""
+) -> tuple[str | None, str | None, Latency]:
+    """The devices and sound buffer for ``run`` and ``check``: ``--input``/``--output``
+    when given, else what config.toml saved, else the defaults; the buffer from
+    ``$ATTUNE_AUDIO_LATENCY``, else config.toml, else the built-in one."""
+    from attune_voice.audio.device import stream_latency
     from attune_voice.settings_file import load_settings
 
     saved = load_settings()
     return (
         input_device if input_device is not None else saved.input_device,
         output_device if output_device is not None else saved.output_device,
+        stream_latency(saved.latency),
     )
 
 
@@ -80,13 +91,21 @@ def format_stats(stats: DeviceStats) -> str:
 @click.option("--input", "input_device", help="Microphone to use: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers to use: a name fragment or an index.")
 @click.option(
-    "--save", is_flag=True, help="Remember --input/--output for run and check (in config.toml)."
+    "--latency",
+    help="Sound buffer in seconds, more if the sound runs dry: 0.1, or input,output like "
+    "0.08,0.1, or low or high.",
 )
-@click.option("--forget", is_flag=True, help="Forget the saved choice: use the system defaults.")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Remember --input/--output/--latency for run and check (in config.toml).",
+)
+@click.option("--forget", is_flag=True, help="Forget the saved choice: use the defaults.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 def devices(
     input_device: str | None,
     output_device: str | None,
+    latency: str | None,
     save: bool,
     forget: bool,
     output: str,
@@ -96,15 +115,23 @@ def devices(
     The system defaults are marked with *, and the devices run and check will use
     with >.
     """
-    from attune_voice.audio.device import find_device, list_devices
+    from attune_voice.audio.device import find_device, list_devices, parse_latency
     from attune_voice.settings_file import Settings, load_settings, save_settings, settings_path
 
+    given = (input_device, output_device, latency)
     if save and forget:
         raise UsageError("--save and --forget do opposite things; give one of them")
-    if save and input_device is None and output_device is None:
-        raise UsageError("--save needs --input or --output (or both) to remember")
-    if forget and (input_device is not None or output_device is not None):
-        raise UsageError("--forget takes no --input or --output")
+    if save and all(option is None for option in given):
+        raise UsageError("--save needs --input, --output or --latency to remember")
+    if forget and any(option is not None for option in given):
+        raise UsageError("--forget takes no --input, --output or --latency")
+    if latency is not None and not save:
+        raise UsageError("--latency is only for --save: run and check then use it")
+    if latency is not None:
+        try:
+            parse_latency(latency)
+        except AudioDeviceError as e:
+            raise UsageError(str(e)) from e
     saved = load_settings()
     chosen_input = input_device if input_device is not None else saved.input_device
     chosen_output = output_device if output_device is not None else saved.output_device
@@ -117,9 +144,12 @@ def devices(
         kept = Settings(
             input_device=_to_save(input_device, picked_input, saved.input_device),
             output_device=_to_save(output_device, picked_output, saved.output_device),
+            latency=saved.latency if latency is None else latency.strip(),
         )
-        path = save_settings(Settings() if forget else kept)
-        click.echo(f"{'Forgot the saved devices' if forget else 'Saved'} in {path}", err=True)
+        saved = Settings() if forget else kept
+        path = save_settings(saved)
+        click.echo(f"{'Forgot the saved settings' if forget else 'Saved'} in {path}", err=True)
+    buffer, source = _buffer(saved.latency)
     input_index = picked_input.index if picked_input else _default_index(found, "input")
     output_index = picked_output.index if picked_output else _default_index(found, "output")
     if output == "json":
@@ -128,6 +158,8 @@ def devices(
                 "devices": [_device_json(d) for d in found],
                 "input": input_index,
                 "output": output_index,
+                "latency": buffer,
+                "latency_from": source,
                 "config": str(settings_path()),
             }
         )
@@ -148,6 +180,21 @@ def devices(
                 f"{device.default_samplerate:g} Hz, {device.hostapi})"
             )
     click.echo("* system default   > used by run and check (change with --input/--output --save)")
+    click.echo(f"Sound buffer: {buffer} ({source}; change with --latency ... --save)")
+
+
+def _buffer(saved: str | None) -> tuple[str, str]:
+    """The sound buffer run and check use, in words, and where it comes from."""
+    from attune_voice.audio.device import LATENCY_ENV, stream_latency
+
+    used = stream_latency(saved)
+    if isinstance(used, tuple):
+        words = f"{used[0]:g} s in, {used[1]:g} s out"
+    else:
+        words = used if isinstance(used, str) else f"{used:g} s"
+    if os.environ.get(LATENCY_ENV, "").strip():
+        return words, f"from ${LATENCY_ENV}"
+    return words, "saved" if saved else "built in"
 
 
 def _to_save(given: str | None, picked: DeviceInfo | None, saved: str | None) -> str | None:
@@ -201,7 +248,7 @@ def check(
     from attune_voice.store import Store
     from attune_voice.voice import SpeechRenderer
 
-    input_device, output_device = device_choice(input_device, output_device)
+    input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
         names = remembered_partners(partners, store)
     click.echo(
@@ -211,7 +258,7 @@ def check(
     )
     with (
         SpeechRenderer() as renderer,
-        DeviceAudio(input_device=input_device, output_device=output_device) as audio,
+        DeviceAudio(input_device, output_device, latency=latency) as audio,
     ):
         audio.on_status = device_notices(audio, renderer)
         room_check = RoomCheck(names, PromptVoicePlayer(renderer, audio), audio.channels)

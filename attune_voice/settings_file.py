@@ -1,4 +1,5 @@
-"""The couple's own settings file, config.toml: which microphone and speakers to use.
+"""The couple's own settings file, config.toml: which microphone and speakers to use,
+and how much sound they buffer.
 
 It lives in ``$ATTUNE_HOME/config.toml`` when ``ATTUNE_HOME`` is set, else in
 ``$XDG_CONFIG_HOME/attune-voice/config.toml`` (``~/.config/attune-voice/config.toml``).
@@ -8,6 +9,7 @@ worth one clear line rather than something to keep::
     [audio]
     input = "USB Speakerphone"
     output = "USB Speakerphone"
+    latency = "0.1"
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from attune_voice import paths
-from attune_voice.errors import UsageError
+from attune_voice.errors import AudioDeviceError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +30,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 FILE_NAME = "config.toml"
-_KEYS = {"audio": ("input", "output")}
+_KEYS = {"audio": ("input", "output", "latency")}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Settings:
     input_device: str | None = None
     """A device name fragment or an index, as ``--input`` takes it."""
     output_device: str | None = None
+    latency: str | None = None
+    """The sound buffer, as ``attune_voice.audio.device.parse_latency`` reads it."""
 
 
 def settings_path() -> Path:
@@ -67,6 +71,7 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(
         input_device=_device(audio, "input", path),
         output_device=_device(audio, "output", path),
+        latency=_latency(audio, path),
     )
 
 
@@ -95,12 +100,33 @@ def _device(audio: dict[str, Any], key: str, path: Path) -> str | None:
     return value.strip()
 
 
+def _latency(audio: dict[str, Any], path: Path) -> str | None:
+    # The device module loads numpy: only when there is a latency to check.
+    from attune_voice.audio.device import parse_latency
+
+    value = audio.get("latency")
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+    if not isinstance(text, str):
+        raise UsageError(f'{path}: audio.latency must be seconds, like latency = "0.1"')
+    try:
+        parse_latency(text)
+    except AudioDeviceError as e:
+        raise UsageError(f"{path}: {e}") from e
+    return text.strip()
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write config.toml (its folder is made private if new); returns where it went."""
     path = settings_path() if path is None else path
     lines = ["# attune-voice settings; `attune-voice devices --save` writes this file.", ""]
     lines.append("[audio]")
-    for key, value in (("input", settings.input_device), ("output", settings.output_device)):
+    for key, value in (
+        ("input", settings.input_device),
+        ("output", settings.output_device),
+        ("latency", settings.latency),
+    ):
         if value is not None:
             lines.append(f"{key} = {_toml_string(value)}")
     try:

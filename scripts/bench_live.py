@@ -580,8 +580,9 @@ def _print(figures: dict[str, Any]) -> None:
         f"  input overflows {stats['overflows']}, output underflows {stats['underflows']} "
         f"({figures['underflows_at_start']} as the stream started), "
         f"dropped frames {stats['dropped_frames']}, restarts {stats['restarts']}, "
-        f"catch-ups {stats['catch_ups']} (after a {figures['stall_s']:.1f} s stall), "
-        f"losses {stats['losses']}, "
+        f"catch-ups {stats['catch_ups']}"
+        + (f" (after a {figures['stall_s']:.1f} s stall)" if figures["stall_s"] else "")
+        + f", losses {stats['losses']}, "
         f"alsa-lib messages {stats['alsa_messages']}"
     )
 

@@ -23,7 +23,9 @@ import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
 from attune_voice.audio.device import (
     BEHIND_LIMIT_S,
     ECHO_MARGIN_S,
+    LATENCY_ENV,
     MAX_ECHO_DELAY_S,
+    STREAM_LATENCY_S,
     DeviceAudio,
     DeviceChange,
     DeviceState,
@@ -606,6 +608,9 @@ def test_settings_file_round_trip(home: Path) -> None:
         'input = "USB \\"Jabra\\" \\\\ 2"',
         'output = "3"',
     ]
+    save_settings(Settings(latency="0.08,0.1"))
+    assert (home / "config.toml").read_text().splitlines()[-1] == 'latency = "0.08,0.1"'
+    assert load_settings() == Settings(latency="0.08,0.1")
 
 
 def test_settings_file_lives_in_the_config_folder_without_attune_home(
@@ -625,6 +630,9 @@ def test_settings_file_lives_in_the_config_folder_without_attune_home(
         ("audio = 1\n", r"'audio' must be a table"),
         ("[audio]\ninput = ''\n", r"audio.input must be a device name or index"),
         ("[audio\n", r"is not valid TOML"),
+        ("[audio]\nlatency = 'fast'\n", r"audio latency 'fast' is not seconds like 0.05"),
+        ("[audio]\nlatency = 5\n", r"between 0 and 2 seconds"),
+        ("[audio]\nlatency = true\n", r"audio.latency must be seconds"),
     ],
 )
 def test_settings_file_problems_are_one_line(home: Path, text: str, message: str | None) -> None:
@@ -663,17 +671,47 @@ def test_devices_save_and_forget_the_choice(portaudio: None, home: Path) -> None
     # An index is saved as the device's name: indexes move when USB devices come and go.
     assert invoke("devices", "--output", str(monitor.index), "--save").exit_code == 0
     assert load_settings() == Settings(input_device="attune_mon", output_device=MONITOR)
-    assert device_choice(None, None) == ("attune_mon", MONITOR)
-    assert device_choice("default", None) == ("default", MONITOR)
+    assert device_choice(None, None) == ("attune_mon", MONITOR, STREAM_LATENCY_S)
+    assert device_choice("default", None) == ("default", MONITOR, STREAM_LATENCY_S)
     assert invoke("devices", "--forget").exit_code == 0
     assert load_settings() == Settings()
+
+
+@needs_pulse
+def test_devices_save_the_sound_buffer_for_run_and_check(
+    portaudio: None, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(LATENCY_ENV, raising=False)
+    shown = [line for line in invoke("devices").stdout.splitlines() if "Sound buffer" in line]
+    assert shown == [
+        "Sound buffer: 0.06 s in, 0.04 s out (built in; change with --latency ... --save)"
+    ]
+    result = invoke("devices", "--latency", " 0.1 ", "--save")
+    assert result.exit_code == 0, result.output
+    assert load_settings() == Settings(latency="0.1")
+    assert "Sound buffer: 0.1 s (saved;" in result.stdout
+    assert device_choice(None, None) == (None, None, 0.1)
+    # Saving a device keeps the buffer, and the buffer opens real streams.
+    assert invoke("devices", "--input", "attune_mon", "--save").exit_code == 0
+    assert load_settings() == Settings(input_device="attune_mon", latency="0.1")
+    input_device, output_device, latency = device_choice(None, None)
+    with DeviceAudio(input_device, output_device, latency=latency) as audio:
+        assert next(audio.frames()).start_sample == 0
+    # For one run, the environment still wins.
+    monkeypatch.setenv(LATENCY_ENV, "high")
+    assert device_choice(None, None)[2] == "high"
+    assert json.loads(invoke("devices", "--format", "json").stdout)["latency_from"] == (
+        f"from ${LATENCY_ENV}"
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "message", "exit_code"),
     [
-        (("--save",), "--save needs --input or --output", 2),
-        (("--forget", "--input", "x"), "--forget takes no --input or --output", 2),
+        (("--save",), "--save needs --input, --output or --latency", 2),
+        (("--forget", "--input", "x"), "--forget takes no --input, --output or --latency", 2),
+        (("--latency", "0.1"), "--latency is only for --save", 2),
+        (("--latency", "fast", "--save"), "the audio latency 'fast' is not seconds", 2),
         (("--input", "no-such-mic"), "no input device matches 'no-such-mic'", 4),
     ],
 )

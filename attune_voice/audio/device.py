@@ -50,12 +50,13 @@ larger than the output's: asking both for PortAudio's "low" (40 ms in, 60 out) g
 the same prompt start but more underflows under load. Lower is not safer: a stream
 that runs dry adds its gap to the round trip from speaker to microphone for good (80 ms
 grew to 3.2 s on a loaded machine). A machine that underruns (underflows in ``run``'s
-closing figures) can ask for more with ``$ATTUNE_AUDIO_LATENCY`` (``LATENCY_ENV``)."""
+closing figures) can ask for more with ``attune-voice devices --latency 0.1 --save``
+(kept in config.toml) or, for one run, ``$ATTUNE_AUDIO_LATENCY`` (``LATENCY_ENV``)."""
 
 LATENCY_ENV = "ATTUNE_AUDIO_LATENCY"
-"""Environment variable that overrides ``STREAM_LATENCY_S`` for a machine whose sound
-runs dry (underflows in ``attune-voice run``'s closing figures): ``0.1``, ``0.08,0.1``
-(input, output) or ``high``. See ``parse_latency``."""
+"""Environment variable that overrides ``STREAM_LATENCY_S`` and the saved setting for a
+machine whose sound runs dry (underflows in ``attune-voice run``'s closing figures):
+``0.1``, ``0.08,0.1`` (input, output) or ``high``. See ``parse_latency``."""
 
 START_TIMEOUT_S = 5.0
 """A freshly started stream may take this long to deliver its first block (PulseAudio
@@ -1292,7 +1293,7 @@ class DeviceAudio:
         """
         if self._state is not DeviceState.LOST:
             raise AudioDeviceError("announce() is for a lost device; use play()")
-        return play_alone(pcm, self._specs[1])
+        return play_alone(pcm, self._specs[1], self._latency)
 
     def stats(self) -> DeviceStats:
         """Glitch counters, the callback's worst duration and the echo gate's figures."""
@@ -1373,8 +1374,10 @@ def _start_within(stream: Any, timeout_s: float) -> bool:
     return True
 
 
-def play_alone(pcm: Pcm, output_device: str | None = None) -> bool:
+def play_alone(pcm: Pcm, output_device: str | None = None, latency: Latency | None = None) -> bool:
     """Play mono 16 kHz ``pcm`` on an output-only stream and wait; False if it cannot.
+
+    ``latency`` is as for ``DeviceAudio``; only its output side is used.
 
     The wait ends after the sound's own length plus ``START_TIMEOUT_S`` even when a
     stalled device never takes it.
@@ -1401,7 +1404,7 @@ def play_alone(pcm: Pcm, output_device: str | None = None) -> bool:
             device=info.index,
             channels=1,
             dtype="int16",
-            latency=_output_latency(stream_latency()),
+            latency=_output_latency(stream_latency() if latency is None else latency),
             callback=callback,
         )
     except (AudioDeviceError, sd.PortAudioError, ValueError):
