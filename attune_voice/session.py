@@ -407,7 +407,7 @@ class SessionLoop:
         player = self.engine.player
         ahead = self.prepare_ahead
         if ahead is None:
-            ahead = bool(getattr(self.audio, "real_time", False))
+            ahead = self.audio.real_time
         return player if ahead and isinstance(player, PromptPreparer) else None
 
     def _predictions(self) -> list[str]:

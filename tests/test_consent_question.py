@@ -155,6 +155,7 @@ def test_the_audio_ending_before_the_answers_is_a_device_error() -> None:
         """Two seconds of silent frames, then the stream is gone."""
 
         channels = 1
+        real_time = True
 
         def frames(self) -> Iterator[Frame]:
             for number in range(100):
@@ -220,6 +221,7 @@ def test_the_session_clock_starts_where_the_question_ended() -> None:
         """Silent frames on a sample counter, as a device gives them."""
 
         channels = 1
+        real_time = True
 
         def __init__(self) -> None:
             self.played: list[int] = []

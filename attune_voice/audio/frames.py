@@ -50,6 +50,9 @@ class DuplexAudio(Protocol):
     """One adapter: frames in, prompt audio out, aligned on one sample clock."""
 
     channels: int
+    real_time: bool
+    """True when frames come at the pace of a sound card, False when as fast as they
+    can be made (a simulated room): then there is no time to use between frames."""
 
     def frames(self) -> Iterator[Frame]:
         """Yield consecutive frames of ``FRAME_SAMPLES`` samples until closed."""

@@ -22,7 +22,7 @@ class Rebased:
         self._origin = origin_sample
         self.channels = audio.channels
         # A live device stays live: the session prepares its prompts ahead as it would.
-        self.real_time = bool(getattr(audio, "real_time", False))
+        self.real_time = audio.real_time
 
     def frames(self) -> Iterator[Frame]:
         for frame in self._audio.frames():

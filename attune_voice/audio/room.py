@@ -55,6 +55,8 @@ def _rms(pcm: Float) -> float:
 class SimulatedRoom:
     """Plays the prompts into a room where two simulated partners react to them."""
 
+    real_time = False
+
     def __init__(
         self,
         voices: dict[str, PartnerVoice],
