@@ -67,7 +67,7 @@ STALL_TIMEOUT_S = 2.0
 
 BEHIND_LIMIT_S = 0.4
 """How late, beyond the stream's own input latency, the microphone's audio may reach the
-callback before the stream is reopened to catch up (see ``DeviceAudio._check_behind``)."""
+callback before the stream is reopened to catch up (see ``DeviceAudio._catch_up``)."""
 
 BEHIND_BLOCKS = 25
 """Blocks in a row that must be that late, and no less late at the end than at the
@@ -979,7 +979,8 @@ class DeviceAudio:
         if not self._may_catch_up or self._behind_blocks < BEHIND_BLOCKS:
             return False
         earlier_s = self._input_age_s((slot - BEHIND_BLOCKS + 1) % self._in_ring.shape[0])
-        # Catching up by itself: half a block less late per block would do.
+        # A stream catching up by itself is a block less late with every block it
+        # hands over; half of that over these blocks is taken as catching up.
         draining_s = BEHIND_BLOCKS * FRAME_SAMPLES / SAMPLE_RATE_HZ / 2
         return earlier_s is not None and age_s > earlier_s - draining_s
 
