@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -185,16 +184,12 @@ def devices(
 
 def _buffer(saved: str | None) -> tuple[str, str]:
     """The sound buffer run and check use, in words, and where it comes from."""
-    from attune_voice.audio.device import LATENCY_ENV, stream_latency
+    from attune_voice.audio.device import latency_choice
 
-    used = stream_latency(saved)
+    used, source = latency_choice(saved)
     if isinstance(used, tuple):
-        words = f"{used[0]:g} s in, {used[1]:g} s out"
-    else:
-        words = used if isinstance(used, str) else f"{used:g} s"
-    if os.environ.get(LATENCY_ENV, "").strip():
-        return words, f"from ${LATENCY_ENV}"
-    return words, "saved" if saved else "built in"
+        return f"{used[0]:g} s in, {used[1]:g} s out", source
+    return (used if isinstance(used, str) else f"{used:g} s"), source
 
 
 def _to_save(given: str | None, picked: DeviceInfo | None, saved: str | None) -> str | None:

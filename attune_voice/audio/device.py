@@ -266,14 +266,21 @@ def stream_latency(configured: str | None = None) -> Latency:
     """The latency streams are opened with: ``$ATTUNE_AUDIO_LATENCY`` if set, else
     ``configured`` (a saved setting, written as ``parse_latency`` reads it), else
     ``STREAM_LATENCY_S``."""
+    return latency_choice(configured)[0]
+
+
+def latency_choice(configured: str | None = None) -> tuple[Latency, str]:
+    """``stream_latency`` and where it comes from, in words: ``from $ATTUNE_AUDIO_LATENCY``,
+    ``saved`` or ``built in``."""
     for source, value in ((LATENCY_ENV, os.environ.get(LATENCY_ENV)), ("", configured)):
         if value is None or not value.strip():
             continue
         try:
-            return parse_latency(value)
+            latency = parse_latency(value)
         except AudioDeviceError as e:
             raise AudioDeviceError(f"{source}: {e}" if source else str(e)) from e
-    return STREAM_LATENCY_S
+        return latency, f"from ${source}" if source else "saved"
+    return STREAM_LATENCY_S, "built in"
 
 
 def _input_latency_s(stream: Any) -> float:
@@ -1568,6 +1575,7 @@ __all__ = [
     "EchoReport",
     "MonitorOutput",
     "find_device",
+    "latency_choice",
     "list_devices",
     "next_state",
     "parse_latency",
