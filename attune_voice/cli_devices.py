@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from attune_voice.cli import cli, dump_json, remembered_partners
-from attune_voice.errors import AudioDeviceError, UsageError
+from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.audio.device import (
@@ -114,8 +114,14 @@ def devices(
     The system defaults are marked with *, and the devices run and check will use
     with >.
     """
-    from attune_voice.audio.device import find_device, list_devices, parse_latency
-    from attune_voice.settings_file import Settings, load_settings, save_settings, settings_path
+    from attune_voice.audio.device import find_device, list_devices
+    from attune_voice.settings_file import (
+        Settings,
+        checked_latency,
+        load_settings,
+        save_settings,
+        settings_path,
+    )
 
     given = (input_device, output_device, latency)
     if save and forget:
@@ -127,10 +133,7 @@ def devices(
     if latency is not None and not save:
         raise UsageError("--latency is only for --save: run and check then use it")
     if latency is not None:
-        try:
-            parse_latency(latency)
-        except AudioDeviceError as e:
-            raise UsageError(str(e)) from e
+        latency = checked_latency(latency)
     saved = load_settings()
     chosen_input = input_device if input_device is not None else saved.input_device
     chosen_output = output_device if output_device is not None else saved.output_device
@@ -143,7 +146,7 @@ def devices(
         kept = Settings(
             input_device=_to_save(input_device, picked_input, saved.input_device),
             output_device=_to_save(output_device, picked_output, saved.output_device),
-            latency=saved.latency if latency is None else latency.strip(),
+            latency=saved.latency if latency is None else latency,
         )
         saved = Settings() if forget else kept
         path = save_settings(saved)

@@ -101,19 +101,25 @@ def _device(audio: dict[str, Any], key: str, path: Path) -> str | None:
 
 
 def _latency(audio: dict[str, Any], path: Path) -> str | None:
-    # The device module loads numpy: only when there is a latency to check.
-    from attune_voice.audio.device import parse_latency
-
     value = audio.get("latency")
     if value is None:
         return None
     text = str(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
     if not isinstance(text, str):
         raise UsageError(f'{path}: audio.latency must be seconds, like latency = "0.1"')
+    return checked_latency(text, f"{path}: ")
+
+
+def checked_latency(text: str, where: str = "") -> str:
+    """``text`` as config.toml keeps a latency, once ``parse_latency`` has read it;
+    otherwise one line, starting with ``where``, saying what is wrong."""
+    # The device module loads numpy: only when there is a latency to check.
+    from attune_voice.audio.device import parse_latency
+
     try:
         parse_latency(text)
     except AudioDeviceError as e:
-        raise UsageError(f"{path}: {e}") from e
+        raise UsageError(f"{where}{e}") from e
     return text.strip()
 
 
@@ -153,4 +159,4 @@ def _toml_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-__all__ = ["Settings", "load_settings", "save_settings", "settings_path"]
+__all__ = ["Settings", "checked_latency", "load_settings", "save_settings", "settings_path"]
