@@ -94,6 +94,14 @@ ECHO_WINDOW_S = 0.3
 ECHO_MATCH = 0.5
 """Normalised correlation above which heard audio is taken to be the played prompt."""
 
+ECHO_TRACK_S = 0.03
+"""A new echo delay this close to the one known so far is the same echo, drifting or a
+voice's pitch period off; a farther one must be the only good match (``ECHO_CLEAR``)."""
+
+ECHO_CLEAR = 0.9
+"""A match counts when no delay outside ``ECHO_TRACK_S`` of it matches this well
+relative to it: a steady tone matches itself at many delays, speech at one."""
+
 _LIVENESS_CHECK_S = 0.25
 """How often a reader waiting for audio checks whether PortAudio's stream thread died."""
 
@@ -457,7 +465,9 @@ class EchoGate:
     So the gate measures it from the audio itself. While a prompt plays and until its
     echo can no longer arrive, it matches the last ``window_s`` heard against what was
     played at every delay up to ``max_delay_s`` (normalised cross-correlation) and takes
-    the best delay when the match is clear. A frame is gated from the first played
+    the best delay when the match is clear: near the delay known so far, or far from it
+    only when no other delay matches nearly as well, twice in a row (see ``_best_lag``;
+    a chime matches itself at many delays). A frame is gated from the first played
     block of a prompt until the echo of its last sample, at the measured delay plus
     ``margin_s``, has passed. Before the first clear match the whole ``max_delay_s`` is
     gated; when a long prompt was played and never heard (headphones, muted speakers),
@@ -481,6 +491,7 @@ class EchoGate:
         self._max_delay = round(max_delay_s * SAMPLE_RATE_HZ)
         self._margin = round(margin_s * SAMPLE_RATE_HZ)
         self._window = round(window_s * SAMPLE_RATE_HZ)
+        self._track = round(ECHO_TRACK_S * SAMPLE_RATE_HZ)
         self._fallback = round(fallback_delay_s * SAMPLE_RATE_HZ)
         history_frames = -(-(self._max_delay + self._window) // frame_samples) + 2
         self._history = history_frames * frame_samples
@@ -493,6 +504,8 @@ class EchoGate:
         self._delay: int | None = None
         """Measured delay in samples."""
         self._delay_range: tuple[int, int] | None = None
+        self._unconfirmed: int | None = None
+        """A clear match far from the known delay, waiting for the next to agree."""
         self._gain: float | None = None
         self._heard_any = True
         """False once a long prompt went by without its echo being heard."""
@@ -522,6 +535,7 @@ class EchoGate:
     def reset(self) -> None:
         """The stream was reopened: its delay is unknown again, and nothing is playing."""
         self._delay = None
+        self._unconfirmed = None
         self._heard_any = True
         self._run_start = self._run_end = -1
         self._run_finished = True
@@ -564,7 +578,9 @@ class EchoGate:
 
     def _gate_delay(self) -> int:
         if self._delay is not None:
-            return self._delay
+            # A new delay not yet confirmed may be real (the server re-buffered): gate
+            # for the longer of the two meanwhile.
+            return max(self._delay, self._unconfirmed or 0)
         return self._max_delay if self._heard_any else self._fallback
 
     def _gate_end(self) -> int:
@@ -601,25 +617,58 @@ class EchoGate:
             return
         match = np.zeros(lags + 1)
         match[enough] = products[enough] / np.sqrt(played_energy[enough] * heard_energy)
-        best = float(match.max())
-        if best < ECHO_MATCH:
+        k = self._best_lag(match)
+        if k is None:
             return
-        # Voiced speech matches itself one pitch period away almost as well; of the
-        # near-equal peaks, the one nearest the delay known so far is the echo.
-        candidates = np.flatnonzero(match >= 0.97 * best)
-        delays = lags - candidates
-        if self._delay is not None:
-            pick = int(np.argmin(np.abs(delays - self._delay)))
-        else:
-            pick = int(np.argmax(match[candidates]))
-        k = int(candidates[pick])
-        self._delay = int(delays[pick])
+        self._delay = lags - k
         self._gain = float(products[k] / played_energy[k])
         low, high = self._delay_range or (self._delay, self._delay)
         self._delay_range = (min(low, self._delay), max(high, self._delay))
         self._heard_any = True
         self._run_measured = True
         self._measurements += 1
+
+    def _best_lag(self, match: npt.NDArray[np.float64]) -> int | None:
+        """The lag (index into ``match``) of the echo, or None when the match is unclear.
+
+        ``match[k]`` belongs to a delay of ``len(match) - 1 - k`` samples.
+        """
+        best = float(match.max())
+        if best < ECHO_MATCH:
+            return None
+        lags = len(match) - 1
+        track = self._track
+        if self._delay is not None:
+            # Voiced speech matches itself one pitch period away almost as well, and
+            # separate clocks for speaker and microphone let the delay drift: near the
+            # delay known so far, the best match is the same echo.
+            prior = lags - self._delay
+            low, high = max(prior - track, 0), min(prior + track, lags) + 1
+            nearby = match[low:high]
+            nearby_best = float(nearby.max())
+            close = np.flatnonzero(nearby >= max(0.97 * nearby_best, ECHO_MATCH))
+            if close.size and nearby_best >= ECHO_CLEAR * best:
+                self._unconfirmed = None
+                return low + int(close[int(np.argmin(np.abs(low + close - prior)))])
+        # Anywhere else only a match that stands alone counts. A steady tone (a chime,
+        # a held vowel) matches itself at every whole number of periods, and when the
+        # echo comes back slightly faster or slower than it was played (a sound server
+        # adapting its rate) the best of those wanders far from the true delay.
+        k = int(np.argmax(match))
+        rivals = match.copy()
+        rivals[max(k - track, 0) : k + track + 1] = 0.0
+        if float(rivals.max()) >= ECHO_CLEAR * best:
+            return None
+        if self._delay is None:
+            return k
+        # Moving away from a known delay takes two clear matches in a row that agree:
+        # one alone may be a prompt's edge lining up by chance.
+        delay, waiting = lags - k, self._unconfirmed
+        self._unconfirmed = delay
+        if waiting is not None and abs(delay - waiting) <= track:
+            self._unconfirmed = None
+            return k
+        return None
 
     def _account(self, n: int) -> None:
         """Account the echo of played blocks whose echo can no longer arrive."""
@@ -1284,13 +1333,14 @@ class DeviceAudio:
             return None
         slot = block % self._in_ring.shape[0]
         now, played = float(self._in_times[slot, 0]), float(self._in_times[slot, 2])
-        # A host API that does not know these times reports 0 for them.
+        # A host API that does not know these times reports 0 for them; PortAudio's ALSA
+        # side reports the output time as now while an underrun empties its buffer.
         return BlockTiming(
             arrived_s=float(self._in_wall_s[slot]),
             playback_position=int(self._in_out_pos[slot]),
             prompt_samples=int(self._in_taken[slot]),
             input_age_s=self._input_age_s(slot),
-            output_delay_s=played - now if played > 0.0 and now > 0.0 else None,
+            output_delay_s=played - now if played > now > 0.0 else None,
         )
 
     def announce(self, pcm: Pcm) -> bool:
