@@ -427,12 +427,18 @@ def test_the_echo_delay_is_measured_from_the_audio(session: Session) -> None:
     heard = np.concatenate([f.pcm[0] for f in session.frames]).astype(np.int64)
     after = session.noise_played_at
     assert after > 0
-    # The noise burst's first sample as the microphone heard it (the room is otherwise
-    # digital silence).
-    onset = after + int(np.flatnonzero(np.abs(heard[after:]) > 0)[0])
+    # The noise burst's first and last samples as the microphone heard them (the room is
+    # otherwise digital silence).
+    sounding = after + np.flatnonzero(np.abs(heard[after:]) > 0)
+    onset_ms = (sounding[0] - after) * 1000 / SAMPLE_RATE_HZ
+    offset_ms = (sounding[-1] - (after + _noise().shape[0] - 1)) * 1000 / SAMPLE_RATE_HZ
     echo = session.stats.echo
     assert echo is not None and echo.delay_ms is not None
-    assert echo.delay_ms == pytest.approx((onset - after) * 1000 / SAMPLE_RATE_HZ, abs=1.0)
+    # After an underrun PulseAudio plays back a little slow for a while, so the delay at
+    # the burst's end can be a few ms longer than at its start; the last measurement
+    # lies between them, within a sample or so.
+    assert min(onset_ms, offset_ms) - 1.0 <= echo.delay_ms <= max(onset_ms, offset_ms) + 1.0
+    assert abs(offset_ms - onset_ms) < 10.0
     assert echo.gain_db == pytest.approx(0.0, abs=0.5)
     assert echo.leaked_ms == 0.0
 
