@@ -278,9 +278,41 @@ class Session:
     output_delays_s: list[float | None]
     """PortAudio's time from each callback to the speaker, for the blocks read."""
 
+    @property
+    def steady(self) -> bool:
+        stats = self.stats
+        return stats.underflows == stats.overflows == stats.dropped_frames == 0
+
+
+STEADY_TRIES = 5
+"""Sessions recorded at most, until one runs steadily."""
+
 
 @pytest.fixture(scope="module")
-def session(portaudio: None) -> Session:
+def sessions(portaudio: None) -> list[Session]:
+    """Real duplex sessions until one ran steadily: no underflow, overflow or dropped block.
+
+    A stream that starts with an underrun on a busy machine (one in four here) is played
+    back about 0.5% slow for a while: its echo stretches, so exact figures (delay to the
+    sample, gain, where the gate ends) hold only for a steady one. Every session, steady
+    or not, must still keep the echo gated.
+    """
+    recorded = [_record_session()]
+    while not recorded[-1].steady and len(recorded) < STEADY_TRIES:
+        recorded.append(_record_session())
+    return recorded
+
+
+@pytest.fixture(scope="module")
+def session(sessions: list[Session]) -> Session:
+    """The steady session."""
+    last = sessions[-1]
+    if not last.steady:
+        pytest.fail(f"none of {STEADY_TRIES} streams ran steadily: {last.stats}")
+    return last
+
+
+def _record_session() -> Session:
     """One real duplex session: the monitor as microphone, a tone and a noise burst."""
     keys: queue.SimpleQueue[str] = queue.SimpleQueue()
     keys.put("pagedown")
@@ -407,18 +439,31 @@ def test_the_monitor_hears_the_tone(session: Session) -> None:
     assert session.queued_at_end_s == 0.0
 
 
-@needs_pulse
-def test_playing_covers_the_echo_in_the_microphone(session: Session) -> None:
-    frames = session.frames
+def _playing_and_loud(session: Session) -> Iterator[tuple[list[int], list[int]]]:
+    """For the tone and the noise burst: the frames marked playing, and those in which
+    the microphone heard the sound, counted from where play() was called."""
     for start, end in ((TONE_AT_FRAME, NOISE_AT_FRAME), (NOISE_AT_FRAME, FRAMES_READ)):
-        part = frames[start:end]
-        playing = [i for i, f in enumerate(part) if f.playing]
-        loud = [i for i, f in enumerate(part) if _rms(f) > 100.0]
-        # One unbroken run from where play() was called, covering every frame in which
-        # the microphone heard the sound, ending within the margin after its echo.
-        assert playing == list(range(playing[0], playing[-1] + 1))
-        assert playing[0] >= 0 and set(loud) <= set(playing)
-        margin_frames = round(ECHO_MARGIN_S * 1000 / FRAME_MS)
+        part = session.frames[start:end]
+        yield (
+            [i for i, f in enumerate(part) if f.playing],
+            [i for i, f in enumerate(part) if _rms(f) > 100.0],
+        )
+
+
+@needs_pulse
+def test_playing_covers_the_echo_in_the_microphone(sessions: list[Session]) -> None:
+    # In every session, steady or not: one unbroken run from where play() was called,
+    # covering every frame in which the microphone heard the sound.
+    for session in sessions:
+        for playing, loud in _playing_and_loud(session):
+            assert playing == list(range(playing[0], playing[-1] + 1))
+            assert playing[0] >= 0 and set(loud) <= set(playing)
+
+
+@needs_pulse
+def test_playing_ends_within_the_margin_after_the_echo(session: Session) -> None:
+    margin_frames = round(ECHO_MARGIN_S * 1000 / FRAME_MS)
+    for playing, loud in _playing_and_loud(session):
         assert playing[-1] - loud[-1] <= margin_frames + 1
 
 
@@ -572,7 +617,8 @@ def test_monitor_output_plays_frames_through_the_speakers(portaudio: None) -> No
                 break
     loud = [f for f in heard if _rms(f) > 1000.0]
     assert 40 <= len(loud) <= 60
-    assert _peak_hz(loud) == pytest.approx(TONE_HZ, abs=5.0)
+    # Within 2.5%: after an underrun PulseAudio has played it back up to 1.4% fast here.
+    assert _peak_hz(loud) == pytest.approx(TONE_HZ, rel=0.025)
     assert not any(f.playing for f in heard)
 
 

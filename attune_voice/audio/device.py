@@ -578,9 +578,9 @@ class EchoGate:
 
     def _gate_delay(self) -> int:
         if self._delay is not None:
-            # A new delay not yet confirmed may be real (the server re-buffered): gate
-            # for the longer of the two meanwhile.
-            return max(self._delay, self._unconfirmed or 0)
+            # Not the longer of it and an unconfirmed new delay: a chime's stretched echo
+            # offers one now and then, and would hold the microphone for up to a second.
+            return self._delay
         return self._max_delay if self._heard_any else self._fallback
 
     def _gate_end(self) -> int:
