@@ -94,9 +94,11 @@ def run_gate(
     gain: float = 0.3,
     noise_rms: float = 30.0,
     seconds: float = 14.0,
+    stretch: float = 0.0,
 ) -> GateRun:
     """Play the prompts 2 s apart into a room whose echo delay changes as ``delays`` say:
-    (from this output sample on, this many samples of delay)."""
+    (from this output sample on, this many samples of delay). From the first prompt on,
+    the echo comes back ``stretch`` slower than it was played (0.005: 0.5%)."""
     total = round(seconds * SAMPLE_RATE_HZ) // FRAME_SAMPLES * FRAME_SAMPLES
     played = np.zeros(total, dtype=np.int16)
     spans = []
@@ -109,11 +111,12 @@ def run_gate(
     delay = np.zeros(total, dtype=np.int64)
     for start, samples in delays:
         delay[start:] = samples
-    source = np.arange(total) - delay
+    first = spans[0][0]
+    t = np.arange(total, dtype=np.float64)
+    source = first + (t - delay - first) / (1.0 + stretch)
     rng = np.random.default_rng(3)
     heard = rng.normal(0.0, noise_rms, total)
-    valid = source >= 0
-    heard[valid] += gain * played[source[valid]]
+    heard += gain * np.interp(source, t, played, left=0.0, right=0.0)
     heard_pcm = np.clip(np.rint(heard), -32768, 32767).astype(np.int16)
     gate = EchoGate()
     gated = []
@@ -191,28 +194,16 @@ def test_gate_keeps_the_delay_of_a_steady_sound_whose_echo_comes_back_stretched(
     # then matches best at ever farther delays, and the gate used to follow them to
     # anywhere between 5 and 900 ms, letting the chime's tail through.
     pcm = _tone() if sound == "tone" else chime(sound)
-    delay, stretch, at = 1280, 0.005, 10 * FRAME_SAMPLES
-    total = 4 * SAMPLE_RATE_HZ
-    played = np.zeros(total, dtype=np.int16)
-    played[at : at + pcm.shape[0]] = pcm
-    t = np.arange(total, dtype=np.float64)
-    echo = np.interp(at + (t - delay - at) / (1 + stretch), t, played, left=0.0, right=0.0)
-    heard = 0.5 * echo + np.random.default_rng(3).normal(0.0, 5.0, total)
-    heard_pcm = np.clip(np.rint(heard), -32768, 32767).astype(np.int16)
-    gate = EchoGate()
-    gated = []
-    for start in range(0, total, FRAME_SAMPLES):
-        taken = int(np.clip(at + pcm.shape[0] - start, 0, FRAME_SAMPLES)) if start >= at else 0
-        block = played[start : start + FRAME_SAMPLES]
-        gated.append(gate.push(heard_pcm[np.newaxis, start : start + FRAME_SAMPLES], block, taken))
-    echo_end = at + delay + pcm.shape[0] * (1 + stretch)
-    gate_end = (max(i for i, g in enumerate(gated) if g) + 1) * FRAME_SAMPLES
+    delay, stretch = 1280, 0.005
+    run = run_gate([pcm], [(0, delay)], gain=0.5, noise_rms=5.0, seconds=4.0, stretch=stretch)
+    ((start, end),) = run.spans
+    echo_end = start + delay + (end - start) * (1 + stretch)
     margin = round(ECHO_MARGIN_S * SAMPLE_RATE_HZ)
-    assert 0 <= gate_end - echo_end <= margin + 2 * FRAME_SAMPLES
-    report = gate.report()
+    assert 0 <= _gate_ends(run)[-1] - echo_end <= margin + 2 * FRAME_SAMPLES
+    report = run.gate.report()
     assert report.delay_min_ms is not None and report.delay_max_ms is not None
     assert report.delay_min_ms >= delay / 16 - 25.0
-    assert report.delay_max_ms <= (echo_end - at - pcm.shape[0]) / 16 + 25.0
+    assert report.delay_max_ms <= (echo_end - end) / 16 + 25.0
 
 
 def test_gate_without_any_echo_falls_back_to_a_short_tail(prompts: list[Pcm]) -> None:
