@@ -75,7 +75,15 @@ class SpeechRenderer:
         if _espeak.SetVoiceByName(voice.encode("utf-8")) != 0:
             raise ValueError(f"espeak-ng has no voice {voice!r}")
         _espeak.SetParameter(_espeak.RATE, rate_wpm, 0)
-        _espeak.Synth(text.encode("utf-8"), flags=_espeak.ENDPAUSE | _espeak.CHARS_UTF8)
+        data = text.encode("utf-8")
+        # Not pyttsx3's Synth: it gives espeak-ng ten times the text's length as its size,
+        # and espeak-ng copies that many bytes, reading past the end of the text; now and
+        # then that runs off mapped memory and the process dies. The size counts the NUL
+        # that ends every bytes object.
+        flags = _espeak.ENDPAUSE | _espeak.CHARS_UTF8
+        status = _espeak.cSynth(data, len(data) + 1, 0, _espeak.POS_CHARACTER, 0, flags, None, None)
+        if status != 0:
+            raise RuntimeError(f"espeak-ng refused the text (error {status})")
         _espeak.Synchronize()
         return b"".join(chunks)
 

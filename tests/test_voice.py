@@ -6,6 +6,8 @@ whether saying a prompt rendered it; the audio is the real simulated room.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -105,3 +107,24 @@ def test_renders_are_16_khz_speech_trimmed_of_silence(speech_renderer: SpeechRen
     assert pcm.dtype == np.int16 and pcm.ndim == 1
     assert 0.8 < len(pcm) / SAMPLE_RATE_HZ < 2.5
     assert abs(int(pcm[0])) > 200 and abs(int(pcm[-1])) > 200
+
+
+def test_a_long_text_is_read_only_as_far_as_it_goes() -> None:
+    # espeak-ng copies as many bytes of the text as it is told. Told ten times the length
+    # (as pyttsx3's own Synth does), it read past a 400 kB text into unmapped memory and
+    # the process died of SIGSEGV. A child process, so that a regression fails this test
+    # instead of ending the whole run.
+    script = (
+        "from attune_voice.voice import SpeechRenderer\n"
+        "with SpeechRenderer() as renderer:\n"
+        "    pcm = renderer.render('Hello there.' + ' ' * 400_000)\n"
+        "print(pcm.shape[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    with SpeechRenderer() as renderer:
+        expected = renderer.render("Hello there.").shape[0]
+    # The spaces add no speech: within 10 ms of the words alone.
+    assert abs(int(done.stdout) - expected) <= SAMPLE_RATE_HZ // 100
