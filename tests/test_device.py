@@ -272,7 +272,7 @@ class Session:
     @property
     def steady(self) -> bool:
         stats = self.stats
-        return stats.underflows == stats.overflows == stats.dropped_frames == 0
+        return stats.underflows == stats.overflows == 0
 
 
 STEADY_TRIES = 5
@@ -281,7 +281,7 @@ STEADY_TRIES = 5
 
 @pytest.fixture(scope="module")
 def sessions(portaudio: None) -> list[Session]:
-    """Real duplex sessions until one ran steadily: no underflow, overflow or dropped block.
+    """Real duplex sessions until one ran steadily: no underflow or overflow.
 
     A stream that starts with an underrun on a busy machine (one in four here) is played
     back about 0.5% slow for a while: its echo stretches, so exact figures (delay to the
@@ -486,10 +486,11 @@ def test_keys_ride_on_the_next_frame(session: Session) -> None:
 
 
 @needs_pulse
-def test_stats_count_callbacks_and_glitches(session: Session) -> None:
+def test_stats_count_callbacks_and_glitches(sessions: list[Session], session: Session) -> None:
+    # Whatever the stream did, the reader kept up and the device was never lost.
+    assert all(s.stats.dropped_frames == 0 and s.stats.losses == 0 for s in sessions)
     stats = session.stats
     assert stats.callbacks >= FRAMES_READ
-    assert stats.dropped_frames == 0
     assert stats.overflows >= 0
     assert stats.underflows >= 0
     assert stats.losses == 0
