@@ -646,8 +646,8 @@ class EchoGate:
             low, high = max(prior - track, 0), min(prior + track, lags) + 1
             nearby = match[low:high]
             nearby_best = float(nearby.max())
-            close = np.flatnonzero(nearby >= max(0.97 * nearby_best, ECHO_MATCH))
-            if close.size and nearby_best >= ECHO_CLEAR * best:
+            if nearby_best >= max(ECHO_CLEAR * best, ECHO_MATCH):
+                close = np.flatnonzero(nearby >= max(0.97 * nearby_best, ECHO_MATCH))
                 self._unconfirmed = None
                 return low + int(close[int(np.argmin(np.abs(low + close - prior)))])
         # Anywhere else only a match that stands alone counts. A steady tone (a chime,
