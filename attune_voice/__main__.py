@@ -1,5 +1,5 @@
 """Entry point for ``python -m attune_voice``."""
 
-from attune_voice.cli import main
+from attune_voice.cli.main import main
 
 main()

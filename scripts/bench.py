@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from attune_voice.config import RoomConfig
-from attune_voice.demo import build_room
-from attune_voice.engine import SessionEngine
 from attune_voice.events import Prompt, Speech
 from attune_voice.exercises.loader import load_exercise
-from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
-from attune_voice.voice import SpeechRenderer
+from attune_voice.listening.listener import Listener
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.simulated.demo import build_room
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 

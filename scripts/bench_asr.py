@@ -27,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from attune_voice.asr import (
+from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
+from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.events import CommandWord
+from attune_voice.listening.asr import (
     COMMAND_PHRASES,
     DEFAULT_HANDOVER_PHRASES,
     CommandParser,
@@ -35,12 +38,9 @@ from attune_voice.asr import (
     SpeechModel,
     Utterance,
 )
-from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
-from attune_voice.config import SAMPLE_RATE_HZ
-from attune_voice.engine import Command
-from attune_voice.events import CommandWord
-from attune_voice.session import Listener, Understanding
-from attune_voice.voice import SpeechRenderer
+from attune_voice.listening.listener import Listener, Understanding
+from attune_voice.session.engine import Command
+from attune_voice.voice.tts import SpeechRenderer
 
 HERE = Path(__file__).resolve().parent
 

@@ -39,8 +39,8 @@ import numpy.typing as npt
 from attune_voice.audio.resample import resample, to_int16
 from attune_voice.audio.wav import read_wav_16k, write_wav
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.vad import ChannelDetector
-from attune_voice.voice import SpeechRenderer
+from attune_voice.listening.vad import ChannelDetector
+from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "data" / "real"
@@ -574,8 +574,7 @@ def _analyze_in_child(path: Path) -> dict[str, float]:
     """Run ``attune-voice analyze`` alone on one core; its wall time, CPU time, peak memory."""
     code = (
         "import resource, sys\n"
-        "import attune_voice.cli_analyze\n"
-        "from attune_voice.cli import cli\n"
+        "from attune_voice.cli.main import cli\n"
         "try:\n"
         f"    cli(['analyze', {str(path)!r}, '--format', 'json'], prog_name='attune-voice')\n"
         "finally:\n"

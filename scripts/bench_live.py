@@ -48,11 +48,13 @@ from attune_voice.audio.device import (
 )
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.config import DetectorConfig
-from attune_voice.engine import EngineInput, SessionEngine, SpeechSegment
 from attune_voice.events import Event, FloorGiven, PromptMeaning
 from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
-from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
-from attune_voice.voice import SpeechRenderer
+from attune_voice.listening.listener import Listener
+from attune_voice.session.engine import EngineInput, SessionEngine, SpeechSegment
+from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 SINK = "attune_room"
 QUESTIONS = (

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from attune_voice import cli_review
-from attune_voice.cli import cli
+from attune_voice.cli.main import cli
 from attune_voice.events import (
     Confirmation,
     EndReason,
@@ -43,16 +42,12 @@ from attune_voice.events import (
     SpeechKind,
     StepStarted,
 )
-from attune_voice.history import cache_path_for, load_history
-from attune_voice.review import summarize, timeline
-from attune_voice.store import Store
-
-# cli.py may still define an earlier review command; time this one.
-cli.add_command(cli_review.review)
+from attune_voice.review.history import cache_path_for, load_history
+from attune_voice.review.summary import summarize, timeline
+from attune_voice.store.database import Store
 
 RUN_COMMAND = (
-    "import sys; from attune_voice import cli_review; from attune_voice.cli import cli;"
-    " cli.add_command(cli_review.review); cli(sys.argv[1:], prog_name='attune-voice')"
+    "import sys; from attune_voice.cli.main import cli; cli(sys.argv[1:], prog_name='attune-voice')"
 )
 
 

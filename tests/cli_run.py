@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner, Result
 
-from attune_voice.cli import cli
+from attune_voice.cli.main import cli
 
 
 def invoke(*args: str) -> Result:

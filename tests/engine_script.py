@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from attune_voice.engine import EngineInput, SessionEngine, SpeechOnset, SpeechSegment, Tick
 from attune_voice.events import Event, Prompt, PromptMeaning
 from attune_voice.exercises.model import Exercise
+from attune_voice.session.engine import EngineInput, SessionEngine, SpeechOnset, SpeechSegment, Tick
 
 E = TypeVar("E", bound=Event)
 Script = list[tuple[float, EngineInput]]

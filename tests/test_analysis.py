@@ -21,19 +21,18 @@ import pytest
 from cli_run import one_error_line
 from click.testing import CliRunner, Result
 
-import attune_voice.cli_analyze  # noqa: F401  (registers the command)
-from attune_voice.analysis import (
+from attune_voice.audio.resample import resample, to_int16
+from attune_voice.audio.wav import write_wav
+from attune_voice.cli.main import cli
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
+from attune_voice.listening.vad import ChannelDetector
+from attune_voice.review.analysis import (
     ChannelMode,
     SpeechSpan,
     analyze_recording,
     turn_metrics,
 )
-from attune_voice.audio.resample import resample, to_int16
-from attune_voice.audio.wav import write_wav
-from attune_voice.cli import cli
-from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.vad import ChannelDetector
-from attune_voice.voice import SpeechRenderer
+from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -9,16 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import attune_voice.cli_data
-from attune_voice.archive import (
-    FORMAT,
-    VERSION,
-    export_sessions,
-    import_sessions,
-    parse_archive,
-    read_archive,
-)
-from attune_voice.cli import cli
+from attune_voice.cli.main import cli
 from attune_voice.errors import ArchiveError
 from attune_voice.events import (
     EndReason,
@@ -27,11 +18,15 @@ from attune_voice.events import (
     Transcript,
     WordTime,
 )
-from attune_voice.store import Store
-
-# The group replaces cli.py's plain sessions command; again here in case a test module
-# imported before this one put the old one back.
-cli.add_command(attune_voice.cli_data.sessions)
+from attune_voice.store.archive import (
+    FORMAT,
+    VERSION,
+    export_sessions,
+    import_sessions,
+    parse_archive,
+    read_archive,
+)
+from attune_voice.store.database import Store
 
 
 @pytest.fixture

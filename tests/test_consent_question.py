@@ -10,12 +10,20 @@ import pytest
 from engine_script import FRAME_S, SECONDS_PER_WORD, CountingVoice
 from vosk_fixtures import speech_renderer, vosk_model_path
 
-from attune_voice.asr import DEFAULT_HANDOVER_PHRASES, CommandParser, Recognizer, SpeechModel
 from attune_voice.audio.frames import Frame, Pcm
 from attune_voice.audio.rebased import Rebased
 from attune_voice.config import FRAME_SAMPLES, SAMPLE_RATE_HZ, RoomConfig
-from attune_voice.consent import QUESTION, Answer, Logging
-from attune_voice.consent_question import (
+from attune_voice.errors import AudioDeviceError
+from attune_voice.events import CommandWord, PromptMeaning, WordTime
+from attune_voice.listening.asr import (
+    DEFAULT_HANDOVER_PHRASES,
+    CommandParser,
+    Recognizer,
+    SpeechModel,
+)
+from attune_voice.listening.listener import Listener, Understanding
+from attune_voice.session.consent import QUESTION, Answer, Logging
+from attune_voice.session.consent_question import (
     KEPT_TEXT,
     KEY_QUESTION,
     TIMING_ONLY_TEXT,
@@ -24,12 +32,10 @@ from attune_voice.consent_question import (
     Phase,
     ask_consent,
 )
-from attune_voice.demo import build_room
-from attune_voice.engine import Command, EngineInput, Heard, KeyPress, Tick
-from attune_voice.errors import AudioDeviceError
-from attune_voice.events import CommandWord, PromptMeaning, WordTime
-from attune_voice.session import Listener, PromptVoicePlayer, Understanding
-from attune_voice.voice import SpeechRenderer
+from attune_voice.session.engine import Command, EngineInput, Heard, KeyPress, Tick
+from attune_voice.simulated.demo import build_room
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 NAMES = ("Sam", "Alex")
 

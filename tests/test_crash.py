@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from attune_voice.cli import cli
+from attune_voice.cli.main import cli
 from attune_voice.events import Event
-from attune_voice.store import Store
+from attune_voice.store.database import Store
 
 CRASH_RUNS = 20
 DEMO_ARGS = ["demo", "--limit", "20s", "--rounds", "1", "speaker-listener-easy", "--format", "json"]

@@ -19,7 +19,6 @@ import pytest
 from cli_run import invoke
 from click.testing import CliRunner
 
-import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
 from attune_voice.audio.chimes import chime, chime_names
 from attune_voice.audio.device import (
     BEHIND_LIMIT_S,
@@ -40,12 +39,12 @@ from attune_voice.audio.device import (
     resolve_device,
 )
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
-from attune_voice.cli import cli
-from attune_voice.cli_devices import device_choice
+from attune_voice.cli.main import cli
 from attune_voice.config import FRAME_MS
 from attune_voice.errors import AudioDeviceError, UsageError
-from attune_voice.settings_file import Settings, load_settings, save_settings, settings_path
-from attune_voice.voice import SpeechRenderer
+from attune_voice.session.wiring import device_choice
+from attune_voice.store.settings_file import Settings, load_settings, save_settings, settings_path
+from attune_voice.voice.tts import SpeechRenderer
 
 MONITOR = "attune_monitor"
 """The ALSA device scripts/test defines for the null sink's monitor: input hears output."""

@@ -13,15 +13,6 @@ from dataclasses import replace
 import pytest
 from engine_script import FRAME_S, Harness, Script, speech
 
-from attune_voice.engine import (
-    Answer,
-    Command,
-    CommandConfig,
-    CommandPrompts,
-    Heard,
-    KeyPress,
-    Phase,
-)
 from attune_voice.events import (
     CheckIn,
     CommandWord,
@@ -45,6 +36,15 @@ from attune_voice.events import (
     event_from_json,
 )
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
+from attune_voice.session.engine import (
+    Answer,
+    Command,
+    CommandConfig,
+    CommandPrompts,
+    Heard,
+    KeyPress,
+    Phase,
+)
 
 FLOOR_START_T = 0.42
 """The first tick (0.02 s) says "Go Sam." (two words): the floor opens at 0.42 s."""

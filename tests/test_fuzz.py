@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from attune_voice.archive import parse_archive
 from attune_voice.audio.wav import read_wav, read_wav_16k
 from attune_voice.errors import ArchiveError, AudioFileError, ScriptError
 from attune_voice.events import loads
@@ -30,7 +29,8 @@ from attune_voice.exercises.loader import (
     check_exercise_file,
     check_exercise_text,
 )
-from attune_voice.report_data import events_from_csv, events_from_review_json
+from attune_voice.review.data import events_from_csv, events_from_review_json
+from attune_voice.store.archive import parse_archive
 
 SUITE_EXAMPLES = 300
 MAX_PEAK_BYTES = 64 * 1024 * 1024

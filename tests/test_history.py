@@ -23,10 +23,8 @@ from test_reports import (
 )
 from test_review import even_session, full_session, stopped_early
 
-from attune_voice import cli_review
-from attune_voice.cli import cli
 from attune_voice.events import Event, SessionEnded, SessionStarted
-from attune_voice.history import (
+from attune_voice.review.history import (
     CACHE_VERSION,
     cache_path_for,
     history_json,
@@ -35,15 +33,11 @@ from attune_voice.history import (
     remember,
     trend,
 )
-from attune_voice.paths import database_path
-from attune_voice.report_html import history_html
-from attune_voice.report_png import history_png
-from attune_voice.review import PARTNER_COLOURS, summarize
-from attune_voice.store import Store
-
-# cli.py defines an earlier review command until it imports cli_review in its place;
-# register this one whichever test module imported cli_review first.
-cli.add_command(cli_review.review)
+from attune_voice.review.html import history_html
+from attune_voice.review.png import history_png
+from attune_voice.review.summary import PARTNER_COLOURS, summarize
+from attune_voice.store.database import Store
+from attune_voice.store.paths import database_path
 
 UTC = timezone.utc
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from attune_voice.keys import KeyReader, parse_keys
+from attune_voice.session.keys import KeyReader, parse_keys
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 from cli_run import invoke, one_error_line
 
-from attune_voice.cli import cli
 from attune_voice.config import SAMPLE_RATE_HZ, RoomConfig
-from attune_voice.demo import build_room
 from attune_voice.durations import spoken_duration
-from attune_voice.engine import SessionEngine
 from attune_voice.events import (
     Confirmation,
     EndReason,
@@ -39,17 +36,14 @@ from attune_voice.exercises.loader import (
     load_exercise,
 )
 from attune_voice.exercises.model import Exercise, StepKind, Who
-from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
-from attune_voice.store import Store
-from attune_voice.voice import SpeechRenderer
-
-# cli.py may still define an older exercises group of its own, which this module replaces;
-# registering the group again makes the tests drive this one whichever was imported last.
-cli.commands.pop("exercises", None)
-from attune_voice import cli_exercises  # noqa: E402
-from attune_voice.cli_exercises import with_fresh_questions  # noqa: E402
-
-cli.add_command(cli_exercises.exercises)
+from attune_voice.listening.listener import Listener
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.session.wiring import with_fresh_questions
+from attune_voice.simulated.demo import build_room
+from attune_voice.store.database import Store
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 NAMES = ("Alexandra", "Christopher")
 """Long names: the prompts' worst case for length."""

@@ -39,8 +39,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import attune_voice.cli_devices  # noqa: F401  (registers devices and check)
-from attune_voice.consent_question import KEY_QUESTION
 from attune_voice.events import (
     EndReason,
     Event,
@@ -53,9 +51,10 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
-from attune_voice.room_check import SETTING_KEY, loads_result
-from attune_voice.store import Store
-from attune_voice.voice import SpeechRenderer
+from attune_voice.session.consent_question import KEY_QUESTION
+from attune_voice.session.room_check import SETTING_KEY, loads_result
+from attune_voice.store.database import Store
+from attune_voice.voice.tts import SpeechRenderer
 
 RATE_HZ = 16_000
 CHUNK = 320
@@ -262,7 +261,7 @@ class Session:
             [
                 sys.executable,
                 "-c",
-                "import attune_voice.cli_devices;from attune_voice.cli import main; main()",
+                "from attune_voice.cli.main import main; main()",
                 *args,
             ],
             stdin=terminal,

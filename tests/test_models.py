@@ -20,11 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import attune_voice.cli_models  # noqa: F401  (registers the models commands)
-from attune_voice import models
-from attune_voice.cli import cli
+from attune_voice.cli.main import cli
 from attune_voice.errors import ModelError
-from attune_voice.models import CatalogueEntry
+from attune_voice.listening import models
+from attune_voice.listening.models import CatalogueEntry
 
 NAME = "tiny-model"
 

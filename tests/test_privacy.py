@@ -15,11 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 # Imported for what it registers on the group: the analyze command.
-import attune_voice.cli_analyze
-import attune_voice.cli_data
-from attune_voice import paths
-from attune_voice.cli import cli
-from attune_voice.consent import (
+from attune_voice.cli.main import cli
+from attune_voice.errors import StoreError
+from attune_voice.events import Key, Prompt, Speech, SpeechKind, Transcript
+from attune_voice.session.consent import (
     Answer,
     Logging,
     answer_from_key,
@@ -27,13 +26,8 @@ from attune_voice.consent import (
     decide,
     timing_only,
 )
-from attune_voice.errors import StoreError
-from attune_voice.events import Key, Prompt, Speech, SpeechKind, Transcript
-from attune_voice.store import Store
-
-# The group replaces cli.py's plain sessions command; again here in case a test module
-# imported before this one put the old one back.
-cli.add_command(attune_voice.cli_data.sessions)
+from attune_voice.store import paths
+from attune_voice.store.database import Store
 
 QUICK_DEMO = ["demo", "--limit", "20s", "--rounds", "1", "speaker-listener-easy"]
 

@@ -17,8 +17,6 @@ import pytest
 from cli_run import invoke, one_error_line
 from test_review import NAMES, Transcript, full_session, started
 
-from attune_voice import cli_review
-from attune_voice.cli import cli
 from attune_voice.events import (
     EndReason,
     Event,
@@ -32,15 +30,11 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
-from attune_voice.report_data import events_from_csv, events_from_review_json
-from attune_voice.report_html import session_html
-from attune_voice.report_png import session_png
-from attune_voice.review import PARTNER_COLOURS, summarize, summary_to_json, timeline
-from attune_voice.store import Store
-
-# cli.py defines an earlier review command until it imports cli_review in its place;
-# register this one whichever test module imported cli_review first.
-cli.add_command(cli_review.review)
+from attune_voice.review.data import events_from_csv, events_from_review_json
+from attune_voice.review.html import session_html
+from attune_voice.review.png import session_png
+from attune_voice.review.summary import PARTNER_COLOURS, summarize, summary_to_json, timeline
+from attune_voice.store.database import Store
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "reports"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -29,7 +29,7 @@ from attune_voice.events import (
     SpeechKind,
     StepStarted,
 )
-from attune_voice.review import (
+from attune_voice.review.summary import (
     REPORT_SCHEMA_VERSION,
     Handover,
     PartnerSummary,
@@ -676,7 +676,7 @@ def test_no_words_rank_the_partners(log: object) -> None:
 
 def test_the_spoken_summary_is_short_when_spoken() -> None:
     from attune_voice.config import SAMPLE_RATE_HZ
-    from attune_voice.voice import SpeechRenderer
+    from attune_voice.voice.tts import SpeechRenderer
 
     with SpeechRenderer() as renderer:
         for log in (full_session, even_session, stopped_early):

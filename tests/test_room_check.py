@@ -10,12 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from attune_voice.audio.partners import PartnerVoice
-from attune_voice.audio.room import SimulatedRoom
 from attune_voice.config import DetectorConfig, RoomConfig
-from attune_voice.demo import partner_voices
 from attune_voice.events import PromptMeaning
-from attune_voice.room_check import (
+from attune_voice.session.room_check import (
     EchoFigures,
     Finding,
     PartnerLevel,
@@ -26,8 +23,11 @@ from attune_voice.room_check import (
     findings,
     loads_result,
 )
-from attune_voice.session import PromptVoicePlayer
-from attune_voice.voice import SpeechRenderer
+from attune_voice.simulated.demo import partner_voices
+from attune_voice.simulated.partners import PartnerVoice
+from attune_voice.simulated.room import SimulatedRoom
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 NAMES = ("Sam", "Alex")
 CHECK_LIMIT_S = 60.0

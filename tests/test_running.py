@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from attune_voice.events import Key
-from attune_voice.running import SessionClaim, is_recording, lock_path
-from attune_voice.store import Store
+from attune_voice.store.database import Store
+from attune_voice.store.running import SessionClaim, is_recording, lock_path
 
 RECORDER = """
 import sys
 from pathlib import Path
-from attune_voice.running import SessionClaim
-from attune_voice.store import Store
+from attune_voice.store.running import SessionClaim
+from attune_voice.store.database import Store
 
 db = Path(sys.argv[1])
 with Store.open(db) as store:

@@ -17,11 +17,7 @@ import numpy as np
 import pytest
 from vosk_fixtures import vosk_model_path
 
-from attune_voice.asr import CommandParser, Recognizer, SpeechModel
-from attune_voice.audio.room import SimulatedRoom, TruthSegment
 from attune_voice.config import RoomConfig
-from attune_voice.demo import partner_voices
-from attune_voice.engine import SessionEngine
 from attune_voice.events import (
     CommandWord,
     Confirmation,
@@ -39,14 +35,14 @@ from attune_voice.events import (
     VoiceCommand,
 )
 from attune_voice.exercises.loader import load_exercise
-from attune_voice.session import (
-    EventLog,
-    Listener,
-    PromptVoicePlayer,
-    SessionLoop,
-    Understanding,
-)
-from attune_voice.voice import SpeechRenderer
+from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
+from attune_voice.listening.listener import Listener, Understanding
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.simulated.demo import partner_voices
+from attune_voice.simulated.room import SimulatedRoom, TruthSegment
+from attune_voice.voice.player import PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 __all__ = ["vosk_model_path"]  # a fixture, used by name
 

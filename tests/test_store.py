@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from attune_voice import paths
 from attune_voice.errors import StoreError
 from attune_voice.events import (
     EVENT_TYPES,
@@ -43,7 +42,8 @@ from attune_voice.events import (
     WordTime,
     dumps,
 )
-from attune_voice.store import SCHEMA_VERSION, SessionRecord, Store, backup_path
+from attune_voice.store import paths
+from attune_voice.store.database import SCHEMA_VERSION, SessionRecord, Store, backup_path
 
 STARTED_AT = "2024-05-01T19:30:00Z"
 STARTED_AT_STORED = "2024-05-01T19:30:00+00:00"

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.vad import (
+from attune_voice.listening.vad import (
     ChannelDetector,
     FeatureExtractor,
     NoiseFloor,
@@ -22,7 +22,7 @@ from attune_voice.vad import (
     Segmenter,
     SegmenterState,
 )
-from attune_voice.voice import SpeechRenderer
+from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ
 Signal = npt.NDArray[np.float64]

@@ -14,7 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.vad import SUBFRAME_SAMPLES, ChannelDetector, FeatureExtractor, Features, Segment
+from attune_voice.listening.vad import (
+    SUBFRAME_SAMPLES,
+    ChannelDetector,
+    FeatureExtractor,
+    Features,
+    Segment,
+)
 
 RATE = SAMPLE_RATE_HZ
 FIELDS = (

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from attune_voice.audio.frames import Pcm
-from attune_voice.audio.room import SimulatedRoom
 from attune_voice.config import SAMPLE_RATE_HZ, RoomConfig
-from attune_voice.demo import build_room
 from attune_voice.events import PromptMeaning
-from attune_voice.session import PromptPreparer, PromptVoicePlayer
-from attune_voice.voice import SpeechRenderer
+from attune_voice.simulated.demo import build_room
+from attune_voice.simulated.room import SimulatedRoom
+from attune_voice.voice.player import PromptPreparer, PromptVoicePlayer
+from attune_voice.voice.tts import SpeechRenderer
 
 FLOOR = "Sam, you have the floor. What was the best part of your week?"
 CHECK_IN = "Take your time, Sam."
@@ -115,7 +115,7 @@ def test_a_long_text_is_read_only_as_far_as_it_goes() -> None:
     # the process died of SIGSEGV. A child process, so that a regression fails this test
     # instead of ending the whole run.
     script = (
-        "from attune_voice.voice import SpeechRenderer\n"
+        "from attune_voice.voice.tts import SpeechRenderer\n"
         "with SpeechRenderer() as renderer:\n"
         "    pcm = renderer.render('Hello there.' + ' ' * 400_000)\n"
         "print(pcm.shape[0])\n"

@@ -23,7 +23,7 @@ import pytest
 
 from attune_voice.audio.frames import Pcm
 from attune_voice.config import SAMPLE_RATE_HZ
-from attune_voice.voice import SpeechRenderer
+from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_model.py"

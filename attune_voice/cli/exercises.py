@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import click
 
-from attune_voice.cli import (
+from attune_voice.cli.app import (
     AttuneGroup,
     cli,
     dump_json,
@@ -18,41 +17,7 @@ from attune_voice.cli import (
     load_cli_exercise,
 )
 from attune_voice.errors import ScriptError, UsageError
-from attune_voice.exercises.model import Exercise, pick_questions
-
-QUESTIONS_KEPT = 1000
-"""How many asked questions are remembered per exercise: far more than any bank holds."""
-
-
-class SettingStore(Protocol):
-    """The part of ``attune_voice.store.Store`` that remembers asked questions."""
-
-    def get_setting(self, key: str) -> str | None: ...
-
-    def set_setting(self, key: str, value: str) -> None: ...
-
-
-def questions_key(exercise: Exercise) -> str:
-    return f"questions_asked:{exercise.name}"
-
-
-def with_fresh_questions(exercise: Exercise, store: SettingStore) -> Exercise:
-    """The exercise with new questions from its bank for this session, remembered in the
-    store so that the next session asks others; an exercise without a bank is unchanged."""
-    needed = exercise.questions_needed()
-    if not exercise.questions or not needed:
-        return exercise
-    saved = store.get_setting(questions_key(exercise))
-    try:
-        used = json.loads(saved) if saved else []
-    except ValueError:
-        used = []
-    if not isinstance(used, list) or not all(isinstance(q, str) for q in used):
-        # A damaged record only costs the variety of the next questions, not the session.
-        used = []
-    asked = pick_questions(exercise.questions, used, needed)
-    store.set_setting(questions_key(exercise), json.dumps([*used, *asked][-QUESTIONS_KEPT:]))
-    return exercise.with_questions(asked)
+from attune_voice.exercises.model import Exercise
 
 
 def _source_label(exercise: Exercise) -> str:

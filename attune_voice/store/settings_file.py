@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attune_voice import paths
 from attune_voice.errors import AudioDeviceError, UsageError
+from attune_voice.store import paths
 
 if sys.version_info >= (3, 11):
     import tomllib

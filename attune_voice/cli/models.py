@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli import AttuneGroup, cli, dump_json
+from attune_voice.cli.app import AttuneGroup, cli, dump_json
 from attune_voice.errors import ModelError
 
 if TYPE_CHECKING:
-    from attune_voice.exercises.model import Exercise
-    from attune_voice.session import Understanding
+    pass
 
 
 @cli.group("models", cls=AttuneGroup)
@@ -27,8 +25,8 @@ def models_group() -> None:
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 def models_list(output: str) -> None:
     """The published models, which are installed, and the one in use."""
-    from attune_voice import models
-    from attune_voice.store import Store
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
 
     with Store.open() as store:
         chosen = store.get_setting(models.MODEL_SETTING)
@@ -61,7 +59,7 @@ def models_list(output: str) -> None:
 
 
 def _in_use(chosen: str | None, where: Path) -> Path | None:
-    from attune_voice import models
+    from attune_voice.listening import models
 
     if chosen:
         return Path(chosen)
@@ -78,7 +76,7 @@ def _in_use(chosen: str | None, where: Path) -> Path | None:
 )
 def models_download(name: str, mirror: str | None) -> None:
     """Download a published model into the models folder (resumes an interrupted one)."""
-    from attune_voice import models
+    from attune_voice.listening import models
 
     entry = models.catalogue_entry(name)
     where = models.models_dir()
@@ -116,8 +114,8 @@ def models_download(name: str, mirror: str | None) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def models_use(path: Path) -> None:
     """Listen with the model in PATH (a vosk model folder already on disk)."""
-    from attune_voice import models
-    from attune_voice.store import Store
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
 
     with Store.open() as store:
         chosen = models.use_model(path, store)
@@ -127,56 +125,6 @@ def models_use(path: Path) -> None:
 @models_group.command("path")
 def models_path() -> None:
     """Print the folder where downloaded models live."""
-    from attune_voice import models
+    from attune_voice.listening import models
 
     click.echo(str(models.models_dir()))
-
-
-def model_for_transcripts(model: Path | None) -> Path:
-    """The model to transcribe with (``--model``, else the one in use), or a ModelError
-    saying how to get one."""
-    from attune_voice import models
-    from attune_voice.store import Store
-
-    with Store.open() as store:
-        path = models.model_in_use(model, store)
-    if path is None:
-        raise ModelError(f"--transcripts needs a speech model; {models.NO_MODEL_HINT}")
-    return path
-
-
-def session_understanding(
-    model: Path | None, exercise: Exercise, transcripts: bool, *, hint: bool = True
-) -> Callable[[], Understanding] | None:
-    """What the session listens with: None without a model (said once, on stderr).
-
-    Each call of the returned function starts a fresh recogniser on the one loaded
-    model, so the consent question and the session never share what they heard.
-
-    The model is ``--model``, else the one chosen with ``models use``, else the default
-    one once downloaded. Transcripts need a model, so asking for them without one is an
-    error rather than a silent no.
-    """
-    from attune_voice import models
-    from attune_voice.asr import CommandParser, Recognizer, SpeechModel
-    from attune_voice.session import Understanding
-    from attune_voice.store import Store
-
-    if transcripts:
-        path: Path | None = model_for_transcripts(model)
-    else:
-        with Store.open() as store:
-            path = models.model_in_use(model, store)
-    if path is None:
-        if hint:
-            click.echo(f"attune-voice: {models.NO_MODEL_HINT}", err=True)
-        return None
-    parser = CommandParser(exercise.handover_phrases)
-    # Transcripts need every word; commands alone can use a grammar where the model allows.
-    speech_model = SpeechModel(path)
-    grammar = None if transcripts else parser.phrases
-
-    def understanding() -> Understanding:
-        return Understanding(Recognizer(speech_model, grammar), parser, transcripts)
-
-    return understanding

@@ -1,208 +1,38 @@
-"""The attune-voice command line: the only place that prints or exits."""
+"""The session commands: ``demo`` (the simulated room) and ``run`` (the microphone)."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
-
-# numpy's BLAS would start a thread per core for the small matrix products of the
-# resampler and the detector; on a two-core Raspberry Pi that contention costs far
-# more than it gains. Set before anything imports numpy; a user's setting wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from typing import Any
 
 import click
 
-from attune_voice import __version__
+from attune_voice.cli.app import (
+    Progress,
+    cli,
+    dump_json,
+    load_cli_exercise,
+    parse_partners,
+    remembered_partners,
+    warn,
+)
 from attune_voice.config import RoomConfig
-from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.events import EndReason, Event
-from attune_voice.exercises.model import Exercise
-
-DEMO_HINT = "attune-voice demo"
-
-
-class ReportedError(click.ClickException):
-    """An AttuneError shown as one line with its own exit code."""
-
-    def __init__(self, error: AttuneError) -> None:
-        super().__init__(str(error))
-        self.exit_code: int = error.exit_code  # type: ignore[misc]  # click sets it per class
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"attune-voice: {self.format_message()}", err=True)
-
-
-class AttuneGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except AttuneError as e:
-            raise ReportedError(e) from e
-
-
-def fail(message: str, exit_code: int = 2) -> NoReturn:
-    error = UsageError(message)
-    error.exit_code = exit_code
-    raise ReportedError(error)
-
-
-# --- shared options -------------------------------------------------------------------
-
-
-def parse_partners(text: str) -> tuple[str, str]:
-    names = [name.strip() for name in text.split(",")]
-    if len(names) != 2 or not all(names):
-        raise UsageError(
-            f'--partners takes two names separated by a comma, like "Sam,Alex"; got {text!r}'
-        )
-    return names[0], names[1]
-
-
-def parse_limit(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        limit_s = parse_duration_s(text)
-    except ValueError as e:
-        raise UsageError(f"--limit: {e}") from e
-    if limit_s < 10:
-        raise UsageError(f"--limit {text} is too short for a turn; use at least 10s")
-    return limit_s
-
-
-def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
-    from attune_voice.exercises.loader import load_exercise
-
-    if rounds is not None and rounds < 1:
-        raise UsageError("--rounds must be 1 or more")
-    return load_exercise(name).with_overrides(limit_s=parse_limit(limit), rounds=rounds)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def dump_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-list_format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the list.",
-)
-"""``--format text|json`` for the commands that list things (sessions, exercises)."""
-
-
-@click.group(cls=AttuneGroup)
-@click.version_option(__version__, prog_name="attune-voice")
-def cli() -> None:
-    """A screen-free voice coach for couples: timed speaker-listener practice, offline."""
-
-
-# --- sessions: demo and run ------------------------------------------------------------
-
-
-@contextmanager
-def recording(
-    exercise: Exercise, names: tuple[str, str], mode: str, timing_only: bool = False
-) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
-    """Opens the store and yields (append event, finish session)."""
-    from attune_voice.cli_data import warn_if_exposed
-    from attune_voice.errors import StoreError
-    from attune_voice.running import SessionClaim, is_recording
-    from attune_voice.store import Store
-
-    with Store.open() as store:
-        warn_if_exposed(store)
-        folder = store.path.parent
-        # A session another attune-voice is recording right now is not a crashed one.
-        store.mark_unfinished_interrupted(lambda other: is_recording(folder, other))
-        holder = SessionClaim(folder)
-
-        def claim(new_id: int) -> None:
-            try:
-                holder.claim(new_id)
-            except OSError as e:
-                raise StoreError(
-                    f"cannot mark the session as being recorded in {folder}/running "
-                    f"({e.strerror or e}); check that the folder is yours and the disk "
-                    "has room"
-                ) from e
-
-        try:
-            session_id = store.start_session(
-                exercise=exercise.name,
-                partners=names,
-                mode=mode,
-                started_at=now_iso(),
-                settings=exercise.settings(),
-                timing_only=timing_only,
-                claim=claim,
-            )
-        except BaseException:
-            # Not started after all (a full disk at the commit, Ctrl-C): no lock is left.
-            holder.release()
-            raise
-
-        def append(event: Event) -> None:
-            store.append(session_id, event)
-
-        def finish(reason: EndReason, duration_s: float) -> int:
-            store.finish_session(session_id, str(reason), duration_s)
-            return session_id
-
-        try:
-            yield append, finish
-        finally:
-            holder.release()
-
-
-class Progress:
-    """A one-line progress display on stderr while a session runs."""
-
-    def __init__(self, label: str, total_s: float | None) -> None:
-        self._label = label
-        self._total_s = total_s
-        self._tty = sys.stderr.isatty()
-        self._last_line_t = -1e9
-
-    def __call__(self, t: float) -> None:
-        text = f"{self._label} {format_duration(t)}"
-        if self._total_s:
-            text += f" of about {format_duration(self._total_s)}"
-        if self._tty:
-            click.echo(f"\r{text}   ", nl=False, err=True)
-        elif t - self._last_line_t >= 300.0:
-            click.echo(text, err=True)
-            self._last_line_t = t
-
-    def done(self) -> None:
-        if self._tty:
-            click.echo("", err=True)
 
 
 def remember_summary(session_id: int, summary: Any) -> None:
     """Keep the summary for ``history``, so it never has to re-read this session."""
-    from attune_voice.history import cache_path_for, remember
-    from attune_voice.store import Store
+    from attune_voice.review.history import cache_path_for, remember
+    from attune_voice.store.database import Store
 
     with Store.open() as store:
         remember(store, session_id, summary, cache_path_for(store.path))
 
 
 def print_review(events: list[Event], session_id: int, output: str) -> None:
-    from attune_voice.review import format_summary, summarize, summary_to_json
+    from attune_voice.review.summary import format_summary, summarize, summary_to_json
 
     summary = summarize(events)
     remember_summary(session_id, summary)
@@ -293,11 +123,13 @@ def demo(
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
-    from attune_voice.cli_models import session_understanding
-    from attune_voice.demo import build_room, fit_to_minutes
-    from attune_voice.engine import CommandConfig, SessionEngine
-    from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
-    from attune_voice.voice import SpeechRenderer
+    from attune_voice.listening.listener import Listener
+    from attune_voice.session.engine import CommandConfig, SessionEngine
+    from attune_voice.session.loop import EventLog, SessionLoop
+    from attune_voice.session.wiring import recording, session_understanding
+    from attune_voice.simulated.demo import build_room, fit_to_minutes
+    from attune_voice.voice.player import PromptVoicePlayer
+    from attune_voice.voice.tts import SpeechRenderer
 
     names = parse_partners(partners)
     chosen = load_cli_exercise(exercise, limit, rounds)
@@ -307,9 +139,12 @@ def demo(
         chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
     # The simulated partners need no model; the hint about one is for real sessions.
-    hearing = session_understanding(model, chosen, transcripts, hint=False)
+    hearing = session_understanding(model, chosen, transcripts)
     understanding = hearing() if hearing is not None else None
-    with SpeechRenderer() as renderer, recording(chosen, names, "demo") as (append, finish):
+    with (
+        SpeechRenderer() as renderer,
+        recording(chosen, names, "demo", warn=warn) as (append, finish),
+    ):
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
         room.voice_commands = understanding is not None
@@ -371,16 +206,23 @@ def run(
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.device import DeviceAudio
     from attune_voice.audio.rebased import Rebased
-    from attune_voice.cli_devices import device_choice, device_notices, format_stats
-    from attune_voice.cli_exercises import with_fresh_questions
-    from attune_voice.cli_models import session_understanding
-    from attune_voice.consent import Logging
-    from attune_voice.engine import SessionEngine
-    from attune_voice.keys import KeyReader
-    from attune_voice.room_check import SETTING_KEY, detector_config, loads_result
-    from attune_voice.session import EventLog, Listener, PromptVoicePlayer, SessionLoop
-    from attune_voice.store import Store
-    from attune_voice.voice import SpeechRenderer
+    from attune_voice.cli.devices import format_stats
+    from attune_voice.listening.listener import Listener
+    from attune_voice.session.consent import Logging
+    from attune_voice.session.engine import SessionEngine
+    from attune_voice.session.keys import KeyReader
+    from attune_voice.session.loop import EventLog, SessionLoop
+    from attune_voice.session.room_check import SETTING_KEY, detector_config, loads_result
+    from attune_voice.session.wiring import (
+        device_choice,
+        device_notices,
+        recording,
+        session_understanding,
+        with_fresh_questions,
+    )
+    from attune_voice.store.database import Store
+    from attune_voice.voice.player import PromptVoicePlayer
+    from attune_voice.voice.tts import SpeechRenderer
 
     chosen = load_cli_exercise(exercise, limit, rounds)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
@@ -392,7 +234,7 @@ def run(
         # The detector's thresholds for this room, from the last `attune-voice check`.
         detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
     # The model loads before the devices open: nothing waits on a running stream.
-    hearing = session_understanding(model, chosen, transcripts, hint=False)
+    hearing = session_understanding(model, chosen, transcripts)
     with (
         SpeechRenderer() as renderer,
         KeyReader() as keys,
@@ -405,19 +247,21 @@ def run(
             err=True,
         )
         if hearing is None:
-            from attune_voice.models import NO_MODEL_HINT
+            from attune_voice.listening.models import NO_MODEL_HINT
 
             click.echo(f"attune-voice: {NO_MODEL_HINT}", err=True)
         # A lost device pauses the session: said aloud if the speakers still work,
         # printed always; frames resume on the same clock when it is back.
-        audio.on_status = device_notices(audio, renderer)
+        audio.on_status = device_notices(audio, renderer, warn)
         player = PromptVoicePlayer(renderer, audio)
         logging, origin_sample = _ask_consent(audio, player, names, detector, hearing, keys)
         understanding = hearing() if hearing is not None else None
         # Recording starts only once the devices are open and both partners have
         # answered, so a wrong device or a Ctrl-C during the question leaves no empty
         # session behind. The session's clock starts after the question.
-        with recording(chosen, names, "run", timing_only=logging is Logging.TIMING_ONLY) as (
+        with recording(
+            chosen, names, "run", timing_only=logging is Logging.TIMING_ONLY, warn=warn
+        ) as (
             append,
             finish,
         ):
@@ -457,9 +301,9 @@ def _ask_consent(
 
     The origin is the stream sample where the question ended: the session's time zero.
     """
-    from attune_voice.consent import KEY_HINT, Logging
-    from attune_voice.consent_question import ConsentQuestion, ask_consent
-    from attune_voice.session import Listener
+    from attune_voice.listening.listener import Listener
+    from attune_voice.session.consent import KEY_HINT, Logging
+    from attune_voice.session.consent_question import ConsentQuestion, ask_consent
 
     question = ConsentQuestion(names, player, spoken=hearing is not None)
     listener = Listener(
@@ -490,40 +334,6 @@ def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReaso
     """A few warm words at the end of a completed session, through the same speakers."""
     if reason is not EndReason.COMPLETED:
         return
-    from attune_voice.review import spoken_summary, summarize
+    from attune_voice.review.summary import spoken_summary, summarize
 
     loop.play_to_end(renderer.render(spoken_summary(summarize(events))))
-
-
-def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
-    """The partners' names: --partners (then remembered), else remembered, else asked."""
-    if partners is not None:
-        names = parse_partners(partners)
-        store.set_setting("partners", ",".join(names))
-        return names
-    saved = store.get_setting("partners")
-    if saved:
-        return parse_partners(saved)
-    if not sys.stdin.isatty():
-        return ("Partner A", "Partner B")
-    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
-    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
-    store.set_setting("partners", f"{first},{second}")
-    return first, second
-
-
-# Commands kept in their own modules (cli_*.py) register themselves on ``cli`` when
-# imported here; they are part of this command-line layer.
-from attune_voice import (  # noqa: E402,F401
-    cli_analyze,
-    cli_data,
-    cli_devices,
-    cli_exercises,
-    cli_models,
-    cli_review,
-)
-
-
-def main() -> None:
-    with suppress(BrokenPipeError):
-        cli(prog_name="attune-voice")

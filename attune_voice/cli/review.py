@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from attune_voice.cli import DEMO_HINT, cli, dump_json, fail
+from attune_voice.cli.app import DEMO_HINT, cli, dump_json, fail
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
-    from attune_voice.history import History
-    from attune_voice.review import SessionSummary, Timeline
-    from attune_voice.store import SessionRecord
+    from attune_voice.review.history import History
+    from attune_voice.review.summary import SessionSummary, Timeline
+    from attune_voice.store.database import SessionRecord
 
 
 def _format_option(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -56,8 +56,8 @@ def review(
     session: int | None, output: str, event_rows: bool, html: Path | None, png: Path | None
 ) -> None:
     """Show how a stored session went (the latest by default): who spoke when, side by side."""
-    from attune_voice.review import summarize, timeline
-    from attune_voice.store import Store
+    from attune_voice.review.summary import summarize, timeline
+    from attune_voice.store.database import Store
 
     if event_rows and output != "csv":
         raise UsageError("--events goes with --format csv (the JSON always has the events)")
@@ -73,19 +73,19 @@ def review(
     laid_out = timeline(events)
     when = _local(record.started_at)
     if html is not None:
-        from attune_voice.report_html import session_html
+        from attune_voice.review.html import session_html
 
         _write(html, session_html(summary, laid_out, when=when).encode("utf-8"))
     if png is not None:
-        from attune_voice.report_png import session_png
+        from attune_voice.review.png import session_png
 
         _write(png, session_png(summary, laid_out, subtitle=when))
     if output == "json":
-        from attune_voice.report_data import review_json
+        from attune_voice.review.data import review_json
 
         dump_json(review_json(summary, events, record))
     elif output == "csv":
-        from attune_voice.report_data import events_csv, metrics_csv
+        from attune_voice.review.data import events_csv, metrics_csv
 
         click.echo(events_csv(events) if event_rows else metrics_csv(summary, record), nl=False)
     else:
@@ -108,8 +108,8 @@ def history(
     png: Path | None,
 ) -> None:
     """Show the stored sessions over time: balance, interruptions, confirmations."""
-    from attune_voice.history import cache_path_for, history_json, load_history
-    from attune_voice.store import Store
+    from attune_voice.review.history import cache_path_for, history_json, load_history
+    from attune_voice.store.database import Store
 
     if png is not None:
         _need_matplotlib()
@@ -129,11 +129,11 @@ def history(
         click.echo(f"attune-voice: session {session_id} left out: {reason}", err=True)
     entries = found.entries
     if html is not None:
-        from attune_voice.report_html import history_html
+        from attune_voice.review.html import history_html
 
         _write(html, history_html(entries, None).encode("utf-8"))
     if png is not None:
-        from attune_voice.report_png import history_png
+        from attune_voice.review.png import history_png
 
         _write(png, history_png(entries, None))
     if output == "json":
@@ -153,7 +153,7 @@ def _print_review(summary: SessionSummary, laid_out: Timeline, record: SessionRe
     from rich.table import Table
     from rich.text import Text
 
-    from attune_voice.review import (
+    from attune_voice.review.summary import (
         BOTH_MARK,
         PARTNER_COLOURS,
         PROMPT_MARK,
@@ -197,7 +197,7 @@ def _print_review(summary: SessionSummary, laid_out: Timeline, record: SessionRe
 
 
 def _print_history(found: History, *, filtered: bool) -> None:
-    from attune_voice.history import format_history, history_table
+    from attune_voice.review.history import format_history, history_table
 
     if not found.entries:
         click.echo("No sessions match." if filtered else f"No sessions yet. Try: {DEMO_HINT}")
@@ -211,7 +211,7 @@ def _print_history_csv(found: History) -> None:
     import csv
     import io
 
-    from attune_voice.history import HISTORY_COLUMNS, history_record
+    from attune_voice.review.history import HISTORY_COLUMNS, history_record
 
     out = io.StringIO()
     writer = csv.DictWriter(out, HISTORY_COLUMNS, lineterminator="\n")
@@ -226,7 +226,7 @@ def _print_history_csv(found: History) -> None:
 
 
 def _clock(seconds: float) -> str:
-    from attune_voice.review import clock
+    from attune_voice.review.summary import clock
 
     return clock(seconds)
 

@@ -15,7 +15,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from attune_voice.paths import ensure_private_dir
+from attune_voice.store.paths import ensure_private_dir
 
 
 def lock_path(folder: Path, session_id: int) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 from attune_voice.audio.frames import Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import FloorRole, PromptMeaning
-from attune_voice.vad import ChannelDetector, Onset, Segment, subframe_dbfs
+from attune_voice.listening.vad import ChannelDetector, Onset, Segment, subframe_dbfs
 
 SETTING_KEY = "room_check"
 """The store setting the latest result is saved under."""

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from attune_voice.audio.frames import DuplexAudio, Frame
-from attune_voice.consent import (
+from attune_voice.errors import AudioDeviceError
+from attune_voice.events import CommandWord, PromptMeaning
+from attune_voice.session.consent import (
     ANSWER_WAIT_S,
     QUESTION,
     Answer,
@@ -23,9 +25,7 @@ from attune_voice.consent import (
     answer_from_words,
     decide,
 )
-from attune_voice.engine import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
-from attune_voice.errors import AudioDeviceError
-from attune_voice.events import CommandWord, PromptMeaning
+from attune_voice.session.engine import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
 
 KEY_QUESTION = (
     "{name}, may this session be logged? The words you say are kept only if you both"
@@ -181,7 +181,7 @@ class ConsentQuestion:
 
 
 class Listens(Protocol):
-    """What the question needs of ``attune_voice.session.Listener``."""
+    """What the question needs of ``attune_voice.listening.listener.Listener``."""
 
     def feed(self, frame: Frame) -> list[EngineInput]: ...
 

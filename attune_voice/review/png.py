@@ -14,8 +14,8 @@ from datetime import tzinfo
 from typing import Any
 
 from attune_voice.events import PARTNERS
-from attune_voice.history import HistoryEntry, trend
-from attune_voice.review import (
+from attune_voice.review.history import HistoryEntry, trend
+from attune_voice.review.summary import (
     COACH_COLOUR,
     PARTNER_COLOURS,
     SessionSummary,

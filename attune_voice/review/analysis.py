@@ -30,7 +30,7 @@ from attune_voice.audio.resample import FloatPcm, Resampler, to_int16
 from attune_voice.compat import StrEnum
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig, TurnConfig
 from attune_voice.errors import AudioFileError
-from attune_voice.vad import SUBFRAME_SAMPLES, ChannelDetector, Segment
+from attune_voice.listening.vad import SUBFRAME_SAMPLES, ChannelDetector, Segment
 
 Pcm16 = npt.NDArray[np.int16]
 

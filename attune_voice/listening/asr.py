@@ -29,7 +29,7 @@ from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
 from attune_voice.events import CommandWord, WordTime
 from attune_voice.exercises.model import DEFAULT_HANDOVER
-from attune_voice.models import check_model
+from attune_voice.listening.models import check_model
 
 UNKNOWN_WORD = "[unk]"
 DEFAULT_HANDOVER_PHRASES = DEFAULT_HANDOVER

@@ -21,9 +21,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from attune_voice import paths
 from attune_voice.errors import StoreError
-from attune_voice.review import (
+from attune_voice.review.summary import (
     REPORT_SCHEMA_VERSION,
     SessionSummary,
     clock,
@@ -31,7 +30,8 @@ from attune_voice.review import (
     summarize,
     summary_from_json,
 )
-from attune_voice.store import RUNNING, SessionRecord, Store
+from attune_voice.store import paths
+from attune_voice.store.database import RUNNING, SessionRecord, Store
 
 CACHE_VERSION = 1
 """Bumped whenever a summary's fields or their definitions change: older caches are

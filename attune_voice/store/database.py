@@ -26,10 +26,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from attune_voice import paths
-from attune_voice.consent import carries_words
 from attune_voice.errors import StoreError
 from attune_voice.events import Event, dumps, loads
+from attune_voice.session.consent import carries_words
+from attune_voice.store import paths
 
 APPLICATION_ID = 0x61747476
 """``PRAGMA application_id`` of our files ("attv"), so another program's database is
@@ -357,6 +357,18 @@ class Store:
     def readable_by_others(self) -> list[Path]:
         """The database's folder and files that someone other than the owner can read."""
         return paths.readable_by_others(self._path.parent, _companions(self._path))
+
+    def exposure_warning(self) -> str | None:
+        """A warning naming what others than the owner can read, with the fix; None when
+        the couple's data is private."""
+        exposed = self.readable_by_others()
+        if not exposed:
+            return None
+        names = ", ".join(str(path) for path in exposed)
+        return (
+            f"warning: others can read {names}; make it private with:"
+            f" chmod -R go-rwx {self._path.parent}"
+        )
 
     def _empty_log(self) -> None:
         with self._guard("write to"):

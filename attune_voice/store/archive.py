@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attune_voice.consent import carries_words
 from attune_voice.errors import ArchiveError
 from attune_voice.events import Event, event_from_json
-from attune_voice.store import FINAL_STATUSES, Store, utc_iso
+from attune_voice.session.consent import carries_words
+from attune_voice.store.database import FINAL_STATUSES, Store, utc_iso
 
 FORMAT = "attune-voice-archive"
 VERSION = 1

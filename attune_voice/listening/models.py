@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from attune_voice.errors import ModelError
-from attune_voice.paths import data_dir
+from attune_voice.store.paths import data_dir
 
 DEFAULT_MODEL = "vosk-model-small-en-us-0.15"
 MODELS_URL = "https://alphacephei.com/vosk/models/"

@@ -13,8 +13,8 @@ from datetime import tzinfo
 from html import escape
 
 from attune_voice.events import PARTNERS
-from attune_voice.history import LEFT_ALIGNED, HistoryEntry, history_table, trend
-from attune_voice.review import (
+from attune_voice.review.history import LEFT_ALIGNED, HistoryEntry, history_table, trend
+from attune_voice.review.summary import (
     COACH_COLOUR,
     PARTNER_COLOURS,
     SessionSummary,

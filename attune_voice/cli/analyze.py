@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli import Progress, cli, dump_json, parse_partners
+from attune_voice.cli.app import Progress, cli, dump_json, parse_partners
 
 if TYPE_CHECKING:
-    from attune_voice.analysis import SpeechSpan
+    from attune_voice.review.analysis import SpeechSpan
 
 
 @cli.command()
@@ -60,7 +60,7 @@ def analyze(
     name), unless both channels carry the same signal, as an ordinary stereo phone
     recording does: that is analysed as one room.
     """
-    from attune_voice.analysis import (
+    from attune_voice.review.analysis import (
         analysis_to_csv,
         analysis_to_json,
         analyze_recording,
@@ -71,7 +71,7 @@ def analyze(
     names = parse_partners(partners)
     model_path = None
     if transcripts:
-        from attune_voice.cli_models import model_for_transcripts
+        from attune_voice.session.wiring import model_for_transcripts
 
         # Checked before the analysis, so a missing model fails at once.
         model_path = model_for_transcripts(model)
@@ -109,8 +109,8 @@ def analyze(
 
 def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) -> list[Any]:
     """The recognised words of each segment, on the recording's clock."""
-    from attune_voice.asr import transcribe_segments
     from attune_voice.audio.wav import read_wav_16k
+    from attune_voice.listening.asr import transcribe_segments
 
     pcm = read_wav_16k(recording, mono=True)
     spans = [(segment.start_s, segment.end_s) for segment in segments]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from attune_voice.audio.partners import LINES, VOICES, PartnerVoice
-from attune_voice.audio.room import SimulatedRoom
 from attune_voice.config import RoomConfig
 from attune_voice.exercises.model import Exercise, StepKind
-from attune_voice.voice import SpeechRenderer
+from attune_voice.simulated.partners import LINES, VOICES, PartnerVoice
+from attune_voice.simulated.room import SimulatedRoom
+from attune_voice.voice.tts import SpeechRenderer
 
 DEMO_NAMES = ("Sam", "Alex")
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attune_voice.events import EVENT_TYPES, SCHEMA_VERSION, Event, event_from_json
-from attune_voice.review import PartnerSummary, SessionSummary, summary_to_json
-from attune_voice.store import SessionRecord
+from attune_voice.review.summary import PartnerSummary, SessionSummary, summary_to_json
+from attune_voice.store.database import SessionRecord
 
 
 def review_json(

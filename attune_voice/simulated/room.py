@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
-from attune_voice.audio.partners import Behaviour, PartnerVoice, Plan
 from attune_voice.config import RoomConfig
 from attune_voice.events import PromptMeaning
+from attune_voice.simulated.partners import Behaviour, PartnerVoice, Plan
 
 Float = npt.NDArray[np.float32]
 _NOISE_SECONDS = 7

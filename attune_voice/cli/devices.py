@@ -2,68 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli import cli, dump_json, remembered_partners
+from attune_voice.cli.app import cli, dump_json, remembered_partners, warn
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.audio.device import (
-        DeviceAudio,
         DeviceInfo,
         DeviceStats,
-        DeviceStatus,
-        Latency,
     )
-    from attune_voice.room_check import Finding, RoomCheckResult
-    from attune_voice.voice import SpeechRenderer
-
-LOST_NOTICE = (
-    "The sound has stopped, so we are pausing. I will carry on when it is back. "
-    "Press Control C to end the session; everything so far is kept."
-)
-"""Said (when the speakers still work) when the microphone or speakers go."""
-BACK_NOTICE = "The sound is back. Let's carry on."
-
-
-def device_choice(
-    input_device: str | None, output_device: str | None
-) -> tuple[str | None, str | None, Latency]:
-    """The devices and sound buffer for ``run`` and ``check``: ``--input``/``--output``
-    when given, else what config.toml saved, else the defaults; the buffer from
-    ``$ATTUNE_AUDIO_LATENCY``, else config.toml, else the built-in one."""
-    from attune_voice.audio.device import stream_latency
-    from attune_voice.settings_file import load_settings
-
-    saved = load_settings()
-    return (
-        input_device if input_device is not None else saved.input_device,
-        output_device if output_device is not None else saved.output_device,
-        stream_latency(saved.latency),
-    )
-
-
-def device_notices(audio: DeviceAudio, renderer: SpeechRenderer) -> Callable[[DeviceStatus], None]:
-    """``DeviceAudio.on_status`` for a session: say (if the speakers work) and print
-    that the sound stopped, then that it is back."""
-    from attune_voice.audio.device import DeviceState
-
-    def notice(status: DeviceStatus) -> None:
-        if status.state is DeviceState.LOST:
-            spoken = audio.announce(renderer.render(LOST_NOTICE))
-            heard = "" if spoken else " (the speakers are gone too, so this is only printed)"
-            click.echo(
-                f"\nattune-voice: {status.message}{heard}; Ctrl-C ends it, keeping all recorded",
-                err=True,
-            )
-        else:
-            audio.play(renderer.render(BACK_NOTICE))
-            click.echo(f"attune-voice: {status.message}", err=True)
-
-    return notice
+    from attune_voice.session.room_check import Finding, RoomCheckResult
 
 
 def format_stats(stats: DeviceStats) -> str:
@@ -115,7 +66,7 @@ def devices(
     with >.
     """
     from attune_voice.audio.device import find_device, list_devices
-    from attune_voice.settings_file import (
+    from attune_voice.store.settings_file import (
         Settings,
         checked_latency,
         load_settings,
@@ -241,10 +192,11 @@ def check(
     own voice is not heard as speech, and says what to change.
     """
     from attune_voice.audio.device import DeviceAudio
-    from attune_voice.room_check import SETTING_KEY, EchoFigures, RoomCheck
-    from attune_voice.session import PromptVoicePlayer
-    from attune_voice.store import Store
-    from attune_voice.voice import SpeechRenderer
+    from attune_voice.session.room_check import SETTING_KEY, EchoFigures, RoomCheck
+    from attune_voice.session.wiring import device_choice, device_notices
+    from attune_voice.store.database import Store
+    from attune_voice.voice.player import PromptVoicePlayer
+    from attune_voice.voice.tts import SpeechRenderer
 
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
@@ -258,7 +210,7 @@ def check(
         SpeechRenderer() as renderer,
         DeviceAudio(input_device, output_device, latency=latency) as audio,
     ):
-        audio.on_status = device_notices(audio, renderer)
+        audio.on_status = device_notices(audio, renderer, warn)
         room_check = RoomCheck(names, PromptVoicePlayer(renderer, audio), audio.channels)
         for frame in audio.frames():
             room_check.feed(frame)
@@ -292,7 +244,7 @@ def _level(value: float | None) -> str:
 
 
 def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
-    from attune_voice.room_check import detector_config
+    from attune_voice.session.room_check import detector_config
 
     click.echo(
         f"room noise     {_level(result.noise_dbfs)} (bumps to {_level(result.noise_peak_dbfs)})"

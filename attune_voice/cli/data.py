@@ -8,23 +8,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from attune_voice.cli import DEMO_HINT, AttuneGroup, cli, dump_json, fail, list_format_option
+from attune_voice.cli.app import (
+    DEMO_HINT,
+    AttuneGroup,
+    cli,
+    dump_json,
+    fail,
+    list_format_option,
+    warn,
+)
 from attune_voice.durations import format_duration
 
 if TYPE_CHECKING:
-    from attune_voice.store import Store
-
-
-def warn_if_exposed(store: Store) -> None:
-    """Say so on stderr when others than the owner can read the couple's data."""
-    exposed = store.readable_by_others()
-    if exposed:
-        names = ", ".join(str(path) for path in exposed)
-        click.echo(
-            f"attune-voice: warning: others can read {names}; make it private with:"
-            f" chmod -R go-rwx {store.path.parent}",
-            err=True,
-        )
+    pass
 
 
 @cli.group(cls=AttuneGroup, invoke_without_command=True)
@@ -34,10 +30,12 @@ def sessions(ctx: click.Context, output: str) -> None:
     """List the stored sessions, newest first (or delete them: sessions delete)."""
     if ctx.invoked_subcommand is not None:
         return
-    from attune_voice.store import Store
+    from attune_voice.store.database import Store
 
     with Store.open() as store:
-        warn_if_exposed(store)
+        exposed = store.exposure_warning()
+        if exposed:
+            warn(exposed)
         records = store.sessions()
     if output == "json":
         dump_json(
@@ -73,9 +71,9 @@ def sessions(ctx: click.Context, output: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask before deleting.")
 def delete(session: int | None, everything: bool, yes: bool) -> None:
     """Remove a session (or --all) for good: events, summaries and saved audio."""
-    from attune_voice import paths
-    from attune_voice.history import cache_path_for
-    from attune_voice.store import Store
+    from attune_voice.review.history import cache_path_for
+    from attune_voice.store import paths
+    from attune_voice.store.database import Store
 
     if (session is None) == (not everything):
         fail("give one SESSION number or --all, not both")
@@ -110,8 +108,8 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
 @click.option("--session", "session_ids", type=int, multiple=True, help="Only these sessions.")
 def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
     """Write all sessions to FILE, a JSON archive to keep or hand to a counsellor."""
-    from attune_voice.archive import export_sessions
-    from attune_voice.store import Store
+    from attune_voice.store.archive import export_sessions
+    from attune_voice.store.database import Store
 
     with Store.open() as store:
         for sid in session_ids:
@@ -124,8 +122,8 @@ def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
     """Add the sessions of an archive FILE; sessions already stored are left as they are."""
-    from attune_voice.archive import import_sessions, read_archive
-    from attune_voice.store import Store
+    from attune_voice.store.archive import import_sessions, read_archive
+    from attune_voice.store.database import Store
 
     archived = read_archive(file)
     with Store.open() as store:

@@ -1,0 +1,1 @@
+"""The attune-voice command line: the group and one module per command family."""

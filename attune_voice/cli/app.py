@@ -1,0 +1,149 @@
+"""The command group, the options several commands share, and how errors reach the terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+# numpy's BLAS would start a thread per core for the small matrix products of the
+# resampler and the detector; on a two-core Raspberry Pi that contention costs far
+# more than it gains. Set before anything imports numpy; a user's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import click
+
+from attune_voice import __version__
+from attune_voice.durations import format_duration, parse_duration_s
+from attune_voice.errors import AttuneError, UsageError
+from attune_voice.exercises.model import Exercise
+
+DEMO_HINT = "attune-voice demo"
+
+
+class ReportedError(click.ClickException):
+    """An AttuneError shown as one line with its own exit code."""
+
+    def __init__(self, error: AttuneError) -> None:
+        super().__init__(str(error))
+        self.exit_code: int = error.exit_code  # type: ignore[misc]  # click sets it per class
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"attune-voice: {self.format_message()}", err=True)
+
+
+class AttuneGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AttuneError as e:
+            raise ReportedError(e) from e
+
+
+def warn(message: str) -> None:
+    """One line for the person at the terminal, on stderr, while the command goes on."""
+    click.echo(f"attune-voice: {message}", err=True)
+
+
+def fail(message: str, exit_code: int = 2) -> NoReturn:
+    error = UsageError(message)
+    error.exit_code = exit_code
+    raise ReportedError(error)
+
+
+# --- shared options -------------------------------------------------------------------
+
+
+def parse_partners(text: str) -> tuple[str, str]:
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names):
+        raise UsageError(
+            f'--partners takes two names separated by a comma, like "Sam,Alex"; got {text!r}'
+        )
+    return names[0], names[1]
+
+
+def parse_limit(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        limit_s = parse_duration_s(text)
+    except ValueError as e:
+        raise UsageError(f"--limit: {e}") from e
+    if limit_s < 10:
+        raise UsageError(f"--limit {text} is too short for a turn; use at least 10s")
+    return limit_s
+
+
+def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
+    from attune_voice.exercises.loader import load_exercise
+
+    if rounds is not None and rounds < 1:
+        raise UsageError("--rounds must be 1 or more")
+    return load_exercise(name).with_overrides(limit_s=parse_limit(limit), rounds=rounds)
+
+
+def dump_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+list_format_option = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the list.",
+)
+"""``--format text|json`` for the commands that list things (sessions, exercises)."""
+
+
+@click.group(cls=AttuneGroup)
+@click.version_option(__version__, prog_name="attune-voice")
+def cli() -> None:
+    """A screen-free voice coach for couples: timed speaker-listener practice, offline."""
+
+
+# --- sessions: demo and run ------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress display on stderr while a session runs."""
+
+    def __init__(self, label: str, total_s: float | None) -> None:
+        self._label = label
+        self._total_s = total_s
+        self._tty = sys.stderr.isatty()
+        self._last_line_t = -1e9
+
+    def __call__(self, t: float) -> None:
+        text = f"{self._label} {format_duration(t)}"
+        if self._total_s:
+            text += f" of about {format_duration(self._total_s)}"
+        if self._tty:
+            click.echo(f"\r{text}   ", nl=False, err=True)
+        elif t - self._last_line_t >= 300.0:
+            click.echo(text, err=True)
+            self._last_line_t = t
+
+    def done(self) -> None:
+        if self._tty:
+            click.echo("", err=True)
+
+
+def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
+    """The partners' names: --partners (then remembered), else remembered, else asked."""
+    if partners is not None:
+        names = parse_partners(partners)
+        store.set_setting("partners", ",".join(names))
+        return names
+    saved = store.get_setting("partners")
+    if saved:
+        return parse_partners(saved)
+    if not sys.stdin.isatty():
+        return ("Partner A", "Partner B")
+    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
+    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+    store.set_setting("partners", f"{first},{second}")
+    return first, second

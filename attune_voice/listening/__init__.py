@@ -1,0 +1,1 @@
+"""Frames to speech: detection, the segmenter, channels, recognition, models."""

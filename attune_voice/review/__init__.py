@@ -1,0 +1,1 @@
+"""What a session looked like: metrics, text, data, HTML, PNG, history, analysis."""

@@ -1,0 +1,225 @@
+"""What a session is made of: its record in the store, the devices, the model, the questions.
+
+The command line calls these and does the printing: ``tell`` and ``warn`` are how they
+speak to the person at the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from attune_voice.errors import ModelError, StoreError
+from attune_voice.events import EndReason, Event
+from attune_voice.exercises.model import Exercise, pick_questions
+
+if TYPE_CHECKING:
+    from attune_voice.audio.device import DeviceAudio, DeviceStatus, Latency
+    from attune_voice.listening.listener import Understanding
+    from attune_voice.voice.tts import SpeechRenderer
+
+
+def now_iso() -> str:
+    """The wall-clock time a session started, for the store (not the session's clock)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- the recording in the store --------------------------------------------------------
+
+
+@contextmanager
+def recording(
+    exercise: Exercise,
+    names: tuple[str, str],
+    mode: str,
+    timing_only: bool = False,
+    *,
+    warn: Callable[[str], None],
+) -> Iterator[tuple[Callable[[Event], None], Callable[[EndReason, float], int]]]:
+    """Opens the store and yields (append event, finish session)."""
+    from attune_voice.store.database import Store
+    from attune_voice.store.running import SessionClaim, is_recording
+
+    with Store.open() as store:
+        exposed = store.exposure_warning()
+        if exposed:
+            warn(exposed)
+        folder = store.path.parent
+        # A session another attune-voice is recording right now is not a crashed one.
+        store.mark_unfinished_interrupted(lambda other: is_recording(folder, other))
+        holder = SessionClaim(folder)
+
+        def claim(new_id: int) -> None:
+            try:
+                holder.claim(new_id)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot mark the session as being recorded in {folder}/running "
+                    f"({e.strerror or e}); check that the folder is yours and the disk "
+                    "has room"
+                ) from e
+
+        try:
+            session_id = store.start_session(
+                exercise=exercise.name,
+                partners=names,
+                mode=mode,
+                started_at=now_iso(),
+                settings=exercise.settings(),
+                timing_only=timing_only,
+                claim=claim,
+            )
+        except BaseException:
+            # Not started after all (a full disk at the commit, Ctrl-C): no lock is left.
+            holder.release()
+            raise
+
+        def append(event: Event) -> None:
+            store.append(session_id, event)
+
+        def finish(reason: EndReason, duration_s: float) -> int:
+            store.finish_session(session_id, str(reason), duration_s)
+            return session_id
+
+        try:
+            yield append, finish
+        finally:
+            holder.release()
+
+
+# --- the devices --------------------------------------------------------------------------
+
+LOST_NOTICE = (
+    "The sound has stopped, so we are pausing. I will carry on when it is back. "
+    "Press Control C to end the session; everything so far is kept."
+)
+"""Said (when the speakers still work) when the microphone or speakers go."""
+BACK_NOTICE = "The sound is back. Let's carry on."
+
+
+def device_choice(
+    input_device: str | None, output_device: str | None
+) -> tuple[str | None, str | None, Latency]:
+    """The devices and sound buffer for ``run`` and ``check``: ``--input``/``--output``
+    when given, else what config.toml saved, else the defaults; the buffer from
+    ``$ATTUNE_AUDIO_LATENCY``, else config.toml, else the built-in one."""
+    from attune_voice.audio.device import stream_latency
+    from attune_voice.store.settings_file import load_settings
+
+    saved = load_settings()
+    return (
+        input_device if input_device is not None else saved.input_device,
+        output_device if output_device is not None else saved.output_device,
+        stream_latency(saved.latency),
+    )
+
+
+def device_notices(
+    audio: DeviceAudio, renderer: SpeechRenderer, tell: Callable[[str], None]
+) -> Callable[[DeviceStatus], None]:
+    """``DeviceAudio.on_status`` for a session: say (if the speakers work) and tell the
+    terminal that the sound stopped, then that it is back."""
+    from attune_voice.audio.device import DeviceState
+
+    def notice(status: DeviceStatus) -> None:
+        if status.state is DeviceState.LOST:
+            spoken = audio.announce(renderer.render(LOST_NOTICE))
+            heard = "" if spoken else " (the speakers are gone too, so this is only printed)"
+            tell(f"\n{status.message}{heard}; Ctrl-C ends it, keeping all recorded")
+        else:
+            audio.play(renderer.render(BACK_NOTICE))
+            tell(status.message)
+
+    return notice
+
+
+# --- the speech model ---------------------------------------------------------------------
+
+
+def model_for_transcripts(model: Path | None) -> Path:
+    """The model to transcribe with (``--model``, else the one in use), or a ModelError
+    saying how to get one."""
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
+
+    with Store.open() as store:
+        path = models.model_in_use(model, store)
+    if path is None:
+        raise ModelError(f"--transcripts needs a speech model; {models.NO_MODEL_HINT}")
+    return path
+
+
+def session_understanding(
+    model: Path | None, exercise: Exercise, transcripts: bool
+) -> Callable[[], Understanding] | None:
+    """What the session listens with: None without a model.
+
+    Each call of the returned function starts a fresh recogniser on the one loaded
+    model, so the consent question and the session never share what they heard.
+
+    The model is ``--model``, else the one chosen with ``models use``, else the default
+    one once downloaded. Transcripts need a model, so asking for them without one is an
+    error rather than a silent no.
+    """
+    from attune_voice.listening import models
+    from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
+    from attune_voice.listening.listener import Understanding
+    from attune_voice.store.database import Store
+
+    if transcripts:
+        path: Path | None = model_for_transcripts(model)
+    else:
+        with Store.open() as store:
+            path = models.model_in_use(model, store)
+    if path is None:
+        return None
+    parser = CommandParser(exercise.handover_phrases)
+    # Transcripts need every word; commands alone can use a grammar where the model allows.
+    speech_model = SpeechModel(path)
+    grammar = None if transcripts else parser.phrases
+
+    def understanding() -> Understanding:
+        return Understanding(Recognizer(speech_model, grammar), parser, transcripts)
+
+    return understanding
+
+
+# --- the questions ------------------------------------------------------------------------
+
+QUESTIONS_KEPT = 1000
+"""How many asked questions are remembered per exercise: far more than any bank holds."""
+
+
+class SettingStore(Protocol):
+    """The part of ``attune_voice.store.database.Store`` that remembers asked questions."""
+
+    def get_setting(self, key: str) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+
+def questions_key(exercise: Exercise) -> str:
+    return f"questions_asked:{exercise.name}"
+
+
+def with_fresh_questions(exercise: Exercise, store: SettingStore) -> Exercise:
+    """The exercise with new questions from its bank for this session, remembered in the
+    store so that the next session asks others; an exercise without a bank is unchanged."""
+    needed = exercise.questions_needed()
+    if not exercise.questions or not needed:
+        return exercise
+    saved = store.get_setting(questions_key(exercise))
+    try:
+        used = json.loads(saved) if saved else []
+    except ValueError:
+        used = []
+    if not isinstance(used, list) or not all(isinstance(q, str) for q in used):
+        # A damaged record only costs the variety of the next questions, not the session.
+        used = []
+    asked = pick_questions(exercise.questions, used, needed)
+    store.set_setting(questions_key(exercise), json.dumps([*used, *asked][-QUESTIONS_KEPT:]))
+    return exercise.with_questions(asked)

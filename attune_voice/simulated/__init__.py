@@ -1,0 +1,1 @@
+"""The simulated room of the demo: the partners, the room, building it."""

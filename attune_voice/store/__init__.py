@@ -1,0 +1,1 @@
+"""What stays on the machine: the database, archives, paths and settings."""

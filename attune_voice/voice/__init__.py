@@ -1,0 +1,1 @@
+"""The coach's voice: text-to-speech and the prompt player."""
