@@ -20,6 +20,13 @@ SCHEMA_VERSION = 1
 """Bumped whenever an event gains, loses or renames a field."""
 
 PARTNERS = ("A", "B")
+"""The two partners in every event: A was named first. With a microphone each, channel
+1 is A's and channel 2 is B's."""
+
+HOLDER_LEAD_S = 0.5
+"""Speech starting this long before a floor was given still belongs to that floor (a
+partner may start a breath before the prompt ends): the engine attributes it so, and
+the review reads it so."""
 
 
 class EventKind(StrEnum):

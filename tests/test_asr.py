@@ -325,8 +325,8 @@ def test_without_a_model_the_session_listens_for_nothing_and_transcripts_say_how
     assert capsys.readouterr().err == ""
     with pytest.raises(
         ModelError,
-        match="--transcripts needs a speech model.*attune-voice models download "
-        "vosk-model-small-en-us-0.15",
+        match=r"--transcripts needs a speech model.*attune-voice models download "
+        r"vosk-model-small-en-us-0\.15",
     ):
         session_understanding(None, exercise, transcripts=True)
 

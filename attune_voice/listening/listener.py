@@ -10,7 +10,7 @@ import numpy as np
 
 from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.events import WordTime
+from attune_voice.events import PARTNERS, WordTime
 from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.vad import (
     SUBFRAME_S,
@@ -27,10 +27,6 @@ from attune_voice.session.engine import (
     SpeechOnset,
     SpeechSegment,
 )
-
-CHANNEL_PARTNERS = ("A", "B")
-"""With a microphone per partner, channel 1 is partner A and channel 2 partner B."""
-
 
 UTTERANCE_GAP_S = 0.25
 """A pause this long ends an utterance, so a command is understood this soon after it
@@ -184,7 +180,7 @@ class Understanding:
         levels = [p for t, p in self._levels if utterance.start_t <= t < utterance.end_t]
         if not levels:
             return None
-        return CHANNEL_PARTNERS[int(np.argmax(np.sum(levels, axis=0)))]
+        return PARTNERS[int(np.argmax(np.sum(levels, axis=0)))]
 
     def _inputs(self, utterances: list[Utterance], t: float) -> list[EngineInput]:
         inputs: list[EngineInput] = []
@@ -213,9 +209,7 @@ class Listener:
     ) -> None:
         self._config = config or DetectorConfig()
         self._detector = ChannelDetector(self._config, channels, voicing)
-        self._partners: tuple[str | None, ...] = (
-            CHANNEL_PARTNERS if channels == 2 else (None,) * channels
-        )
+        self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
         self.understanding = understanding
         if understanding is not None:

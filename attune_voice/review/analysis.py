@@ -30,12 +30,10 @@ from attune_voice.audio.resample import FloatPcm, Resampler, to_int16
 from attune_voice.compat import StrEnum
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig, TurnConfig
 from attune_voice.errors import AudioFileError
+from attune_voice.events import PARTNERS
 from attune_voice.listening.vad import SUBFRAME_SAMPLES, ChannelDetector, Segment
 
 Pcm16 = npt.NDArray[np.int16]
-
-SPEAKERS = ("A", "B")
-"""With one microphone per partner, channel 1 is partner A and channel 2 partner B."""
 
 BACKCHANNEL_MAX_S = TurnConfig().backchannel_max_s
 """The listener's speech up to this long while the other speaks is a backchannel
@@ -356,7 +354,7 @@ def spans_from_segments(
     """Detector segments as speech spans in time order, attributed by channel."""
     spans = [
         SpeechSpan(
-            speaker=SPEAKERS[s.channel] if channels == 2 else None,
+            speaker=PARTNERS[s.channel] if channels == 2 else None,
             start_s=max(0.0, s.start_t),
             end_s=min(duration_s, s.end_t),
         )
@@ -441,7 +439,7 @@ def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
     stretches = _merged(spans)
     speech_s = sum((b - a for a, b in stretches), 0.0)
     pauses = [b[0] - a[1] for a, b in itertools.pairwise(stretches)]
-    own = {speaker: [s for s in spans if s.speaker == speaker] for speaker in SPEAKERS}
+    own = {speaker: [s for s in spans if s.speaker == speaker] for speaker in PARTNERS}
     speakers: tuple[SpeakerMetrics, ...] = ()
     switches = 0
     responses: list[float] = []
@@ -456,7 +454,7 @@ def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
         responses = [b.start_s - a.end_s for a, b in changes]
         total_talk_s = sum((s.duration_s for s in spans if s.speaker is not None), 0.0)
         rows = []
-        for speaker, other in (("A", "B"), ("B", "A")):
+        for speaker, other in (PARTNERS, PARTNERS[::-1]):
             talk_s = sum((s.duration_s for s in own[speaker]), 0.0)
             their_turns = [t for t in turns if t.speaker == speaker]
             other_starts = [s.start_s for s in own[other]]
@@ -523,7 +521,7 @@ def _short(seconds: float) -> str:
 
 def _names(names: tuple[str, str] | None) -> dict[str, str]:
     chosen = names or ("Partner A", "Partner B")
-    return dict(zip(SPEAKERS, chosen, strict=True))
+    return dict(zip(PARTNERS, chosen, strict=True))
 
 
 def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) -> str:
@@ -595,7 +593,7 @@ def timeline(analysis: Analysis, label: dict[str, str] | None = None) -> list[st
         math.ceil(duration_s / _TIMELINE_COLUMNS / 60.0) * 60.0,
     )
     columns = max(1, math.ceil(duration_s / bin_s))
-    speakers: list[str | None] = list(SPEAKERS) if analysis.metrics.speakers else [None]
+    speakers: list[str | None] = list(PARTNERS) if analysis.metrics.speakers else [None]
     names = [label[s] if s is not None else "speech" for s in speakers]
     width = max(len(n) for n in names)
     mark = f"{bin_s:g} s" if bin_s < 60 else f"{bin_s / 60:g} min"

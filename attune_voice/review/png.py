@@ -162,7 +162,7 @@ def history_png(entries: Sequence[HistoryEntry], tz: tzinfo | None = None) -> by
     positions = list(range(len(points)))
     figure = Figure(figsize=(WIDTH_IN, 6.0), dpi=DPI)
     share_axes, interruption_axes, confirmed_axes = figure.subplots(3, 1, sharex=True)
-    names = entries[-1].summary.partners if entries else ("A", "B")
+    names = entries[-1].summary.partners if entries else PARTNERS
     a_shares = [p.shares[0] * 100 for p in points]
     b_shares = [p.shares[1] * 100 for p in points]
     _bars(share_axes, positions, a_shares, PARTNER_COLOURS[0])

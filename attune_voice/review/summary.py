@@ -20,6 +20,7 @@ from typing import Any
 
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
+    HOLDER_LEAD_S,
     PARTNERS,
     CheckIn,
     Confirmation,
@@ -42,10 +43,6 @@ stretches, hand-overs, overlaps, pauses and time-outs to version 1's fields."""
 
 UNFINISHED = "unfinished"
 """``SessionSummary.end_reason`` of a log without a SessionEnded event."""
-
-HOLDER_LEAD_S = 0.5
-"""Speech starting this long before a floor was given still belongs to that floor, as
-the engine attributes it (a partner may start a breath before the prompt ends)."""
 
 PAUSED, RESUMED, TIME_OUT, TRANSCRIPT = "paused", "resumed", "time_out", "transcript"
 """Event kinds read by name; their classes are defined with the voice commands."""

@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
+    HOLDER_LEAD_S,
     CheckIn,
     CommandWord,
     Confirmation,
@@ -801,11 +802,11 @@ class SessionEngine:
     # --- speech -----------------------------------------------------------------------
 
     def _holder_at(self, t: float) -> str | None:
-        if self._floor is not None and t >= self._floor.start_t - 0.5:
+        if self._floor is not None and t >= self._floor.start_t - HOLDER_LEAD_S:
             return self._floor.partner
         if self._last_floor is not None:
             partner, start_t, end_t = self._last_floor
-            if start_t - 0.5 <= t < end_t:
+            if start_t - HOLDER_LEAD_S <= t < end_t:
                 return partner
         return None
 
