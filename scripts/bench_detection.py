@@ -39,7 +39,7 @@ import numpy.typing as npt
 from attune_voice.audio.resample import resample, to_int16
 from attune_voice.audio.wav import read_wav_16k, write_wav
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.listening.vad import ChannelDetector
+from attune_voice.listening.channels import ChannelDetector
 from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent

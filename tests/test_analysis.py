@@ -25,7 +25,7 @@ from attune_voice.audio.resample import resample, to_int16
 from attune_voice.audio.wav import write_wav
 from attune_voice.cli.main import cli
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.listening.vad import ChannelDetector
+from attune_voice.listening.channels import ChannelDetector
 from attune_voice.review.analysis import (
     ChannelMode,
     SpeechSpan,

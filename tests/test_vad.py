@@ -13,15 +13,10 @@ import numpy.typing as npt
 import pytest
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.listening.vad import (
-    ChannelDetector,
-    FeatureExtractor,
-    NoiseFloor,
-    Onset,
-    Segment,
-    Segmenter,
-    SegmenterState,
-)
+from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.features import FeatureExtractor
+from attune_voice.listening.noise_floor import NoiseFloor
+from attune_voice.listening.segmenter import Onset, Segment, Segmenter, SegmenterState
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ

@@ -14,13 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
-from attune_voice.listening.vad import (
-    SUBFRAME_SAMPLES,
-    ChannelDetector,
-    FeatureExtractor,
-    Features,
-    Segment,
-)
+from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.features import FeatureExtractor, Features
+from attune_voice.listening.segmenter import Segment
+from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 
 RATE = SAMPLE_RATE_HZ
 FIELDS = (

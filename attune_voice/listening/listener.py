@@ -12,13 +12,10 @@ from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
 from attune_voice.listening.asr import CommandParser, Utterance, mono
-from attune_voice.listening.vad import (
-    SUBFRAME_S,
-    ChannelDetector,
-    NoiseFloor,
-    VoicingDetector,
-    subframe_dbfs,
-)
+from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.noise_floor import NoiseFloor
+from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
+from attune_voice.listening.voicing import VoicingDetector
 from attune_voice.session.engine import (
     Command,
     EngineInput,

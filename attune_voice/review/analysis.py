@@ -31,7 +31,9 @@ from attune_voice.compat import StrEnum
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig, TurnConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
-from attune_voice.listening.vad import SUBFRAME_SAMPLES, ChannelDetector, Segment
+from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.segmenter import Segment
+from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 
 Pcm16 = npt.NDArray[np.int16]
 

@@ -21,7 +21,9 @@ import numpy as np
 from attune_voice.audio.frames import Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import FloorRole, PromptMeaning
-from attune_voice.listening.vad import ChannelDetector, Onset, Segment, subframe_dbfs
+from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.segmenter import Onset, Segment
+from attune_voice.listening.subframes import subframe_dbfs
 
 SETTING_KEY = "room_check"
 """The store setting the latest result is saved under."""
