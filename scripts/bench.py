@@ -16,7 +16,7 @@ import numpy as np
 
 from attune_voice.config import RoomConfig
 from attune_voice.events import Prompt, Speech
-from attune_voice.exercises.loader import load_exercise
+from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.listener import Listener
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop

@@ -26,7 +26,7 @@ from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
 from attune_voice.events import CommandWord
-from attune_voice.exercises.loader import load_exercise
+from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.asr import (
     DEFAULT_HANDOVER_PHRASES,
     CommandParser,

@@ -30,7 +30,7 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
-from attune_voice.exercises.loader import load_exercise
+from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
 from attune_voice.session.engine import (
     Answer,

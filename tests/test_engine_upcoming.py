@@ -16,7 +16,8 @@ import pytest
 from engine_script import FRAME_S, Harness, Script, speech
 
 from attune_voice.events import CommandWord, FloorGiven, FloorRole, Prompt
-from attune_voice.exercises.loader import builtin_names, load_exercise
+from attune_voice.exercises.folders import builtin_names
+from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
 from attune_voice.session.engine import (
     Command,

@@ -8,16 +8,11 @@ from pathlib import Path
 import pytest
 
 from attune_voice.errors import ScriptError
-from attune_voice.exercises.loader import (
-    MAX_PROMPT_S,
-    Problem,
-    builtin_names,
-    check_exercise_text,
-    describe,
-    estimate_speech_s,
-    load_exercise,
-    load_exercise_file,
-)
+from attune_voice.exercises.checker import Problem
+from attune_voice.exercises.describe import describe
+from attune_voice.exercises.folders import builtin_names
+from attune_voice.exercises.library import load_exercise
+from attune_voice.exercises.loader import check_exercise_text, load_exercise_file
 from attune_voice.exercises.model import (
     PLACEHOLDERS,
     Exercise,
@@ -29,6 +24,7 @@ from attune_voice.exercises.model import (
     pick_questions,
     says_question,
 )
+from attune_voice.exercises.timing import MAX_PROMPT_S, estimate_speech_s
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
 

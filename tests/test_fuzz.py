@@ -23,12 +23,8 @@ from hypothesis import strategies as st
 from attune_voice.audio.wav import read_wav, read_wav_16k
 from attune_voice.errors import ArchiveError, AudioFileError, ScriptError
 from attune_voice.events import loads
-from attune_voice.exercises.loader import (
-    builtin_names,
-    builtin_text,
-    check_exercise_file,
-    check_exercise_text,
-)
+from attune_voice.exercises.folders import builtin_names, builtin_text
+from attune_voice.exercises.loader import check_exercise_file, check_exercise_text
 from attune_voice.review.data import events_from_csv, events_from_review_json
 from attune_voice.store.archive import parse_archive
 

@@ -23,19 +23,11 @@ from attune_voice.events import (
     Prompt,
     SessionEnded,
 )
-from attune_voice.exercises.loader import (
-    MAX_PROMPT_S,
-    builtin_names,
-    builtin_text,
-    check_exercise_text,
-    custom_folder,
-    estimate_speech_s,
-    estimated_duration_s,
-    exercise_template,
-    library,
-    load_exercise,
-)
+from attune_voice.exercises.folders import builtin_names, builtin_text, custom_folder
+from attune_voice.exercises.library import exercise_template, library, load_exercise
+from attune_voice.exercises.loader import check_exercise_text
 from attune_voice.exercises.model import Exercise, StepKind, Who
+from attune_voice.exercises.timing import MAX_PROMPT_S, estimate_speech_s, estimated_duration_s
 from attune_voice.listening.listener import Listener
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop

@@ -34,7 +34,7 @@ from attune_voice.events import (
     Transcript,
     VoiceCommand,
 )
-from attune_voice.exercises.loader import load_exercise
+from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
 from attune_voice.listening.listener import Listener, Understanding
 from attune_voice.session.engine import SessionEngine

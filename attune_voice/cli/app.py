@@ -77,7 +77,7 @@ def parse_limit(text: str | None) -> float | None:
 
 
 def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
-    from attune_voice.exercises.loader import load_exercise
+    from attune_voice.exercises.library import load_exercise
 
     if rounds is not None and rounds < 1:
         raise UsageError("--rounds must be 1 or more")

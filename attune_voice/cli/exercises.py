@@ -25,7 +25,7 @@ def _source_label(exercise: Exercise) -> str:
 
 
 def _row(exercise: Exercise) -> dict[str, Any]:
-    from attune_voice.exercises.loader import estimated_duration_s
+    from attune_voice.exercises.timing import estimated_duration_s
 
     return {
         "name": exercise.name,
@@ -46,7 +46,8 @@ def exercises(ctx: click.Context, output: str) -> None:
     """List the exercises: name, skill, length and goal (show, write or check one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from attune_voice.exercises.loader import custom_folder, library
+    from attune_voice.exercises.folders import custom_folder
+    from attune_voice.exercises.library import library
 
     found, notes = library()
     rows = [_row(exercise) for exercise in found]
@@ -84,7 +85,9 @@ def exercises(ctx: click.Context, output: str) -> None:
 )
 def exercises_show(name: str, limit: str | None, rounds: int | None, output: str) -> None:
     """Print an exercise's whole script (a name or a .toml file)."""
-    from attune_voice.exercises.loader import describe, estimated_duration_s, script_text
+    from attune_voice.exercises.describe import describe
+    from attune_voice.exercises.library import script_text
+    from attune_voice.exercises.timing import estimated_duration_s
 
     exercise = load_cli_exercise(name, limit, rounds)
     if output == "toml":
@@ -116,13 +119,8 @@ def exercises_show(name: str, limit: str | None, rounds: int | None, output: str
 )
 def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
     """Write a commented script to adapt, into your exercises folder."""
-    from attune_voice.exercises.loader import (
-        builtin_names,
-        copy_of_script,
-        custom_folder,
-        exercise_template,
-        is_exercise_name,
-    )
+    from attune_voice.exercises.folders import builtin_names, custom_folder, is_exercise_name
+    from attune_voice.exercises.library import copy_of_script, exercise_template
 
     if not is_exercise_name(name):
         raise UsageError(
@@ -159,15 +157,14 @@ def exercises_check(scripts: tuple[str, ...]) -> None:
 
     Each FILE_OR_NAME is a .toml file, one of your exercises or a built-in one.
     """
-    from attune_voice.exercises.loader import (
+    from attune_voice.exercises.folders import (
         builtin_names,
         builtin_text,
-        check_exercise_file,
-        check_exercise_text,
         custom_folder,
         custom_names,
-        estimated_duration_s,
     )
+    from attune_voice.exercises.loader import check_exercise_file, check_exercise_text
+    from attune_voice.exercises.timing import estimated_duration_s
 
     total = 0
     broken: list[str] = []
