@@ -38,15 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from attune_voice.audio.device import (
-    BlockTiming,
-    DeviceAudio,
-    DeviceStats,
-    Latency,
-    parse_latency,
-    stream_latency,
-)
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
+from attune_voice.audio.latency import Latency, parse_latency, stream_latency
+from attune_voice.audio.stream import DeviceAudio
+from attune_voice.audio.stream_state import BlockTiming, DeviceStats
 from attune_voice.config import DetectorConfig
 from attune_voice.events import Event, FloorGiven, PromptMeaning
 from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who

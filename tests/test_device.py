@@ -20,25 +20,20 @@ from cli_run import invoke
 from click.testing import CliRunner
 
 from attune_voice.audio.chimes import chime, chime_names
-from attune_voice.audio.device import (
+from attune_voice.audio.devices import list_devices, resolve_device
+from attune_voice.audio.echo_gate import ECHO_MARGIN_S, MAX_ECHO_DELAY_S, EchoGate
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
+from attune_voice.audio.latency import LATENCY_ENV, STREAM_LATENCY_S
+from attune_voice.audio.monitor import MonitorOutput, play_alone
+from attune_voice.audio.stream import DeviceAudio
+from attune_voice.audio.stream_state import (
     BEHIND_LIMIT_S,
-    ECHO_MARGIN_S,
-    LATENCY_ENV,
-    MAX_ECHO_DELAY_S,
-    STREAM_LATENCY_S,
-    DeviceAudio,
     DeviceChange,
     DeviceState,
     DeviceStats,
     DeviceStatus,
-    EchoGate,
-    MonitorOutput,
-    list_devices,
     next_state,
-    play_alone,
-    resolve_device,
 )
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.cli.main import cli
 from attune_voice.config import FRAME_MS
 from attune_voice.errors import AudioDeviceError, UsageError

@@ -8,14 +8,9 @@ import os
 
 import pytest
 
-from attune_voice.audio.device import (
-    LATENCY_ENV,
-    STREAM_LATENCY_S,
-    DeviceAudio,
-    list_devices,
-    parse_latency,
-    stream_latency,
-)
+from attune_voice.audio.devices import list_devices
+from attune_voice.audio.latency import LATENCY_ENV, STREAM_LATENCY_S, parse_latency, stream_latency
+from attune_voice.audio.stream import DeviceAudio
 from attune_voice.errors import AudioDeviceError
 
 MONITOR = "attune_monitor"

@@ -10,10 +10,8 @@ from attune_voice.cli.app import cli, dump_json, remembered_partners, warn
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
-    from attune_voice.audio.device import (
-        DeviceInfo,
-        DeviceStats,
-    )
+    from attune_voice.audio.devices import DeviceInfo
+    from attune_voice.audio.stream_state import DeviceStats
     from attune_voice.session.room_check import Finding, RoomCheckResult
 
 
@@ -65,7 +63,7 @@ def devices(
     The system defaults are marked with *, and the devices run and check will use
     with >.
     """
-    from attune_voice.audio.device import find_device, list_devices
+    from attune_voice.audio.devices import find_device, list_devices
     from attune_voice.store.settings_file import (
         Settings,
         checked_latency,
@@ -138,7 +136,7 @@ def devices(
 
 def _buffer(saved: str | None) -> tuple[str, str]:
     """The sound buffer run and check use, in words, and where it comes from."""
-    from attune_voice.audio.device import latency_choice
+    from attune_voice.audio.latency import latency_choice
 
     used, source = latency_choice(saved)
     if isinstance(used, tuple):
@@ -191,7 +189,7 @@ def check(
     It measures the room's noise, asks each of you to say a sentence, checks that its
     own voice is not heard as speech, and says what to change.
     """
-    from attune_voice.audio.device import DeviceAudio
+    from attune_voice.audio.stream import DeviceAudio
     from attune_voice.session.room_check import SETTING_KEY, EchoFigures, RoomCheck
     from attune_voice.session.wiring import device_choice, device_notices
     from attune_voice.store.database import Store

@@ -164,7 +164,7 @@ def demo(
             loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
         monitor = None
         if play:
-            from attune_voice.audio.device import MonitorOutput
+            from attune_voice.audio.monitor import MonitorOutput
 
             room.monitor_prompts = True
             monitor = MonitorOutput()
@@ -204,8 +204,8 @@ def run(
     transcripts: bool,
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
-    from attune_voice.audio.device import DeviceAudio
     from attune_voice.audio.rebased import Rebased
+    from attune_voice.audio.stream import DeviceAudio
     from attune_voice.cli.devices import format_stats
     from attune_voice.listening.listener import Listener
     from attune_voice.session.consent import Logging

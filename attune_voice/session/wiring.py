@@ -18,7 +18,9 @@ from attune_voice.events import EndReason, Event
 from attune_voice.exercises.model import Exercise, pick_questions
 
 if TYPE_CHECKING:
-    from attune_voice.audio.device import DeviceAudio, DeviceStatus, Latency
+    from attune_voice.audio.latency import Latency
+    from attune_voice.audio.stream import DeviceAudio
+    from attune_voice.audio.stream_state import DeviceStatus
     from attune_voice.listening.listener import Understanding
     from attune_voice.voice.tts import SpeechRenderer
 
@@ -107,7 +109,7 @@ def device_choice(
     """The devices and sound buffer for ``run`` and ``check``: ``--input``/``--output``
     when given, else what config.toml saved, else the defaults; the buffer from
     ``$ATTUNE_AUDIO_LATENCY``, else config.toml, else the built-in one."""
-    from attune_voice.audio.device import stream_latency
+    from attune_voice.audio.latency import stream_latency
     from attune_voice.store.settings_file import load_settings
 
     saved = load_settings()
@@ -123,7 +125,7 @@ def device_notices(
 ) -> Callable[[DeviceStatus], None]:
     """``DeviceAudio.on_status`` for a session: say (if the speakers work) and tell the
     terminal that the sound stopped, then that it is back."""
-    from attune_voice.audio.device import DeviceState
+    from attune_voice.audio.stream_state import DeviceState
 
     def notice(status: DeviceStatus) -> None:
         if status.state is DeviceState.LOST:

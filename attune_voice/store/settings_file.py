@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attune_voice.audio.latency import parse_latency
 from attune_voice.errors import AudioDeviceError, UsageError
 from attune_voice.store import paths
 
@@ -41,7 +42,7 @@ class Settings:
     """A device name fragment or an index, as ``--input`` takes it."""
     output_device: str | None = None
     latency: str | None = None
-    """The sound buffer, as ``attune_voice.audio.device.parse_latency`` reads it."""
+    """The sound buffer, as ``attune_voice.audio.latency.parse_latency`` reads it."""
 
 
 def settings_path() -> Path:
@@ -113,9 +114,6 @@ def _latency(audio: dict[str, Any], path: Path) -> str | None:
 def checked_latency(text: str, where: str = "") -> str:
     """``text`` as config.toml keeps a latency, once ``parse_latency`` has read it;
     otherwise one line, starting with ``where``, saying what is wrong."""
-    # The device module loads numpy: only when there is a latency to check.
-    from attune_voice.audio.device import parse_latency
-
     try:
         parse_latency(text)
     except AudioDeviceError as e:
