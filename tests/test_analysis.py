@@ -26,12 +26,9 @@ from attune_voice.audio.wav import write_wav
 from attune_voice.cli.main import cli
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.review.analysis import (
-    ChannelMode,
-    SpeechSpan,
-    analyze_recording,
-    turn_metrics,
-)
+from attune_voice.review.analysis import ChannelMode, analyze_recording
+from attune_voice.review.recording_metrics import turn_metrics
+from attune_voice.review.speech import SpeechSpan
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ
@@ -208,8 +205,8 @@ def test_one_microphone_finds_the_speech_with_tight_edges(
     analysis = analyze_recording(files["room"])
     assert analysis.channels == 1
     assert analysis.mode == ChannelMode.MONO
-    assert {s.speaker for s in analysis.segments} == {None}
-    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    assert {s.partner for s in analysis.segments} == {None}
+    found = [(s.t, s.end_t) for s in analysis.segments]
     assert frames_f1(conversation.spans(), found) >= 0.95
     starts, ends = edge_errors(conversation.spans(), found)
     assert abs(float(np.median(starts))) <= 0.03
@@ -224,7 +221,7 @@ def test_a_microphone_each_attributes_speech_despite_crosstalk(
     assert analysis.channels == 2
     assert analysis.mode == ChannelMode.PARTNERS
     for speaker in "AB":
-        found = [(s.start_s, s.end_s) for s in analysis.segments if s.speaker == speaker]
+        found = [(s.t, s.end_t) for s in analysis.segments if s.partner == speaker]
         assert frames_f1(conversation.spans(speaker), found) >= 0.95, speaker
 
 
@@ -232,8 +229,8 @@ def test_overlapping_speech_is_found_as_overlap(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
     analysis = analyze_recording(files["mics"])
-    a_spans = [s for s in analysis.segments if s.speaker == "A"]
-    b_spans = [s for s in analysis.segments if s.speaker == "B"]
+    a_spans = [s for s in analysis.segments if s.partner == "A"]
+    b_spans = [s for s in analysis.segments if s.partner == "B"]
     # Truth: B's "Mm-hm" inside A's turn, and A starting before B has finished.
     truth_overlaps = [
         (max(a[1], b[1]), min(a[2], b[2]))
@@ -244,8 +241,8 @@ def test_overlapping_speech_is_found_as_overlap(
     assert len(truth_overlaps) == 2
     for start_s, end_s in truth_overlaps:
         middle = (start_s + end_s) / 2
-        assert any(s.start_s <= middle <= s.end_s for s in a_spans), middle
-        assert any(s.start_s <= middle <= s.end_s for s in b_spans), middle
+        assert any(s.t <= middle <= s.end_t for s in a_spans), middle
+        assert any(s.t <= middle <= s.end_t for s in b_spans), middle
     metrics = analysis.metrics
     assert metrics.overlap_s > 0.5
     a, b = metrics.speakers
@@ -259,7 +256,7 @@ def test_a_stereo_recording_of_one_room_is_analysed_as_one(files: dict[str, Path
     assert analysis.mode == ChannelMode.SAME_SIGNAL
     assert analysis.channels == 1
     assert analysis.file_channels == 2
-    assert {s.speaker for s in analysis.segments} == {None}
+    assert {s.partner for s in analysis.segments} == {None}
     room = analyze_recording(files["room"])
     assert len(analysis.segments) == len(room.segments)
 
@@ -268,7 +265,7 @@ def test_mono_mixes_a_microphone_per_partner_into_one(files: dict[str, Path]) ->
     analysis = analyze_recording(files["mics"], mono=True)
     assert analysis.mode == ChannelMode.MIXED
     assert analysis.channels == 1
-    assert {s.speaker for s in analysis.segments} == {None}
+    assert {s.partner for s in analysis.segments} == {None}
     result = invoke(str(files["mics"]), "--mono", "--format", "json")
     data = json.loads(result.stdout)
     assert data["channels"] == 1
@@ -287,7 +284,7 @@ def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) 
     for start in range(0, len(pcm) - 319, 320):
         live.extend(detector.feed(pcm[np.newaxis, start : start + 320])[1])
     live.extend(detector.flush())
-    assert [(s.start_s, s.end_s) for s in analysis.segments] == [(s.start_t, s.end_t) for s in live]
+    assert [(s.t, s.end_t) for s in analysis.segments] == [(s.start_t, s.end_t) for s in live]
 
 
 # --- other formats -------------------------------------------------------------------------
@@ -343,8 +340,8 @@ def test_common_formats_and_rates_give_the_same_speech(
     # hiss 48 dB down, close to this room's noise.
     tolerance_s = {"8 kHz telephone": 0.1, "8-bit": 0.06}.get(kind, 0.03)
     for got, want in zip(analysis.segments, reference.segments, strict=True):
-        assert got.start_s == pytest.approx(want.start_s, abs=tolerance_s)
-        assert got.end_s == pytest.approx(want.end_s, abs=tolerance_s)
+        assert got.t == pytest.approx(want.t, abs=tolerance_s)
+        assert got.end_t == pytest.approx(want.end_t, abs=tolerance_s)
 
 
 def test_six_channels_need_mono_and_then_work(conversation: Conversation, tmp_path: Path) -> None:
@@ -519,11 +516,11 @@ def test_bad_partners_give_one_line(files: dict[str, Path]) -> None:
 
 def test_turn_metrics_count_turns_backchannels_interruptions_and_responses() -> None:
     spans = [
-        SpeechSpan("A", 0.0, 5.0),
-        SpeechSpan("B", 2.0, 2.5),  # a backchannel
-        SpeechSpan("A", 5.5, 8.0),  # still A's turn
-        SpeechSpan("B", 9.0, 12.0),  # B answers after a second
-        SpeechSpan("A", 11.0, 15.0),  # A comes in over B's end: an interruption
+        SpeechSpan(0.0, 5.0, "A"),
+        SpeechSpan(2.0, 2.5, "B"),  # a backchannel
+        SpeechSpan(5.5, 8.0, "A"),  # still A's turn
+        SpeechSpan(9.0, 12.0, "B"),  # B answers after a second
+        SpeechSpan(11.0, 15.0, "A"),  # A comes in over B's end: an interruption
     ]
     metrics = turn_metrics(spans, 20.0)
     assert metrics.speech_s == pytest.approx(13.5)  # 0-5, 5.5-8, 9-15
@@ -543,7 +540,7 @@ def test_turn_metrics_count_turns_backchannels_interruptions_and_responses() -> 
 
 
 def test_turn_metrics_without_attribution_have_no_speakers() -> None:
-    metrics = turn_metrics([SpeechSpan(None, 1.0, 2.0), SpeechSpan(None, 4.0, 4.5)], 10.0)
+    metrics = turn_metrics([SpeechSpan(1.0, 2.0, None), SpeechSpan(4.0, 4.5, None)], 10.0)
     assert metrics.speakers == ()
     assert metrics.switches == 0
     assert metrics.median_response_s is None
@@ -571,5 +568,5 @@ def test_a_real_phone_call_is_found_as_its_reference_says(
 ) -> None:
     path, reference = real_call
     analysis = analyze_recording(path)
-    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    found = [(s.t, s.end_t) for s in analysis.segments]
     assert frames_f1(reference, found) >= 0.97

@@ -14,7 +14,8 @@ from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.review.history import History
-    from attune_voice.review.summary import SessionSummary, Timeline
+    from attune_voice.review.metrics import SessionSummary
+    from attune_voice.review.timeline import Timeline
     from attune_voice.store.database import SessionRecord
 
 
@@ -56,7 +57,8 @@ def review(
     session: int | None, output: str, event_rows: bool, html: Path | None, png: Path | None
 ) -> None:
     """Show how a stored session went (the latest by default): who spoke when, side by side."""
-    from attune_voice.review.summary import summarize, timeline
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.timeline import timeline
     from attune_voice.store.database import Store
 
     if event_rows and output != "csv":
@@ -153,7 +155,7 @@ def _print_review(summary: SessionSummary, laid_out: Timeline, record: SessionRe
     from rich.table import Table
     from rich.text import Text
 
-    from attune_voice.review.summary import (
+    from attune_voice.review.text import (
         BOTH_MARK,
         PARTNER_COLOURS,
         PROMPT_MARK,
@@ -226,7 +228,7 @@ def _print_history_csv(found: History) -> None:
 
 
 def _clock(seconds: float) -> str:
-    from attune_voice.review.summary import clock
+    from attune_voice.review.text import clock
 
     return clock(seconds)
 

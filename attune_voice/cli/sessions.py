@@ -32,7 +32,9 @@ def remember_summary(session_id: int, summary: Any) -> None:
 
 
 def print_review(events: list[Event], session_id: int, output: str) -> None:
-    from attune_voice.review.summary import format_summary, summarize, summary_to_json
+    from attune_voice.review.data import summary_to_json
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.text import format_summary
 
     summary = summarize(events)
     remember_summary(session_id, summary)
@@ -334,6 +336,7 @@ def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReaso
     """A few warm words at the end of a completed session, through the same speakers."""
     if reason is not EndReason.COMPLETED:
         return
-    from attune_voice.review.summary import spoken_summary, summarize
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.text import spoken_summary
 
     loop.play_to_end(renderer.render(spoken_summary(summarize(events))))

@@ -1,4 +1,4 @@
-"""Analysis of a recorded conversation: reading, the channel decision, detection, metrics.
+"""Analysis of a recorded conversation: reading, the channel decision, detection, report.
 
 ``analyze_recording`` reads any WAV the project reads (any common rate, 8- to 32-bit
 or float, 1 to 8 channels) block by block, so an hour never sits in memory, and runs
@@ -9,14 +9,15 @@ Channels: one channel is one room. Two channels are taken as one microphone per
 partner (channel 1 is A, channel 2 is B), unless both carry the same signal (an
 ordinary stereo phone or laptop recording), which is then analysed as one. More
 channels are mixed into one only when asked (``mono``).
+
+The turn-taking numbers come from ``review.recording_metrics`` and the timeline's
+coverage from ``review.speech``: the rules that live sessions' reviews use.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
-import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,18 +29,17 @@ import numpy.typing as npt
 from attune_voice.audio import wav
 from attune_voice.audio.resample import FloatPcm, Resampler, to_int16
 from attune_voice.compat import StrEnum
-from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig, TurnConfig
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
+from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
+from attune_voice.review.speech import SpeechSpan, covered_s
+from attune_voice.review.text import clock
 
 Pcm16 = npt.NDArray[np.int16]
-
-BACKCHANNEL_MAX_S = TurnConfig().backchannel_max_s
-"""The listener's speech up to this long while the other speaks is a backchannel
-("mm-hm"); longer, it is an interruption: the rule of live sessions."""
 
 _SAME_CORRELATION = 0.7
 """Two channels whose waveforms correlate this well carry one signal..."""
@@ -70,66 +70,6 @@ class ChannelMode(StrEnum):
     """Two channels carrying the same signal, analysed as one."""
     MIXED = "mixed"
     """Several channels mixed into one on request."""
-
-
-@dataclass(frozen=True)
-class SpeechSpan:
-    """One stretch of speech, seconds from the start of the recording."""
-
-    speaker: str | None
-    """A or B where a microphone per partner says so; None where nothing attributes it."""
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class SpeakerMetrics:
-    """One partner's share of the conversation."""
-
-    speaker: str
-    talk_s: float
-    """Total length of their speech (overlap with the other counts for both)."""
-    share: float
-    """talk_s over both partners' talk_s together, 0 to 1."""
-    turns: int
-    """Times they took the floor: runs of their speech not broken by the other's
-    speech (the other's backchannels do not break a turn)."""
-    longest_turn_s: float
-    """The longest turn, from its first word to its last, pauses included."""
-    backchannels: int
-    """Their short responses (up to 1 s) while the other was speaking."""
-    interruptions: int
-    """Times they started speaking, for longer than 1 s, while the other was speaking."""
-
-
-@dataclass(frozen=True)
-class TurnMetrics:
-    """Turn-taking over a whole recording; times in seconds."""
-
-    speech_s: float
-    """Time during which anyone speaks (overlap counted once)."""
-    speech_ratio: float
-    """speech_s over the recording's duration."""
-    segments: int
-    longest_segment_s: float
-    """The longest single segment: talk without a pause of ``merge_gap_s``."""
-    longest_pause_s: float
-    """The longest silence between two stretches of speech."""
-    median_pause_s: float
-    """The median silence between consecutive stretches of speech (0 with fewer than two)."""
-    overlap_s: float
-    """Time during which both partners speak at once (0 without attribution)."""
-    switches: int
-    """Times the floor passed from one partner to the other."""
-    median_response_s: float | None
-    """The median time from the end of one partner's turn to the start of the other's
-    (negative when they overlapped); None without switches."""
-    speakers: tuple[SpeakerMetrics, ...]
-    """Partner A then B; empty when nothing attributes the speech."""
 
 
 @dataclass(frozen=True)
@@ -356,143 +296,15 @@ def spans_from_segments(
     """Detector segments as speech spans in time order, attributed by channel."""
     spans = [
         SpeechSpan(
-            speaker=PARTNERS[s.channel] if channels == 2 else None,
-            start_s=max(0.0, s.start_t),
-            end_s=min(duration_s, s.end_t),
+            t=max(0.0, s.start_t),
+            end_t=min(duration_s, s.end_t),
+            partner=PARTNERS[s.channel] if channels == 2 else None,
         )
         for s in segments
     ]
-    spans = [s for s in spans if s.end_s > s.start_s]
-    spans.sort(key=lambda s: (s.start_s, s.speaker or ""))
+    spans = [s for s in spans if s.end_t > s.t]
+    spans.sort(key=lambda s: (s.t, s.partner or ""))
     return tuple(spans)
-
-
-# --- metrics -----------------------------------------------------------------------------
-
-
-def _merged(spans: Sequence[SpeechSpan]) -> list[tuple[float, float]]:
-    """The stretches covered by any of the spans, in order."""
-    merged: list[list[float]] = []
-    for span in sorted(spans, key=lambda s: s.start_s):
-        if merged and span.start_s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], span.end_s)
-        else:
-            merged.append([span.start_s, span.end_s])
-    return [(a, b) for a, b in merged]
-
-
-def _overlaps(
-    first: Sequence[SpeechSpan], second: Sequence[SpeechSpan]
-) -> list[tuple[int, int, float]]:
-    """(index in first, index in second, seconds) of every overlapping pair.
-
-    Each list is one channel's segments: in time order and never overlapping each
-    other, so one merge-like pass finds every pair.
-    """
-    pairs: list[tuple[int, int, float]] = []
-    i = j = 0
-    while i < len(first) and j < len(second):
-        a, b = first[i], second[j]
-        shared = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-        if shared > 0:
-            pairs.append((i, j, shared))
-        if a.end_s <= b.end_s:
-            i += 1
-        else:
-            j += 1
-    return pairs
-
-
-def _starts_during(span: SpeechSpan, others: Sequence[SpeechSpan], starts: list[float]) -> bool:
-    """Whether ``span`` starts while one of ``others`` (in order, with their starts
-    listed in ``starts``) is under way."""
-    at = bisect.bisect_right(starts, span.start_s) - 1
-    return at >= 0 and span.start_s < others[at].end_s
-
-
-@dataclass
-class _Turn:
-    speaker: str
-    start_s: float
-    end_s: float
-
-
-def _turns(spans: Sequence[SpeechSpan]) -> list[_Turn]:
-    """Each partner's turns in order: runs of their speech that the other partner's
-    speech does not break (a backchannel inside a turn does not)."""
-    turns: list[_Turn] = []
-    for span in sorted(spans, key=lambda s: s.start_s):
-        if span.speaker is None:
-            continue
-        last = turns[-1] if turns else None
-        if last is not None and last.speaker == span.speaker:
-            last.end_s = max(last.end_s, span.end_s)
-        elif (
-            last is not None and span.duration_s <= BACKCHANNEL_MAX_S and span.start_s < last.end_s
-        ):
-            continue
-        else:
-            turns.append(_Turn(span.speaker, span.start_s, span.end_s))
-    return turns
-
-
-def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
-    """Turn-taking metrics of speech spans (see each ``TurnMetrics`` field)."""
-    stretches = _merged(spans)
-    speech_s = sum((b - a for a, b in stretches), 0.0)
-    pauses = [b[0] - a[1] for a, b in itertools.pairwise(stretches)]
-    own = {speaker: [s for s in spans if s.speaker == speaker] for speaker in PARTNERS}
-    speakers: tuple[SpeakerMetrics, ...] = ()
-    switches = 0
-    responses: list[float] = []
-    overlap_s = 0.0
-    if own["A"] or own["B"]:
-        pairs = _overlaps(own["A"], own["B"])
-        overlap_s = sum(shared for _, _, shared in pairs)
-        overlapped = {"A": {i for i, _, _ in pairs}, "B": {j for _, j, _ in pairs}}
-        turns = _turns(spans)
-        changes = [(a, b) for a, b in itertools.pairwise(turns) if a.speaker != b.speaker]
-        switches = len(changes)
-        responses = [b.start_s - a.end_s for a, b in changes]
-        total_talk_s = sum((s.duration_s for s in spans if s.speaker is not None), 0.0)
-        rows = []
-        for speaker, other in (PARTNERS, PARTNERS[::-1]):
-            talk_s = sum((s.duration_s for s in own[speaker]), 0.0)
-            their_turns = [t for t in turns if t.speaker == speaker]
-            other_starts = [s.start_s for s in own[other]]
-            rows.append(
-                SpeakerMetrics(
-                    speaker=speaker,
-                    talk_s=talk_s,
-                    share=talk_s / total_talk_s if total_talk_s > 0 else 0.0,
-                    turns=len(their_turns),
-                    longest_turn_s=max((t.end_s - t.start_s for t in their_turns), default=0.0),
-                    backchannels=sum(
-                        1
-                        for index, s in enumerate(own[speaker])
-                        if s.duration_s <= BACKCHANNEL_MAX_S and index in overlapped[speaker]
-                    ),
-                    interruptions=sum(
-                        1
-                        for s in own[speaker]
-                        if s.duration_s > BACKCHANNEL_MAX_S
-                        and _starts_during(s, own[other], other_starts)
-                    ),
-                )
-            )
-        speakers = tuple(rows)
-    return TurnMetrics(
-        speech_s=speech_s,
-        speech_ratio=speech_s / duration_s if duration_s > 0 else 0.0,
-        segments=len(spans),
-        longest_segment_s=max((s.duration_s for s in spans), default=0.0),
-        longest_pause_s=max(pauses, default=0.0),
-        median_pause_s=float(np.median(pauses)) if pauses else 0.0,
-        overlap_s=overlap_s,
-        switches=switches,
-        median_response_s=float(np.median(responses)) if responses else None,
-        speakers=speakers,
-    )
 
 
 # --- reports -----------------------------------------------------------------------------
@@ -506,14 +318,6 @@ _MODE_WORDS = {
     ChannelMode.SAME_SIGNAL: "two channels carrying the same signal, analysed as one",
     ChannelMode.MIXED: "channels mixed into one",
 }
-
-
-def clock(seconds: float) -> str:
-    """Seconds as m:ss, or h:mm:ss from an hour, rounded to the second."""
-    whole = int(max(0.0, seconds) + 0.5)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _short(seconds: float) -> str:
@@ -582,11 +386,11 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
             f"{metrics.switches} time{'s' if metrics.switches != 1 else ''}{response}",
         ]
     if metrics.segments:
-        lines += ["", *timeline(analysis, label)]
+        lines += ["", *timeline_chart(analysis, label)]
     return "\n".join(lines) + "\n"
 
 
-def timeline(analysis: Analysis, label: dict[str, str] | None = None) -> list[str]:
+def timeline_chart(analysis: Analysis, label: dict[str, str] | None = None) -> list[str]:
     """One row per speaker: '#' where a bin is mostly speech, '-' where it holds some."""
     label = label or _names(None)
     duration_s = max(analysis.duration_s, 1e-3)
@@ -601,16 +405,8 @@ def timeline(analysis: Analysis, label: dict[str, str] | None = None) -> list[st
     mark = f"{bin_s:g} s" if bin_s < 60 else f"{bin_s / 60:g} min"
     rows = [f"timeline, one mark per {mark}:"]
     for speaker, name in zip(speakers, names, strict=True):
-        covered = np.zeros(columns)
-        for span in analysis.segments:
-            if span.speaker != speaker:
-                continue
-            first = int(span.start_s // bin_s)
-            last = min(columns - 1, int(span.end_s // bin_s))
-            for column in range(first, last + 1):
-                a = max(span.start_s, column * bin_s)
-                b = min(span.end_s, (column + 1) * bin_s)
-                covered[column] += max(0.0, b - a)
+        own = (span for span in analysis.segments if span.partner == speaker)
+        covered = covered_s(own, bin_s, columns)
         marks = "".join("#" if c >= 0.5 * bin_s else "-" if c > 0.0 else " " for c in covered)
         rows.append(f"{name.ljust(width)} |{marks}|")
     end = clock(analysis.duration_s)
@@ -631,7 +427,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "duration_s": _rounded(analysis.duration_s),
         "channels": analysis.channels,
         "segments": [
-            {"speaker": s.speaker, "start": _rounded(s.start_s), "end": _rounded(s.end_s)}
+            {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
             for s in analysis.segments
         ],
         "metrics": {
@@ -677,10 +473,10 @@ def analysis_to_csv(analysis: Analysis, names: tuple[str, str] | None = None) ->
     for s in analysis.segments:
         writer.writerow(
             (
-                s.speaker or "",
-                label[s.speaker] if s.speaker is not None else "",
-                f"{s.start_s:.3f}",
-                f"{s.end_s:.3f}",
+                s.partner or "",
+                label[s.partner] if s.partner is not None else "",
+                f"{s.t:.3f}",
+                f"{s.end_t:.3f}",
                 f"{s.duration_s:.3f}",
             )
         )
