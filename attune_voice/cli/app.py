@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
 # resampler and the detector; on a two-core Raspberry Pi that contention costs far
@@ -18,6 +18,9 @@ from attune_voice import __version__
 from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.exercises.model import Exercise
+
+if TYPE_CHECKING:
+    from attune_voice.audio.stream_state import DeviceStats
 
 DEMO_HINT = "attune-voice demo"
 
@@ -147,3 +150,20 @@ def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
     second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
     store.set_setting("partners", f"{first},{second}")
     return first, second
+
+
+def format_stats(stats: DeviceStats) -> str:
+    """One line on how the audio went, for the end of a session or a check."""
+    parts = [
+        f"{stats.overflows} input overflows",
+        f"{stats.underflows} output underflows",
+        f"{stats.restarts} restarts",
+        f"{stats.catch_ups} catch-ups after a stall",
+        f"lost {stats.losses} times",
+        f"callback at most {stats.worst_callback_ms:.1f} ms",
+    ]
+    echo = stats.echo
+    if echo is not None and echo.delay_ms is not None:
+        leak = "none" if echo.leak_db is None else f"{echo.leak_db:.0f} dB, {echo.leaked_ms:.0f} ms"
+        parts.append(f"echo {echo.delay_ms:.0f} ms late, leaked {leak}")
+    return "audio: " + ", ".join(parts)

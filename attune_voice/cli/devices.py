@@ -6,30 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import cli, dump_json, remembered_partners, warn
+from attune_voice.cli.app import cli, dump_json, format_stats, remembered_partners, warn
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.audio.devices import DeviceInfo
-    from attune_voice.audio.stream_state import DeviceStats
     from attune_voice.session.room_check import Finding, RoomCheckResult
-
-
-def format_stats(stats: DeviceStats) -> str:
-    """One line on how the audio went, for the end of a session or a check."""
-    parts = [
-        f"{stats.overflows} input overflows",
-        f"{stats.underflows} output underflows",
-        f"{stats.restarts} restarts",
-        f"{stats.catch_ups} catch-ups after a stall",
-        f"lost {stats.losses} times",
-        f"callback at most {stats.worst_callback_ms:.1f} ms",
-    ]
-    echo = stats.echo
-    if echo is not None and echo.delay_ms is not None:
-        leak = "none" if echo.leak_db is None else f"{echo.leak_db:.0f} dB, {echo.leaked_ms:.0f} ms"
-        parts.append(f"echo {echo.delay_ms:.0f} ms late, leaked {leak}")
-    return "audio: " + ", ".join(parts)
 
 
 # --- devices ------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def run(
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.rebased import Rebased
     from attune_voice.audio.stream import DeviceAudio
-    from attune_voice.cli.devices import format_stats
+    from attune_voice.cli.app import format_stats
     from attune_voice.listening.listener import Listener
     from attune_voice.session.consent import Logging
     from attune_voice.session.engine import SessionEngine
