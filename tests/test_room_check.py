@@ -4,7 +4,6 @@ advice and the detector thresholds it leads to."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +31,6 @@ from attune_voice.voice.tts import SpeechRenderer
 NAMES = ("Sam", "Alex")
 CHECK_LIMIT_S = 60.0
 """The check is a one-minute check."""
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

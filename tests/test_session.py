@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +47,6 @@ __all__ = ["vosk_model_path"]  # a fixture, used by name
 
 GOLDEN = Path(__file__).parent / "golden"
 NAMES = ("Sam", "Alex")
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
 
 
 @dataclass

@@ -6,7 +6,7 @@ The numbers asserted are the ones the detector reaches, with a little room.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -180,12 +180,6 @@ def test_features_do_not_depend_on_how_the_stream_is_cut() -> None:
 
 
 # --- real speech ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
 
 
 def scaled(pcm: npt.NDArray[np.int16], dbfs: float) -> Signal:
