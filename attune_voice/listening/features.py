@@ -126,6 +126,19 @@ class FeatureExtractor:
         """Features of a block shaped (channels, samples), or (samples,) for one."""
         return self.measure(pcm)[0]
 
+    def levels(self, pcm: Pcm) -> Floats:
+        """The three levels of each sub-frame of a (channels, samples) block, time first:
+        shaped (3, n, channels), broadband, voice band and presence band; nothing else
+        is measured (a stream is measured either this way or by ``measure``)."""
+        channels = self.channels
+        x = pcm.reshape(channels, -1)
+        count = x.shape[1] // SUBFRAME_SAMPLES
+        if count == 0:
+            return np.zeros((3, 0, channels))
+        if count != self._work.count:
+            self._work = _Workspace(channels, count, self._work)
+        return self._levels(x[:, : count * SUBFRAME_SAMPLES])[0]
+
     def measure(self, pcm: Pcm) -> tuple[Features, Floats]:
         """``feed``, and the three levels of each sub-frame, time first: shaped
         (3, n, channels) for the broadband, voice band and presence band levels."""

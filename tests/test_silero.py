@@ -10,10 +10,11 @@ import numpy.typing as npt
 import pytest
 
 from attune_voice.errors import ModelError
-from attune_voice.neural_voicing import (
+from attune_voice.listening.silero import (
     MODEL_PACKAGE,
     SUBFRAME_SAMPLES,
     WINDOW_SAMPLES,
+    SileroBatch,
     SileroModel,
     SileroStream,
     Slicing,
@@ -22,7 +23,7 @@ from attune_voice.neural_voicing import (
     stream_probabilities,
     subframe_probabilities,
 )
-from attune_voice.voice import SpeechRenderer
+from attune_voice.voice.tts import SpeechRenderer
 
 RATE = 16000
 VOICE = ("gmw/en-us+f2", 160)
@@ -122,3 +123,18 @@ def test_batched_slices_stay_close_to_one_stream(
     assert np.array_equal(batch.probability[:first_slice], whole.probability[:first_slice])
     assert np.mean(np.abs(batch.probability - whole.probability)) < 0.02
     assert np.mean((batch.probability >= 0.5) == (whole.probability >= 0.5)) > 0.98
+
+
+def test_a_recording_judged_a_part_at_a_time_is_judged_as_in_one_piece(
+    model: SileroModel, speech: npt.NDArray[np.int16]
+) -> None:
+    # Parts of whole slices: each part's first slice warms up on the part before, as
+    # every slice of the whole does on the audio before it.
+    slicing = Slicing(slice_s=2.048, warmup_s=1.024, threads=2)
+    part = round(2.048 * RATE)
+    batch = SileroBatch(model, slicing)
+    parts = np.concatenate(
+        [batch.feed_subframes(speech[at : at + part]) for at in range(0, len(speech), part)]
+    )
+    whole = subframe_probabilities(file_probabilities(model, speech, slicing), len(parts))
+    np.testing.assert_allclose(parts, whole, atol=1e-5)

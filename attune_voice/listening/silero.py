@@ -237,14 +237,19 @@ class Slicing:
 
 
 def file_probabilities(
-    model: SileroModel, pcm: npt.NDArray[np.int16], slicing: Slicing | None = None
+    model: SileroModel,
+    pcm: npt.NDArray[np.int16],
+    slicing: Slicing | None = None,
+    before: npt.NDArray[np.int16] | None = None,
 ) -> WindowProbabilities:
     """Probabilities of every whole window of a 1-D recording, as a stream would give
     them, computed as a batch of independent slices.
 
-    Each slice starts from a fresh state ``warmup_s`` before its first window; the first
-    slice starts with the file, exactly as a stream does. The difference from one
-    stream over the file is reported by ``scripts/bench_neural.py``.
+    Each slice starts from a fresh state ``warmup_s`` before its first window. Without
+    ``before`` the first slice starts with the recording, exactly as a stream does; with
+    it (the audio just before ``pcm``, when a long stream is judged a part at a time)
+    the first slice warms up on that audio as the others do on theirs. The difference
+    from one stream over the file is reported by ``scripts/bench_detection.py``.
     """
     slicing = Slicing() if slicing is None else slicing
     count = len(pcm) // WINDOW_SAMPLES
@@ -254,24 +259,30 @@ def file_probabilities(
     starts = np.arange(slices, dtype=np.int64) * per_slice
     steps = warmup + per_slice
     usable = count * WINDOW_SAMPLES
+    lead = np.zeros(0, dtype=np.int16) if before is None else before
+    # Only the lead's last warm-up and context are read; joining them to the windows
+    # judged costs a copy of the part, which is never a whole long file (see SileroBatch).
+    lead = lead[max(0, len(lead) - warmup * WINDOW_SAMPLES - CONTEXT_SAMPLES) :]
+    audio = np.concatenate((lead, pcm[:usable])) if len(lead) else pcm[:usable]
+    fresh_start = before is None
     probability = np.zeros(slices * per_slice, dtype=np.float32)
 
     def inputs(window: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """The model's input for each of the windows: the 64 samples before it and its
         512, read from the file as it is (a float32 copy would take twice its memory);
         before the first window and after the last there is silence."""
-        at = window[:, np.newaxis] * WINDOW_SAMPLES + _OFFSETS
+        at = window[:, np.newaxis] * WINDOW_SAMPLES + _OFFSETS + len(lead)
         x: npt.NDArray[np.float32] = np.multiply(
-            pcm[np.clip(at, 0, max(usable - 1, 0))], _SCALE, dtype=np.float32
+            audio[np.clip(at, 0, max(len(audio) - 1, 0))], _SCALE, dtype=np.float32
         )
-        x[(at < 0) | (at >= usable)] = 0.0
+        x[(at < 0) | (at >= len(audio))] = 0.0
         return x
 
     def run(rows: npt.NDArray[np.int64]) -> None:
         state = SileroModel.initial_state(len(rows))
-        first = rows == 0
+        first = (rows == 0) & fresh_start
         for step in range(steps):
-            if step == warmup:
+            if step == warmup and first.any():
                 # The first slice has nothing before it (its warm-up heard the padding's
                 # silence): it starts afresh here, as a stream does.
                 state[:, first] = 0.0
@@ -311,3 +322,54 @@ def stream_probabilities(
         np.concatenate([p.start_sample for p in parts]),
         np.concatenate([p.probability for p in parts]),
     )
+
+
+class SileroBatch:
+    """What ``SileroStream.feed_subframes`` gives, for a long recording handed over a
+    large part at a time: each part is judged as a batch of independent slices
+    (``file_probabilities``) on ``slicing.threads`` cores, warmed up on the audio before.
+
+    It suits ``attune-voice analyze``, where the whole file is there; a live stream
+    gets a decision per 20 ms frame from ``SileroStream`` instead.
+    """
+
+    def __init__(self, model: SileroModel, slicing: Slicing | None = None) -> None:
+        self._model = model
+        self._slicing = Slicing() if slicing is None else slicing
+        warmup = round(self._slicing.warmup_s * SAMPLE_RATE_HZ / WINDOW_SAMPLES)
+        self._keep = warmup * WINDOW_SAMPLES + CONTEXT_SAMPLES
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self._history: npt.NDArray[np.int16] | None = None
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._windows = 0
+        self._samples = 0
+        self._last_probability = np.float32(0.0)
+
+    def feed_subframes(self, pcm: npt.NDArray[np.int16]) -> Probabilities:
+        """One probability per 10 ms sub-frame ending within the 1-D block ``pcm``."""
+        before, first_window, previous = self._samples, self._windows, self._last_probability
+        joined = np.concatenate((self._pending, pcm)) if len(self._pending) else pcm
+        whole = len(joined) - len(joined) % WINDOW_SAMPLES
+        windows = file_probabilities(
+            self._model, joined[:whole], self._slicing, before=self._history
+        )
+        if whole:
+            tail = joined[max(0, whole - self._keep) : whole]
+            if self._history is not None and len(tail) < self._keep:
+                tail = np.concatenate((self._history, tail))[-self._keep :]
+            self._history = tail.copy()
+            self._last_probability = windows.probability[-1]
+        self._pending = joined[whole:].copy()
+        self._windows += len(windows.probability)
+        self._samples += len(pcm)
+        known = np.concatenate(([previous], windows.probability)).astype(np.float32)
+        ends = np.arange(
+            (before // SUBFRAME_SAMPLES + 1) * SUBFRAME_SAMPLES,
+            self._samples + 1,
+            SUBFRAME_SAMPLES,
+            dtype=np.int64,
+        )
+        return _latest(known, ends, first_window)
