@@ -14,7 +14,7 @@ import pytest
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.listening.features import FeatureExtractor
+from attune_voice.listening.features import LevelMeter
 from attune_voice.listening.noise_floor import NoiseFloor
 from attune_voice.listening.segmenter import Onset, Segment, Segmenter, SegmenterState
 from attune_voice.voice.tts import SpeechRenderer
@@ -173,30 +173,14 @@ def pcm16(signal: Signal) -> npt.NDArray[np.int16]:
     return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
 
 
-def test_a_pitched_sound_is_periodic_and_noise_is_not() -> None:
-    features = FeatureExtractor().feed(pcm16(tone(1.0, 140.0, -30) + noise(1.0, -60)))
-    assert np.median(features.periodicity[0, 10:]) > 0.95
-    assert np.median(FeatureExtractor().feed(pcm16(noise(1.0, -30))).periodicity) < 0.5
-
-
-def test_a_held_note_is_marked_and_a_gliding_voice_is_not() -> None:
-    held = FeatureExtractor().feed(pcm16(tone(1.0, 220.0, -30)))
-    assert held.held_pitch[0, 10:].mean() > 0.9
-    t = np.arange(RATE) / RATE
-    glide = np.sin(2 * np.pi * (120 * t + 40 * t * t)) * 3000  # 120 -> 200 Hz
-    gliding = FeatureExtractor().feed(pcm16(glide))
-    assert gliding.held_pitch[0, 10:].mean() < 0.2
-
-
-def test_features_do_not_depend_on_how_the_stream_is_cut() -> None:
-    signal = pcm16(tone(2.0, 180.0, -25) + noise(2.0, -50))
-    whole = FeatureExtractor().feed(signal)
-    pieces = FeatureExtractor()
-    cut = [pieces.feed(signal[start : start + 320]) for start in range(0, len(signal), 320)]
-    np.testing.assert_allclose(np.concatenate([c.voice_dbfs for c in cut], 1), whole.voice_dbfs)
-    np.testing.assert_allclose(
-        np.concatenate([c.periodicity for c in cut], 1), whole.periodicity, atol=1e-6
-    )
+def test_the_voice_band_hears_a_voice_s_pitch_and_not_rumble() -> None:
+    meter = LevelMeter()
+    voiced = meter.levels(pcm16(tone(1.0, 300.0, -30)))[:, 10:, 0]
+    hum = np.sin(2 * np.pi * 50.0 * np.arange(RATE) / RATE) * 1000.0
+    rumble = LevelMeter().levels(pcm16(hum))[:, 10:, 0]
+    broadband, voice, _ = np.median(voiced, axis=1)
+    assert voice == pytest.approx(broadband, abs=3.0)
+    assert np.median(rumble[1]) < np.median(rumble[0]) - 10.0
 
 
 # --- real speech ---------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""The detector's features do not depend on how the audio is cut into blocks.
+"""The detector does not depend on how the audio is cut into blocks.
 
-A live session hands the detector 20 ms frames, ``attune-voice analyze`` about 10 s at
+A live session hands the detector 20 ms frames, ``attune-voice analyze`` minutes at
 a time, and a block may hold any whole number of 10 ms sub-frames: what the detector
-carries from one block to the next (samples, band history, pitch history, running
-counts) must make every cut give exactly the features of the stream in one piece.
+carries from one block to the next (samples, floors, the model's state) must make
+every cut give what the stream in one piece gives.
 """
 
 from __future__ import annotations
@@ -16,22 +16,12 @@ import pytest
 
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.listening.features import FeatureExtractor, Features
+from attune_voice.listening.features import LevelMeter
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ
-FIELDS = (
-    "level_dbfs",
-    "voice_dbfs",
-    "presence_dbfs",
-    "periodicity",
-    "held_pitch",
-    "held_share",
-    "music_heard",
-    "fading",
-)
 BLOCK_SUBFRAMES = (2, 2, 1, 3, 7, 2, 150, 2, 600, 5, 0, 2, 41)
 """Live frames, odd lengths, and blocks longer than the 1 s and 5 s running windows."""
 
@@ -69,44 +59,31 @@ def _cut(pcm: npt.NDArray[np.int16]) -> list[npt.NDArray[np.int16]]:
     return blocks
 
 
-def _joined(parts: list[Features], field: str) -> npt.NDArray[np.generic]:
-    return np.concatenate([getattr(part, field) for part in parts], axis=1)
-
-
-def test_every_cut_gives_exactly_the_features_of_the_whole_stream() -> None:
+def test_every_cut_gives_exactly_the_levels_of_the_whole_stream() -> None:
     pcm = _room(12.0)
-    whole = FeatureExtractor(channels=2).feed(pcm)
-    extractor = FeatureExtractor(channels=2)
-    parts = [extractor.feed(block) for block in _cut(pcm)]
-    for field in FIELDS:
-        np.testing.assert_array_equal(_joined(parts, field), getattr(whole, field), err_msg=field)
-    # The stream exercises what is carried across blocks: pitch held and gliding,
-    # music heard and not, sound fading.
-    assert 0.1 < whole.held_pitch.mean() < 0.9
-    assert 0.1 < whole.music_heard.mean() < 0.95
-    assert whole.periodicity.max() > 0.9
-    assert 0.1 < whole.fading.mean() < 0.9
+    whole = LevelMeter(channels=2).levels(pcm)
+    meter = LevelMeter(channels=2)
+    parts = np.concatenate([meter.levels(block) for block in _cut(pcm)], axis=1)
+    np.testing.assert_array_equal(parts, whole)
 
 
 def test_one_channel_may_come_flat_and_in_frames() -> None:
     pcm = _room(3.0)[1]
-    whole = FeatureExtractor().feed(pcm)
-    extractor = FeatureExtractor()
-    frames = [extractor.feed(pcm[start : start + 320]) for start in range(0, len(pcm), 320)]
-    for field in FIELDS:
-        np.testing.assert_array_equal(_joined(frames, field), getattr(whole, field), err_msg=field)
+    whole = LevelMeter().levels(pcm)
+    meter = LevelMeter()
+    frames = [meter.levels(pcm[start : start + 320]) for start in range(0, len(pcm), 320)]
+    np.testing.assert_array_equal(np.concatenate(frames, axis=1), whole)
 
 
 def test_a_block_without_a_whole_sub_frame_gives_nothing_and_changes_nothing() -> None:
     pcm = _room(1.0)
-    extractor = FeatureExtractor(channels=2)
-    first = extractor.feed(pcm[:, :3200])
-    empty = extractor.feed(pcm[:, :0])
-    rest = extractor.feed(pcm[:, 3200:])
-    whole = FeatureExtractor(channels=2).feed(pcm)
-    assert all(getattr(empty, field).shape == (2, 0) for field in FIELDS)
-    for field in FIELDS:
-        np.testing.assert_array_equal(_joined([first, rest], field), getattr(whole, field))
+    meter = LevelMeter(channels=2)
+    first = meter.levels(pcm[:, :3200])
+    empty = meter.levels(pcm[:, :0])
+    rest = meter.levels(pcm[:, 3200:])
+    whole = LevelMeter(channels=2).levels(pcm)
+    assert empty.shape == (3, 0, 2)
+    np.testing.assert_array_equal(np.concatenate((first, rest), axis=1), whole)
 
 
 def _conversation() -> npt.NDArray[np.int16]:

@@ -31,7 +31,7 @@ import numpy as np
 from attune_voice.audio.frames import Pcm
 from attune_voice.config import DetectorConfig
 from attune_voice.listening.arrays import Bools, scalar_f64
-from attune_voice.listening.features import FeatureExtractor
+from attune_voice.listening.features import LevelMeter
 from attune_voice.listening.noise_floor import FloorTracker
 from attune_voice.listening.segmenter import Onset, Segment, Segmenter
 from attune_voice.listening.silero import (
@@ -97,7 +97,7 @@ class ChannelDetector:
         self._gathered_samples = 0
         self._voiced = np.zeros(channels, dtype=bool)
         """Each channel's voicing after the last sub-frame (the hysteresis state)."""
-        self._levels = FeatureExtractor(channels)
+        self._levels = LevelMeter(channels)
         # Series: the broadband, voice-band and presence-band levels of each channel.
         self._floors = FloorTracker((3, channels), config.noise_rise_db_per_s, smooth_subframes=5)
         self._voice_sound_db = scalar_f64(config.voice_sound_margin_db)
