@@ -48,7 +48,7 @@ attune_python_ok() {
 }
 
 # Packages the system python needs to build a venv and compile wheels that have no
-# binary for this machine (webrtcvad on 32-bit Raspberry Pi OS, for one).
+# binary for this machine.
 attune_python_packages() {
     command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || echo gcc
     # ensurepip is what Debian's python3 lacks without python3-venv.

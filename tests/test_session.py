@@ -1,4 +1,4 @@
-"""Whole sessions in the simulated room with real espeak-ng partners and real webrtcvad.
+"""Whole sessions in the simulated room with real espeak-ng partners and the real voice model.
 
 The room's own record of who spoke when is the truth; the engine never sees it. With
 the generated vosk test model the partners hand over and answer by voice, and the

@@ -247,8 +247,8 @@ def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
         click.echo(f"coach's echo   not heard; taken for speech: {heard}")
     detector = detector_config(result)
     click.echo(
-        f"run will use   speech {detector.energy_margin_db:g} dB above the room, "
-        f"detector strictness {detector.aggressiveness}"
+        f"run will use   speech edges where the sound stands "
+        f"{detector.sound_margin_db:g} dB above the room"
     )
     click.echo("")
     for finding in found:

@@ -190,7 +190,7 @@ def detect_segments(
 
     The same ``ChannelDetector`` as live sessions, handed about 10 s at a time.
     """
-    detector = ChannelDetector(config or DetectorConfig(), channels)
+    detector = ChannelDetector(config or DetectorConfig(), channels, batch=True)
     chunk = int(_DETECT_BLOCK_S * SAMPLE_RATE_HZ)
     pending: list[Pcm16] = []
     pending_samples = 0
