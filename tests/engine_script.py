@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 from attune_voice.events import Event, Prompt, PromptMeaning
 from attune_voice.exercises.model import Exercise
-from attune_voice.session.engine import EngineInput, SessionEngine, SpeechOnset, SpeechSegment, Tick
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.ports import EngineInput, SpeechOnset, SpeechSegment, Tick
 
 E = TypeVar("E", bound=Event)
 Script = list[tuple[float, EngineInput]]

@@ -18,14 +18,8 @@ from engine_script import FRAME_S, Harness, Script, speech
 from attune_voice.events import CommandWord, FloorGiven, FloorRole, Prompt
 from attune_voice.exercises.loader import builtin_names, load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-from attune_voice.session.engine import (
-    Command,
-    CommandConfig,
-    CommandPrompts,
-    KeyPress,
-    Phase,
-    Tick,
-)
+from attune_voice.session.engine import CommandConfig, CommandPrompts, Phase
+from attune_voice.session.ports import Command, KeyPress, Tick
 
 Behaviour = Callable[[int, FloorGiven], Script]
 

@@ -19,7 +19,7 @@ from attune_voice.listening.vad import (
     VoicingDetector,
     subframe_dbfs,
 )
-from attune_voice.session.engine import (
+from attune_voice.session.ports import (
     Command,
     EngineInput,
     Heard,

@@ -25,7 +25,7 @@ from attune_voice.session.consent import (
     answer_from_words,
     decide,
 )
-from attune_voice.session.engine import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
+from attune_voice.session.ports import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
 
 KEY_QUESTION = (
     "{name}, may this session be logged? The words you say are kept only if you both"

@@ -15,12 +15,8 @@ from attune_voice.audio.frames import DuplexAudio, Frame, Pcm
 from attune_voice.errors import AudioDeviceError
 from attune_voice.events import EndReason, Event
 from attune_voice.listening.listener import Listener
-from attune_voice.session.engine import (
-    KeyPress,
-    SessionEngine,
-    Stop,
-    Tick,
-)
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.ports import KeyPress, Stop, Tick
 from attune_voice.voice.player import PromptPreparer
 
 
