@@ -35,8 +35,11 @@ class Harness:
     """Runs the engine frame by frame, feeding scripted inputs at their times.
 
     It also keeps the engine's predictions as the session loop does: asked for at the
-    start and after every decision that queues a prompt (``SessionEngine.upcoming_prompts``).
-    A prompt said that none of them named is in ``misses``.
+    start and after every decision that queues a prompt (``SessionEngine.upcoming_prompts``),
+    each list replacing the one before, as the loop's does. A prompt said that the
+    latest list did not name is in ``misses``, unless it was said before: the player
+    keeps every rendering, so only a prompt neither predicted nor said yet is rendered
+    between a decision and its sound.
     """
 
     def __init__(
@@ -53,18 +56,17 @@ class Harness:
         )
         self.t = 0.0
         self.understands_speech = understands_speech
-        self.predicted: set[str] = set(self.engine.upcoming_prompts(understands_speech))
+        self.predicted: list[str] = self.engine.upcoming_prompts(understands_speech)
         self.misses: list[str] = []
 
     def handle(self, inp: EngineInput) -> None:
         said_before = len(self.voice.said)
         busy_until_t = self.engine.busy_until_t
         self.engine.handle(inp)
-        self.misses += [
-            text for text, _ in self.voice.said[said_before:] if text not in self.predicted
-        ]
+        ready = set(self.predicted) | {text for text, _ in self.voice.said[:said_before]}
+        self.misses += [text for text, _ in self.voice.said[said_before:] if text not in ready]
         if self.engine.busy_until_t != busy_until_t:
-            self.predicted.update(self.engine.upcoming_prompts(self.understands_speech))
+            self.predicted = self.engine.upcoming_prompts(self.understands_speech)
 
     def run_until(self, t_end: float, script: Sequence[tuple[float, EngineInput]] = ()) -> None:
         pending = sorted(script, key=lambda item: item[0])

@@ -18,7 +18,8 @@ from engine_script import FRAME_S, Harness, Script, speech
 from attune_voice.events import CommandWord, FloorGiven, FloorRole, Prompt
 from attune_voice.exercises.loader import builtin_names, load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-from attune_voice.session.engine import CommandConfig, CommandPrompts, Phase
+from attune_voice.session.commands import CommandConfig, CommandPrompts
+from attune_voice.session.phases import Phase
 from attune_voice.session.ports import Command, KeyPress, Tick
 
 Behaviour = Callable[[int, FloorGiven], Script]
@@ -94,6 +95,123 @@ def test_the_speaker_listener_session_covers_every_kind_of_prompt() -> None:
     }
     roles = {f.role for f in h.of(FloorGiven)}
     assert roles == {FloorRole.SPEAK, FloorRole.PARAPHRASE, FloorRole.CONFIRM, FloorRole.CLARIFY}
+
+
+# --- every command and key at every moment ---------------------------------------------------
+
+BREAK_S = 30.0
+Turn = Callable[[float, str, float], Script]
+"""What a holder does with a floor given at ``t`` with a limit of so many seconds."""
+
+
+def key(t: float) -> tuple[float, KeyPress]:
+    return (t, KeyPress(t, "enter"))
+
+
+def voice(t: float, word: CommandWord, who: str | None = None) -> tuple[float, Command]:
+    return (t, Command(t, word, who))
+
+
+W = CommandWord
+TURNS: tuple[Turn, ...] = (
+    # Hand over with the key; fall quiet (a check-in, then the floor passes); talk past the
+    # limit; talk again after a check-in (a second one follows).
+    lambda t, who, limit_s: [*speech(t + 0.5, t + 2.0, who), key(t + 2.5)],
+    lambda t, who, limit_s: speech(t + 0.5, t + 2.0, who),
+    lambda t, who, limit_s: speech(t + 0.5, t + limit_s + 2.0, who),
+    lambda t, who, limit_s: [*speech(t + 0.5, t + 2.0, who), *speech(t + 7.0, t + 8.0, who)],
+    # Pause, resumed by voice or by a key; the stop question and a break from the pause.
+    lambda t, who, limit_s: [voice(t + 1, W.PAUSE), voice(t + 6, W.RESUME), key(t + 12)],
+    lambda t, who, limit_s: [voice(t + 1, W.PAUSE), key(t + 6), key(t + 12)],
+    lambda t, who, limit_s: [
+        voice(t + 1, W.PAUSE),
+        voice(t + 3, W.STOP),
+        voice(t + 5, W.NO),
+        voice(t + 7, W.RESUME),
+        key(t + 12),
+    ],
+    lambda t, who, limit_s: [
+        voice(t + 1, W.PAUSE),
+        voice(t + 3, W.TIME_OUT),
+        voice(t + 45, W.RESUME),
+        key(t + 55),
+    ],
+    # A break: over by itself, then resumed; the stop question during it.
+    lambda t, who, limit_s: [voice(t + 1, W.TIME_OUT), voice(t + 45, W.RESUME), key(t + 55)],
+    lambda t, who, limit_s: [
+        voice(t + 1, W.TIME_OUT),
+        voice(t + 3, W.STOP),
+        voice(t + 5, W.NO),
+        voice(t + 45, W.RESUME),
+        key(t + 55),
+    ],
+    # The stop question answered no, by silence, by a key.
+    lambda t, who, limit_s: [voice(t + 1, W.STOP), voice(t + 3, W.NO), key(t + 8)],
+    lambda t, who, limit_s: [voice(t + 1, W.STOP), key(t + 25)],
+    lambda t, who, limit_s: [voice(t + 1, W.STOP), key(t + 3), key(t + 8)],
+    # More time, then a spoken hand-over; the last prompt again.
+    lambda t, who, limit_s: [
+        *speech(t + 0.5, t + 2.0, who),
+        voice(t + 3, W.MORE_TIME, who),
+        voice(t + 6, W.HANDOVER, who),
+    ],
+    lambda t, who, limit_s: [voice(t + 1, W.REPEAT), voice(t + 5, W.HANDOVER, who)],
+    # While the next prompt plays: pause, repeat, the stop question, a break.
+    lambda t, who, limit_s: [key(t + 1), voice(t + 1.2, W.PAUSE), voice(t + 4, W.RESUME)],
+    lambda t, who, limit_s: [key(t + 1), voice(t + 1.2, W.REPEAT)],
+    lambda t, who, limit_s: [key(t + 1), voice(t + 1.2, W.STOP), voice(t + 3, W.NO)],
+    lambda t, who, limit_s: [key(t + 1), voice(t + 1.2, W.TIME_OUT), voice(t + 45, W.RESUME)],
+)
+"""Turns that, one floor after another, use every command and key at every moment."""
+
+
+def busy_couple() -> Behaviour:
+    """Holders who take ``TURNS`` in order; confirmations are answered "not quite",
+    "yes", then "no"."""
+    answers = iter([W.NOT_QUITE, W.YES, W.NO] * 100)
+    turns = iter(TURNS * 100)
+
+    def behave(number: int, floor: FloorGiven) -> Script:
+        t, who = floor.t, floor.partner
+        if floor.role is FloorRole.CONFIRM:
+            return [*speech(t + 0.5, t + 1.0, who), voice(t + 1.3, next(answers), who)]
+        return next(turns)(t, who, floor.limit_s)
+
+    return behave
+
+
+def busy_session(name: str) -> Harness:
+    exercise = load_exercise(name).with_overrides(limit_s=40.0, rounds=2)
+    h = Harness(exercise, understands_speech=True, commands=CommandConfig(break_s=BREAK_S))
+    drive(h, 7200.0, busy_couple())
+    return h
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_prompt_was_predicted_whatever_commands_come(name: str) -> None:
+    h = busy_session(name)
+    assert h.engine.done
+    assert h.misses == []
+
+
+def test_the_busy_couple_hears_every_kind_of_prompt() -> None:
+    h = busy_session("speaker-listener")
+    assert {p.purpose for p in h.of(Prompt)} == {
+        "step",
+        "floor",
+        "cue",
+        "check_in",
+        "overtime",
+        "confirmed",
+        "closing",
+        "paused",
+        "resumed",
+        "more_time",
+        "time_out",
+        "come_back",
+        "confirm_stop",
+        "repeat",
+    }
 
 
 # --- what is predicted, step by step ---------------------------------------------------------

@@ -9,7 +9,6 @@ stop question when it was asked, else the paraphrase confirmation).
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ from attune_voice.events import (
     VoiceCommand,
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
+from attune_voice.session.commands import Action, CommandConfig, CommandPrompts, action_for
+from attune_voice.session.phases import SUSPENDED, Phase
 from attune_voice.session.ports import (
     Answer,
     ChimePlayer,
@@ -63,55 +64,11 @@ ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
 
 
-@dataclass(frozen=True)
-class CommandConfig:
-    """How the engine answers voice commands."""
-
-    more_time_s: float = 60.0
-    """What "more time" adds to the open floor (once per floor)."""
-    break_s: float | None = None
-    """Length of a time-out; None takes the exercise's (twenty minutes unless it says
-    otherwise). The demo shortens it."""
-    stop_answer_s: float = 10.0
-    """After "Do you want to end the session?", silence this long means no."""
-
-
-@dataclass(frozen=True)
-class CommandPrompts:
-    """What the coach says in answer to voice commands; placeholders as in exercises."""
-
-    paused: str = "We'll pause here. Say resume when you are ready to go on."
-    resumed: str = "Let's carry on."
-    resumed_floor: str = "Let's carry on. {holder}, the floor is still yours."
-    more_time: str = "One more minute, {holder}."
-    time_out: str = (
-        "Let's take a break. Spend the next {break_length} apart, doing something "
-        "soothing: breathe slowly, stretch, take a short walk. Try not to go over the "
-        "conversation in your head. I will call you back."
-    )
-    come_back: str = (
-        "The break is over. Please come back when you can. When you are both here, "
-        "say resume, or press the button."
-    )
-    confirm_stop: str = "Do you want to end the session? Say yes or no."
-    stopping: str = "All right, we'll stop here. Everything so far is kept."
-    not_stopping: str = "All right, we'll go on."
-
-
 # --- state --------------------------------------------------------------------------
 
 
-class Phase(enum.Enum):
-    STARTING = "starting"
-    PROMPTING = "prompting"
-    FLOOR = "floor"
-    PAUSED = "paused"
-    BREAK = "break"
-    CONFIRMING_STOP = "confirming_stop"
-    DONE = "done"
-
-
-_SUSPENDED = frozenset({Phase.PAUSED, Phase.BREAK, Phase.CONFIRMING_STOP})
+_ANSWERED = (CommandWord.PAUSE, CommandWord.STOP, CommandWord.TIME_OUT, CommandWord.MORE_TIME)
+"""The commands whose answers are predicted, in the order they are rendered ahead."""
 _REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confirmed", "closing"})
 """Prompts that "repeat" says again: the exercise's own, not answers to commands."""
 
@@ -230,6 +187,19 @@ class SessionEngine:
         self._break_until_t = math.inf
         self._last_prompt: tuple[str, PromptMeaning] | None = None
         self.t = 0.0
+        self._actions: dict[Action, Callable[[float], None]] = {
+            Action.PAUSE: self._pause,
+            Action.RESUME: self._resume,
+            Action.REPEAT: self._repeat,
+            Action.MORE_TIME: self._more_time,
+            Action.TIME_OUT: self._time_out,
+            Action.ASK_STOP: self._ask_stop,
+            Action.CONFIRM_STOP: self._confirm_stop,
+            Action.CARRY_ON: self._carry_on,
+            Action.HANDOVER: self._handover,
+            Action.ANSWER_YES: self._answered_yes,
+            Action.ANSWER_NOT_QUITE: self._answered_not_quite,
+        }
 
     # --- public ---------------------------------------------------------------------
 
@@ -272,7 +242,7 @@ class SessionEngine:
             texts += self._floor_texts(understands_speech)
         elif phase is Phase.PROMPTING:
             texts += self._next_step_text(self._index, self._speaker)
-        if understands_speech and suspension is None:
+        if understands_speech:
             texts += self._command_answers()
         return list(dict.fromkeys(texts))
 
@@ -358,25 +328,48 @@ class SessionEngine:
         ]
 
     def _command_answers(self) -> list[str]:
-        """The answers to voice commands that mean something now (see ``_action_for``)."""
-        if self.phase not in (Phase.PROMPTING, Phase.FLOOR):
-            return []
+        """The answers to the voice commands that mean something now (``action_for``), or
+        once the floor being offered opens."""
+        floor, pending = self._floor, self._pending
+        texts = self._answers(
+            self.phase,
+            self._context(),
+            floor.role if floor is not None else None,
+            floor is not None and floor.extended,
+        )
+        if pending is not None and self.phase is Phase.PROMPTING:
+            # The floor opens when its prompt ends, without a prompt of its own: what
+            # can be said on it is predicted now.
+            context = (self._speaker, pending.partner, pending.limit_s)
+            texts += self._answers(Phase.FLOOR, context, pending.role, False)
+        return texts
+
+    def _answers(
+        self, phase: Phase, context: tuple[str, str, float], role: FloorRole | None, extended: bool
+    ) -> list[str]:
+        """The answers to pause, stop, time-out and more time in ``phase`` and ``context``
+        (speaker, holder, floor limit), for those of them that mean something there."""
         prompts = self._command_prompts
-        context = self._context()
-        texts = [
-            self._text(prompts.paused, *context),
-            self._text(prompts.confirm_stop, *context),
-            self._text(prompts.time_out, *context, break_length=spoken_duration(self._break_s())),
-        ]
-        floor = self._floor
-        if (
-            self.phase is Phase.FLOOR
-            and floor is not None
-            and floor.role is not FloorRole.CONFIRM
-            and not floor.extended
+        can_repeat = self._last_prompt is not None
+        texts = []
+        for word in (
+            CommandWord.PAUSE,
+            CommandWord.STOP,
+            CommandWord.TIME_OUT,
+            CommandWord.MORE_TIME,
         ):
-            limit_s = floor.limit_s + self._commands.more_time_s
-            texts.append(self._text(prompts.more_time, self._speaker, floor.partner, limit_s))
+            action = action_for(word, phase, role, extended, can_repeat)
+            if action is Action.PAUSE:
+                texts.append(self._text(prompts.paused, *context))
+            elif action is Action.ASK_STOP:
+                texts.append(self._text(prompts.confirm_stop, *context))
+            elif action is Action.TIME_OUT:
+                break_length = spoken_duration(self._break_s())
+                texts.append(self._text(prompts.time_out, *context, break_length=break_length))
+            elif action is Action.MORE_TIME:
+                speaker, holder, limit_s = context
+                limit_s += self._commands.more_time_s
+                texts.append(self._text(prompts.more_time, speaker, holder, limit_s))
         return texts
 
     def handle(self, inp: EngineInput) -> None:
@@ -390,7 +383,7 @@ class SessionEngine:
             self._active.add(inp.partner)
             if (
                 self._floor is not None
-                and self.phase not in _SUSPENDED
+                and self.phase not in SUSPENDED
                 and self._is_holder(inp.partner, self._floor)
             ):
                 self._floor.speaking = True
@@ -785,47 +778,18 @@ class SessionEngine:
     # --- voice commands ---------------------------------------------------------------
 
     def _on_command(self, cmd: Command) -> None:
-        action = self._action_for(cmd.word)
-        self._log(VoiceCommand(cmd.t, word=cmd.word, partner=cmd.partner, applied=bool(action)))
-        if action is not None:
-            action(cmd.t)
-
-    def _action_for(self, word: CommandWord) -> Callable[[float], None] | None:
-        """What ``word`` does now, or None when it means nothing at this moment."""
-        phase = self.phase
-        if phase is Phase.CONFIRMING_STOP:
-            if word is CommandWord.YES:
-                return self._confirm_stop
-            if word in (CommandWord.NO, CommandWord.NOT_QUITE):
-                return self._carry_on
-            return None
-        if phase is Phase.STARTING:
-            return None
-        if word is CommandWord.STOP:
-            return self._ask_stop
-        if phase is Phase.BREAK:
-            return None
-        if word is CommandWord.TIME_OUT:
-            return self._time_out
-        if phase is Phase.PAUSED:
-            return self._resume if word is CommandWord.RESUME else None
-        if word is CommandWord.PAUSE:
-            return self._pause
-        if word is CommandWord.REPEAT:
-            return self._repeat if self._last_prompt is not None else None
         floor = self._floor
-        if phase is not Phase.FLOOR or floor is None:
-            return None
-        confirming = floor.role is FloorRole.CONFIRM
-        if word is CommandWord.HANDOVER and not confirming:
-            return self._handover
-        if word is CommandWord.MORE_TIME and not confirming and not floor.extended:
-            return self._more_time
-        if confirming and word is CommandWord.YES:
-            return self._answered_yes
-        if confirming and word in (CommandWord.NO, CommandWord.NOT_QUITE):
-            return self._answered_not_quite
-        return None
+        action = action_for(
+            cmd.word,
+            self.phase,
+            floor.role if floor is not None else None,
+            floor is not None and floor.extended,
+            self._last_prompt is not None,
+        )
+        applied = action is not None
+        self._log(VoiceCommand(cmd.t, word=cmd.word, partner=cmd.partner, applied=applied))
+        if action is not None:
+            self._actions[action](cmd.t)
 
     def _handover(self, t: float) -> None:
         self._end_floor(t, FloorEndReason.HANDOVER_PHRASE)
@@ -922,7 +886,7 @@ class SessionEngine:
         self._say(t, self._command_prompts.come_back, PromptMeaning("come_back"))
 
     def _ask_stop(self, t: float) -> None:
-        asked_from = self.phase if self.phase in _SUSPENDED else None
+        asked_from = self.phase if self.phase in SUSPENDED else None
         self._suspend(t, Phase.CONFIRMING_STOP)
         assert self._suspension is not None
         self._suspension.ask_phase = asked_from
