@@ -45,7 +45,7 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 from attune_voice.session.commands import Action, CommandConfig, CommandPrompts, action_for
-from attune_voice.session.phases import SUSPENDED, Phase
+from attune_voice.session.phases import MOVES, SUSPENDED, Phase, Suspension
 from attune_voice.session.ports import (
     Answer,
     ChimePlayer,
@@ -98,16 +98,6 @@ class _Floor:
         return self.start_t + self.limit_s
 
 
-@dataclass
-class _Suspension:
-    """The session stands still (pause, time-out, stop question) since ``since_t``."""
-
-    resume_phase: Phase
-    since_t: float
-    ask_phase: Phase | None = None
-    """While the stop question is open: the suspended phase it interrupted, if any."""
-
-
 @dataclass(frozen=True)
 class _PendingFloor:
     partner: str
@@ -144,10 +134,12 @@ class SessionEngine:
         FLOOR --yes/no/not_quite on a confirm floor--> (floor ends with that answer)
         any --Stop--> DONE
 
-    While PAUSED, in a BREAK or CONFIRMING_STOP the floor's clock stands still: on the
-    way back its start moves on by the time that passed. Speech segments are logged
-    whenever they arrive, attributed by the floor (one microphone) or by channel (a
-    microphone per partner); speech while the session stands still is an aside.
+    Every phase change goes through ``_enter``, which allows only the moves that
+    ``phases.MOVES`` lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's
+    clock stands still: on the way back its start moves on by the time that passed.
+    Speech segments are logged whenever they arrive, attributed by the floor (one
+    microphone) or by channel (a microphone per partner); speech while the session
+    stands still is an aside.
     """
 
     def __init__(
@@ -167,7 +159,7 @@ class SessionEngine:
         self._config = config or TurnConfig()
         self._steps = exercise.unrolled()
         self._index = -1
-        self.phase = Phase.STARTING
+        self._phase = Phase.STARTING
         self.end_reason: EndReason | None = None
         self._speaker = "A"
         self._busy_until_t = 0.0
@@ -181,7 +173,7 @@ class SessionEngine:
         self._after_prompt: Callable[[float], None] | None = None
         self._commands = commands or CommandConfig()
         self._command_prompts = command_prompts or CommandPrompts()
-        self._suspension: _Suspension | None = None
+        self._suspension: Suspension | None = None
         self._still: list[list[float]] = []
         """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
         self._break_until_t = math.inf
@@ -202,6 +194,15 @@ class SessionEngine:
         }
 
     # --- public ---------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    def _enter(self, phase: Phase) -> None:
+        """The one place the phase changes: to a phase ``MOVES`` allows from this one."""
+        assert phase in MOVES[self._phase], f"no move from {self._phase} to {phase}"
+        self._phase = phase
 
     @property
     def done(self) -> bool:
@@ -309,7 +310,7 @@ class SessionEngine:
         # What follows comes first: a key press can end the floor at any moment.
         return after + own
 
-    def _coming_back(self, phase: Phase, suspension: _Suspension) -> list[str]:
+    def _coming_back(self, phase: Phase, suspension: Suspension) -> list[str]:
         """What the engine says when the session that stands still moves on."""
         prompts = self._command_prompts
         floor = self._floor
@@ -485,7 +486,7 @@ class SessionEngine:
         while True:
             self._index += 1
             if self._index >= len(self._steps):
-                self.phase = Phase.PROMPTING
+                self._enter(Phase.PROMPTING)
                 self._after_prompt = self._complete
                 return
             round_number, step = self._steps[self._index]
@@ -501,7 +502,7 @@ class SessionEngine:
                 if step.kind is StepKind.PARAPHRASE:
                     self._attempt = 1
                 self._offer_floor(t, step, self._role_for(step), self._attempt)
-            self.phase = Phase.PROMPTING
+            self._enter(Phase.PROMPTING)
             self._after_prompt = None
             return
 
@@ -547,7 +548,7 @@ class SessionEngine:
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
         )
-        self.phase = Phase.PROMPTING
+        self._enter(Phase.PROMPTING)
 
     def _prompt_finished(self, t: float) -> None:
         if self._after_prompt is not None:
@@ -569,7 +570,7 @@ class SessionEngine:
             speaking=pending.partner in self._active or None in self._active,
             last_speech_end_t=t,
         )
-        self.phase = Phase.FLOOR
+        self._enter(Phase.FLOOR)
         self._log(
             FloorGiven(
                 t,
@@ -581,7 +582,7 @@ class SessionEngine:
         )
 
     def _complete(self, t: float) -> None:
-        self.phase = Phase.DONE
+        self._enter(Phase.DONE)
         self.end_reason = EndReason.COMPLETED
         self._log(SessionEnded(t, reason=EndReason.COMPLETED))
 
@@ -700,7 +701,7 @@ class SessionEngine:
         if text:
             self._say(t, text, PromptMeaning("confirmed"))
             self._pending = None
-            self.phase = Phase.PROMPTING
+            self._enter(Phase.PROMPTING)
             self._after_prompt = None
         else:
             self._next_step(t)
@@ -771,7 +772,7 @@ class SessionEngine:
         self._finish(t, reason)
 
     def _finish(self, t: float, reason: EndReason) -> None:
-        self.phase = Phase.DONE
+        self._enter(Phase.DONE)
         self.end_reason = reason
         self._log(SessionEnded(t, reason=reason))
 
@@ -827,9 +828,9 @@ class SessionEngine:
 
     def _suspend(self, t: float, phase: Phase) -> None:
         if self._suspension is None:
-            self._suspension = _Suspension(self.phase, t)
+            self._suspension = Suspension(self.phase, t)
             self._still.append([t, math.inf])
-        self.phase = phase
+        self._enter(phase)
 
     def _end_suspension(self, until_t: float) -> float:
         """Close the stand-still at ``until_t``; the floor's clock skips it."""
@@ -841,7 +842,7 @@ class SessionEngine:
         if self._floor is not None:
             self._floor.start_t += still_s
             self._floor.last_speech_end_t += still_s
-        self.phase = suspension.resume_phase
+        self._enter(suspension.resume_phase)
         return still_s
 
     def _pause(self, t: float) -> None:
@@ -882,7 +883,7 @@ class SessionEngine:
 
     def _break_over(self, t: float) -> None:
         self._break_until_t = math.inf
-        self.phase = Phase.PAUSED
+        self._enter(Phase.PAUSED)
         self._say(t, self._command_prompts.come_back, PromptMeaning("come_back"))
 
     def _ask_stop(self, t: float) -> None:
@@ -898,7 +899,7 @@ class SessionEngine:
             self._end_floor(t, FloorEndReason.COMMAND, advance=False)
         self._pending = None
         self._say(t, self._command_prompts.stopping, PromptMeaning("stopping"))
-        self.phase = Phase.PROMPTING
+        self._enter(Phase.PROMPTING)
         self._after_prompt = self._finished_stopping
 
     def _finished_stopping(self, t: float) -> None:
@@ -909,7 +910,7 @@ class SessionEngine:
         assert suspension is not None
         if suspension.ask_phase is not None:
             # The question interrupted a pause or a break: back to it, still standing.
-            self.phase = suspension.ask_phase
+            self._enter(suspension.ask_phase)
             suspension.ask_phase = None
             self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
             return
