@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
-    HOLDER_LEAD_S,
     CheckIn,
-    CommandWord,
     Confirmation,
     Cue,
     EndReason,
@@ -36,15 +33,23 @@ from attune_voice.events import (
     Resumed,
     SessionEnded,
     SessionStarted,
-    Speech,
-    SpeechKind,
     StepStarted,
     TimeOut,
-    Transcript,
     VoiceCommand,
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
+from attune_voice.session.attribution import Attribution
 from attune_voice.session.commands import Action, CommandConfig, CommandPrompts, action_for
+from attune_voice.session.floor import (
+    OTHER,
+    Floor,
+    PendingFloor,
+    context,
+    floor_for,
+    is_holder,
+    paraphrase_index,
+    role_for,
+)
 from attune_voice.session.phases import MOVES, SUSPENDED, Phase, Suspension
 from attune_voice.session.ports import (
     Answer,
@@ -58,53 +63,13 @@ from attune_voice.session.ports import (
     SpeechSegment,
     Stop,
 )
+from attune_voice.session.upcoming import Foresight, Moment
+from attune_voice.session.wording import fill
 
-OTHER = {"A": "B", "B": "A"}
 ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
-
-
-# --- state --------------------------------------------------------------------------
-
-
-_ANSWERED = (CommandWord.PAUSE, CommandWord.STOP, CommandWord.TIME_OUT, CommandWord.MORE_TIME)
-"""The commands whose answers are predicted, in the order they are rendered ahead."""
 _REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confirmed", "closing"})
 """Prompts that "repeat" says again: the exercise's own, not answers to commands."""
-
-
-@dataclass
-class _Floor:
-    """The open floor: runtime state, mutated as the turn goes on."""
-
-    partner: str
-    role: FloorRole
-    start_t: float
-    limit_s: float
-    cues_s: list[float]
-    attempt: int
-    spoke: bool = False
-    speaking: bool = False
-    last_speech_end_t: float = 0.0
-    checked_in: bool = False
-    limit_reached: bool = False
-    overtime: bool = False
-    extended: bool = False
-    """"more time" was granted on this floor."""
-    all_cues_s: tuple[float, ...] = ()
-
-    @property
-    def limit_t(self) -> float:
-        return self.start_t + self.limit_s
-
-
-@dataclass(frozen=True)
-class _PendingFloor:
-    partner: str
-    role: FloorRole
-    limit_s: float
-    cues_s: tuple[float, ...]
-    attempt: int
 
 
 class SessionEngine:
@@ -163,10 +128,9 @@ class SessionEngine:
         self.end_reason: EndReason | None = None
         self._speaker = "A"
         self._busy_until_t = 0.0
-        self._pending: _PendingFloor | None = None
-        self._floor: _Floor | None = None
-        self._last_floor: tuple[str, float, float] | None = None
-        """(partner, start_t, end_t) of the floor that ended last."""
+        self._pending: PendingFloor | None = None
+        self._floor: Floor | None = None
+        self._attribution = Attribution(self._config.backchannel_max_s)
         self._attempt = 1
         self._answer: str | None = None
         self._active: set[str | None] = set()
@@ -174,11 +138,17 @@ class SessionEngine:
         self._commands = commands or CommandConfig()
         self._command_prompts = command_prompts or CommandPrompts()
         self._suspension: Suspension | None = None
-        self._still: list[list[float]] = []
-        """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
         self._break_until_t = math.inf
         self._last_prompt: tuple[str, PromptMeaning] | None = None
         self.t = 0.0
+        self._foresight = Foresight(
+            exercise,
+            self._steps,
+            self._names,
+            self._command_prompts,
+            self._commands.more_time_s,
+            self._break_s(),
+        )
         self._actions: dict[Action, Callable[[float], None]] = {
             Action.PAUSE: self._pause,
             Action.RESUME: self._resume,
@@ -229,149 +199,18 @@ class SessionEngine:
         command come, whose answers are then included too. A prediction that turns out
         wrong costs nothing but its rendering: the prompt said instead is rendered then.
         """
-        texts: list[str] = []
-        suspension = self._suspension
-        phase = self.phase
-        if phase is Phase.DONE or self._after_prompt is not None:
-            return texts
-        if suspension is not None:
-            texts += self._coming_back(phase, suspension)
-            phase = suspension.resume_phase
-        if phase is Phase.STARTING:
-            texts += self._next_step_text(self._index, self._speaker)
-        elif self._floor is not None or self._pending is not None:
-            texts += self._floor_texts(understands_speech)
-        elif phase is Phase.PROMPTING:
-            texts += self._next_step_text(self._index, self._speaker)
-        if understands_speech:
-            texts += self._command_answers()
-        return list(dict.fromkeys(texts))
-
-    def _next_step_text(self, index: int, speaker: str) -> list[str]:
-        """The prompt of the first step after ``index`` that says one (as ``_next_step``
-        will say it), or nothing at the end."""
-        while True:
-            index += 1
-            if index >= len(self._steps):
-                return []
-            step = self._steps[index][1]
-            if step.kind is StepKind.SWAP:
-                speaker = OTHER[speaker]
-                continue
-            if step.kind is StepKind.SAY:
-                return [self._text(step.text, speaker, speaker, 0.0)]
-            holder, limit_s = self._floor_for(step, self._role_for(step), speaker)
-            return [self._text(step.text, speaker, holder, limit_s)]
-
-    def _floor_texts(self, understands_speech: bool) -> list[str]:
-        """The open (or offered) floor's own prompts and what follows its end."""
-        floor, pending = self._floor, self._pending
-        prompts = self.exercise.prompts
-        if floor is not None:
-            holder, role, limit_s = floor.partner, floor.role, floor.limit_s
-            cues_s: tuple[float, ...] = tuple(floor.cues_s)
-            overtime, check_in = not floor.limit_reached, not floor.checked_in
-        else:
-            assert pending is not None
-            holder, role, limit_s = pending.partner, pending.role, pending.limit_s
-            cues_s, overtime, check_in = pending.cues_s, True, True
-        speaker = self._speaker
-        after: list[str] = []
-        if role is FloorRole.CONFIRM:
-            # Unheard is the only outcome when no answer can be understood.
-            outcomes = (prompts.confirmed, prompts.unheard) if understands_speech else ()
-            for outcome in outcomes or (prompts.unheard,):
-                # An empty outcome says nothing: the next step follows at once.
-                after += (
-                    [self._text(outcome, speaker, speaker, 0.0)]
-                    if outcome
-                    else self._next_step_text(self._index, speaker)
-                )
-            if understands_speech and self._attempt < self.exercise.max_attempts:
-                clarify = Step(StepKind.FLOOR, who=Who.SPEAKER)
-                clarify_holder, clarify_limit_s = self._floor_for(
-                    clarify, FloorRole.CLARIFY, speaker
-                )
-                after.append(self._text(prompts.clarify, speaker, clarify_holder, clarify_limit_s))
-        elif role is FloorRole.CLARIFY:
-            step = self._steps[self._paraphrase_index()][1]
-            retry_holder, retry_limit_s = self._floor_for(step, FloorRole.PARAPHRASE, speaker)
-            after.append(self._text(prompts.retry, speaker, retry_holder, retry_limit_s))
-        else:
-            after += self._next_step_text(self._index, speaker)
-        own = [
-            self._text(prompts.cue, speaker, holder, limit_s, remaining=spoken_duration(c))
-            for c in cues_s
-        ]
-        if check_in and role is not FloorRole.CONFIRM:
-            own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s))
-        if overtime:
-            own.append(self._text(prompts.overtime, speaker, holder, limit_s))
-        # What follows comes first: a key press can end the floor at any moment.
-        return after + own
-
-    def _coming_back(self, phase: Phase, suspension: Suspension) -> list[str]:
-        """What the engine says when the session that stands still moves on."""
-        prompts = self._command_prompts
-        floor = self._floor
-        in_floor = floor is not None and suspension.resume_phase is Phase.FLOOR
-        resumed = self._text(
-            prompts.resumed_floor if in_floor else prompts.resumed, *self._context()
+        now = Moment(
+            phase=self.phase,
+            suspension=self._suspension,
+            ending=self._after_prompt is not None,
+            floor=self._floor,
+            pending=self._pending,
+            index=self._index,
+            speaker=self._speaker,
+            attempt=self._attempt,
+            can_repeat=self._last_prompt is not None,
         )
-        if phase is Phase.PAUSED:
-            return [resumed]
-        if phase is Phase.BREAK:
-            return [self._text(prompts.come_back, *self._context()), resumed]
-        # The stop question: no (or silence), or yes, said once the floor has closed.
-        return [
-            self._text(prompts.not_stopping, *self._context()),
-            self._text(prompts.stopping, self._speaker, self._speaker, 0.0),
-        ]
-
-    def _command_answers(self) -> list[str]:
-        """The answers to the voice commands that mean something now (``action_for``), or
-        once the floor being offered opens."""
-        floor, pending = self._floor, self._pending
-        texts = self._answers(
-            self.phase,
-            self._context(),
-            floor.role if floor is not None else None,
-            floor is not None and floor.extended,
-        )
-        if pending is not None and self.phase is Phase.PROMPTING:
-            # The floor opens when its prompt ends, without a prompt of its own: what
-            # can be said on it is predicted now.
-            context = (self._speaker, pending.partner, pending.limit_s)
-            texts += self._answers(Phase.FLOOR, context, pending.role, False)
-        return texts
-
-    def _answers(
-        self, phase: Phase, context: tuple[str, str, float], role: FloorRole | None, extended: bool
-    ) -> list[str]:
-        """The answers to pause, stop, time-out and more time in ``phase`` and ``context``
-        (speaker, holder, floor limit), for those of them that mean something there."""
-        prompts = self._command_prompts
-        can_repeat = self._last_prompt is not None
-        texts = []
-        for word in (
-            CommandWord.PAUSE,
-            CommandWord.STOP,
-            CommandWord.TIME_OUT,
-            CommandWord.MORE_TIME,
-        ):
-            action = action_for(word, phase, role, extended, can_repeat)
-            if action is Action.PAUSE:
-                texts.append(self._text(prompts.paused, *context))
-            elif action is Action.ASK_STOP:
-                texts.append(self._text(prompts.confirm_stop, *context))
-            elif action is Action.TIME_OUT:
-                break_length = spoken_duration(self._break_s())
-                texts.append(self._text(prompts.time_out, *context, break_length=break_length))
-            elif action is Action.MORE_TIME:
-                speaker, holder, limit_s = context
-                limit_s += self._commands.more_time_s
-                texts.append(self._text(prompts.more_time, speaker, holder, limit_s))
-        return texts
+        return self._foresight.prompts(now, understands_speech)
 
     def handle(self, inp: EngineInput) -> None:
         """The one transition function."""
@@ -385,7 +224,7 @@ class SessionEngine:
             if (
                 self._floor is not None
                 and self.phase not in SUSPENDED
-                and self._is_holder(inp.partner, self._floor)
+                and is_holder(inp.partner, self._floor)
             ):
                 self._floor.speaking = True
                 self._floor.spoke = True
@@ -439,29 +278,6 @@ class SessionEngine:
 
     # --- steps ----------------------------------------------------------------------
 
-    def _context(self) -> tuple[str, str, float]:
-        """(speaker, holder, floor limit) for a prompt said now."""
-        floor = self._floor
-        if floor is None:
-            return self._speaker, self._speaker, 0.0
-        return self._speaker, floor.partner, floor.limit_s
-
-    def _text(
-        self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
-    ) -> str:
-        """``template`` with its placeholders filled: the one formatting path, for prompts
-        said now and for those predicted (with the speaker, holder and limit they will have)."""
-        values = {
-            "speaker": self._names[speaker],
-            "listener": self._names[OTHER[speaker]],
-            "partner_a": self._names["A"],
-            "partner_b": self._names["B"],
-            "holder": self._names[holder],
-            "limit": spoken_duration(limit_s),
-            "remaining": "",
-        }
-        return template.format_map(_Blank(values | extra))
-
     def _chime(self, t: float, event: str) -> None:
         """Sound the exercise's chime for ``event``, if it has one and the player can."""
         name = self.exercise.sounds.chime_for(event)
@@ -471,7 +287,8 @@ class SessionEngine:
         self._busy_until_t = start_t + self._player.chime(name)
 
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
-        return self._say_text(t, self._text(text, *self._context(), **extra), meaning)
+        spoken = fill(text, self._names, *context(self._speaker, self._floor), **extra)
+        return self._say_text(t, spoken, meaning)
 
     def _say_text(self, t: float, spoken: str, meaning: PromptMeaning) -> float:
         start_t = max(t, self._busy_until_t)
@@ -501,45 +318,23 @@ class SessionEngine:
             else:
                 if step.kind is StepKind.PARAPHRASE:
                     self._attempt = 1
-                self._offer_floor(t, step, self._role_for(step), self._attempt)
+                self._offer_floor(t, step, role_for(step), self._attempt)
             self._enter(Phase.PROMPTING)
             self._after_prompt = None
             return
 
-    def _role_for(self, step: Step) -> FloorRole:
-        if step.kind is StepKind.PARAPHRASE:
-            return FloorRole.PARAPHRASE
-        if step.kind is StepKind.CONFIRM:
-            return FloorRole.CONFIRM
-        return FloorRole.SPEAK
-
-    def _partner_for(self, who: Who, speaker: str) -> str:
-        return {
-            Who.SPEAKER: speaker,
-            Who.LISTENER: OTHER[speaker],
-            Who.PARTNER_A: "A",
-            Who.PARTNER_B: "B",
-        }[who]
-
-    def _floor_for(self, step: Step, role: FloorRole, speaker: str) -> tuple[str, float]:
-        """(holder, limit_s) of the floor ``step`` gives in ``role`` with this speaker."""
-        limit_s = self.exercise.floor_limit_s(step)
-        if role is FloorRole.CLARIFY:
-            limit_s = self.exercise.paraphrase_limit_s
-        return self._partner_for(step.who, speaker), limit_s
-
     def _offer_floor(
         self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
     ) -> None:
-        partner, limit_s = self._floor_for(step, role, self._speaker)
-        self._pending = _PendingFloor(
+        partner, limit_s = floor_for(self.exercise, step, role, self._speaker)
+        self._pending = PendingFloor(
             partner, role, limit_s, self.exercise.step_cues_s(step), attempt
         )
         if role is FloorRole.CONFIRM:
             self._answer = None
         self._say_text(
             t,
-            self._text(step.text if text is None else text, self._speaker, partner, limit_s),
+            fill(step.text if text is None else text, self._names, self._speaker, partner, limit_s),
             PromptMeaning(
                 "floor",
                 addressee=partner,
@@ -559,7 +354,7 @@ class SessionEngine:
         if pending is None:
             self._next_step(t)
             return
-        self._floor = _Floor(
+        self._floor = Floor(
             partner=pending.partner,
             role=pending.role,
             start_t=t,
@@ -587,9 +382,6 @@ class SessionEngine:
         self._log(SessionEnded(t, reason=EndReason.COMPLETED))
 
     # --- the floor ------------------------------------------------------------------
-
-    def _is_holder(self, partner: str | None, floor: _Floor) -> bool:
-        return partner is None or partner == floor.partner
 
     def _floor_tick(self, t: float) -> None:
         floor = self._floor
@@ -668,7 +460,7 @@ class SessionEngine:
                 overtime_s=overtime_s,
             )
         )
-        self._last_floor = (floor.partner, floor.start_t, t)
+        self._attribution.last_floor = (floor.partner, floor.start_t, t)
         if reason is not FloorEndReason.SESSION_END:
             self._chime(t, "floor_end")
         if floor.role is FloorRole.PARAPHRASE:
@@ -686,7 +478,7 @@ class SessionEngine:
 
     # --- confirmation -----------------------------------------------------------------
 
-    def _confirmed(self, t: float, floor: _Floor) -> None:
+    def _confirmed(self, t: float, floor: Floor) -> None:
         answer = self._answer or "unheard"
         self._answer = None
         self._log(Confirmation(t, partner=floor.partner, answer=answer, attempt=self._attempt))
@@ -706,16 +498,9 @@ class SessionEngine:
         else:
             self._next_step(t)
 
-    def _paraphrase_index(self) -> int:
-        """The paraphrase step before the confirm step under way, which asked for it."""
-        index = self._index
-        while index > 0 and self._steps[index][1].kind is not StepKind.PARAPHRASE:
-            index -= 1
-        return index
-
     def _retry_paraphrase(self, t: float) -> None:
         confirm_index = self._index
-        step = self._steps[self._paraphrase_index()][1]
+        step = self._steps[paraphrase_index(self._steps, self._index)][1]
         # When this paraphrase floor ends, the next step is the confirm step again.
         self._index = confirm_index - 1
         self._offer_floor(
@@ -724,45 +509,21 @@ class SessionEngine:
 
     # --- speech -----------------------------------------------------------------------
 
-    def _holder_at(self, t: float) -> str | None:
-        if self._floor is not None and t >= self._floor.start_t - HOLDER_LEAD_S:
-            return self._floor.partner
-        if self._last_floor is not None:
-            partner, start_t, end_t = self._last_floor
-            if start_t - HOLDER_LEAD_S <= t < end_t:
-                return partner
-        return None
-
-    def _stood_still_at(self, t: float) -> bool:
-        return any(start_t <= t < end_t for start_t, end_t in self._still)
-
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
-        still = self._stood_still_at(seg.start_t)
-        if floor is not None and not still and self._is_holder(seg.partner, floor):
+        still = self._attribution.stood_still_at(seg.start_t)
+        if floor is not None and not still and is_holder(seg.partner, floor):
             floor.speaking = bool({floor.partner, None} & self._active)
             floor.spoke = True
             floor.last_speech_end_t = max(floor.last_speech_end_t, seg.end_t)
-        holder = None if still else self._holder_at(seg.start_t)
-        duration_s = seg.end_t - seg.start_t
-        if seg.partner is None:
-            partner, by = holder, "floor"
-            kind = SpeechKind.TURN if holder is not None else SpeechKind.ASIDE
-        else:
-            partner, by = seg.partner, "channel"
-            if holder is None:
-                kind = SpeechKind.ASIDE
-            elif seg.partner == holder:
-                kind = SpeechKind.TURN
-            elif duration_s <= self._config.backchannel_max_s:
-                kind = SpeechKind.BACKCHANNEL
-            else:
-                kind = SpeechKind.INTERRUPTION
-        self._log(
-            Speech(
-                seg.start_t, end_t=seg.end_t, partner=partner, speech_kind=kind, attributed_by=by
-            )
-        )
+        self._log(self._attribution.speech(seg, floor))
+
+    def _on_heard(self, heard: Heard) -> None:
+        transcript = self._attribution.transcript(heard, self._floor)
+        if transcript is not None:
+            self._log(transcript)
+
+    # --- the end ----------------------------------------------------------------------
 
     def _stop(self, t: float, reason: EndReason) -> None:
         if self._suspension is not None:
@@ -829,7 +590,7 @@ class SessionEngine:
     def _suspend(self, t: float, phase: Phase) -> None:
         if self._suspension is None:
             self._suspension = Suspension(self.phase, t)
-            self._still.append([t, math.inf])
+            self._attribution.still.append([t, math.inf])
         self._enter(phase)
 
     def _end_suspension(self, until_t: float) -> float:
@@ -837,7 +598,7 @@ class SessionEngine:
         suspension = self._suspension
         assert suspension is not None
         self._suspension = None
-        self._still[-1][1] = until_t
+        self._attribution.still[-1][1] = until_t
         still_s = max(0.0, until_t - suspension.since_t)
         if self._floor is not None:
             self._floor.start_t += still_s
@@ -917,29 +678,3 @@ class SessionEngine:
         end_t = self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
         self._log(Resumed(t, paused_s=end_t - suspension.since_t))
         self._end_suspension(end_t)
-
-    # --- transcripts ------------------------------------------------------------------
-
-    def _on_heard(self, heard: Heard) -> None:
-        if not heard.words:
-            return
-        start_t = heard.words[0].start
-        partner = heard.partner
-        if partner is None and not self._stood_still_at(start_t):
-            partner = self._holder_at(start_t)
-        self._log(
-            Transcript(
-                start_t,
-                end_t=heard.words[-1].end,
-                partner=partner,
-                text=" ".join(word.w for word in heard.words),
-                words=heard.words,
-            )
-        )
-
-
-class _Blank(dict[str, str]):
-    """Leaves an unknown placeholder empty rather than failing mid-session."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
