@@ -126,7 +126,8 @@ def demo(
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
     from attune_voice.listening.listener import Listener
-    from attune_voice.session.engine import CommandConfig, SessionEngine
+    from attune_voice.session.commands import CommandConfig
+    from attune_voice.session.engine import SessionEngine
     from attune_voice.session.loop import EventLog, SessionLoop
     from attune_voice.session.wiring import recording, session_understanding
     from attune_voice.simulated.demo import build_room, fit_to_minutes

@@ -15,7 +15,7 @@ from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.noise_floor import NoiseFloor
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
-from attune_voice.session.engine import (
+from attune_voice.session.ports import (
     Command,
     EngineInput,
     Heard,

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from attune_voice.events import FloorRole, PromptMeaning
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.segmenter import Onset, Segment
 from attune_voice.listening.subframes import subframe_dbfs
+from attune_voice.session.ports import PromptPlayer
 
 SETTING_KEY = "room_check"
 """The store setting the latest result is saved under."""
@@ -52,12 +53,6 @@ INTRO_TEXT = (
 )
 ASK_TEXT = "{name}, please tell {other} in a sentence or two what you had for breakfast."
 THANKS_TEXT = "Thank you."
-
-
-class PromptPlayer(Protocol):
-    def say(self, text: str, meaning: PromptMeaning) -> float:
-        """Queue the prompt after anything already queued; return its duration in s."""
-        ...
 
 
 @dataclass(frozen=True)
