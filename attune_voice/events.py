@@ -48,6 +48,7 @@ class EventKind(StrEnum):
     RESUMED = "resumed"
     TIME_OUT = "time_out"
     TRANSCRIPT = "transcript"
+    READINESS = "readiness"
 
 
 class CommandWord(StrEnum):
@@ -105,6 +106,8 @@ class EndReason(StrEnum):
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
     DEVICE_LOST = "device_lost"
+    NOT_STARTED = "not_started"
+    """A partner said "not now" (or did not answer) to the readiness question."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,16 @@ class Paraphrase(Event):
 
 
 @dataclass(frozen=True)
+class Readiness(Event):
+    kind = EventKind.READINESS
+    partner: str
+    answer: str
+    """yes, no (not now) or silent (no answer: also not now)."""
+    by: str
+    """voice, key or silence."""
+
+
+@dataclass(frozen=True)
 class Confirmation(Event):
     kind = EventKind.CONFIRMATION
     partner: str
@@ -346,6 +359,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Resumed,
         TimeOut,
         Transcript,
+        Readiness,
     )
 }
 

@@ -65,7 +65,12 @@ class Harness:
         self.events: list[Event] = []
         self.voice = voice or CountingVoice()
         self.engine = SessionEngine(
-            exercise, ("Sam", "Alex"), self.voice, self.events.append, **engine_options
+            exercise,
+            ("Sam", "Alex"),
+            self.voice,
+            self.events.append,
+            understands_speech=understands_speech,
+            **engine_options,
         )
         self.t = 0.0
         self.understands_speech = understands_speech
@@ -92,6 +97,9 @@ class Harness:
     def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
+    def of_prompts(self) -> list[Prompt]:
+        return self.of(Prompt)
+
     def prompts(self, purpose: str) -> list[Prompt]:
         return [p for p in self.of(Prompt) if p.purpose == purpose]
 
@@ -108,9 +116,12 @@ Behaviour = Callable[[int, FloorGiven], Script]
 
 
 def drive(h: Harness, until_t: float, behave: Behaviour) -> None:
-    """Run the session; each time a floor is given, its holder does ``behave(n, floor)``."""
+    """Run the session; each time a floor is given, its holder does ``behave(n, floor)``.
+
+    Asked whether they are ready, each partner presses Y as their question ends."""
     script: Script = []
     given = 0
+    asked = 0
     while h.t < until_t - 1e-9 and not h.engine.done:
         h.t = round(h.t + FRAME_S, 6)
         script.sort(key=lambda item: item[0])
@@ -121,6 +132,14 @@ def drive(h: Harness, until_t: float, behave: Behaviour) -> None:
         for floor in floors[given:]:
             script += behave(given, floor)
         given = len(floors)
+        questions = h.prompts("ready")
+        script += [ready_key(q.end_t + 0.5) for q in questions[asked:]]
+        asked = len(questions)
+
+
+def ready_key(t: float) -> tuple[float, KeyPress]:
+    """A partner answering the readiness question (or any yes-or-no question) with Y."""
+    return (t, KeyPress(t, "y"))
 
 
 BREAK_S = 30.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from engine_script import FRAME_S, CountingVoice, Harness, Script, speech
+from engine_script import FRAME_S, CountingVoice, Harness, Script, drive, speech
 
 from attune_voice.config import TurnConfig
 from attune_voice.events import (
@@ -247,7 +247,7 @@ def test_stop_closes_the_open_floor_and_ends_the_session() -> None:
 
 def test_the_built_in_exercise_alternates_floors_and_names_the_partners() -> None:
     h = Harness(load_exercise("speaker-listener").with_overrides(limit_s=20.0, rounds=1))
-    h.run_until(600.0)
+    drive(h, 600.0, lambda number, floor: [])
     floors = [(f.partner, f.role) for f in h.of(FloorGiven)]
     assert floors == [
         ("A", FloorRole.SPEAK),

@@ -73,5 +73,11 @@ def test_every_move_in_the_table_is_made_and_no_other(moves: set[Move]) -> None:
     before_the_start.handle(Stop(0.0, EndReason.INTERRUPTED))
     for first_floor in ON_THE_FIRST_FLOOR:
         assert stopped(first_floor).engine.done
+    not_now = Harness(load_exercise("speaker-listener"))
+    not_now.run_until(120.0)
+    assert not_now.engine.end_reason is EndReason.NOT_STARTED
+    stopped_while_asked = Harness(load_exercise("speaker-listener"))
+    stopped_while_asked.run_until(12.0)
+    stopped_while_asked.handle(Stop(12.0, EndReason.INTERRUPTED))
     allowed = {(a, b) for a, targets in MOVES.items() for b in targets}
     assert moves == allowed

@@ -97,7 +97,8 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
         (StepKind.SWAP, Who.SPEAKER),
     ] * 2
     expected = (
-        [(0, StepKind.SAY, Who.SPEAKER)] * 3
+        [(0, StepKind.READY, Who.SPEAKER)]
+        + [(0, StepKind.SAY, Who.SPEAKER)] * 4
         + [(1, kind, who) for kind, who in one_round]
         + [(2, kind, who) for kind, who in one_round]
         + [
@@ -117,9 +118,10 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
         "max_attempts": 2,
         "break_s": 1200.0,
     }
-    assert exercise.opening[0].text.startswith("Before we begin: are you both in a good place")
+    assert exercise.opening[0].text.startswith("Before we begin")
     assert (
-        exercise.round[2].text == "{speaker}, did {listener} get it right? Say yes, or not quite."
+        exercise.round[2].text
+        == "{speaker}, did {listener} get it right? Say yes or not quite, or press Y or N."
     )
     assert [exercise.floor_limit_s(s) for s in exercise.closing if s.kind is StepKind.FLOOR] == [
         30.0,
@@ -170,9 +172,9 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
     assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
-        "  4. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
+        "  6. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
     )
-    assert lines[-1].startswith("  15. say: Thank you both.")
+    assert lines[-1].startswith("  17. say: Thank you both.")
 
 
 # --- loading by name or path ----------------------------------------------------------------

@@ -184,6 +184,7 @@ def test_a_full_session() -> None:
                 paraphrase_attempts=2,
                 paraphrase_rounds=1,
                 confirmed_first_time=0,
+                confirmations_answered=1,
             ),
             PartnerSummary(
                 partner="B",
@@ -205,6 +206,7 @@ def test_a_full_session() -> None:
                 paraphrase_attempts=1,
                 paraphrase_rounds=1,
                 confirmed_first_time=1,
+                confirmations_answered=1,
             ),
         ),
         handovers=(

@@ -77,7 +77,7 @@ def play(
     room = room_class(voices, RoomConfig(seed=seed, microphones=microphones))
     log = EventLog()
     player = PromptVoicePlayer(renderer, room)
-    engine = SessionEngine(chosen, NAMES, player, log)
+    engine = SessionEngine(chosen, NAMES, player, log, understands_speech=model is not None)
     understanding = None
     if model is not None:
         room.voice_commands = True

@@ -30,6 +30,7 @@ from attune_voice.events import (
     Paraphrase,
     Paused,
     Prompt,
+    Readiness,
     Resumed,
     SessionEnded,
     SessionStarted,
@@ -94,6 +95,7 @@ def every_kind_of_event() -> list[Event]:
         Paused(t=126.0),
         Resumed(t=127.5, paused_s=1.5),
         TimeOut(t=128.0, break_s=60.0),
+        Readiness(t=1.0, partner="A", answer="yes", by="key"),
         Transcript(
             t=129.0,
             end_t=129.75,

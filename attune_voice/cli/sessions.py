@@ -158,6 +158,7 @@ def demo(
             PromptVoicePlayer(renderer, room),
             log,
             commands=CommandConfig(break_s=DEMO_BREAK_S),
+            understands_speech=understanding is not None,
         )
         loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
         progress = Progress("simulated", minutes * 60 if minutes else None)
@@ -270,7 +271,13 @@ def run(
         ):
             session_audio = Rebased(audio, origin_sample)
             log = EventLog(append)
-            engine = SessionEngine(chosen, names, PromptVoicePlayer(renderer, session_audio), log)
+            engine = SessionEngine(
+                chosen,
+                names,
+                PromptVoicePlayer(renderer, session_audio),
+                log,
+                understands_speech=understanding is not None,
+            )
             listener = Listener(audio.channels, detector, understanding=understanding)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None

@@ -74,6 +74,7 @@ _STEP_PLACEHOLDERS = {
     StepKind.PARAPHRASE: _IN_FLOOR | {"question"},
     StepKind.CONFIRM: _IN_FLOOR | {"question"},
     StepKind.SWAP: NAME_PLACEHOLDERS,
+    StepKind.READY: NAME_PLACEHOLDERS,
 }
 _PROMPT_PLACEHOLDERS = {
     "cue": _IN_FLOOR | {"remaining"},

@@ -79,6 +79,8 @@ def _plural(count: int, word: str) -> str:
 def _describe_step(exercise: Exercise, step: Step) -> str:
     if step.kind is StepKind.SAY:
         return f"say: {step.text}"
+    if step.kind is StepKind.READY:
+        return f"ready (each of you answers yes, or not now): {step.text}"
     if step.kind is StepKind.SWAP:
         return f"swap roles{': ' + step.text if step.text else ''}"
     timing = format_duration(exercise.floor_limit_s(step))

@@ -95,11 +95,20 @@ cues = ["1m", "30s"]             # a gentle cue when this much time is LEFT
 # {{partner_b}} (the names in the order given); in floor steps also {{limit}} (the time).
 # Keep each text under about 25 seconds (60 words): calm "we" language, no blame.
 
+# A ready step asks each of you by name whether you are ready, and waits for each
+# answer (yes or not now, by voice or by Y / N). "Not now", or no answer, ends the
+# session kindly before it starts.
+[[opening]]
+kind = "ready"
+text = "Before we begin, a quick check-in. I will ask each of you in turn."
+
+# Say early, once, how to stop: a time out (say it, or press T) is at least twenty
+# minutes apart, then back within a day.
 [[opening]]
 kind = "say"
 text = """\\
-Before we begin: are you both in a good place to do this now? If either of us \\
-is not, that is fine. We can stop here and choose another time.\\
+If this stops feeling safe, either of us can call a time out: say time out, or \\
+press T. We then take at least twenty minutes apart, and come back within a day.\\
 """
 
 [[opening]]
@@ -119,7 +128,7 @@ text = "{{listener}}, what did you hear {{speaker}} say? Put it in your own word
 
 [[round]]
 kind = "confirm"
-text = "{{speaker}}, did {{listener}} get it right? Say yes, or not quite."
+text = "{{speaker}}, did {{listener}} get it right? Say yes or not quite, or press Y or N."
 
 [[round]]
 kind = "swap"
@@ -134,7 +143,7 @@ text = "{{listener}}, what did you hear {{speaker}} say? Put it in your own word
 
 [[round]]
 kind = "confirm"
-text = "{{speaker}}, did {{listener}} get it right? Say yes, or not quite."
+text = "{{speaker}}, did {{listener}} get it right? Say yes or not quite, or press Y or N."
 
 [[round]]
 kind = "swap"

@@ -21,6 +21,9 @@ class StepKind(StrEnum):
     gives a short clarification floor and another paraphrase attempt."""
     SWAP = "swap"
     """Exchange the speaker and listener roles."""
+    READY = "ready"
+    """Say ``text`` to both, then ask each partner by name whether they are ready and
+    wait for each answer (voice or key); "not now" or silence ends the session kindly."""
 
 
 class Who(StrEnum):

@@ -35,6 +35,10 @@ FLOOR_KINDS = frozenset({StepKind.FLOOR, StepKind.PARAPHRASE, StepKind.CONFIRM})
 """The kinds of step that give someone the floor, for a time limit."""
 
 
+READY_S = 12.0
+"""The readiness question to each partner by name and their answers, about."""
+
+
 def estimate_speech_s(text: str, question: str = "") -> float:
     """About how long the prompt voice takes to say ``text`` once its placeholders are
     filled in (a name counts as 1.5 words, a duration as 5, ``{question}`` as ``question``)."""
@@ -86,6 +90,8 @@ def estimated_duration_s(exercise: Exercise) -> float:
         if step.kind is StepKind.SWAP:
             continue
         total_s += estimate_speech_s(step.text)
+        if step.kind is StepKind.READY:
+            total_s += READY_S
         if step.kind in FLOOR_KINDS:
             total_s += exercise.floor_limit_s(step)
         if step.kind is StepKind.CONFIRM:

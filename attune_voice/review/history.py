@@ -28,7 +28,7 @@ from attune_voice.review.text import clock, percents
 from attune_voice.store import paths
 from attune_voice.store.database import RUNNING, SessionRecord, Store
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bumped whenever a summary's fields or their definitions change: older caches are
 then ignored and rebuilt."""
 
@@ -127,7 +127,15 @@ class Trend:
     interruptions: int
     """Both partners' interruptions together."""
     confirmed_fraction: float | None
-    """Paraphrases confirmed first time out of those begun; None without paraphrases."""
+    """Paraphrases confirmed first time out of those begun; None without paraphrases or
+    when no confirmation could be taken (not recorded)."""
+
+
+def _recorded(entry: HistoryEntry) -> bool:
+    """Whether the session's confirmations could be taken at all (see PartnerSummary)."""
+    a, b = entry.summary.partners_summary
+    rounds = a.paraphrase_rounds + b.paraphrase_rounds
+    return rounds == 0 or a.confirmations_answered + b.confirmations_answered > 0
 
 
 def trend(entry: HistoryEntry) -> Trend:
@@ -139,7 +147,7 @@ def trend(entry: HistoryEntry) -> Trend:
         started_at=datetime.fromisoformat(entry.record.started_at),
         shares=(a.share, b.share),
         interruptions=a.interruptions + b.interruptions,
-        confirmed_fraction=confirmed / rounds if rounds else None,
+        confirmed_fraction=confirmed / rounds if rounds and _recorded(entry) else None,
     )
 
 
@@ -179,8 +187,12 @@ def history_row(
         clock(entry.record.duration_s if entry.record.duration_s else summary.duration_s),
         balance,
         str(a.interruptions + b.interruptions),
-        f"{a.confirmed_first_time + b.confirmed_first_time}"
-        f" of {a.paraphrase_rounds + b.paraphrase_rounds}",
+        (
+            f"{a.confirmed_first_time + b.confirmed_first_time}"
+            f" of {a.paraphrase_rounds + b.paraphrase_rounds}"
+            if _recorded(entry)
+            else "not recorded"
+        ),
     )
 
 
@@ -261,7 +273,9 @@ def history_record(entry: HistoryEntry) -> dict[str, Any]:
         "backchannels_a": a.backchannels,
         "backchannels_b": b.backchannels,
         "paraphrase_rounds": a.paraphrase_rounds + b.paraphrase_rounds,
-        "confirmed_first_time": a.confirmed_first_time + b.confirmed_first_time,
+        "confirmed_first_time": (
+            a.confirmed_first_time + b.confirmed_first_time if _recorded(entry) else None
+        ),
         "second_tries": summary.second_tries,
         "handovers": len(summary.handovers),
         "median_response_gap_s": summary.median_response_gap_s,

@@ -116,6 +116,15 @@ class PartnerSummary:
     confirmed_first_time: int
     """Confirmations answered yes on attempt 1 by the other partner: paraphrases of
     this partner's that landed at the first try."""
+    confirmations_answered: int = 0
+    """Confirmations on attempt 1 of this partner's paraphrases that got an answer (yes
+    or not quite, by voice or key). None answered: the count above is "not recorded",
+    not a score of nought."""
+
+    @property
+    def confirmations_recorded(self) -> bool:
+        """Whether any first-try confirmation could be taken, or there were none to take."""
+        return self.confirmations_answered > 0 or self.paraphrase_rounds == 0
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,7 @@ class _Tally:
     paraphrase_attempts: int = 0
     paraphrase_rounds: int = 0
     confirmed_first_time: int = 0
+    confirmations_answered: int = 0
 
 
 def summarize(events: Sequence[Event]) -> SessionSummary:
@@ -216,6 +226,8 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
             paraphraser = _other(event.partner)
             if paraphraser is not None and event.answer == "yes" and event.attempt == 1:
                 tallies[paraphraser].confirmed_first_time += 1
+            if paraphraser is not None and event.answer != "unheard" and event.attempt == 1:
+                tallies[paraphraser].confirmations_answered += 1
         elif isinstance(event, CheckIn):
             check_ins += 1
         elif isinstance(event, Cue):
@@ -254,6 +266,7 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
                 paraphrase_attempts=tally.paraphrase_attempts,
                 paraphrase_rounds=tally.paraphrase_rounds,
                 confirmed_first_time=tally.confirmed_first_time,
+                confirmations_answered=tally.confirmations_answered,
             )
         )
     all_gaps = [h.gap_s for h in handovers if h.gap_s is not None]

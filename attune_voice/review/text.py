@@ -120,9 +120,18 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
             "confirmed_first_time",
             "confirmed first time",
             "Paraphrases the other confirmed at the first try, of all you began.",
-            lambda p: f"{p.confirmed_first_time} of {p.paraphrase_rounds}",
+            lambda p: (
+                f"{p.confirmed_first_time} of {p.paraphrase_rounds}"
+                if p.confirmations_recorded
+                else NOT_RECORDED
+            ),
         ),
     ]
+
+
+NOT_RECORDED = "not recorded"
+"""Shown where no answer could be taken (no speech model, no Y or N pressed): never
+"0 of N", which would read as a failure."""
 
 
 def session_notes(summary: SessionSummary) -> list[str]:
@@ -281,7 +290,7 @@ def spoken_summary(summary: SessionSummary) -> str:
     if summary.second_tries:
         n = summary.second_tries
         parts.append(f"{_count_words(n)} paraphrase{'' if n == 1 else 's'} needed a second try")
-    elif rounds and first_time == rounds:
+    elif rounds and first_time == rounds and a.confirmations_recorded:
         parts.append(
             "the paraphrase landed first time"
             if rounds == 1

@@ -35,17 +35,55 @@ class CommandPrompts:
     resumed_floor: str = "Let's carry on. {holder}, the floor is still yours."
     more_time: str = "One more minute, {holder}."
     time_out: str = (
-        "Let's take a break. Spend the next {break_length} apart, doing something "
-        "soothing: breathe slowly, stretch, take a short walk. Try not to go over the "
-        "conversation in your head. I will call you back."
+        "Let's take a time out. We will spend at least {break_length} apart, doing "
+        "something soothing. First, let's breathe together for a minute."
     )
+    soothing: tuple[str, ...] = (
+        "Breathe in slowly through your nose, two, three, four. "
+        "And out, slowly, two, three, four, five, six.",
+        "In again, two, three, four. And a long breath out, two, three, four, five, six.",
+        "Let your shoulders drop. In, two, three, four. Out, two, three, four, five, six.",
+        "Notice your feet on the floor. In, two, three, four. Out, two, three, four, five, six.",
+        "One more. In, two, three, four. And out, all the way, two, three, four, five, six.",
+        "Now spend the rest of the break on something calming: a walk, music, a cup of "
+        "tea. Try not to go over the conversation in your head. I will call you back.",
+    )
+    """A guided minute of self-soothing at the start of a time out: slow breathing,
+    longer out than in, then something calming rather than rehearsing the argument."""
     come_back: str = (
-        "The break is over. Please come back when you can. When you are both here, "
-        "say resume, or press the button."
+        "The break is over. Come back to finish when you are both calm, and within a "
+        "day at most. When you are both here, say resume, or press P."
     )
     confirm_stop: str = "Do you want to end the session? Say yes or no."
     stopping: str = "All right, we'll stop here. Everything so far is kept."
     not_stopping: str = "All right, we'll go on."
+
+
+TIME_OUT_KEY = "t"
+"""Calls a time out, where no speech model listens as much as where one does."""
+PAUSE_KEY = "p"
+"""Pauses the session; pressed again while paused, resumes it."""
+YES_KEY = "y"
+NO_KEY = "n"
+"""Answer a confirmation ("yes" / "not quite") or the stop question without speech."""
+
+
+def key_word(key: str, phase: Phase, floor_role: FloorRole | None) -> CommandWord | None:
+    """The command a key stands for at this moment, or None: then the key hands over
+    (on a floor), resumes (in a pause) or answers no (to the stop question)."""
+    pressed = key.strip().lower()
+    if pressed == TIME_OUT_KEY:
+        return CommandWord.TIME_OUT
+    if pressed == PAUSE_KEY:
+        return CommandWord.RESUME if phase is Phase.PAUSED else CommandWord.PAUSE
+    answering = phase is Phase.CONFIRMING_STOP or (
+        phase is Phase.FLOOR and floor_role is FloorRole.CONFIRM
+    )
+    if answering and pressed == YES_KEY:
+        return CommandWord.YES
+    if answering and pressed == NO_KEY:
+        return CommandWord.NOT_QUITE if phase is Phase.FLOOR else CommandWord.NO
+    return None
 
 
 class Action(enum.Enum):

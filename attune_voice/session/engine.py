@@ -30,6 +30,7 @@ from attune_voice.events import (
     Paused,
     Prompt,
     PromptMeaning,
+    Readiness,
     Resumed,
     SessionEnded,
     SessionStarted,
@@ -39,7 +40,13 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 from attune_voice.session.attribution import Attribution
-from attune_voice.session.commands import Action, CommandConfig, CommandPrompts, action_for
+from attune_voice.session.commands import (
+    Action,
+    CommandConfig,
+    CommandPrompts,
+    action_for,
+    key_word,
+)
 from attune_voice.session.floor import (
     OTHER,
     Floor,
@@ -62,7 +69,9 @@ from attune_voice.session.ports import (
     SpeechOnset,
     SpeechSegment,
     Stop,
+    Tick,
 )
+from attune_voice.session.readiness import ReadinessQuestion
 from attune_voice.session.upcoming import Foresight, Moment
 from attune_voice.session.wording import fill
 
@@ -78,9 +87,12 @@ class SessionEngine:
     ::
 
         STARTING --Tick--> (next step)
-        (next step): say/floor/paraphrase/confirm prompt --> PROMPTING
+        (next step): say/ready/floor/paraphrase/confirm prompt --> PROMPTING
                      swap --> (next step);  no steps left --> DONE
         PROMPTING --Tick past the prompt's end--> FLOOR  (if the prompt gave a floor)
+                                              --> ASKING (a ready step: each partner asked)
+        ASKING --both answered yes--> (next step)
+        ASKING --a "not now", a no or silence--> PROMPTING (goodbye) --> DONE (not started)
                                               --> (next step)  otherwise
         FLOOR --Tick: cue point--> FLOOR (cue spoken)
         FLOOR --Tick: limit, holder quiet--> (floor ends)
@@ -116,6 +128,7 @@ class SessionEngine:
         config: TurnConfig | None = None,
         commands: CommandConfig | None = None,
         command_prompts: CommandPrompts | None = None,
+        understands_speech: bool = False,
     ) -> None:
         self.exercise = exercise
         self._names = {"A": names[0], "B": names[1]}
@@ -140,6 +153,9 @@ class SessionEngine:
         self._suspension: Suspension | None = None
         self._break_until_t = math.inf
         self._last_prompt: tuple[str, PromptMeaning] | None = None
+        self._understands_speech = understands_speech
+        """A speech model listens: questions ask for a spoken answer, not a key."""
+        self._question: ReadinessQuestion | None = None
         self.t = 0.0
         self._foresight = Foresight(
             exercise,
@@ -202,7 +218,8 @@ class SessionEngine:
         now = Moment(
             phase=self.phase,
             suspension=self._suspension,
-            ending=self._after_prompt is not None,
+            ending=self._after_prompt
+            in (self._complete, self._finished_stopping, self._not_started),
             floor=self._floor,
             pending=self._pending,
             index=self._index,
@@ -218,6 +235,9 @@ class SessionEngine:
             return
         if isinstance(inp, Stop):
             self._stop(inp.t, inp.reason)
+            return
+        if self.phase is Phase.ASKING:
+            self._asking(inp)
             return
         if isinstance(inp, SpeechOnset):
             self._active.add(inp.partner)
@@ -245,7 +265,17 @@ class SessionEngine:
             return
         if isinstance(inp, KeyPress):
             self._log(Key(inp.t, inp.key))
-            if self.phase is Phase.FLOOR and self._floor is not None:
+            floor = self._floor
+            role = floor.role if floor is not None else None
+            word = key_word(inp.key, self.phase, role)
+            if word is not None:
+                # A command key where its command means nothing (T in a break) does nothing.
+                extended = floor is not None and floor.extended
+                can_repeat = self._last_prompt is not None
+                action = action_for(word, self.phase, role, extended, can_repeat)
+                if action is not None:
+                    self._actions[action](inp.t)
+            elif self.phase is Phase.FLOOR and self._floor is not None:
                 self._end_floor(inp.t, FloorEndReason.HANDOVER_KEY)
             elif self.phase is Phase.PAUSED:
                 self._resume(inp.t)
@@ -311,6 +341,12 @@ class SessionEngine:
             if step.kind is StepKind.SWAP:
                 self._speaker = OTHER[self._speaker]
                 continue
+            if step.kind is StepKind.READY:
+                self._say(t, step.text, PromptMeaning("step"))
+                self._pending = None
+                self._enter(Phase.PROMPTING)
+                self._after_prompt = self._ask_ready
+                return
             if step.kind is StepKind.SAY:
                 closing = self._index >= len(self._steps) - len(self.exercise.closing)
                 self._say(t, step.text, PromptMeaning("closing" if closing else "step"))
@@ -375,6 +411,58 @@ class SessionEngine:
                 attempt=pending.attempt,
             )
         )
+
+    # --- readiness ----------------------------------------------------------------------
+
+    def _ask_ready(self, t: float) -> None:
+        self._question = ReadinessQuestion(
+            (self._names["A"], self._names["B"]),
+            self._player,
+            spoken=self._understands_speech,
+            start_t=max(t, self._busy_until_t),
+            log_prompt=self._log,
+        )
+        self._enter(Phase.ASKING)
+        self._question.handle(Tick(t))
+        self._busy_until_t = self._question.busy_until_t
+
+    def _asking(self, inp: EngineInput) -> None:
+        """Inputs while the readiness question is open: its answers, and speech."""
+        question = self._question
+        assert question is not None
+        if isinstance(inp, SpeechOnset):
+            self._active.add(inp.partner)
+            return
+        if isinstance(inp, SpeechSegment):
+            self._active.discard(inp.partner)
+            self._on_segment(inp)
+            return
+        if isinstance(inp, KeyPress):
+            self._log(Key(inp.t, inp.key))
+        if isinstance(inp, Heard):
+            self._on_heard(inp)
+        if isinstance(inp, Command):
+            self._log(VoiceCommand(inp.t, word=inp.word, partner=inp.partner, applied=True))
+        if isinstance(inp, (KeyPress, Command, Heard, Tick)):
+            given = len(question.given)
+            question.handle(inp)
+            for answer in question.given[given:]:
+                self._log(Readiness(answer.t, answer.partner, str(answer.answer), answer.by))
+            self._busy_until_t = max(self._busy_until_t, question.busy_until_t)
+        if isinstance(inp, Tick):
+            self.t = inp.t
+        if len(question.given) == len(self._names) and self.phase is Phase.ASKING:
+            self._question = None
+            self._enter(Phase.PROMPTING)
+            self._pending = None
+            if question.all_yes:
+                # The next step waits until "let's begin" has been said.
+                self._after_prompt = self._next_step
+            else:
+                self._after_prompt = self._not_started
+
+    def _not_started(self, t: float) -> None:
+        self._finish(t, EndReason.NOT_STARTED)
 
     def _complete(self, t: float) -> None:
         self._enter(Phase.DONE)
@@ -640,6 +728,9 @@ class SessionEngine:
             PromptMeaning("time_out"),
             break_length=spoken_duration(break_s),
         )
+        # The guided minute of breathing is the start of the break, not added to it.
+        for line in self._command_prompts.soothing:
+            self._say(t, line, PromptMeaning("soothing"))
         self._break_until_t = end_t + break_s
 
     def _break_over(self, t: float) -> None:

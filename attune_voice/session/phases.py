@@ -13,6 +13,8 @@ class Phase(enum.Enum):
     PAUSED = "paused"
     BREAK = "break"
     CONFIRMING_STOP = "confirming_stop"
+    ASKING = "asking"
+    """The readiness question: each partner is asked in turn and answers."""
     DONE = "done"
 
 
@@ -23,7 +25,10 @@ _LIVE = frozenset({Phase.PROMPTING, Phase.FLOOR})
 
 MOVES: dict[Phase, frozenset[Phase]] = {
     Phase.STARTING: frozenset({Phase.PROMPTING, Phase.DONE}),
-    Phase.PROMPTING: frozenset({Phase.PROMPTING, Phase.FLOOR, Phase.DONE} | SUSPENDED),
+    Phase.PROMPTING: frozenset(
+        {Phase.PROMPTING, Phase.FLOOR, Phase.ASKING, Phase.DONE} | SUSPENDED
+    ),
+    Phase.ASKING: frozenset({Phase.PROMPTING, Phase.DONE}),
     Phase.FLOOR: frozenset({Phase.PROMPTING, Phase.DONE} | SUSPENDED),
     Phase.PAUSED: _LIVE | {Phase.BREAK, Phase.CONFIRMING_STOP},
     Phase.BREAK: _LIVE | {Phase.PAUSED, Phase.CONFIRMING_STOP},
@@ -34,13 +39,14 @@ MOVES: dict[Phase, frozenset[Phase]] = {
 
     STARTING ──first tick──> PROMPTING ──prompt over, it gave a floor──> FLOOR
     PROMPTING ──the next prompt──> PROMPTING
+    PROMPTING ──a ready step──> ASKING ──both answered──> PROMPTING (begin, or goodbye)
     FLOOR ──floor ends──> PROMPTING (what follows it)
     PROMPTING, FLOOR ──pause / time-out / stop──> PAUSED / BREAK / CONFIRMING_STOP
     PAUSED ──time-out / stop──> BREAK / CONFIRMING_STOP
     BREAK ──over──> PAUSED;  BREAK ──stop──> CONFIRMING_STOP
     CONFIRMING_STOP ──no, in a pause or a break──> PAUSED / BREAK
     PAUSED, BREAK, CONFIRMING_STOP ──resume, no, Stop──> PROMPTING / FLOOR (where it was)
-    STARTING, PROMPTING, FLOOR ──the end, or Stop──> DONE
+    STARTING, PROMPTING, FLOOR, ASKING ──the end, or Stop──> DONE
 
 The engine's own docstring draws the same moves with the inputs that cause them.
 """

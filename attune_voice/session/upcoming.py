@@ -26,6 +26,7 @@ from attune_voice.session.floor import (
     role_for,
 )
 from attune_voice.session.phases import Phase, Suspension
+from attune_voice.session.readiness import readiness_texts
 from attune_voice.session.wording import fill
 
 _ANSWERED = (CommandWord.PAUSE, CommandWord.STOP, CommandWord.TIME_OUT, CommandWord.MORE_TIME)
@@ -72,7 +73,14 @@ class Foresight:
         if suspension is not None:
             texts += self._coming_back(now, phase, suspension)
             phase = suspension.resume_phase
-        if phase is Phase.STARTING:
+        if phase is Phase.ASKING or (
+            phase is Phase.PROMPTING
+            and 0 <= now.index < len(self.steps)
+            and self.steps[now.index][1].kind is StepKind.READY
+        ):
+            texts += self._readiness(understands_speech)
+            texts += self._next_step_text(now.index, now.speaker)
+        elif phase is Phase.STARTING:
             texts += self._next_step_text(now.index, now.speaker)
         elif now.floor is not None or now.pending is not None:
             texts += self._floor_texts(now, understands_speech)
@@ -81,6 +89,9 @@ class Foresight:
         if understands_speech:
             texts += self._command_answers(now)
         return list(dict.fromkeys(texts))
+
+    def _readiness(self, understands_speech: bool) -> list[str]:
+        return readiness_texts((self.names["A"], self.names["B"]), understands_speech)
 
     def _text(
         self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
@@ -98,7 +109,7 @@ class Foresight:
             if step.kind is StepKind.SWAP:
                 speaker = OTHER[speaker]
                 continue
-            if step.kind is StepKind.SAY:
+            if step.kind in (StepKind.SAY, StepKind.READY):
                 return [self._text(step.text, speaker, speaker, 0.0)]
             holder, limit_s = floor_for(self.exercise, step, role_for(step), speaker)
             return [self._text(step.text, speaker, holder, limit_s)]
@@ -118,16 +129,15 @@ class Foresight:
         speaker = now.speaker
         after: list[str] = []
         if role is FloorRole.CONFIRM:
-            # Unheard is the only outcome when no answer can be understood.
-            outcomes = (prompts.confirmed, prompts.unheard) if understands_speech else ()
-            for outcome in outcomes or (prompts.unheard,):
+            # Y and N answer by key where no speech model listens.
+            for outcome in (prompts.confirmed, prompts.unheard):
                 # An empty outcome says nothing: the next step follows at once.
                 after += (
                     [self._text(outcome, speaker, speaker, 0.0)]
                     if outcome
                     else self._next_step_text(now.index, speaker)
                 )
-            if understands_speech and now.attempt < self.exercise.max_attempts:
+            if now.attempt < self.exercise.max_attempts:
                 clarify = Step(StepKind.FLOOR, who=Who.SPEAKER)
                 clarify_holder, clarify_limit_s = floor_for(
                     self.exercise, clarify, FloorRole.CLARIFY, speaker
@@ -208,6 +218,8 @@ class Foresight:
             elif action is Action.TIME_OUT:
                 break_length = spoken_duration(self.break_s)
                 texts.append(self._text(prompts.time_out, *said_in, break_length=break_length))
+                # The guided minute of breathing follows at once.
+                texts += [self._text(line, *said_in) for line in prompts.soothing]
             elif action is Action.MORE_TIME:
                 speaker, holder, limit_s = said_in
                 limit_s += self.more_time_s

@@ -23,6 +23,7 @@ from attune_voice.events import FloorRole, PromptMeaning
 _SPOKEN_PROTOCOL: dict[str, tuple[str, ...]] = {
     "handover": ("I'm done.", "Over to you.", "That's all."),
     "say_yes": ("Yes.",),
+    "say_ready": ("Yes.",),
     "say_not_quite": ("Not quite.",),
     "say_resume": ("Resume.",),
     "say_no": ("No.",),
@@ -113,8 +114,12 @@ _ANSWERS = {
     "come_back": "say_resume",
     "confirm_stop": "say_no",
     "consent": "say_yes",
+    "ready": "say_ready",
 }
 """The coach's questions the partners answer, and how."""
+
+_KEY_ANSWERS = {"ready": "key:y", "consent": "key:y"}
+"""The coach's questions answered by key without a speech model, and the key."""
 
 VOICES = {"A": ("gmw/en-us+m3", 168), "B": ("gmw/en-gb-x-rp+f4", 176)}
 """espeak-ng voice and rate (words per minute) for each partner."""
@@ -180,6 +185,11 @@ class Behaviour:
                 sample += len(pcm) + self._seconds(0.5, 1.0)
             plans.append(self._hand_over(partner, sample))
             return plans
+        if meaning.purpose in _KEY_ANSWERS and not self.voice_commands:
+            # Without a speech model the partners answer the coach's questions by key.
+            answerer = partner or "A"
+            sample = end_sample + self._seconds(0.8, 2.0)
+            return [Plan(answerer, sample, _KEY_ANSWERS[meaning.purpose])]
         if self.voice_commands and meaning.purpose in _ANSWERS:
             # Nobody in the demo wants to stop or stay paused: a heard "stop" or
             # "pause" there is the recogniser's mistake, and the partners say so.
@@ -197,7 +207,12 @@ class Behaviour:
             category = "yes" if self.rng.random() < 0.75 else "not_quite"
             if self.voice_commands:
                 category = f"say_{category}"
-            plans.append(Plan(partner, sample, category, self._line(partner, category)))
+            pcm = self._line(partner, category)
+            plans.append(Plan(partner, sample, category, pcm))
+            if not self.voice_commands:
+                # Nobody understands the words: the answer is given by key as well.
+                key = "key:y" if category == "yes" else "key:n"
+                plans.append(Plan(partner, sample + len(pcm) + self._seconds(0.3, 0.8), key))
             return plans
         if role is FloorRole.PARAPHRASE:
             categories = ["paraphrase"] * int(self.rng.integers(2, 4))

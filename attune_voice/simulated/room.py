@@ -228,6 +228,9 @@ class SimulatedRoom:
             if plan.kind == "key":
                 keys.append("pagedown")
                 continue
+            if plan.kind.startswith("key:"):
+                keys.append(plan.kind.removeprefix("key:"))
+                continue
             assert plan.pcm is not None
             gain = self._speech_gain[plan.partner]
             audio = plan.pcm.astype(np.float32) / 32768.0

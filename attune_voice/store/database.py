@@ -42,7 +42,7 @@ MODES = frozenset({"demo", "run", "import"})
 """How a session came about: the simulated room, the microphone, or an imported log."""
 
 RUNNING = "running"
-FINAL_STATUSES = frozenset({"completed", "stopped", "interrupted", "device_lost"})
+FINAL_STATUSES = frozenset({"completed", "stopped", "interrupted", "device_lost", "not_started"})
 """What a session can end as; the same words as ``events.EndReason``."""
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -124,7 +124,7 @@ class SessionRecord:
     mode: str
     """demo, run or import."""
     status: str
-    """running, completed, stopped, interrupted or device_lost."""
+    """running, completed, stopped, interrupted, device_lost or not_started."""
     duration_s: float | None
     """None while the session is running."""
     event_count: int
