@@ -16,6 +16,7 @@ from attune_voice.audio.frames import Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, RoomConfig
 from attune_voice.events import PromptMeaning
 from attune_voice.simulated.demo import build_room
+from attune_voice.simulated.partners import Plan
 from attune_voice.simulated.room import SimulatedRoom
 from attune_voice.voice.player import PromptPreparer, PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
@@ -93,6 +94,25 @@ def test_chimes_are_made_once(renderer: SpeechRenderer, room: SimulatedRoom) -> 
     second_s = player.chime("bell")
     assert first_s == second_s > 0.5
     assert room.queued_s() == pytest.approx(first_s + second_s)
+
+
+def test_a_chime_delays_what_the_partners_meant_to_do_after_it_as_well(
+    renderer: SpeechRenderer, room: SimulatedRoom
+) -> None:
+    # A line due during the chime waits until it has faded; the hand-over meant to follow
+    # that line, and the listener's reaction to it, wait as long: nobody speaks over
+    # their own delayed line, and the reaction still lands where it was aimed.
+    line = renderer.render(CHECK_IN)
+    second = SAMPLE_RATE_HZ
+    share = Plan("A", second // 2, "share", line)
+    interrupt = Plan("B", share.sample + len(line) // 2, "interrupt", line)
+    hand_over = Plan("A", share.sample + len(line) + second // 2, "handover", line)
+    room._pending = [share, interrupt, hand_over]
+    room.play(np.zeros(second, dtype=np.int16))  # no meaning: a chime
+    delay = second + int(0.2 * second)
+    assert [(p.kind, p.sample) for p in room._pending] == [
+        (p.kind, p.sample + delay) for p in (share, interrupt, hand_over)
+    ]
 
 
 def test_renders_are_16_khz_speech_trimmed_of_silence(renderer: SpeechRenderer) -> None:

@@ -143,15 +143,17 @@ class SimulatedRoom:
             self._sounds.append(_Playing("prompt", start, dry, "prompt"))
         if meaning is None:
             # A chime: people let it ring out before they go on, so whatever either
-            # partner was about to start during it waits until it has faded.
+            # partner was about to start during it waits until it has faded. What they
+            # meant to do after that waits as long: a partner never starts a line over
+            # their own delayed one, and a listener's reaction keeps to its gap.
             end = self._prompt_end + int(0.2 * SAMPLE_RATE_HZ)
-            self._pending = sorted(
-                (
-                    replace(p, sample=end + (p.sample - start)) if start <= p.sample < end else p
+            delayed = [p.sample for p in self._pending if start <= p.sample < end]
+            if delayed:
+                first = min(delayed)
+                self._pending = [
+                    replace(p, sample=p.sample + (end - start)) if p.sample >= first else p
                     for p in self._pending
-                ),
-                key=lambda plan: plan.sample,
-            )
+                ]
             return
         if meaning.purpose in ("overtime", "floor", "closing") and meaning.addressee:
             self._wrap_up(meaning.addressee, start)
