@@ -326,7 +326,7 @@ def spoken_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
 
 @pytest.fixture(scope="module")
 def transcribed_session(renderer: SpeechRenderer, model: SpeechModel) -> Played:
-    return play(renderer, seed=6, microphones=1, model=model, transcripts=True, prepare_ahead=True)
+    return play(renderer, seed=9, microphones=1, model=model, transcripts=True, prepare_ahead=True)
 
 
 @pytest.mark.parametrize("which", ["spoken_session", "transcribed_session"])
