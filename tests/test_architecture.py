@@ -124,3 +124,13 @@ def test_nothing_outside_the_command_line_imports_it() -> None:
         if name.startswith("attune_voice.cli") or name == "attune_voice.__main__":
             continue
         assert not any(i.startswith("attune_voice.cli") for i in _project_imports(name)), name
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    unnamed = [
+        str(path.relative_to(PACKAGE))
+        for path in MODULES.values()
+        if path.name != "__init__.py" and f"`{path.relative_to(PACKAGE)}`" not in page
+    ]
+    assert unnamed == []
