@@ -15,6 +15,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click
 
 from attune_voice import __version__
+from attune_voice.bounds import FLOOR_LIMIT_S, ROUNDS, Bound
 from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -36,12 +37,46 @@ class ReportedError(click.ClickException):
         click.echo(f"attune-voice: {self.format_message()}", err=True)
 
 
+class OneLineUsageError(click.UsageError):
+    """click's own complaint about the command line (an unknown option, a missing value),
+    shown as one line like every other error, with where to read more."""
+
+    def show(self, file: Any = None) -> None:
+        message = self.format_message().rstrip(".")
+        where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
+        click.echo(f"attune-voice: {message}{where}", err=True)
+
+
+def _one_line(e: click.UsageError) -> click.UsageError:
+    # A bare group (no command given) shows its help, as click (8.2 on) means it to.
+    shows_help = getattr(click.exceptions, "NoArgsIsHelpError", OneLineUsageError)
+    if isinstance(e, OneLineUsageError | shows_help):
+        return e
+    return OneLineUsageError(" ".join(e.format_message().split()), e.ctx)
+
+
 class AttuneGroup(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except AttuneError as e:
+            raise ReportedError(e) from e
+        except click.UsageError as e:
+            raise _one_line(e) from e
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AttuneError as e:
             raise ReportedError(e) from e
+        except click.UsageError as e:
+            raise _one_line(e) from e
 
 
 def warn(message: str) -> None:
@@ -74,17 +109,70 @@ def parse_limit(text: str | None) -> float | None:
         limit_s = parse_duration_s(text)
     except ValueError as e:
         raise UsageError(f"--limit: {e}") from e
-    if limit_s < 10:
-        raise UsageError(f"--limit {text} is too short for a turn; use at least 10s")
+    if not FLOOR_LIMIT_S.contains(limit_s):
+        size = "too short" if limit_s < FLOOR_LIMIT_S.low else "too long"
+        raise UsageError(f"--limit {text} is {size} for a turn; use {FLOOR_LIMIT_S.said()}")
     return limit_s
 
 
 def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
     from attune_voice.exercises.library import load_exercise
 
-    if rounds is not None and rounds < 1:
-        raise UsageError("--rounds must be 1 or more")
-    return load_exercise(name).with_overrides(limit_s=parse_limit(limit), rounds=rounds)
+    limit_s = parse_limit(limit)
+    return load_exercise(name).with_overrides(limit_s=limit_s, rounds=rounds)
+
+
+class Counted(click.ParamType[int]):
+    """A whole number inside ``bound``; anything else fails the command in one line."""
+
+    name = "integer"
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> int:
+        option = _option_name(param)
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            raise UsageError(
+                f"{option} takes a whole number, {self.bound.said()}; not {_short(value)}"
+            ) from None
+        if not self.bound.contains(number):
+            raise UsageError(f"{option} {_short(value)} is out of range; use {self.bound.said()}")
+        return number
+
+
+class Measured(click.ParamType[float]):
+    """A finite number inside ``bound`` (NaN and infinities never are)."""
+
+    name = "number"
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> float:
+        option = _option_name(param)
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise UsageError(
+                f"{option} takes a number, {self.bound.said()}; not {_short(value)}"
+            ) from None
+        if not self.bound.contains(number):
+            raise UsageError(f"{option} {_short(value)} is out of range; use {self.bound.said()}")
+        return number
+
+
+def _option_name(param: click.Parameter | None) -> str:
+    if isinstance(param, click.Option) and param.opts:
+        return max(param.opts, key=len)
+    return (param.name or "the value").upper() if param is not None else "the value"
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:21]}..."
 
 
 def dump_json(data: object) -> None:
@@ -101,8 +189,19 @@ list_format_option = click.option(
 )
 """``--format text|json`` for the commands that list things (sessions, exercises)."""
 
+limit_option = click.option(
+    "--limit",
+    metavar="DURATION",
+    help=f"Floor time per turn, e.g. 90s, 2m, 1m30s ({FLOOR_LIMIT_S.said()}).",
+)
+rounds_option = click.option(
+    "--rounds", type=Counted(ROUNDS), help=f"Number of rounds ({ROUNDS.said()})."
+)
 
-@click.group(cls=AttuneGroup)
+
+@click.group(
+    "attune-voice", cls=AttuneGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="attune-voice")
 def cli() -> None:
     """A screen-free voice coach for couples: timed speaker-listener practice, offline."""

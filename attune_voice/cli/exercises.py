@@ -13,8 +13,10 @@ from attune_voice.cli.app import (
     cli,
     dump_json,
     fail,
+    limit_option,
     list_format_option,
     load_cli_exercise,
+    rounds_option,
 )
 from attune_voice.errors import ScriptError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -73,8 +75,8 @@ def exercises(ctx: click.Context, output: str) -> None:
 
 @exercises.command("show")
 @click.argument("name")
-@click.option("--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s.")
-@click.option("--rounds", type=int, help="Number of rounds.")
+@limit_option
+@rounds_option
 @click.option(
     "--format",
     "output",

@@ -8,13 +8,18 @@ from typing import Any
 
 import click
 
+from attune_voice.bounds import DEMO_MINUTES, SEED
 from attune_voice.cli.app import (
+    Counted,
+    Measured,
     Progress,
     cli,
     dump_json,
+    limit_option,
     load_cli_exercise,
     parse_partners,
     remembered_partners,
+    rounds_option,
     warn,
 )
 from attune_voice.config import RoomConfig
@@ -50,10 +55,8 @@ def print_review(events: list[Event], session_id: int, output: str) -> None:
 
 
 _exercise_argument = click.argument("exercise", default="speaker-listener")
-_limit_option = click.option(
-    "--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s."
-)
-_rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
+_limit_option = limit_option
+_rounds_option = rounds_option
 _model_option = click.option(
     "--model",
     type=click.Path(file_okay=False, path_type=Path),
@@ -70,13 +73,18 @@ DEMO_BREAK_S = 60.0
 
 @cli.command()
 @_exercise_argument
-@click.option("--minutes", type=float, help="Scale the session to last about this long.")
+@click.option(
+    "--minutes",
+    type=Measured(DEMO_MINUTES),
+    help=f"Scale the session to last about this long ({DEMO_MINUTES.said()}; not below"
+    " what the exercise needs).",
+)
 @click.option(
     "--seed",
-    type=int,
+    type=Counted(SEED),
     default=1,
     show_default=True,
-    help="Changes what the simulated partners say and do.",
+    help=f"Changes what the simulated partners say and do ({SEED.said()}).",
 )
 @click.option(
     "--partners",
@@ -137,9 +145,12 @@ def demo(
     names = parse_partners(partners)
     chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
-        if minutes <= 0:
-            raise UsageError("--minutes must be more than 0")
-        chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
+        try:
+            chosen = fit_to_minutes(
+                chosen, minutes, limit_fixed=limit is not None, rounds_fixed=rounds is not None
+            )
+        except ValueError as e:
+            raise UsageError(f"--minutes {minutes:g}: {e}") from e
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
     # The simulated partners need no model; the hint about one is for real sessions.
     hearing = session_understanding(model, chosen, transcripts)

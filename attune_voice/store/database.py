@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from attune_voice.bounds import Bound
 from attune_voice.errors import StoreError
 from attune_voice.events import Event, dumps, loads
 from attune_voice.session.consent import carries_words
@@ -305,6 +306,7 @@ class Store:
 
     def settings_of(self, session_id: int) -> dict[str, Any]:
         """The settings ``start_session`` was given for the session."""
+        _check_id(session_id)
         with self._guard("read"):
             row = self._conn.execute(
                 "SELECT settings FROM sessions WHERE id = ?", (session_id,)
@@ -326,7 +328,8 @@ class Store:
         is emptied, so no copy stays in the database files. Raises ``StoreError`` when
         another attune-voice holds the log open and it cannot be emptied yet.
         """
-        wanted = sorted(set(session_ids))
+        # A number SQLite cannot hold names no session: it is simply not found.
+        wanted = sorted(sid for sid in set(session_ids) if _SQLITE_IDS.contains(sid))
         with self._guard("write to"), _transaction(self._conn):
             found = [
                 sid
@@ -425,6 +428,7 @@ class Store:
         return [_record(row) for row in rows]
 
     def session(self, session_id: int) -> SessionRecord:
+        _check_id(session_id)
         with self._guard("read"):
             row = self._conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions AS s WHERE s.id = ?", (session_id,)
@@ -442,6 +446,7 @@ class Store:
 
     def events(self, session_id: int) -> list[Event]:
         """The session's events in the order they were appended."""
+        _check_id(session_id)
         with self._guard("read"):
             known = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
             if known.fetchone() is None:
@@ -638,6 +643,15 @@ def _damaged(path: Path, detail: str, *, at_open: bool) -> str:
         f"{path} is not a readable attune-voice database ({_one_line(detail)});"
         f" move it aside or restore a backup{unchanged}"
     )
+
+
+_SQLITE_IDS = Bound(-(2**63), 2**63 - 1)
+"""What an SQLite INTEGER holds; a session number outside it cannot name a session."""
+
+
+def _check_id(session_id: int) -> None:
+    if not _SQLITE_IDS.contains(session_id):
+        raise _no_session(session_id)
 
 
 def _no_session(session_id: int) -> StoreError:

@@ -1,0 +1,171 @@
+"""Careless and hostile values at the command line: one line, a non-zero exit, nothing kept."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from cli_run import invoke, one_error_line
+
+from attune_voice.bounds import BREAK_S, DEMO_MINUTES, FLOOR_LIMIT_S, MAX_ATTEMPTS, ROUNDS, SEED
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("ATTUNE_HOME", str(folder))
+    return folder
+
+
+def stored_sessions(home: Path) -> int:
+    database = home / "attune.db"
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM sessions").fetchone()
+    return int(count)
+
+
+def refused(home: Path, *args: str) -> str:
+    """Run ``attune-voice ARGS``, which must fail fast in one line and keep no session."""
+    started = time.monotonic()
+    result = invoke(*args)
+    elapsed_s = time.monotonic() - started
+    assert result.exit_code != 0, result.output
+    line = one_error_line(result)
+    assert elapsed_s < 5.0, f"{args} took {elapsed_s:.1f}s"
+    assert stored_sessions(home) == 0
+    return line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo", "--seed", "-1"), "--seed -1 is out of range; use 0 to 4294967295"),
+        (("demo", "--seed", "99999999999999999999"), "use 0 to 4294967295"),
+        (("demo", "--minutes", "nan"), "--minutes nan is out of range; use 1 to 180"),
+        (("demo", "--minutes", "inf"), "--minutes inf is out of range; use 1 to 180"),
+        (("demo", "--minutes", "1e308"), "--minutes 1e308 is out of range; use 1 to 180"),
+        (("demo", "--minutes", "100000"), "--minutes 100000 is out of range; use 1 to 180"),
+        (("demo", "--minutes", "0"), "--minutes 0 is out of range; use 1 to 180"),
+        (("demo", "--minutes", "soon"), "--minutes takes a number, 1 to 180; not soon"),
+        (("demo", "--rounds", "99999999"), "--rounds 99999999 is out of range; use 1 to 20"),
+        (("demo", "--rounds", "0"), "--rounds 0 is out of range; use 1 to 20"),
+        (("demo", "--rounds", "two"), "--rounds takes a whole number, 1 to 20; not two"),
+        (("demo", "--limit", "9999h"), "--limit 9999h is too long for a turn; use 10s to 30m"),
+        (("demo", "--limit", "3s"), "--limit 3s is too short for a turn; use 10s to 30m"),
+        (("demo", "--limit", "9" * 400 + "s"), "is too long to be a duration"),
+        (("exercises", "show", "tolerance", "--rounds", "21"), "use 1 to 20"),
+        (("exercises", "show", "tolerance", "--limit", "31m"), "use 10s to 30m"),
+        (
+            ("review", "99999999999999999999999"),
+            "no session 99999999999999999999999; list them with: attune-voice sessions",
+        ),
+        (
+            ("sessions", "delete", "99999999999999999999999", "--yes"),
+            "no session 99999999999999999999999; list them with: attune-voice sessions",
+        ),
+        (("export", "x.json", "--session", "99999999999999999999999"), "no session 9999"),
+        (("demo", "--bogus"), "No such option '--bogus'"),
+        (("demo", "--rounds"), "Option '--rounds' requires an argument"),
+        (("no-such-command",), "No such command 'no-such-command' (see: attune-voice --help)"),
+    ],
+)
+def test_bad_values_fail_in_one_line_and_keep_nothing(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert message in refused(home, *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--minutes", "1"), "speaker-listener takes at least about 6 minutes"),
+        (("--minutes", "4"), "speaker-listener takes at least about 6 minutes"),
+        (("--minutes", "180"), "speaker-listener lasts at most about"),
+        (("--minutes", "6", "--limit", "30s", "--rounds", "2"), "leave one of them out"),
+        (("--minutes", "2", "--limit", "2m"), "with its rounds as short as they go"),
+    ],
+)
+def test_minutes_the_exercise_cannot_fit_are_refused_with_the_reason(
+    home: Path, args: tuple[str, ...], message: str
+) -> None:
+    line = refused(home, "demo", *args)
+    assert line.startswith(f"attune-voice: --minutes {args[1]}: ")
+    assert message in line
+
+
+def test_minutes_with_a_limit_keeps_the_limit_and_fits_the_rounds(home: Path) -> None:
+    result = invoke("demo", "--minutes", "9", "--limit", "30s", "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.stdout)
+    # speaker-listener: two floors a round at 30s, so 9 minutes takes several rounds.
+    assert data["partners_summary"][0]["floors"] > 2
+    assert 6 * 60 < data["duration_s"] < 12 * 60
+
+
+def test_help_is_h_too_and_says_every_range() -> None:
+    result = invoke("demo", "-h")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for said in (ROUNDS.said(), FLOOR_LIMIT_S.said(), DEMO_MINUTES.said(), SEED.said()):
+        assert said in text
+    assert invoke("-h").exit_code == 0
+    assert ROUNDS.said() in " ".join(invoke("exercises", "show", "-h").stdout.split())
+
+
+def test_the_exercise_format_doc_says_the_ranges_the_checker_uses() -> None:
+    doc = DOCS.read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines() if line.startswith("| `")}
+    assert f"1 to {ROUNDS.show(ROUNDS.high)}" in rows["`rounds`"]
+    assert MAX_ATTEMPTS.said() in rows["`max_attempts`"]
+    assert BREAK_S.said() in rows["`break`"]
+    for key in ("`limit`", "`paraphrase_limit`", "`confirm_limit`"):
+        assert FLOOR_LIMIT_S.said() in rows[key]
+    assert f"--minutes` ({DEMO_MINUTES.said()})" in doc
+
+
+def test_exercises_check_refuses_out_of_range_values_at_once(tmp_path: Path) -> None:
+    script = tmp_path / "huge.toml"
+    script.write_text(
+        'name = "huge"\nskill = "awareness"\n'
+        "rounds = 99999999999999999999\n"
+        "max_attempts = 100000000000000000000\n"
+        'limit = "9999h"\n'
+        "paraphrase_limit = 99999999999999999999999999999999999999999999999999999\n"
+        'break = "99h"\n'
+        '[[round]]\nkind = "floor"\ntext = "Speak."\nlimit = "1s"\n',
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    result = invoke("exercises", "check", str(script))
+    assert time.monotonic() - started < 5.0
+    assert result.exit_code == 2
+    problems = result.stderr.splitlines()
+    assert f"{script}:3: rounds is 999999999...; write rounds = 1 to 20" in problems
+    assert f"{script}:4: max_attempts is 100000000...; write max_attempts = 1 to 10" in problems
+    assert f'{script}:5: limit "9999h" is too long; a limit is 10s to 30m' in problems
+    assert any(p.startswith(f"{script}:6: limit ") and "too long" in p for p in problems)
+    assert f"{script}:7: a break of 5940m is too long; a time-out lasts 20m to 120m" in problems
+    assert f'{script}:11: limit "1s" is too short; a limit is 10s to 30m' in problems
+    assert problems[-1] == f"attune-voice: {script}: 6 problems found"
+
+
+def test_exercises_check_takes_values_at_the_edges(tmp_path: Path) -> None:
+    script = tmp_path / "edges.toml"
+    script.write_text(
+        'name = "edges"\nskill = "awareness"\nrounds = 20\nmax_attempts = 10\n'
+        'limit = "30m"\nbreak = "2h"\n[[round]]\nkind = "floor"\ntext = "Speak."\n'
+        'limit = "10s"\n',
+        encoding="utf-8",
+    )
+    result = invoke("exercises", "check", str(script))
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.stdout
