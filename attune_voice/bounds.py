@@ -7,6 +7,8 @@ The exercise checker, the command-line options (their ``--help`` and their error
 from __future__ import annotations
 
 import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from attune_voice.durations import format_duration
@@ -61,3 +63,34 @@ SEED = Bound(0, 2**32 - 1)
 
 NAME_CHARS = 200
 """The longest partner name (in characters); archives refuse longer ones."""
+
+
+def partner_names_problem(names: Sequence[str]) -> str | None:
+    """What is wrong with a couple's two names, or None when they can be used: each one
+    usable (``partner_name_problem``), and not the same name twice, ignoring case (the
+    reports could not tell "Sam" from "sam")."""
+    if len(names) != 2:
+        return "give two names"
+    for name in names:
+        problem = partner_name_problem(name)
+        if problem is not None:
+            return problem
+    if names[0].strip().casefold() == names[1].strip().casefold():
+        return f"the two names are the same ({names[0].strip()}); give each partner their own"
+    return None
+
+
+def partner_name_problem(name: str) -> str | None:
+    """What is wrong with one partner's name, or None: non-empty, at most ``NAME_CHARS``
+    characters, no control characters."""
+    if not name.strip():
+        return "a name cannot be empty"
+    if len(name) > NAME_CHARS:
+        return f"a name is at most {NAME_CHARS} characters, not {len(name)}"
+    if any(unicodedata.category(char) in _CONTROL for char in name):
+        return f"the name {name[:20]!r} holds a control character"
+    return None
+
+
+_CONTROL = frozenset({"Cc", "Zl", "Zp"})
+"""Unicode categories that break a line or a table: controls and line separators."""

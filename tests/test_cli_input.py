@@ -169,3 +169,115 @@ def test_exercises_check_takes_values_at_the_edges(tmp_path: Path) -> None:
     result = invoke("exercises", "check", str(script))
     assert result.exit_code == 0, result.output
     assert "ok" in result.stdout
+
+
+# --- names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("partners", "message"),
+    [
+        ("Sam,sam", "--partners: the two names are the same (Sam); give each partner their own"),
+        (" ALEX , alex ", "--partners: the two names are the same (ALEX)"),
+        ("a" * 201 + ",Bo", "--partners: a name is at most 200 characters, not 201"),
+        ("Sam\x1b[31m,Alex", "--partners: the name 'Sam\\x1b[31m' holds a control character"),
+        ("Sa\u2028m,Alex", "holds a control character"),
+        ("Sam", '--partners takes two names separated by a comma, like "Sam,Alex"'),
+        ("Sam,Alex,Kai", "--partners takes two names separated by a comma"),
+    ],
+)
+def test_unusable_partner_names_are_refused_where_they_enter(
+    home: Path, partners: str, message: str
+) -> None:
+    assert message in refused(home, "demo", "--partners", partners)
+
+
+def test_unusable_remembered_names_are_refused_before_the_devices(home: Path) -> None:
+    from attune_voice.store.database import Store
+
+    with Store.open() as store:
+        store.set_setting("partners", "Sam,SAM")
+    line = refused(home, "run", "--input", "no-such-microphone")
+    assert line == (
+        'attune-voice: the remembered names (give new ones with --partners "A,B"): '
+        "the two names are the same (Sam); give each partner their own"
+    )
+
+
+def test_a_name_of_200_characters_is_taken(home: Path) -> None:
+    result = invoke("demo", "--limit", "20s", "--rounds", "1", "--partners", "n" * 200 + ",Bo")
+    assert result.exit_code == 0, result.output
+    assert stored_sessions(home) == 1
+
+
+def _archive(sessions: list[dict[str, object]]) -> bytes:
+    import json
+
+    return json.dumps(
+        {"format": "attune-voice-archive", "version": 1, "sessions": sessions}
+    ).encode()
+
+
+def _archived(partners: list[str], minute: int) -> dict[str, object]:
+    return {
+        "started_at": f"2024-05-01T19:{minute:02d}:00Z",
+        "exercise": "speaker-listener",
+        "partners": partners,
+        "status": "completed",
+        "duration_s": 3.0,
+        "settings": {},
+        "events": [{"kind": "key", "t": 1.0, "key": "enter"}],
+    }
+
+
+def test_import_takes_the_valid_sessions_and_reports_the_rest(home: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "ours.json"
+    archive.write_bytes(
+        _archive(
+            [
+                _archived(["Ann", "Bo"], 1),
+                _archived(["A" * 500, "Bo"], 2),
+                _archived(["Ann", "Bo"], 3),
+                _archived(["Ann", "ann"], 4),
+            ]
+        )
+    )
+    result = invoke("import", str(archive))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Imported 2 sessions; 2 left out (above).\n"
+    assert result.stderr.splitlines() == [
+        f"attune-voice: {archive}: session 2 is not valid (a partner must be a non-empty text"
+        " of at most 200 characters); left out",
+        f"attune-voice: {archive}: session 4 is not valid (partners: the two names are the same"
+        " (Ann); give each partner their own); left out",
+    ]
+    assert stored_sessions(home) == 2
+
+
+def test_import_of_an_archive_with_no_usable_session_fails_in_one_line(
+    home: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "bad.json"
+    archive.write_bytes(_archive([_archived(["A" * 500, "Bo"], 1)]))
+    result = invoke("import", str(archive))
+    assert result.exit_code == 8
+    assert result.stderr.splitlines()[-1] == (
+        f"attune-voice: {archive}: none of its 1 sessions can be imported"
+    )
+    assert stored_sessions(home) == 0
+
+
+def test_text_tables_line_up_wide_characters(home: Path, tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    archive = tmp_path / "ours.json"
+    archive.write_bytes(
+        _archive([_archived(["김민지", "王小明"], 1), _archived(["Sam", "Alex"], 2)])
+    )
+    assert invoke("import", str(archive)).exit_code == 0
+    header, *rows = invoke("sessions").stdout.splitlines()
+    assert len(rows) == 2
+    # The length column ends at the same terminal column on every line.
+    ends = {cell_len(line[: line.index("3s") + 2]) for line in rows}
+    assert len(ends) == 1
+    assert cell_len(header[: header.index("length") + len("length")]) in ends

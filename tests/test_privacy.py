@@ -152,7 +152,8 @@ def add_sessions(count: int) -> list[int]:
 def test_sessions_lists_by_default_and_as_json(home: Path) -> None:
     assert invoke("sessions").output.startswith("No sessions yet.")
     first, second = add_sessions(2)
-    listed = invoke("sessions").output.splitlines()
+    header, *listed = invoke("sessions").output.splitlines()
+    assert header.split()[0] == "session"
     assert [int(line.split()[0]) for line in listed] == [second, first]
     result = invoke("sessions", "--format", "json")
     assert '"timing_only": false' in result.output

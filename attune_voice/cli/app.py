@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
@@ -15,7 +16,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click
 
 from attune_voice import __version__
-from attune_voice.bounds import FLOOR_LIMIT_S, ROUNDS, Bound
+from attune_voice.bounds import (
+    FLOOR_LIMIT_S,
+    ROUNDS,
+    Bound,
+    partner_name_problem,
+    partner_names_problem,
+)
 from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -93,12 +100,16 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 # --- shared options -------------------------------------------------------------------
 
 
-def parse_partners(text: str) -> tuple[str, str]:
+def parse_partners(text: str, *, source: str = "--partners") -> tuple[str, str]:
+    """Two names from "Sam,Alex"; ``UsageError`` naming ``source`` when they cannot be used."""
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or not all(names):
         raise UsageError(
-            f'--partners takes two names separated by a comma, like "Sam,Alex"; got {text!r}'
+            f'{source} takes two names separated by a comma, like "Sam,Alex"; got {_short(text)!r}'
         )
+    problem = partner_names_problem(names)
+    if problem is not None:
+        raise UsageError(f"{source}: {problem}")
     return names[0], names[1]
 
 
@@ -175,6 +186,25 @@ def _short(value: Any) -> str:
     return text if len(text) <= 24 else f"{text[:21]}..."
 
 
+def text_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+) -> list[str]:
+    """Lines of a plain table, columns two spaces apart and measured in terminal columns
+    (a Chinese or Korean character takes two), the columns numbered in ``right`` flush
+    right; no trailing spaces."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for row in (header, *rows):
+        cells = []
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            gap = " " * (width - cell_len(cell))
+            cells.append(gap + cell if i in right else cell + gap)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
 def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -242,13 +272,30 @@ def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
         return names
     saved = store.get_setting("partners")
     if saved:
-        return parse_partners(saved)
+        return parse_partners(
+            saved, source='the remembered names (give new ones with --partners "A,B")'
+        )
     if not sys.stdin.isatty():
         return ("Partner A", "Partner B")
-    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
-    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+    first = _ask_name("First partner's name", "Partner A", None)
+    second = _ask_name("Second partner's name", "Partner B", first)
     store.set_setting("partners", f"{first},{second}")
     return first, second
+
+
+def _ask_name(question: str, default: str, other: str | None) -> str:
+    """One name typed at the terminal, asked again until it can be used."""
+    while True:
+        name = click.prompt(question, err=True).strip() or default
+        if "," in name:
+            problem: str | None = "a name cannot hold a comma"
+        elif other is None:
+            problem = partner_name_problem(name)
+        else:
+            problem = partner_names_problem([other, name])
+        if problem is None:
+            return name
+        warn(problem)
 
 
 def format_stats(stats: DeviceStats) -> str:

@@ -15,9 +15,11 @@ from attune_voice.cli.app import (
     dump_json,
     fail,
     list_format_option,
+    text_table,
     warn,
 )
 from attune_voice.durations import format_duration
+from attune_voice.errors import ArchiveError
 
 if TYPE_CHECKING:
     pass
@@ -57,12 +59,21 @@ def sessions(ctx: click.Context, output: str) -> None:
     if not records:
         click.echo(f"No sessions yet. Try: {DEMO_HINT}")
         return
-    for r in records:
-        click.echo(
-            f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
-            f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
-            f"  {r.status}{'  timing only' if r.timing_only else ''}"
-        )
+    rows = [
+        [
+            str(r.id),
+            r.started_at,
+            r.exercise,
+            f"{r.partners[0]} & {r.partners[1]}",
+            format_duration(r.duration_s or 0.0),
+            r.mode,
+            r.status + ("  timing only" if r.timing_only else ""),
+        ]
+        for r in records
+    ]
+    header = ["session", "started", "exercise", "partners", "length", "mode", "status"]
+    for line in text_table(header, rows, right=(0, 4)):
+        click.echo(line)
 
 
 @sessions.command()
@@ -122,15 +133,24 @@ def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
     """Add the sessions of an archive FILE; sessions already stored are left as they are."""
-    from attune_voice.store.archive import import_sessions, read_archive
+    from attune_voice.store.archive import import_sessions, read_archive_parts
     from attune_voice.store.database import Store
 
-    archived = read_archive(file)
+    parts = read_archive_parts(file)
+    for refused in parts.refused:
+        warn(f"{file}: {refused}; left out")
+    if parts.refused and not parts.sessions:
+        fail(
+            f"{file}: none of its {len(parts.refused)} sessions can be imported",
+            exit_code=ArchiveError.exit_code,
+        )
     with Store.open() as store:
-        result = import_sessions(store, archived)
+        result = import_sessions(store, list(parts.sessions))
     added = len(result.added)
+    left_out = len(parts.refused)
     click.echo(
         f"Imported {added} session{'s' if added != 1 else ''}"
         + (f"; {result.skipped} already stored, left as they were" if result.skipped else "")
+        + (f"; {left_out} left out (above)" if left_out else "")
         + "."
     )

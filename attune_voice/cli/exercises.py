@@ -17,6 +17,7 @@ from attune_voice.cli.app import (
     list_format_option,
     load_cli_exercise,
     rounds_option,
+    text_table,
 )
 from attune_voice.errors import ScriptError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -58,15 +59,21 @@ def exercises(ctx: click.Context, output: str) -> None:
     if output == "json":
         dump_json(rows)
         return
-    name_width = max(len(row["name"]) for row in rows)
-    skill_width = max(len(row["skill"]) for row in rows)
-    for row in rows:
-        length = f"{max(1, round(row['duration_s'] / 60))} min"
-        mine = "" if row["source"] == "built-in" else "  (yours)"
-        click.echo(
-            f"{row['name']:<{name_width}}  {row['skill']:<{skill_width}}  {length:>6}  "
-            f"{row['goal']}{mine}"
-        )
+    lines = text_table(
+        ["exercise", "skill", "length", "goal"],
+        [
+            [
+                row["name"],
+                row["skill"],
+                f"{max(1, round(row['duration_s'] / 60))} min",
+                row["goal"] + ("" if row["source"] == "built-in" else "  (yours)"),
+            ]
+            for row in rows
+        ],
+        right=(2,),
+    )
+    for line in lines:
+        click.echo(line)
     click.echo(
         f"\nLengths are with every floor used in full. Your own exercises go in "
         f"{custom_folder()}; start one with: attune-voice exercises new NAME"
