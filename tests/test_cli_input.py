@@ -281,3 +281,226 @@ def test_text_tables_line_up_wide_characters(home: Path, tmp_path: Path) -> None
     ends = {cell_len(line[: line.index("3s") + 2]) for line in rows}
     assert len(ends) == 1
     assert cell_len(header[: header.index("length") + len("length")]) in ends
+
+
+# --- nothing half-made --------------------------------------------------------------------
+
+
+def test_save_audio_to_a_missing_folder_is_refused_before_the_session(
+    home: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "nonexistent" / "x.wav"
+    line = refused(home, "demo", "--limit", "20s", "--rounds", "1", "--save-audio", str(target))
+    assert line == (
+        f"attune-voice: {target}: cannot write: the folder {target.parent} does not exist"
+    )
+    assert not target.parent.exists()
+
+
+def test_a_session_that_fails_before_its_clock_moves_is_not_kept(home: Path) -> None:
+    from attune_voice.events import EndReason, SessionStarted
+    from attune_voice.exercises.library import load_exercise
+    from attune_voice.session.wiring import recording
+
+    with (
+        pytest.raises(RuntimeError),
+        recording(load_exercise("tolerance"), ("Ann", "Bo"), "demo", warn=print) as (append, _),
+    ):
+        append(SessionStarted(t=0.0, exercise="tolerance", partners=("Ann", "Bo"), settings={}))
+        raise RuntimeError("the command failed here")
+    assert stored_sessions(home) == 0
+    # Once the couple has done something, a failure keeps what was stored.
+    with recording(load_exercise("tolerance"), ("Ann", "Bo"), "demo", warn=print) as (
+        append,
+        finish,
+    ):
+        append(SessionStarted(t=0.0, exercise="tolerance", partners=("Ann", "Bo"), settings={}))
+        finish(EndReason.STOPPED, 0.0)
+    assert stored_sessions(home) == 1
+
+
+def test_exercises_new_does_not_make_folders_for_output(tmp_path: Path, home: Path) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "z.toml"
+    line = refused(home, "exercises", "new", "zed", "--output", str(target))
+    assert line == (
+        f"attune-voice: cannot write {target}: the folder {target.parent} does not exist"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_attune_home_makes_only_the_data_folder_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nonexistent-root" / "x"
+    monkeypatch.setenv("ATTUNE_HOME", str(missing))
+    result = invoke("demo", "--limit", "20s", "--rounds", "1")
+    assert result.exit_code == 6
+    assert one_error_line(result) == (
+        f"attune-voice: cannot create the folder {missing} (its parent folder does not exist);"
+        " check that it is a writable folder"
+    )
+    assert not missing.parent.exists()
+    monkeypatch.setenv("ATTUNE_HOME", str(tmp_path / "fresh"))
+    assert invoke("exercises", "show", "tolerance").exit_code == 0
+    assert invoke("demo", "--limit", "20s", "--rounds", "1").exit_code == 0
+    assert (tmp_path / "fresh" / "attune.db").exists()
+
+
+def test_an_empty_attune_home_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATTUNE_HOME", "")
+    for args in (("sessions",), ("demo", "--limit", "20s", "--rounds", "1")):
+        result = invoke(*args)
+        assert result.exit_code == 6
+        assert one_error_line(result) == (
+            "attune-voice: ATTUNE_HOME is set but empty; name a folder, or unset it to use"
+            " the usual one"
+        )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sessions",),
+        ("sessions", "--format", "json"),
+        ("review",),
+        ("review", "3"),
+        ("history",),
+        ("history", "--format", "json"),
+        ("sessions", "delete", "1", "--yes"),
+        ("sessions", "delete", "--all", "--yes"),
+        ("export", "-"),
+    ],
+)
+def test_read_only_commands_create_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATTUNE_HOME", "relative-home")
+    invoke(*args)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- private by default -------------------------------------------------------------------
+
+
+def test_every_file_the_cli_writes_is_owner_only(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    # The usual umask, which would leave a plainly created file readable by all.
+    previous = os.umask(0o022)
+    try:
+        _write_everything(home, tmp_path)
+    finally:
+        os.umask(previous)
+
+
+def _write_everything(home: Path, tmp_path: Path) -> None:
+    import stat
+
+    out = tmp_path / "out"
+    out.mkdir()
+    # A file that is already there, readable by all, is made private when overwritten.
+    (out / "room.wav").write_bytes(b"old")
+    (out / "room.wav").chmod(0o644)
+    written = {
+        out / "room.wav": ("demo", "--limit", "20s", "--rounds", "1", "--save-audio"),
+        out / "session.html": ("review", "--html"),
+        out / "session.png": ("review", "--png"),
+        out / "history.html": ("history", "--html"),
+        out / "history.png": ("history", "--png"),
+        out / "ours.json": ("export",),
+        out / "mine.toml": ("exercises", "new", "mine", "--output"),
+    }
+    for path, args in written.items():
+        result = invoke(*args, str(path))
+        assert result.exit_code == 0, (args, result.output)
+    result = invoke("exercises", "new", "ours")
+    assert result.exit_code == 0, result.output
+    written[next(home.glob("**/ours.toml"), home / "missing")] = ()
+    written[home / "attune.db"] = ()
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_export_dash_writes_the_archive_to_standard_output(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    assert invoke("demo", "--limit", "20s", "--rounds", "1").exit_code == 0
+    result = invoke("export", "-")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["format"] == "attune-voice-archive"
+    assert len(document["sessions"]) == 1
+    assert result.stderr == "attune-voice: wrote 1 session to standard output\n"
+    assert not (tmp_path / "-").exists()
+
+
+# --- what reads wrong -----------------------------------------------------------------------
+
+
+def _readme_commands() -> list[list[str]]:
+    import shlex
+
+    readme = (DOCS.parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = []
+    in_code = False
+    for line in readme.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif in_code and line.startswith("attune-voice "):
+            words = shlex.split(line.split("  #")[0], comments=True)
+            commands.append(words[1:])
+    return commands
+
+
+def test_readme_commands_name_real_commands_and_options() -> None:
+    import click
+
+    from attune_voice.cli.main import cli
+
+    commands = _readme_commands()
+    assert len(commands) > 20
+    for words in commands:
+        command: click.Command = cli
+        rest = list(words)
+        while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+            found = command.get_command(click.Context(command), rest.pop(0))
+            assert found is not None, words
+            command = found
+        known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for word in rest:
+            if word.startswith("--"):
+                assert word.split("=")[0] in known, (words, word)
+
+
+def test_list_aliases_and_every_option_has_help() -> None:
+    import click
+
+    from attune_voice.cli.main import cli
+
+    assert invoke("exercises", "list").stdout == invoke("exercises").stdout
+    assert invoke("sessions", "list").stdout == invoke("sessions").stdout
+
+    def walk(command: click.Command, path: str) -> None:
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name not in {"help", "version"}:
+                assert param.help, f"{path} {param.opts[0]} has no help"
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(cli, "attune-voice")
+
+
+def test_sessions_json_names_the_session_number_as_everywhere_else() -> None:
+    import json
+
+    assert invoke("demo", "--limit", "20s", "--rounds", "1").exit_code == 0
+    (row,) = json.loads(invoke("sessions", "--format", "json").stdout)
+    assert row["session"] == 1 and "id" not in row

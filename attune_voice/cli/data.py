@@ -30,11 +30,21 @@ if TYPE_CHECKING:
 @click.pass_context
 def sessions(ctx: click.Context, output: str) -> None:
     """List the stored sessions, newest first (or delete them: sessions delete)."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        _list_sessions(output)
+
+
+@sessions.command("list")
+@list_format_option
+def sessions_list(output: str) -> None:
+    """List the stored sessions (the same as attune-voice sessions)."""
+    _list_sessions(output)
+
+
+def _list_sessions(output: str) -> None:
     from attune_voice.store.database import Store
 
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         exposed = store.exposure_warning()
         if exposed:
             warn(exposed)
@@ -43,7 +53,7 @@ def sessions(ctx: click.Context, output: str) -> None:
         dump_json(
             [
                 {
-                    "id": r.id,
+                    "session": r.id,
                     "started_at": r.started_at,
                     "exercise": r.exercise,
                     "partners": list(r.partners),
@@ -88,7 +98,7 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
 
     if (session is None) == (not everything):
         fail("give one SESSION number or --all, not both")
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         if everything:
             ids = [record.id for record in store.sessions()]
             what = f"all {len(ids)} sessions"
@@ -118,13 +128,19 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--session", "session_ids", type=int, multiple=True, help="Only these sessions.")
 def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
-    """Write all sessions to FILE, a JSON archive to keep or hand to a counsellor."""
-    from attune_voice.store.archive import export_sessions
+    """Write all sessions to FILE (- for standard output), a JSON archive to keep or hand
+    to a counsellor."""
+    from attune_voice.store.archive import archive_text, export_sessions
     from attune_voice.store.database import Store
 
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         for sid in session_ids:
             store.session(sid)
+        if str(file) == "-":
+            text, count = archive_text(store, list(session_ids) or None)
+            click.echo(text)
+            warn(f"wrote {count} session{'s' if count != 1 else ''} to standard output")
+            return
         count = export_sessions(store, file, list(session_ids) or None)
     click.echo(f"Wrote {count} session{'s' if count != 1 else ''} to {file} (private: 0600).")
 

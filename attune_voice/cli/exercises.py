@@ -47,8 +47,18 @@ def _row(exercise: Exercise) -> dict[str, Any]:
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:
     """List the exercises: name, skill, length and goal (show, write or check one)."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        _list_exercises(output)
+
+
+@exercises.command("list")
+@list_format_option
+def exercises_list(output: str) -> None:
+    """List the exercises (the same as attune-voice exercises)."""
+    _list_exercises(output)
+
+
+def _list_exercises(output: str) -> None:
     from attune_voice.exercises.folders import custom_folder
     from attune_voice.exercises.library import library
 
@@ -130,6 +140,7 @@ def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
     """Write a commented script to adapt, into your exercises folder."""
     from attune_voice.exercises.folders import builtin_names, custom_folder, is_exercise_name
     from attune_voice.exercises.library import copy_of_script, exercise_template
+    from attune_voice.store.paths import write_private
 
     if not is_exercise_name(name):
         raise UsageError(
@@ -149,8 +160,12 @@ def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
     if target.exists():
         raise UsageError(f"{target} already exists; edit it, or choose another name")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        if output is None:
+            # Only the exercises folder is ours to make; --output names an existing one.
+            target.parent.mkdir(parents=True, exist_ok=True)
+        elif not target.parent.is_dir():
+            raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+        write_private(target, text.encode("utf-8"), exclusive=True)
     except OSError as e:
         raise ScriptError(f"cannot write {target}: {e.strerror or e}") from e
     check_as = name if output is None else str(target)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,16 @@ from attune_voice.cli.app import (
 from attune_voice.config import RoomConfig
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.events import EndReason, Event
+
+
+@contextmanager
+def closing_writer(writer: Any) -> Iterator[None]:
+    """Closes ``writer`` (a ``WavWriter`` or None) when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def remember_summary(session_id: int, summary: Any) -> None:
@@ -155,7 +166,11 @@ def demo(
     # The simulated partners need no model; the hint about one is for real sessions.
     hearing = session_understanding(model, chosen, transcripts)
     understanding = hearing() if hearing is not None else None
+    # The file is opened before the session starts: a path that cannot be written
+    # fails the command before anything is stored.
+    writer = WavWriter(save_audio, room_config.microphones) if save_audio else None
     with (
+        closing_writer(writer),
         SpeechRenderer() as renderer,
         recording(chosen, names, "demo", warn=warn) as (append, finish),
     ):
@@ -173,7 +188,6 @@ def demo(
         loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
         progress = Progress("simulated", minutes * 60 if minutes else None)
         loop.on_progress = progress
-        writer = WavWriter(save_audio, room.channels) if save_audio else None
         if writer is not None:
             loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
         monitor = None
@@ -191,8 +205,6 @@ def demo(
             _say_summary(loop, renderer, log.events, reason)
         finally:
             progress.done()
-            if writer is not None:
-                writer.close()
             if monitor is not None:
                 monitor.close()
     print_review(log.events, session_id, output)

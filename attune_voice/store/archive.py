@@ -78,6 +78,13 @@ def export_sessions(store: Store, target: Path, session_ids: list[int] | None = 
     The file is written beside its final name and renamed into place, readable by its
     owner only: an export cut short never leaves half an archive under the name.
     """
+    text, count = archive_text(store, session_ids)
+    _write_private(target, text.encode("utf-8"))
+    return count
+
+
+def archive_text(store: Store, session_ids: list[int] | None = None) -> tuple[str, int]:
+    """The archive of the sessions (all when ``session_ids`` is None) and how many."""
     records = store.sessions()
     if session_ids is not None:
         wanted = set(session_ids)
@@ -99,9 +106,7 @@ def export_sessions(store: Store, target: Path, session_ids: list[int] | None = 
         for record in records
     ]
     document = {"format": FORMAT, "version": VERSION, "sessions": sessions}
-    text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False)
-    _write_private(target, text.encode("utf-8"))
-    return len(sessions)
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False), len(sessions)
 
 
 def read_archive(source: Path) -> list[ArchivedSession]:

@@ -144,14 +144,20 @@ class Store:
         self._timing_only: dict[int, bool] = {}
 
     @classmethod
-    def open(cls, path: Path | None = None) -> Store:
+    def open(cls, path: Path | None = None, *, create: bool = True) -> Store:
         """Open (creating if needed) the database at ``path``, default ``database_path()``.
 
+        With ``create=False`` (the commands that only read) a missing file is not
+        created, nor its folder: the store is an empty one in memory, with no sessions.
         A new file and its folder are made private (0600 and 0700). Raises
         ``StoreError`` for a file that is not an attune-voice database, is damaged or
         was written by a newer version (all left untouched), or cannot be written.
         """
         path = (paths.database_path() if path is None else path).absolute()
+        if not create and not path.exists():
+            empty = sqlite3.connect(":memory:", isolation_level=None)
+            _migrate(empty, path)
+            return cls(empty, path)
         try:
             paths.ensure_private_dir(path.parent)
         except OSError as e:
