@@ -26,7 +26,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from attune_voice.bounds import Bound
 from attune_voice.errors import StoreError
 from attune_voice.events import Event, dumps, loads
 from attune_voice.session.consent import carries_words
@@ -147,9 +146,8 @@ class Store:
     def open(cls, path: Path | None = None, *, create: bool = True) -> Store:
         """Open (creating if needed) the database at ``path``, default ``database_path()``.
 
-        With ``create=False`` (the commands that only read) a missing file is not
-        created, nor its folder: the store is an empty one in memory, with no sessions.
-        A new file and its folder are made private (0600 and 0700). Raises
+        With ``create=False`` a missing file is not created: the store is an empty one
+        in memory. A new file and its folder are made private (0600 and 0700). Raises
         ``StoreError`` for a file that is not an attune-voice database, is damaged or
         was written by a newer version (all left untouched), or cannot be written.
         """
@@ -312,7 +310,6 @@ class Store:
 
     def settings_of(self, session_id: int) -> dict[str, Any]:
         """The settings ``start_session`` was given for the session."""
-        _check_id(session_id)
         with self._guard("read"):
             row = self._conn.execute(
                 "SELECT settings FROM sessions WHERE id = ?", (session_id,)
@@ -334,8 +331,7 @@ class Store:
         is emptied, so no copy stays in the database files. Raises ``StoreError`` when
         another attune-voice holds the log open and it cannot be emptied yet.
         """
-        # A number SQLite cannot hold names no session: it is simply not found.
-        wanted = sorted(sid for sid in set(session_ids) if _SQLITE_IDS.contains(sid))
+        wanted = sorted(sid for sid in set(session_ids) if _fits(sid))
         with self._guard("write to"), _transaction(self._conn):
             found = [
                 sid
@@ -434,7 +430,8 @@ class Store:
         return [_record(row) for row in rows]
 
     def session(self, session_id: int) -> SessionRecord:
-        _check_id(session_id)
+        if not _fits(session_id):
+            raise _no_session(session_id)
         with self._guard("read"):
             row = self._conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions AS s WHERE s.id = ?", (session_id,)
@@ -452,7 +449,8 @@ class Store:
 
     def events(self, session_id: int) -> list[Event]:
         """The session's events in the order they were appended."""
-        _check_id(session_id)
+        if not _fits(session_id):
+            raise _no_session(session_id)
         with self._guard("read"):
             known = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
             if known.fetchone() is None:
@@ -651,13 +649,9 @@ def _damaged(path: Path, detail: str, *, at_open: bool) -> str:
     )
 
 
-_SQLITE_IDS = Bound(-(2**63), 2**63 - 1)
-"""What an SQLite INTEGER holds; a session number outside it cannot name a session."""
-
-
-def _check_id(session_id: int) -> None:
-    if not _SQLITE_IDS.contains(session_id):
-        raise _no_session(session_id)
+def _fits(session_id: int) -> bool:
+    """Whether SQLite can hold the number; a larger one names no session."""
+    return -(2**63) <= session_id < 2**63
 
 
 def _no_session(session_id: int) -> StoreError:
