@@ -22,7 +22,14 @@ def models_group() -> None:
 
 
 @models_group.command("list")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: for reading; json: for programs.",
+)
 def models_list(output: str) -> None:
     """The published models, which are installed, and the one in use."""
     from attune_voice.listening import models
