@@ -249,6 +249,8 @@ def normalized(pcm: npt.NDArray[np.int16] | Float32) -> Float32:
     audio = np.asarray(pcm, dtype=np.float32)
     if pcm.dtype == np.int16:
         audio = audio / np.float32(32768.0)
+    if not len(audio):
+        return audio
     rms = float(np.sqrt(np.mean(np.square(audio * _INT16_MAX, dtype=np.float64))))
     if rms <= 0:
         return audio
