@@ -191,7 +191,6 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=8)
-    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
     encoder = SpeakerEncoder()
     for line in real(encoder):

@@ -1,5 +1,4 @@
-"""Voice embeddings: the GE2E speaker encoder of ``resemblyzer`` in numpy (the sole reader of
-its weights).
+"""Voice embeddings: resemblyzer's GE2E speaker encoder in numpy (the sole reader of its weights).
 
 The network (Wan et al., "Generalized end-to-end loss for speaker verification"; trained
 by Resemble AI, Apache-2.0) is three LSTM layers of 256 units over 40 mel bands of 25 ms
