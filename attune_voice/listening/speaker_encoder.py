@@ -338,9 +338,13 @@ class SpeakerEncoder:
         result: Embeddings = (raw / np.maximum(norm, 1e-12)).astype(np.float32)
         return result
 
-    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 64) -> Embeddings:
+    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 24) -> Embeddings:
         """One embedding per clip of 16 kHz int16 audio (any length from 0.1 s; 1.6 s is
-        what the network was trained on), each raised to -30 dBFS if quieter."""
+        what the network was trained on), each raised to -30 dBFS if quieter.
+
+        ``batch`` bounds memory: the input's gates of a batch take batch x frames x 4 KB
+        (24 windows of 1.5 s: 15 MB); 64 took 77 MB more at the peak for no gain in speed.
+        """
         if not clips:
             return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
         mels = [mel_frames(normalized(clip)) for clip in clips]
