@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
 # resampler and the detector; on a two-core Raspberry Pi that contention costs far
@@ -209,14 +209,23 @@ def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-list_format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the list.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+"""A click command function, as a decorator takes and gives it back."""
+
+
+def text_or_json_option(help_text: str) -> Callable[[F], F]:
+    """``--format text|json``, with ``help_text`` saying what each gives."""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
+
+
+list_format_option = text_or_json_option("How to print the list.")
 """``--format text|json`` for the commands that list things (sessions, exercises)."""
 
 limit_option = click.option(

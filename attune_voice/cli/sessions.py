@@ -21,6 +21,7 @@ from attune_voice.cli.app import (
     parse_partners,
     remembered_partners,
     rounds_option,
+    text_or_json_option,
     warn,
 )
 from attune_voice.config import RoomConfig
@@ -112,14 +113,7 @@ DEMO_BREAK_S = 60.0
 )
 @_limit_option
 @_rounds_option
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the review.",
-)
+@text_or_json_option("How to print the review.")
 @click.option("--play", is_flag=True, help="Also play the room through the speakers, in real time.")
 @click.option(
     "--save-audio",
