@@ -279,12 +279,22 @@ class Speech:
 
 
 def conversation(
-    speech: Speech, seed: int, seconds: float, snr_db: float, reverb: bool, channels: int
+    speech: Speech,
+    seed: int,
+    seconds: float,
+    snr_db: float,
+    reverb: bool,
+    channels: int,
+    voices: tuple[tuple[str, int], tuple[str, int]] | None = None,
+    keep_speakers: bool = False,
 ) -> Case:
-    """Two partners taking turns, with thinking pauses, backchannels and overlaps."""
+    """Two partners taking turns, with thinking pauses, backchannels and overlaps.
+
+    ``voices`` chooses the two voices (else the seed does); with ``keep_speakers`` a
+    one-channel case keeps who said what in its truth (0 or 1), else -1."""
     rng = np.random.default_rng(seed)
     first, second = rng.choice(len(VOICES), 2, replace=False)
-    voices = (VOICES[first], VOICES[second])
+    voices = voices or (VOICES[first], VOICES[second])
     levels = (-24.0, -28.0)
     n = int(seconds * RATE)
     dry = np.zeros((2, n))
@@ -318,7 +328,7 @@ def conversation(
     )
     if channels == 1:
         mixed = (dry[0] + dry[1])[np.newaxis] + noise
-        truth = [(a, b, -1) for a, b, _ in truth]
+        truth = truth if keep_speakers else [(a, b, -1) for a, b, _ in truth]
     else:
         leak = db(-15.0)
         later = np.zeros_like(dry)

@@ -9,9 +9,10 @@ import pytest
 from attune_voice.voice.tts import SpeechRenderer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def renderer() -> Iterator[SpeechRenderer]:
-    """One espeak-ng voice for the whole run: starting it costs tens of milliseconds, and
-    the prompts and partners the tests speak are made with it at test time."""
+    """One espeak-ng voice per test module, made at test time. Not one per run: espeak-ng
+    times a text slightly differently after what it rendered before, so a module's
+    figures would depend on which modules ran first."""
     with SpeechRenderer() as r:
         yield r

@@ -202,7 +202,7 @@ def files(conversation: Conversation, tmp_path_factory: pytest.TempPathFactory) 
 def test_one_microphone_finds_the_speech_with_tight_edges(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
-    analysis = analyze_recording(files["room"])
+    analysis = analyze_recording(files["room"], attribute_voices=False)
     assert analysis.channels == 1
     assert analysis.mode == ChannelMode.MONO
     assert {s.partner for s in analysis.segments} == {None}
@@ -252,31 +252,59 @@ def test_overlapping_speech_is_found_as_overlap(
 
 
 def test_a_stereo_recording_of_one_room_is_analysed_as_one(files: dict[str, Path]) -> None:
-    analysis = analyze_recording(files["phone"])
+    analysis = analyze_recording(files["phone"], attribute_voices=False)
     assert analysis.mode == ChannelMode.SAME_SIGNAL
     assert analysis.channels == 1
     assert analysis.file_channels == 2
     assert {s.partner for s in analysis.segments} == {None}
-    room = analyze_recording(files["room"])
+    room = analyze_recording(files["room"], attribute_voices=False)
     assert len(analysis.segments) == len(room.segments)
 
 
 def test_mono_mixes_a_microphone_per_partner_into_one(files: dict[str, Path]) -> None:
-    analysis = analyze_recording(files["mics"], mono=True)
+    analysis = analyze_recording(files["mics"], mono=True, attribute_voices=False)
     assert analysis.mode == ChannelMode.MIXED
     assert analysis.channels == 1
     assert {s.partner for s in analysis.segments} == {None}
-    result = invoke(str(files["mics"]), "--mono", "--format", "json")
+    result = invoke(str(files["mics"]), "--mono", "--voices", "--format", "json")
     data = json.loads(result.stdout)
     assert data["channels"] == 1
     assert data["metrics"]["recording"]["taken_as"] == "mixed"
-    assert {s["speaker"] for s in data["segments"]} == {None}
+    assert data["voices"] == 2
+
+
+def test_one_microphone_tells_the_two_voices_apart(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    analysis = analyze_recording(files["room"])
+    assert analysis.voices == 2
+    assert analysis.segments[0].partner == "A"  # the first to speak
+    right = total = 0.0
+    for speaker, start_s, end_s in conversation.truth:
+        others = [(a, b) for s, a, b in conversation.truth if s != speaker]
+        for found in analysis.segments:
+            shared = min(end_s, found.end_t) - max(start_s, found.t)
+            if shared <= 0:
+                continue
+            # Only where one person talks: overlaps go to the louder voice.
+            alone = shared - sum(
+                max(0.0, min(end_s, found.end_t, b) - max(start_s, found.t, a)) for a, b in others
+            )
+            total += alone
+            right += alone if found.partner == speaker else 0.0
+    assert right / total >= 0.95
+    a, b = analysis.metrics.speakers
+    assert a.talk_s > 5 and b.talk_s > 5
+    assert analysis.metrics.switches >= 4
+    result = invoke(str(files["room"]), "--voices", "--partners", "Sam,Alex")
+    assert "two voices told apart" in result.stdout
+    assert "Sam " in result.stdout and "Alex " in result.stdout
 
 
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:
     # The file judged in batches of independent slices (both cores) gives what a live
     # microphone delivering the same audio in 20 ms frames gives, to a model window.
-    analysis = analyze_recording(files["room"])
+    analysis = analyze_recording(files["room"], attribute_voices=False)
     with wave.open(str(files["room"]), "rb") as file:
         pcm = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
     detector = ChannelDetector(DetectorConfig(), channels=1)
@@ -446,7 +474,8 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
     assert result.exit_code == 0
     assert result.stderr == ""
     data = json.loads(result.stdout)
-    assert list(data) == ["file", "duration_s", "channels", "segments", "metrics"]
+    assert list(data) == ["file", "duration_s", "channels", "voices", "segments", "metrics"]
+    assert data["voices"] is None  # the channels attribute the speech
     assert data["file"] == str(files["mics"])
     assert data["duration_s"] == pytest.approx(42.0)
     assert data["channels"] == 2
@@ -464,13 +493,14 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
     }
 
 
-def test_json_of_one_microphone_has_no_speakers(
+def test_json_of_one_microphone_has_a_row_per_voice(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
-    data = json.loads(invoke(str(files["room"]), "--format", "json").stdout)
+    data = json.loads(invoke(str(files["room"]), "--voices", "--format", "json").stdout)
     assert data["channels"] == 1
-    assert {s["speaker"] for s in data["segments"]} == {None}
-    assert data["metrics"]["speakers"] == []
+    assert data["voices"] == 2
+    assert {s["speaker"] for s in data["segments"]} == {"A", "B"}
+    assert [row["speaker"] for row in data["metrics"]["speakers"]] == ["A", "B"]
     truth_s = sum(b - a for a, b in conversation.spans())
     assert data["metrics"]["speech_s"] == pytest.approx(truth_s, rel=0.05)
 
@@ -503,9 +533,10 @@ def test_text_shows_the_summary_and_a_timeline(files: dict[str, Path]) -> None:
 
 
 def test_text_of_one_room(files: dict[str, Path]) -> None:
-    text = invoke(str(files["phone"])).stdout
+    text = invoke(str(files["phone"]), "--voices").stdout
     assert "same signal, analysed as one" in text
-    assert "speech |" in text
+    assert "two voices told apart" in text
+    assert "Partner A |" in text and "Partner B |" in text
 
 
 def test_bad_partners_give_one_line(files: dict[str, Path]) -> None:
@@ -573,3 +604,11 @@ def test_a_real_phone_call_is_found_as_its_reference_says(
     analysis = analyze_recording(path)
     found = [(s.t, s.end_t) for s in analysis.segments]
     assert frames_f1(reference, found) >= 0.97
+
+
+def test_without_voices_one_channel_stays_one_room(files: dict[str, Path]) -> None:
+    # Telling voices apart is asked for: it cannot yet tell one voice from two.
+    data = json.loads(invoke(str(files["room"]), "--format", "json").stdout)
+    assert data["channels"] == 1
+    assert data["voices"] is None
+    assert {s["speaker"] for s in data["segments"]} == {None}

@@ -12,6 +12,17 @@ MAX_MODULE_LINES = 700
 MAX_TOP_LEVEL_MODULES = 12
 OUTSIDE_LIBRARIES = ("sounddevice", "onnxruntime", "vosk", "pyttsx3")
 """Each imported by exactly one module of the package: its adapter."""
+ENGINE_PARTS = (
+    "engine",
+    "ports",
+    "phases",
+    "commands",
+    "floor",
+    "wording",
+    "attribution",
+    "upcoming",
+)
+"""The engine and the modules it is made of."""
 HARDWARE_AND_MODELS = (*OUTSIDE_LIBRARIES, "attune_voice.audio.", "attune_voice.listening.")
 
 
@@ -104,8 +115,7 @@ def test_each_outside_library_has_exactly_one_adapter(library: str) -> None:
 
 
 def test_the_engine_imports_no_hardware_or_model_library() -> None:
-    engine_modules = [name for name in MODULES if name.startswith("attune_voice.session.engine")]
-    assert engine_modules
+    engine_modules = [f"attune_voice.session.{name}" for name in ENGINE_PARTS]
     for name in engine_modules:
         reached = {i for i in _imports(name, MODULES[name]) if i.startswith(HARDWARE_AND_MODELS)}
         assert reached == set(), name
@@ -124,3 +134,13 @@ def test_nothing_outside_the_command_line_imports_it() -> None:
         if name.startswith("attune_voice.cli") or name == "attune_voice.__main__":
             continue
         assert not any(i.startswith("attune_voice.cli") for i in _project_imports(name)), name
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    unnamed = [
+        str(path.relative_to(PACKAGE))
+        for path in MODULES.values()
+        if path.name != "__init__.py" and f"`{path.relative_to(PACKAGE)}`" not in page
+    ]
+    assert unnamed == []

@@ -368,8 +368,11 @@ def test_a_whisper_does_not_vanish(renderer: SpeechRenderer) -> None:
     assert len(segments) == 2
     for segment, (start_s, end_s) in zip(segments, spans, strict=True):
         # The model is sure of a whisper only a few windows in, and the lookback over its
-        # sound is 0.1 s: its first breath may be left out.
-        assert segment.start_t == pytest.approx(start_s, abs=0.16)
+        # sound is 0.1 s: its first breath may be left out. How much depends on the exact
+        # render, and espeak-ng renders the same whisper differently after another voice
+        # was loaded in the process (32,094 against 32,243 samples): measured 0.10 to
+        # 0.25 s late, so this bounds the breath the whisper may lose, not one render.
+        assert start_s - 0.02 <= segment.start_t <= start_s + 0.3
         assert segment.end_t == pytest.approx(end_s, abs=0.08)
 
 

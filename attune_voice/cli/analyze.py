@@ -37,6 +37,13 @@ if TYPE_CHECKING:
     help='Names for channel 1 and channel 2, "A,B".',
 )
 @click.option(
+    "--voices",
+    is_flag=True,
+    help="With one channel: tell two voices apart and give each its own figures. It "
+    "cannot yet tell a one-person recording from a two-person one, so it is off unless "
+    "asked for.",
+)
+@click.option(
     "--transcripts",
     is_flag=True,
     help="Add the recognised words, with their times, to each segment (needs a model).",
@@ -51,6 +58,7 @@ def analyze(
     output: str,
     mono: bool,
     partners: str,
+    voices: bool,
     transcripts: bool,
     model: Path | None,
 ) -> None:
@@ -77,7 +85,9 @@ def analyze(
         model_path = model_for_transcripts(model)
     progress = Progress("analysing", None) if sys.stderr.isatty() else None
     try:
-        analysis = analyze_recording(recording, mono=mono, on_progress=progress)
+        analysis = analyze_recording(
+            recording, mono=mono, on_progress=progress, attribute_voices=voices
+        )
     finally:
         if progress is not None:
             progress.done()

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import cli, dump_json, format_stats, remembered_partners, warn
+from attune_voice.cli.app import (
+    cli,
+    dump_json,
+    format_stats,
+    remembered_partners,
+    text_or_json_option,
+    warn,
+)
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +38,7 @@ if TYPE_CHECKING:
     help="Remember --input/--output/--latency for run and check (in config.toml).",
 )
 @click.option("--forget", is_flag=True, help="Forget the saved choice: use the defaults.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option("text: for reading; json: for programs.")
 def devices(
     input_device: str | None,
     output_device: str | None,
@@ -162,7 +169,7 @@ def _device_json(device: DeviceInfo) -> dict[str, Any]:
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers: a name fragment or an index.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option("text: for reading; json: for programs.")
 def check(
     partners: str | None, input_device: str | None, output_device: str | None, output: str
 ) -> None:

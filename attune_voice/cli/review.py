@@ -65,7 +65,7 @@ def review(
         raise UsageError("--events goes with --format csv (the JSON always has the events)")
     if png is not None:
         _need_matplotlib()
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         session_id = session if session is not None else store.latest_session_id()
         if session_id is None:
             fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
@@ -119,7 +119,7 @@ def history(
     until_t = _day(until, "--until", next_day=True)
     if since_t is not None and until_t is not None and since_t >= until_t:
         raise UsageError(f"--since {since} is after --until {until}")
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         found = load_history(
             store,
             since=since_t,
@@ -261,8 +261,10 @@ def _need_matplotlib() -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    from attune_voice.store.paths import write_private
+
     try:
-        path.write_bytes(data)
+        write_private(path, data)
     except OSError as e:
         reason = e.strerror or str(e)
         raise UsageError(f"cannot write {path} ({reason}); give a path in a writable folder") from e

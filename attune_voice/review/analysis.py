@@ -33,6 +33,7 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.diarization import who_spoke_when
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
@@ -88,6 +89,9 @@ class Analysis:
     metrics: TurnMetrics
     cut_short_s: float | None = None
     """The length the header promised when the file holds less (it was cut short)."""
+    voices: int | None = None
+    """With one channel: the voices told apart in its speech (0, 1 or 2); None with one
+    microphone per partner, where the channels attribute the speech."""
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -232,8 +236,12 @@ def analyze_recording(
     mono: bool = False,
     config: DetectorConfig | None = None,
     on_progress: Callable[[float], None] | None = None,
+    attribute_voices: bool = True,
 ) -> Analysis:
     """Find who spoke when in a recorded conversation, and the turn-taking metrics.
+
+    With one channel (or one signal), the speech is split between two voices by the
+    voices themselves (``listening.diarization``) unless ``attribute_voices`` is off.
 
     Raises ``AudioFileError`` (one line saying what is wrong and what is accepted) for a
     file that cannot be analysed.
@@ -252,7 +260,10 @@ def analyze_recording(
             "partner (1 or 2 channels): add --mono to mix them all into one"
         )
     channels = 2 if mode == ChannelMode.PARTNERS else 1
-    if channels == info.channels and info.encoding == "int16" and info.rate_hz == SAMPLE_RATE_HZ:
+    pcm_direct = (
+        channels == info.channels and info.encoding == "int16" and info.rate_hz == SAMPLE_RATE_HZ
+    )
+    if pcm_direct:
         pcm = _read_pcm16(file_path, info)
     else:
         floats = _read_blocks(file_path, info)
@@ -261,6 +272,16 @@ def analyze_recording(
         pcm = as_pcm16(floats, info.rate_hz, channels)
     found = detect_segments(pcm, channels, config, on_progress)
     spans = spans_from_segments(found, channels, duration_s)
+    voices = None
+    if channels == 1 and attribute_voices:
+        # A second pass over the file keeps only the speech's audio, never the whole file.
+        again = _read_pcm16(file_path, info) if pcm_direct else None
+        if again is None:
+            floats = _read_blocks(file_path, info)
+            if info.channels > 1:
+                floats = _mixed(floats)
+            again = as_pcm16(floats, info.rate_hz, 1)
+        spans, voices = _told_apart(spans, again)
     cut_short_s = None
     if info.truncated:
         cut_short_s = _claimed_s(file_path, info)
@@ -274,7 +295,46 @@ def analyze_recording(
         segments=spans,
         metrics=turn_metrics(spans, duration_s),
         cut_short_s=cut_short_s,
+        voices=voices,
     )
+
+
+def _speech_audio(blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]) -> list[Pcm16]:
+    """The 16 kHz audio of each span (in time order), read block by block."""
+    bounds = [(round(s.t * SAMPLE_RATE_HZ), round(s.end_t * SAMPLE_RATE_HZ)) for s in spans]
+    parts: list[list[Pcm16]] = [[] for _ in spans]
+    at = 0
+    first = 0
+    for block in blocks:
+        samples = block[0]
+        end = at + len(samples)
+        while first < len(bounds) and bounds[first][1] <= at:
+            first += 1
+        k = first
+        while k < len(bounds) and bounds[k][0] < end:
+            a, b = bounds[k]
+            if b > at:
+                parts[k].append(samples[max(a, at) - at : min(b, end) - at])
+            k += 1
+        at = end
+    return [np.concatenate(p) if p else np.zeros(0, dtype=np.int16) for p in parts]
+
+
+def _told_apart(
+    spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16]
+) -> tuple[tuple[SpeechSpan, ...], int]:
+    """One channel's speech split between two voices, and how many voices were found."""
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    clips = _speech_audio(blocks, spans)
+    found = who_spoke_when([(s.t, s.end_t) for s in spans], clips, SpeakerEncoder())
+    if found.voices < 2:
+        return spans, found.voices
+    told = tuple(
+        SpeechSpan(v.start_s, v.end_s, None if v.voice is None else PARTNERS[v.voice])
+        for v in found.spans
+    )
+    return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), 2
 
 
 def _claimed_s(path: Path, info: wav.WavInfo) -> float | None:
@@ -320,6 +380,13 @@ _MODE_WORDS = {
 }
 
 
+_VOICE_WORDS = {
+    0: "no speech long enough to tell voices apart",
+    1: "one voice found: the speech is not split between partners",
+    2: "two voices told apart by their sound (the first to speak is partner A)",
+}
+
+
 def _short(seconds: float) -> str:
     """A pause or a response time: tenths of a second below a minute."""
     return f"{seconds:.1f} s" if abs(seconds) < 60 else clock(seconds)
@@ -340,6 +407,8 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         f"({_MODE_WORDS[analysis.mode]}, {rate_khz})",
         "",
     ]
+    if analysis.voices is not None and metrics.segments:
+        lines += [_VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0]), ""]
     if metrics.segments == 0:
         lines.append("no speech found")
     else:
@@ -426,6 +495,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "file": analysis.file,
         "duration_s": _rounded(analysis.duration_s),
         "channels": analysis.channels,
+        "voices": analysis.voices,
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
             for s in analysis.segments
