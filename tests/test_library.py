@@ -81,6 +81,13 @@ def test_each_attune_skill_has_its_own_exercise_and_the_conversations_are_there(
     for name in ("speaker-listener", "speaker-listener-easy", "stress-reducing-conversation"):
         assert name in builtin_names()
     assert {"aftermath", "love-maps", "dreams-within-conflict"} <= set(builtin_names())
+    counsellors_own = {
+        "softened-start-up",
+        "repair-attempts",
+        "four-horsemen",
+        "state-of-the-union",
+    }
+    assert counsellors_own <= set(builtin_names())
     assert all(load_exercise(name).skill in ATTUNE_SKILLS for name in builtin_names())
 
 

@@ -78,6 +78,10 @@ CONFLICT = (
     "dreams-within-conflict",
     "non-defensive-listening",
     "tolerance",
+    "softened-start-up",
+    "repair-attempts",
+    "four-horsemen",
+    "state-of-the-union",
 )
 
 
@@ -86,3 +90,64 @@ def test_every_conflict_exercise_says_early_how_to_stop(name: str) -> None:
     opening = " ".join(s.text for s in load_exercise(name).opening[:4])
     assert "time out" in opening and "press T" in opening
     assert "afraid" in opening and "counsellor on your own" in opening
+
+
+def spoken(name: str, block: str = "round") -> list[str]:
+    return [s.text for s in getattr(load_exercise(name), block) if s.kind is not StepKind.SWAP]
+
+
+def test_turning_toward_practises_a_bid_of_a_line_or_two() -> None:
+    exercise = load_exercise("turning-toward")
+    bids = [s for s in exercise.round if s.kind is StepKind.FLOOR and "bid" in s.text]
+    assert bids and all(exercise.floor_limit_s(s) <= 20.0 for s in bids if s.who is Who.SPEAKER)
+
+
+def test_non_defensive_listening_hears_one_complaint_and_none_back() -> None:
+    exercise = load_exercise("non-defensive-listening")
+    assert exercise.rounds == 1
+    assert all(s.kind is not StepKind.SWAP for s in exercise.round)
+    assert sum("complaint" in s.text for s in exercise.round if s.who is Who.SPEAKER) == 1
+
+
+def test_stress_reducing_is_a_conversation_with_the_listener_on_side() -> None:
+    exercise = load_exercise("stress-reducing-conversation")
+    floors = [s for s in exercise.round if s.kind is StepKind.FLOOR]
+    assert max(exercise.floor_limit_s(s) for s in floors) <= 90.0
+    listener = " ".join(s.text for s in floors if s.who is Who.LISTENER)
+    assert "ask" in listener and "so unfair" in listener
+
+
+def test_aftermath_asks_what_you_could_do_before_what_they_could_and_receives_sorry() -> None:
+    texts = spoken("aftermath")
+    mine = next(i for i, t in enumerate(texts) if "thing you could do next time" in t)
+    theirs = next(i for i, t in enumerate(texts) if "thing {listener} could do" in t)
+    assert mine < theirs
+    assert any("apology" in t and t.startswith("{listener}") for t in texts)
+
+
+def test_dreams_within_conflict_offers_the_dream_questions() -> None:
+    texts = " ".join(spoken("dreams-within-conflict"))
+    for question in (
+        "what do you believe about this?",
+        "is there a story behind this, from your past?",
+        "what would be your ideal dream here?",
+    ):
+        assert texts.count(question) == 2, question
+
+
+def test_awareness_frames_the_guess_as_i_wonder_if() -> None:
+    paraphrases = [
+        s.text for s in load_exercise("awareness").round if s.kind is StepKind.PARAPHRASE
+    ]
+    assert paraphrases and all("I wonder if" in t for t in paraphrases)
+
+
+def test_understanding_gives_example_open_questions_aloud() -> None:
+    examples = [t for t in spoken("understanding", "opening") + spoken("understanding") if "?" in t]
+    assert len({t.split(":")[-1] for t in examples if ":" in t}) >= 2
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_bank_questions_are_asked_by_the_coach(name: str) -> None:
+    for question in load_exercise(name).questions:
+        assert not re.search(r"\btell me\b|\bI may not\b", question, re.IGNORECASE), question
