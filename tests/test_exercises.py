@@ -179,6 +179,8 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
         "  6. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
     )
     assert lines[-1].startswith("  17. say: Thank you both.")
+    # Bids of a line or two have no time cues, and say so.
+    assert "; no time cues; " in describe(load_exercise("turning-toward"))[3]
 
 
 # --- loading by name or path ----------------------------------------------------------------

@@ -18,13 +18,13 @@ def describe(exercise: Exercise) -> list[str]:
     if exercise.goal:
         lines.append(f"Goal: {exercise.goal}")
     lines.append(f"Skill: {exercise.skill}")
-    cues = " and ".join(format_duration(c) for c in exercise.cues_s) or "none"
+    cues = " and ".join(format_duration(c) for c in exercise.cues_s)
     lines.append(
         f"Timings: {exercise.rounds} {_plural(exercise.rounds, 'round')}; "
         f"floor {format_duration(exercise.limit_s)}, "
         f"paraphrase {format_duration(exercise.paraphrase_limit_s)}, "
         f"confirm {format_duration(exercise.confirm_limit_s)}; "
-        f"cues at {cues} left; "
+        f"{f'cues at {cues} left' if cues else 'no time cues'}; "
         f"up to {exercise.max_attempts} paraphrase {_plural(exercise.max_attempts, 'attempt')}"
     )
     lines.append(
