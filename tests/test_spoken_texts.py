@@ -19,7 +19,7 @@ from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, StepKind, Who, fill_question, says_question
 from attune_voice.exercises.timing import split_long_says
 
-HALF_SENTENCE = re.compile(r"\b(felt|because)\.|\bwhen,", re.IGNORECASE)
+HALF_SENTENCE = re.compile(r"\b(felt|because|if|about|the)\.|\bwhen,", re.IGNORECASE)
 
 
 def spoken_texts(exercise: Exercise) -> Iterator[tuple[str, str]]:
@@ -53,6 +53,7 @@ def test_the_check_catches_what_it_should() -> None:
     assert HALF_SENTENCE.search("Reflect the feeling: it sounds like you felt.")
     assert HALF_SENTENCE.search("It makes sense, because. You do not have to agree.")
     assert HALF_SENTENCE.search("I felt, when, and what I need.")
+    assert HALF_SENTENCE.search("Then offer a guess, beginning: I wonder if.")
     assert not HALF_SENTENCE.search("It sounds like you felt alone.")
 
 
