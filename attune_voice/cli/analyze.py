@@ -79,10 +79,8 @@ def analyze(
     names = parse_partners(partners)
     model_path = None
     if transcripts:
-        from attune_voice.session.wiring import model_for_transcripts
-
         # Checked before the analysis, so a missing model fails at once.
-        model_path = model_for_transcripts(model)
+        model_path = _transcript_model(model)
     progress = Progress("analysing", None) if sys.stderr.isatty() else None
     try:
         analysis = analyze_recording(
@@ -115,6 +113,24 @@ def analyze(
                 who = {"A": names[0], "B": names[1]}.get(segment.partner or "", "")
                 text = " ".join(word.w for word in said) or "…"
                 click.echo(f"  {clock(segment.t)}  {who + ': ' if who else ''}{text}")
+
+
+def _transcript_model(model: Path | None) -> Path:
+    """The model to recognise the words with (``--model``, else the one in use), or a
+    ModelError saying what is missing and the command that gets it."""
+    from attune_voice.errors import ModelError
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
+
+    with Store.open(create=False) as store:
+        path = models.model_in_use(model, store)
+    if path is None:
+        raise ModelError(
+            "--transcripts needs a speech model to recognise the words, and none is "
+            f"installed; get one with: attune-voice models download {models.DEFAULT_MODEL}"
+            " (or name a model folder with --model)"
+        )
+    return path
 
 
 def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) -> list[Any]:
