@@ -33,3 +33,25 @@ def test_analyze_transcripts_without_a_model_says_what_is_missing_and_how_to_get
     assert "--transcripts needs a speech model to recognise the words" in line
     assert "attune-voice models download vosk-model-small-en-us-0.15" in line
     assert "floor" not in line
+
+
+def test_analyze_reads_a_telephone_mu_law_recording(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("sox") is None or shutil.which("espeak-ng") is None:
+        pytest.skip("sox and espeak-ng make the recording")
+    spoken = tmp_path / "spoken.wav"
+    subprocess.run(
+        ["espeak-ng", "-w", str(spoken), "I felt tired when I came home, and a bit invisible."],
+        check=True,
+    )
+    phone = tmp_path / "phone.wav"
+    subprocess.run(["sox", str(spoken), "-r", "8000", "-e", "mu-law", str(phone)], check=True)
+    result = invoke("analyze", str(phone), "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["segments"], data
+    assert data["metrics"]["speech_s"] > 1.0
