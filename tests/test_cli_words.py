@@ -36,15 +36,10 @@ def test_analyze_transcripts_without_a_model_says_what_is_missing_and_how_to_get
 
 
 def test_analyze_reads_a_telephone_mu_law_recording(tmp_path: Path) -> None:
-    import shutil
     import subprocess
 
-    if shutil.which("sox") is None or shutil.which("espeak-ng") is None:
-        pytest.skip("sox and espeak-ng make the recording")
-    spoken = tmp_path / "spoken.wav"
-    subprocess.run(
-        ["espeak-ng", "-w", str(spoken), "I felt tired when I came home, and a bit invisible."],
-        check=True,
+    spoken = spoken_wav(
+        tmp_path, "I felt tired when I came home, and a bit invisible.", "en-us", "s.wav"
     )
     phone = tmp_path / "phone.wav"
     subprocess.run(["sox", str(spoken), "-r", "8000", "-e", "mu-law", str(phone)], check=True)
@@ -55,3 +50,150 @@ def test_analyze_reads_a_telephone_mu_law_recording(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["segments"], data
     assert data["metrics"]["speech_s"] > 1.0
+
+
+# --- stored sessions, made through import -----------------------------------------------
+
+
+def archive(tmp_path: Path, *sessions: dict[str, object]) -> Path:
+    import json
+
+    path = tmp_path / "ours.json"
+    data = {"format": "attune-voice-archive", "version": 1, "sessions": list(sessions)}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def stored(
+    partners: tuple[str, str],
+    events: list[dict[str, object]],
+    *,
+    minute: int = 1,
+    status: str = "completed",
+    duration_s: float = 60.0,
+) -> dict[str, object]:
+    """One archived session: its start, ``events``, and its end when ``status`` is final."""
+    start = {
+        "kind": "session_started",
+        "t": 0.0,
+        "exercise": "speaker-listener",
+        "partners": list(partners),
+        "settings": {"limit_s": 60.0},
+    }
+    end = (
+        []
+        if status == "interrupted"
+        else [{"kind": "session_ended", "t": duration_s, "reason": status}]
+    )
+    return {
+        "started_at": f"2024-05-01T19:{minute:02d}:00Z",
+        "exercise": "speaker-listener",
+        "partners": list(partners),
+        "status": status,
+        "duration_s": duration_s,
+        "settings": {},
+        "events": [start, *events, *end],
+    }
+
+
+def floor(t: float, partner: str, end_t: float, overtime_s: float = 0.0) -> list[dict[str, object]]:
+    return [
+        {
+            "kind": "floor_given",
+            "t": t,
+            "partner": partner,
+            "role": "speak",
+            "limit_s": 60.0,
+            "attempt": 1,
+        },
+        {
+            "kind": "floor_ended",
+            "t": end_t,
+            "partner": partner,
+            "role": "speak",
+            "reason": "handover_key",
+            "held_s": end_t - t,
+            "overtime_s": overtime_s,
+        },
+    ]
+
+
+def said(
+    t: float, end_t: float, partner: str, by: str = "floor", kind: str = "turn"
+) -> dict[str, object]:
+    return {
+        "kind": "speech",
+        "t": t,
+        "end_t": end_t,
+        "partner": partner,
+        "speech_kind": kind,
+        "attributed_by": by,
+    }
+
+
+def one_microphone_session() -> list[dict[str, object]]:
+    return [
+        *floor(1.0, "A", 20.0),
+        said(1.5, 18.0, "A"),
+        *floor(21.0, "B", 40.0),
+        said(22.0, 39.0, "B"),
+    ]
+
+
+def test_the_history_table_lines_up_chinese_and_korean_names(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    path = archive(
+        tmp_path,
+        stored(("김민지", "王小明"), one_microphone_session(), minute=1),
+        stored(("Sam", "Alex"), one_microphone_session(), minute=2),
+    )
+    assert invoke("import", str(path)).exit_code == 0
+    lines = invoke("history").stdout.splitlines()
+    table = lines[: lines.index(next(line for line in lines if line.startswith("names:")))]
+    assert any("王小明" in line for line in table)
+    # Every column ends at the same terminal column on every line: the last one too.
+    assert len({cell_len(line) for line in table}) == 1, table
+
+
+def spoken_wav(tmp_path: Path, text: str, voice: str, name: str) -> Path:
+    import shutil
+    import subprocess
+
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.skip("espeak-ng and sox make the recording")
+    path = tmp_path / name
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
+    return path
+
+
+def two_microphones_wav(tmp_path: Path) -> Path:
+    """Two partners, one after the other, each on their own channel."""
+    import subprocess
+
+    first = spoken_wav(
+        tmp_path, "I felt tired when I came home, and a bit invisible.", "en-us", "a.wav"
+    )
+    second = spoken_wav(
+        tmp_path, "I think I wanted someone to ask me how my day went.", "en-gb+f4", "b.wav"
+    )
+    subprocess.run(["sox", str(first), str(tmp_path / "a2.wav"), "pad", "0", "4"], check=True)
+    subprocess.run(["sox", str(second), str(tmp_path / "b2.wav"), "pad", "4", "0"], check=True)
+    both = tmp_path / "two.wav"
+    subprocess.run(
+        ["sox", "-M", str(tmp_path / "a2.wav"), str(tmp_path / "b2.wav"), str(both)], check=True
+    )
+    return both
+
+
+def test_the_analysis_table_and_timeline_line_up_chinese_names(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    result = invoke("analyze", str(two_microphones_wav(tmp_path)), "--partners", "美玲,Bo")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if line.endswith("|")]
+    assert [row.split()[0] for row in rows] == ["美玲", "Bo"]
+    assert cell_len(rows[0]) == cell_len(rows[1])
+    table = [line for line in lines if line.startswith(("美玲 ", "Bo "))][:2]
+    assert cell_len(table[0]) == cell_len(table[1]), table

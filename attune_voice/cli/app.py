@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
@@ -184,25 +184,6 @@ def _option_name(param: click.Parameter | None) -> str:
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 24 else f"{text[:21]}..."
-
-
-def text_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
-) -> list[str]:
-    """Lines of a plain table, columns two spaces apart and measured in terminal columns
-    (a Chinese or Korean character takes two), the columns numbered in ``right`` flush
-    right; no trailing spaces."""
-    from rich.cells import cell_len
-
-    widths = [max(cell_len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = []
-    for row in (header, *rows):
-        cells = []
-        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
-            gap = " " * (width - cell_len(cell))
-            cells.append(gap + cell if i in right else cell + gap)
-        lines.append("  ".join(cells).rstrip())
-    return lines
 
 
 def dump_json(data: object) -> None:

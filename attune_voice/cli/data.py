@@ -15,7 +15,6 @@ from attune_voice.cli.app import (
     dump_json,
     fail,
     list_format_option,
-    text_table,
     warn,
 )
 from attune_voice.durations import format_duration
@@ -81,6 +80,8 @@ def _list_sessions(output: str) -> None:
         ]
         for r in records
     ]
+    from attune_voice.review.text import text_table
+
     header = ["session", "started", "exercise", "partners", "length", "mode", "status"]
     for line in text_table(header, rows, right=(0, 4)):
         click.echo(line)

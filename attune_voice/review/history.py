@@ -24,7 +24,7 @@ from typing import Any
 from attune_voice.errors import StoreError
 from attune_voice.review.data import REPORT_SCHEMA_VERSION, summary_from_json
 from attune_voice.review.metrics import SessionSummary, summarize
-from attune_voice.review.text import clock, percents
+from attune_voice.review.text import clock, percents, text_table
 from attune_voice.store import paths
 from attune_voice.store.database import RUNNING, SessionRecord, Store
 
@@ -207,21 +207,9 @@ def history_table(
 
 
 def format_history(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """The history table as plain text: text columns to the left, numbers to the right.
-
-    Plain rather than drawn with a table library, which takes half a second for five
-    hundred rows.
-    """
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [
-            cell.ljust(width) if i in LEFT_ALIGNED else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("─" * width for width in widths))
-    return "\n".join(lines) + "\n"
+    """The history table as plain text: text columns to the left, numbers to the right."""
+    right = [i for i in range(len(header)) if i not in LEFT_ALIGNED]
+    return "\n".join(text_table(header, rows, right, rule="─")) + "\n"
 
 
 HISTORY_COLUMNS = (
