@@ -197,3 +197,26 @@ def test_the_analysis_table_and_timeline_line_up_chinese_names(tmp_path: Path) -
     assert cell_len(rows[0]) == cell_len(rows[1])
     table = [line for line in lines if line.startswith(("美玲 ", "Bo "))][:2]
     assert cell_len(table[0]) == cell_len(table[1]), table
+
+
+# --- help ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", [[], ["sessions"], ["models"], ["exercises"]])
+def test_help_lists_every_command_in_whole_words(group: list[str]) -> None:
+    result = invoke(*group, "--help")
+    assert result.exit_code == 0
+    listed = result.stdout.split("Commands:")[1].splitlines()
+    described = [line for line in listed if line.strip()]
+    assert described
+    for line in described:
+        assert not line.endswith("..."), line
+        assert line.rstrip()[-1] in ".)", line
+
+
+def test_one_spelling_of_analyze_and_repeatable_options_say_so() -> None:
+    top = invoke("--help").stdout
+    assert "nalyse" not in top and "nalysing" not in top
+    assert "nalyse" not in invoke("analyze", "--help").stdout
+    export = " ".join(invoke("export", "--help").stdout.split())
+    assert "--session N Only session N; repeat it for more: --session 3 --session 5." in export

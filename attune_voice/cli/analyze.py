@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from attune_voice.review.speech import SpeechSpan
 
 
-@cli.command()
+@cli.command(short_help="Who spoke when in a recorded conversation (a WAV file).")
 @click.argument("recording", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -62,11 +62,11 @@ def analyze(
     transcripts: bool,
     model: Path | None,
 ) -> None:
-    """Analyse a recorded conversation (WAV): speech segments and turn-taking.
+    """Analyze a recorded conversation (WAV): speech segments and turn-taking.
 
     A two-channel file is taken as one microphone per partner (channel 1 is the first
     name), unless both channels carry the same signal, as an ordinary stereo phone
-    recording does: that is analysed as one room.
+    recording does: that is analyzed as one room.
     """
     from attune_voice.review.analysis import (
         analysis_to_csv,
@@ -81,7 +81,7 @@ def analyze(
     if transcripts:
         # Checked before the analysis, so a missing model fails at once.
         model_path = _transcript_model(model)
-    progress = Progress("analysing", None) if sys.stderr.isatty() else None
+    progress = Progress("analyzing", None) if sys.stderr.isatty() else None
     try:
         analysis = analyze_recording(
             recording, mono=mono, on_progress=progress, attribute_voices=voices
@@ -93,7 +93,7 @@ def analyze(
         click.echo(
             f"attune-voice: warning: {recording} is cut short: its header promises "
             f"{clock(analysis.cut_short_s)}, it holds {clock(analysis.duration_s)}; "
-            "analysing what is there",
+            "analyzing what is there",
             err=True,
         )
     words = _words(recording, analysis.segments, model_path) if model_path else None

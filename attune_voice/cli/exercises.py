@@ -41,7 +41,11 @@ def _row(exercise: Exercise) -> dict[str, Any]:
     }
 
 
-@cli.group(cls=AttuneGroup, invoke_without_command=True)
+@cli.group(
+    cls=AttuneGroup,
+    invoke_without_command=True,
+    short_help="List the exercises (or show, write or check one).",
+)
 @list_format_option
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     pass
 
 
-@cli.group("models", cls=AttuneGroup)
+@cli.group(
+    "models", cls=AttuneGroup, short_help="Speech models: list, download, use one, where they live."
+)
 def models_group() -> None:
     """Speech-recognition models: the published ones, download, use one, where they live."""
 
@@ -67,7 +69,9 @@ def _in_use(chosen: str | None, where: Path) -> Path | None:
     return default if models.layout_problem(default) is None else None
 
 
-@models_group.command("download")
+@models_group.command(
+    "download", short_help="Download a published model (resumes an interrupted one)."
+)
 @click.argument("name")
 @click.option(
     "--mirror",
@@ -110,7 +114,7 @@ def models_download(name: str, mirror: str | None) -> None:
         click.echo(f"Listen with it in every session: attune-voice models use {path}")
 
 
-@models_group.command("use")
+@models_group.command("use", short_help="Listen with a vosk model folder already on disk.")
 @click.argument("path", type=click.Path(path_type=Path))
 def models_use(path: Path) -> None:
     """Listen with the model in PATH (a vosk model folder already on disk)."""

@@ -42,7 +42,7 @@ _png_option = click.option(
 )
 
 
-@cli.command()
+@cli.command(short_help="How one stored session went, side by side.")
 @click.argument("session", type=int, required=False)
 @_format_option("the metrics and every event")
 @click.option(
@@ -94,7 +94,7 @@ def review(
         _print_review(summary, laid_out, record)
 
 
-@cli.command()
+@cli.command(short_help="Sessions over time: balance, interruptions, confirmations.")
 @click.option("--since", metavar="DATE", help="Only sessions on or after this day (2024-05-01).")
 @click.option("--until", metavar="DATE", help="Only sessions on or before this day.")
 @click.option("--exercise", help="Only sessions of this exercise (its name, as listed).")

@@ -83,7 +83,7 @@ DEMO_BREAK_S = 60.0
 """A time-out in the demo lasts a minute, not twenty."""
 
 
-@cli.command()
+@cli.command(short_help="Play a whole simulated session, then show its review.")
 @_exercise_argument
 @click.option(
     "--minutes",
@@ -205,7 +205,7 @@ def demo(
     print_review(log.events, session_id, output)
 
 
-@cli.command()
+@cli.command(short_help="Run a session aloud with the microphone and speakers.")
 @_exercise_argument
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
