@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,100 @@ def test_one_spelling_of_analyze_and_repeatable_options_say_so() -> None:
     assert "nalyse" not in invoke("analyze", "--help").stdout
     export = " ".join(invoke("export", "--help").stdout.split())
     assert "--session N Only session N; repeat it for more: --session 3 --session 5." in export
+
+
+# --- figures that were not measured say so -------------------------------------------------
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_one_microphone_figures_say_not_recorded_in_every_report(tmp_path: Path) -> None:
+    import json
+
+    path = archive(tmp_path, stored(("Ann", "Bo"), one_microphone_session()))
+    assert invoke("import", str(path)).exit_code == 0
+    page = tmp_path / "review.html"
+    review = invoke("review", "--html", str(page))
+    assert review.exit_code == 0, review.output
+    rows = {line.split("  ")[0]: line for line in review.stdout.splitlines()}
+    for label in ("interruptions", "mm-hms", "started over the other"):
+        assert rows[label].split()[-4:] == ["not", "recorded", "not", "recorded"], rows[label]
+    assert "0 of" not in review.stdout
+    html = page.read_text()
+    assert html.count("not recorded") >= 6
+    history = invoke("history")
+    assert "not recorded" in history.stdout.splitlines()[2]
+    data = json.loads(invoke("history", "--format", "json").stdout)["sessions"][0]
+    assert (data["interruptions_a"], data["backchannels_b"]) == (None, None)
+    chart = tmp_path / "weeks.png"
+    assert invoke("history", "--png", str(chart)).exit_code == 0
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_turn_never_outlasts_the_talk_time_and_overtime_under_a_second_is_none(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    events = [
+        *floor(1.0, "A", 60.0, overtime_s=0.3),
+        # Ten seconds, a long thinking pause, then ten more: 20 s of talk in one turn.
+        said(2.0, 12.0, "A", by="channel"),
+        said(45.0, 55.0, "A", by="channel"),
+        *floor(61.0, "B", 70.0),
+        said(62.0, 66.0, "B", by="channel"),
+    ]
+    path = archive(tmp_path, stored(("Ann", "Bo"), events, duration_s=75.0))
+    assert invoke("import", str(path)).exit_code == 0
+    text = invoke("review").stdout
+    rows = {line.split("  ")[0]: line.split() for line in text.splitlines()}
+    assert rows["talk time"][-2:] == ["0:20", "0:04"]
+    assert rows["longest turn"][-2:] == ["0:20", "0:04"]
+    assert rows["over the time limit"][-2:] == ["0:00", "0:00"]
+    assert "(1 turn)" not in text
+    data = json.loads(invoke("review", "--format", "json").stdout)
+    for partner in data["partners_summary"]:
+        assert partner["longest_monologue_s"] <= partner["talk_s"]
+
+
+# --- one word per thing -----------------------------------------------------------------------
+
+
+def test_an_interrupted_session_is_interrupted_everywhere(tmp_path: Path, utc: None) -> None:
+    path = archive(tmp_path, stored(("Ann", "Bo"), one_microphone_session(), status="interrupted"))
+    assert invoke("import", str(path)).exit_code == 0
+    sessions = invoke("sessions").stdout.splitlines()
+    assert sessions[1].split() == [
+        "1", "2024-05-01", "19:01", "speaker-listener",
+        "Ann", "&", "Bo", "1:00", "import", "interrupted",
+    ]  # fmt: skip
+    review = invoke("review").stdout.splitlines()
+    assert review[0] == "Session 1: speaker-listener: 0:40 (interrupted)"
+    assert review[1].startswith("2024-05-01 19:01")
+    history = invoke("history").stdout.splitlines()
+    assert history[2].split()[1:4] == ["2024-05-01", "19:01", "speaker-listener"]
+
+
+def test_demo_and_review_use_the_same_words(tmp_path: Path) -> None:
+    demo = invoke("demo", "--limit", "20s", "--rounds", "1")
+    assert demo.exit_code == 0, demo.output
+    review = invoke("review")
+    page = tmp_path / "r.html"
+    assert invoke("review", "--html", str(page)).exit_code == 0
+    import re
+
+    shown = re.sub(r"<[^>]*>", " ", page.read_text())
+    for text in (demo.stdout, review.stdout, shown):
+        for word in ("talk time", "longest turn", "mm-hms", "interruptions"):
+            assert word in text
+        for other in ("talking stretch", "backchannels", "unfinished", "longest stretch"):
+            assert other not in text

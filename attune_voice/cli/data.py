@@ -17,7 +17,6 @@ from attune_voice.cli.app import (
     list_format_option,
     warn,
 )
-from attune_voice.durations import format_duration
 from attune_voice.errors import ArchiveError
 
 if TYPE_CHECKING:
@@ -72,20 +71,20 @@ def _list_sessions(output: str) -> None:
     if not records:
         click.echo(f"No sessions yet. Try: {DEMO_HINT}")
         return
+    from attune_voice.review.text import clock, local_time, text_table
+
     rows = [
         [
             str(r.id),
-            r.started_at,
+            local_time(r.started_at),
             r.exercise,
             f"{r.partners[0]} & {r.partners[1]}",
-            format_duration(r.duration_s or 0.0),
+            clock(r.duration_s or 0.0),
             r.mode,
             r.status + ("  timing only" if r.timing_only else ""),
         ]
         for r in records
     ]
-    from attune_voice.review.text import text_table
-
     header = ["session", "started", "exercise", "partners", "length", "mode", "status"]
     for line in text_table(header, rows, right=(0, 4)):
         click.echo(line)

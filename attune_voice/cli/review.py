@@ -71,7 +71,7 @@ def review(
             fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
         record = store.session(session_id)
         events = store.events(session_id)
-    summary = summarize(events)
+    summary = _as_stored(summarize(events), record)
     laid_out = timeline(events)
     when = _local(record.started_at)
     if html is not None:
@@ -235,7 +235,21 @@ def _clock(seconds: float) -> str:
 
 def _local(started_at: str) -> str:
     """A stored UTC start as this computer's local date and time."""
-    return datetime.fromisoformat(started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    from attune_voice.review.text import local_time
+
+    return local_time(started_at)
+
+
+def _as_stored(summary: SessionSummary, record: SessionRecord) -> SessionSummary:
+    """A log that never reached its end says how the store found it (interrupted, or
+    still running), the same word ``sessions`` shows."""
+    import dataclasses
+
+    from attune_voice.review.metrics import UNFINISHED
+
+    if summary.end_reason != UNFINISHED:
+        return summary
+    return dataclasses.replace(summary, end_reason=record.status)
 
 
 def _day(text: str | None, option: str, *, next_day: bool = False) -> datetime | None:

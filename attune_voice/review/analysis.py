@@ -38,7 +38,15 @@ from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
 from attune_voice.review.speech import SpeechSpan, covered_s
-from attune_voice.review.text import cell_width, clock, text_table
+from attune_voice.review.text import (
+    INTERRUPTIONS,
+    LONGEST_TURN,
+    MM_HMS,
+    TALK_TIME,
+    cell_width,
+    clock,
+    text_table,
+)
 
 Pcm16 = npt.NDArray[np.int16]
 
@@ -424,7 +432,7 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
                 f"{_short(metrics.longest_pause_s)}"
             )
     if metrics.speakers:
-        header = ("", "talk", "share", "turns", "longest turn", "backchannels", "interruptions")
+        header = ("", TALK_TIME, "share", "turns", LONGEST_TURN, MM_HMS, INTERRUPTIONS)
         rows = [header]
         for row in metrics.speakers:
             rows.append(

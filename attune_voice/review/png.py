@@ -175,10 +175,15 @@ def history_png(entries: Sequence[HistoryEntry], tz: tzinfo | None = None) -> by
         ncol=2,
         bbox_to_anchor=(1.0, 1.3),
     )
-    interruptions = [float(p.interruptions) for p in points]
-    _bars(interruption_axes, positions, interruptions, "#6b7480")
+    # One microphone cannot hear interruptions: no bar, rather than a bar of nought.
+    heard = [
+        (i, float(p.interruptions)) for i, p in enumerate(points) if p.interruptions is not None
+    ]
+    interruptions = [v for _, v in heard]
+    _bars(interruption_axes, [i for i, _ in heard], interruptions, "#6b7480")
     interruption_axes.set_ylim(0, max(interruptions, default=0.0) + 1)
-    interruption_axes.set_title("Interruptions", loc="left", fontsize=10)
+    unheard = " (not recorded with one microphone: no bar)" if len(heard) < len(points) else ""
+    interruption_axes.set_title(f"Interruptions{unheard}", loc="left", fontsize=10)
     interruption_axes.yaxis.get_major_locator().set_params(integer=True)
     confirmed = [
         (i, p.confirmed_fraction * 100)
