@@ -1,16 +1,20 @@
 """The session timeline and the history's trends as PNG images, for sharing.
 
-matplotlib is imported inside the functions only: it is slow to import and has no
-place in the live-session path. Figures are made with its object API (no pyplot), so
-nothing global is touched, and returned as PNG bytes; the caller writes them.
+The session's timeline is drawn with Pillow; the history's charts with matplotlib,
+imported inside the function only: it is slow to import and has no place in the
+live-session path. Its figures are made with its object API (no pyplot), so nothing
+global is touched. Both are returned as PNG bytes; the caller writes them.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 
 from attune_voice.events import PARTNERS
@@ -26,124 +30,169 @@ _LANES = {"coach": (2.6, 0.5), "A": (1.4, 0.8), "B": (0.2, 0.8)}
 
 
 def session_png(summary: SessionSummary, laid_out: Timeline, *, subtitle: str = "") -> bytes:
-    """The timeline of one session, in rows of equal scale, as a PNG image."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    """The timeline of one session, in rows of equal scale, as a PNG image.
+
+    Drawn with Pillow alone: importing matplotlib takes a second on a small machine,
+    more than the whole picture needs.
+    """
+    from PIL import Image, ImageDraw
 
     rows = timeline_rows(laid_out.duration_s)
-    figure = Figure(figsize=(WIDTH_IN, 1.2 + 1.05 * len(rows)), dpi=DPI)
-    axes_list = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
+    width_px = round(WIDTH_IN * DPI)
+    height_px = round((1.2 + 1.05 * len(rows)) * DPI)
+    image = Image.new("RGBA", (width_px, height_px), "white")
     names = dict(zip(PARTNERS, laid_out.names, strict=True))
     colours = dict(zip(PARTNERS, PARTNER_COLOURS, strict=True))
-    for axes, (start_t, end_t) in zip(axes_list, rows, strict=True):
-        _draw_row(axes, laid_out, start_t, end_t, names, colours)
+    left_px, right_px = round(0.08 * width_px), round(0.97 * width_px)
+    top_px, bottom_px = round(0.45 * DPI), height_px - round(0.62 * DPI)
+    # As matplotlib's subplots with hspace 0.55: each row's axes, then a gap for the ticks.
+    row_px = (bottom_px - top_px) / (len(rows) + 0.55 * (len(rows) - 1))
+    for i, (start_t, end_t) in enumerate(rows):
+        row_top = top_px + i * row_px * 1.55
+        frame = _Frame(left_px, right_px, row_top, row_top + row_px, start_t, end_t)
+        _draw_timeline_row(image, frame, laid_out, names, colours)
+    draw = ImageDraw.Draw(image)
     title = headline(summary) + (f"   {subtitle}" if subtitle else "")
-    figure.suptitle(title, x=0.01, ha="left", fontsize=12)
-    handles = [
-        Patch(color=PARTNER_COLOURS[0], label=names["A"]),
-        Patch(color=PARTNER_COLOURS[1], label=names["B"]),
-        Patch(color=COACH_COLOUR, label="the coach's prompts"),
-        Patch(facecolor="#1f2328", alpha=0.12, label="whose floor it was"),
+    draw.text((round(0.01 * width_px), 8), title, fill=_INK, font=_font(12))
+    legend = [
+        (PARTNER_COLOURS[0], names["A"]),
+        (PARTNER_COLOURS[1], names["B"]),
+        (COACH_COLOUR, "the coach's prompts"),
+        (_blend("#1f2328", 0.12), "whose floor it was"),
     ]
-    figure.legend(
-        handles=handles,
-        loc="lower left",
-        ncol=4,
-        frameon=False,
-        fontsize=9,
-        bbox_to_anchor=(0.01, 0.0),
-    )
-    figure.subplots_adjust(
-        left=0.08,
-        right=0.97,
-        top=1 - 0.45 / figure.get_figheight(),
-        bottom=0.62 / figure.get_figheight(),
-        hspace=0.55,
-    )
-    return _png(figure)
+    x = round(0.01 * width_px)
+    y = height_px - 30
+    small = _font(9)
+    for colour, label in legend:
+        draw.rectangle((x, y + 2, x + 22, y + 12), fill=colour)
+        draw.text((x + 30, y), label, fill=_INK, font=small)
+        x += 30 + round(draw.textlength(label, font=small)) + 36
+    return _pillow_png(image)
 
 
-def _draw_row(
-    axes: Any,
-    laid_out: Timeline,
-    start_t: float,
-    end_t: float,
-    names: dict[str, str],
-    colours: dict[str, str],
+_INK = "#1f2328"
+_POINTS_PX = DPI / 72
+"""Pixels per typographic point at the picture's resolution."""
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where one row of the timeline sits in the picture, and the time it shows."""
+
+    left_px: float
+    right_px: float
+    top_px: float
+    bottom_px: float
+    start_t: float
+    end_t: float
+
+    def x(self, t: float) -> float:
+        span_s = max(self.end_t - self.start_t, 1e-9)
+        return self.left_px + (t - self.start_t) / span_s * (self.right_px - self.left_px)
+
+    def y(self, units: float) -> float:
+        """A height in lane units (0 at the bottom, _Y_TOP at the top) as a pixel row."""
+        return self.bottom_px - units / _Y_TOP * (self.bottom_px - self.top_px)
+
+
+_Y_TOP = 3.3
+
+
+def _draw_timeline_row(
+    image: Any, frame: _Frame, laid_out: Timeline, names: dict[str, str], colours: dict[str, str]
 ) -> None:
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from PIL import ImageDraw
 
-    def bars(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-        return [
-            (max(t, start_t), max(0.2, min(t_end, end_t) - max(t, start_t)))
-            for t, t_end in spans
-            if t_end > start_t and t < end_t
-        ]
+    draw = ImageDraw.Draw(image)
+    start_t, end_t = frame.start_t, frame.end_t
+
+    def box(t: float, t_end: float, bottom: float, height: float, fill: str) -> None:
+        if t_end <= start_t or t >= end_t:
+            return
+        shown_t = max(t, start_t)
+        shown_end_t = shown_t + max(0.2, min(t_end, end_t) - shown_t)
+        draw.rectangle(
+            (frame.x(shown_t), frame.y(bottom + height), frame.x(shown_end_t), frame.y(bottom)),
+            fill=fill,
+        )
 
     shown_end_t = min(end_t, max(laid_out.duration_s, start_t))
     for bottom, height in _LANES.values():
-        axes.broken_barh([(start_t, shown_end_t - start_t)], (bottom, height), color="#f3f5f7")
+        box(start_t, shown_end_t, bottom, height, "#f3f5f7")
     for partner in PARTNERS:
         bottom, height = _LANES[partner]
-        floors = [(f.t, f.end_t) for f in laid_out.floors if f.partner == partner]
-        axes.broken_barh(
-            bars(floors),
-            (bottom - 0.1, height + 0.2),
-            color=colours[partner],
-            alpha=0.18,
-            linewidth=0,
-        )
-        turns = [
-            (s.t, s.end_t)
-            for s in laid_out.speech
-            if s.partner == partner and s.kind != "backchannel"
-        ]
-        axes.broken_barh(bars(turns), (bottom + 0.1, height - 0.2), color=colours[partner])
-        short = [
-            (s.t, s.end_t)
-            for s in laid_out.speech
-            if s.partner == partner and s.kind == "backchannel"
-        ]
-        axes.broken_barh(bars(short), (bottom + 0.3, height - 0.6), color=colours[partner])
-        flags = [
-            s.t
-            for s in laid_out.speech
-            if s.partner == partner and s.kind == "interruption" and start_t <= s.t < end_t
-        ]
-        if flags:
-            axes.scatter(
-                flags,
-                [bottom + height + 0.12] * len(flags),
-                marker="v",
-                s=22,
-                color="#1f2328",
-                zorder=3,
-                clip_on=False,
-            )
+        floor_colour = _blend(colours[partner], 0.18, over="#f3f5f7")
+        for f in laid_out.floors:
+            if f.partner == partner:
+                box(f.t, f.end_t, bottom - 0.1, height + 0.2, floor_colour)
+    for partner in PARTNERS:
+        bottom, height = _LANES[partner]
+        for s in laid_out.speech:
+            if s.partner != partner:
+                continue
+            if s.kind == "backchannel":
+                box(s.t, s.end_t, bottom + 0.3, height - 0.6, colours[partner])
+            else:
+                box(s.t, s.end_t, bottom + 0.1, height - 0.2, colours[partner])
+            if s.kind == "interruption" and start_t <= s.t < end_t:
+                x, y = frame.x(s.t), frame.y(bottom + height + 0.12)
+                draw.polygon([(x - 5, y - 5), (x + 5, y - 5), (x, y + 4)], fill=_INK)
     bottom, height = _LANES["coach"]
-    axes.broken_barh(
-        bars([(p.t, p.end_t) for p in laid_out.prompts]), (bottom, height), color=COACH_COLOUR
-    )
-    axes.broken_barh(
-        bars([(s.t, s.end_t) for s in laid_out.speech if s.partner is None]),
-        (bottom + 0.1, height - 0.2),
-        color="#b7bcc4",
-    )
+    for p in laid_out.prompts:
+        box(p.t, p.end_t, bottom, height, COACH_COLOUR)
+    for s in laid_out.speech:
+        if s.partner is None:
+            box(s.t, s.end_t, bottom + 0.1, height - 0.2, "#b7bcc4")
     for pause in laid_out.pauses:
-        axes.axvspan(
-            max(pause.t, start_t), min(pause.end_t, end_t), color="#c9ced6", alpha=0.6, linewidth=0
+        box(pause.t, pause.end_t, 0.0, _Y_TOP, _blend("#c9ced6", 0.6))
+    label_font, tick_font = _font(9), _font(8)
+    for lane, label in (("coach", "coach"), ("A", names["A"]), ("B", names["B"])):
+        bottom, height = _LANES[lane]
+        draw.text(
+            (frame.left_px - 8, frame.y(bottom + height / 2)),
+            label,
+            fill=_INK,
+            font=label_font,
+            anchor="rm",
         )
-    axes.set_xlim(start_t, end_t)
-    axes.set_ylim(0, 3.3)
-    axes.set_yticks([_LANES[p][0] + _LANES[p][1] / 2 for p in ("coach", "A", "B")])
-    axes.set_yticklabels(["coach", names["A"], names["B"]], fontsize=9)
-    axes.tick_params(axis="y", length=0)
-    span_s = end_t - start_t
-    axes.xaxis.set_major_locator(MultipleLocator(60.0 if span_s <= 900 else 300.0))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: clock(t)))
-    axes.tick_params(axis="x", labelsize=8)
-    for side in ("top", "right", "left"):
-        axes.spines[side].set_visible(False)
+    draw.line((frame.left_px, frame.bottom_px, frame.right_px, frame.bottom_px), fill=_INK)
+    step_s = 60.0 if end_t - start_t <= 900 else 300.0
+    tick_t = math.ceil(start_t / step_s) * step_s
+    while tick_t <= end_t + 1e-6:
+        x = frame.x(tick_t)
+        draw.line((x, frame.bottom_px, x, frame.bottom_px + 4), fill=_INK)
+        draw.text((x, frame.bottom_px + 6), clock(tick_t), fill=_INK, font=tick_font, anchor="mt")
+        tick_t += step_s
+
+
+def _blend(colour: str, alpha: float, *, over: str = "#ffffff") -> str:
+    """``colour`` laid at ``alpha`` over ``over``, as one opaque colour."""
+    top = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    under = [int(over[i : i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(alpha * t + (1 - alpha) * u) for t, u in zip(top, under, strict=True)]
+    return "#" + "".join(f"{value:02x}" for value in mixed)
+
+
+def _font(points: float) -> Any:
+    """DejaVu Sans (the font matplotlib ships, found without importing it) at ``points``,
+    else Pillow's own."""
+    from importlib.util import find_spec
+
+    from PIL import ImageFont
+
+    size_px = round(points * _POINTS_PX)
+    spec = find_spec("matplotlib")
+    for folder in spec.submodule_search_locations or [] if spec is not None else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return ImageFont.truetype(str(path), size_px)
+    return ImageFont.load_default(size_px)
+
+
+def _pillow_png(image: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG", dpi=(DPI, DPI))
+    return buffer.getvalue()
 
 
 def history_png(entries: Sequence[HistoryEntry], tz: tzinfo | None = None) -> bytes:
