@@ -318,3 +318,56 @@ def test_demo_and_review_use_the_same_words(tmp_path: Path) -> None:
             assert word in text
         for other in ("talking stretch", "backchannels", "unfinished", "longest stretch"):
             assert other not in text
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def test_piped_output_carries_no_progress(tmp_path: Path) -> None:
+    demo = invoke("demo", "--limit", "20s", "--rounds", "1")
+    assert demo.exit_code == 0
+    analysis = invoke("analyze", str(two_microphones_wav(tmp_path)))
+    assert analysis.exit_code == 0
+    for result in (demo, analysis):
+        assert "\r" not in result.output and "\x1b" not in result.output
+        assert "simulat" not in result.stderr and "analyzing" not in result.stderr
+
+
+def test_on_a_terminal_the_demo_shows_a_bar_with_what_remains(home: Path) -> None:
+    """The real command with its stderr on a pseudo-terminal, as a person sees it."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "ATTUNE_HOME": str(home), "COLUMNS": "100"}
+    command = [sys.executable, "-m", "attune_voice", "demo", "--limit", "20s", "--rounds", "1"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, env=env
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif process.poll() is not None:
+            break
+    assert process.stdout is not None
+    with process.stdout:
+        stdout = process.stdout.read().decode()
+    assert process.wait() == 0
+    os.close(controller)
+    drawn = seen.decode(errors="replace")
+    assert "simulating" in drawn and "━" in drawn
+    assert " left" in drawn and "of about" in drawn
+    # The review on stdout stays plain.
+    assert stdout.startswith("speaker-listener: ") and "\x1b" not in stdout

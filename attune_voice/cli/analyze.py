@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,14 +80,17 @@ def analyze(
     if transcripts:
         # Checked before the analysis, so a missing model fails at once.
         model_path = _transcript_model(model)
-    progress = Progress("analyzing", None) if sys.stderr.isatty() else None
+    from attune_voice.audio.wav import wav_info
+
+    # A header that cannot be read fails here, in one line, before any bar is drawn.
+    header = wav_info(recording)
+    progress = Progress("analyzing", header.frames / header.rate_hz)
     try:
         analysis = analyze_recording(
             recording, mono=mono, on_progress=progress, attribute_voices=voices
         )
     finally:
-        if progress is not None:
-            progress.done()
+        progress.done()
     if analysis.cut_short_s is not None:
         click.echo(
             f"attune-voice: warning: {recording} is cut short: its header promises "

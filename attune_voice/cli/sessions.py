@@ -138,6 +138,7 @@ def demo(
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
+    from attune_voice.exercises.timing import estimated_duration_s
     from attune_voice.listening.listener import Listener
     from attune_voice.session.commands import CommandConfig
     from attune_voice.session.engine import SessionEngine
@@ -181,7 +182,7 @@ def demo(
             understands_speech=understanding is not None,
         )
         loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
-        progress = Progress("simulated", minutes * 60 if minutes else None)
+        progress = Progress("simulating", estimated_duration_s(chosen))
         loop.on_progress = progress
         if writer is not None:
             loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
