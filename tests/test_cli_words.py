@@ -371,3 +371,15 @@ def test_on_a_terminal_the_demo_shows_a_bar_with_what_remains(home: Path) -> Non
     assert " left" in drawn and "of about" in drawn
     # The review on stdout stays plain.
     assert stdout.startswith("speaker-listener: ") and "\x1b" not in stdout
+
+
+def test_a_hand_over_nobody_answered_has_no_gap_to_show(tmp_path: Path) -> None:
+    events = [*floor(1.0, "A", 20.0), said(1.5, 18.0, "A", by="channel"), *floor(21.0, "B", 40.0)]
+    path = archive(tmp_path, stored(("Ann", "Bo"), events))
+    assert invoke("import", str(path)).exit_code == 0
+    lines = invoke("review").stdout.splitlines()
+    gap = next(line for line in lines if line.startswith("response gap"))
+    assert gap.split()[-4:] == ["not", "recorded", "not", "recorded"]
+    assert "hand-overs: 1, median response gap not recorded" in lines
+    confirmed = next(line for line in lines if line.startswith("confirmed first time"))
+    assert confirmed.split()[-2:] == ["none", "none"]

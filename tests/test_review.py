@@ -268,7 +268,7 @@ def test_a_partner_who_never_spoke() -> None:
     # Nobody answered a hand-over: no gap could be measured.
     assert rows["response_gap_s"] == ("not recorded", "not recorded")
     assert rows["share"] == ("100%", "0%")
-    assert session_notes(summary)[0] == "hand-overs: 1"
+    assert session_notes(summary)[0] == "hand-overs: 1, median response gap not recorded"
     assert spoken_summary(summary) == (
         "You each had the floor once. You stopped early, and that is all right."
         " Thank you both for listening to each other."

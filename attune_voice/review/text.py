@@ -172,9 +172,8 @@ def session_notes(summary: SessionSummary) -> list[str]:
     notes = []
     measured = [h for h in summary.handovers if h.gap_s is not None]
     if summary.handovers:
-        text = f"hand-overs: {len(summary.handovers)}"
-        if measured:
-            text += f", median response gap {gap_text(summary.median_response_gap_s)}"
+        text = f"hand-overs: {len(summary.handovers)}, median response gap "
+        text += gap_text(summary.median_response_gap_s) if measured else NOT_RECORDED
         notes.append(text)
     if summary.overlap_s > 0:
         notes.append(f"both speaking at once: {clock(summary.overlap_s)}")
