@@ -383,3 +383,38 @@ def test_a_hand_over_nobody_answered_has_no_gap_to_show(tmp_path: Path) -> None:
     assert "hand-overs: 1, median response gap not recorded" in lines
     confirmed = next(line for line in lines if line.startswith("confirmed first time"))
     assert confirmed.split()[-2:] == ["none", "none"]
+
+
+def test_the_history_chart_marks_a_measured_nought_and_leaves_out_what_was_not_recorded(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    two_microphones = [
+        *floor(1.0, "A", 20.0),
+        said(1.5, 18.0, "A", by="channel"),
+        *floor(21.0, "B", 40.0),
+        said(22.0, 39.0, "B", by="channel"),
+    ]
+    grey = np.array([0x6B, 0x74, 0x80])
+
+    def grey_columns(*sessions: dict[str, object]) -> set[int]:
+        folder = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        path = archive(folder, *sessions)
+        assert invoke("import", str(path)).exit_code == 0
+        chart = folder / "weeks.png"
+        assert invoke("history", "--png", str(chart)).exit_code == 0
+        pixels = np.asarray(Image.open(chart).convert("RGB")).astype(int)
+        assert invoke("sessions", "delete", "--all", "--yes").exit_code == 0
+        middle = pixels[pixels.shape[0] * 3 // 8 : pixels.shape[0] * 5 // 8]
+        found = np.all(np.abs(middle - grey) < 6, axis=2)
+        return set(np.flatnonzero(found.any(axis=0)).tolist())
+
+    one_mic = stored(("Ann", "Bo"), one_microphone_session(), minute=1)
+    measured = stored(("Ann", "Bo"), two_microphones, minute=2)
+    both = grey_columns(one_mic, measured)
+    # The second session's nought is marked, in the right half; the first shows nothing.
+    assert both and min(both) > 600
+    assert grey_columns(stored(("Ann", "Bo"), one_microphone_session())) == set()

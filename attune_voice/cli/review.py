@@ -64,7 +64,7 @@ def review(
     if event_rows and output != "csv":
         raise UsageError("--events goes with --format csv (the JSON always has the events)")
     if png is not None:
-        _need("PIL", "Pillow", "pillow")
+        _need_pillow()
     with Store.open(create=False) as store:
         session_id = session if session is not None else store.latest_session_id()
         if session_id is None:
@@ -114,7 +114,7 @@ def history(
     from attune_voice.store.database import Store
 
     if png is not None:
-        _need("matplotlib", "matplotlib", "matplotlib")
+        _need_pillow()
     since_t = _day(since, "--since")
     until_t = _day(until, "--until", next_day=True)
     if since_t is not None and until_t is not None and since_t >= until_t:
@@ -267,11 +267,11 @@ def _day(text: str | None, option: str, *, next_day: bool = False) -> datetime |
     return day.astimezone()
 
 
-def _need(module: str, name: str, package: str) -> None:
+def _need_pillow() -> None:
     from importlib.util import find_spec
 
-    if find_spec(module) is None:
-        raise UsageError(f"--png needs {name}, which is not installed: pip install {package}")
+    if find_spec("PIL") is None:
+        raise UsageError("--png needs Pillow, which is not installed: pip install pillow")
 
 
 def _write(path: Path, data: bytes) -> None:

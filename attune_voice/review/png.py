@@ -1,16 +1,14 @@
 """The session timeline and the history's trends as PNG images, for sharing.
 
-The session's timeline is drawn with Pillow; the history's charts with matplotlib,
-imported inside the function only: it is slow to import and has no place in the
-live-session path. Its figures are made with its object API (no pyplot), so nothing
-global is touched. Both are returned as PNG bytes; the caller writes them.
+Both are drawn with Pillow, imported inside the functions only: matplotlib, which drew
+them before, took a second to import, more than the whole picture needs. They are
+returned as PNG bytes; the caller writes them.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -30,11 +28,7 @@ _LANES = {"coach": (2.6, 0.5), "A": (1.4, 0.8), "B": (0.2, 0.8)}
 
 
 def session_png(summary: SessionSummary, laid_out: Timeline, *, subtitle: str = "") -> bytes:
-    """The timeline of one session, in rows of equal scale, as a PNG image.
-
-    Drawn with Pillow alone: importing matplotlib takes a second on a small machine,
-    more than the whole picture needs.
-    """
+    """The timeline of one session, in rows of equal scale, as a PNG image."""
     from PIL import Image, ImageDraw
 
     rows = timeline_rows(laid_out.duration_s)
@@ -85,17 +79,20 @@ class _Frame:
     bottom_px: float
     start_t: float
     end_t: float
+    y_top: float = 3.3
+    """The height at the frame's top, in the units of ``y``."""
 
     def x(self, t: float) -> float:
         span_s = max(self.end_t - self.start_t, 1e-9)
         return self.left_px + (t - self.start_t) / span_s * (self.right_px - self.left_px)
 
     def y(self, units: float) -> float:
-        """A height in lane units (0 at the bottom, _Y_TOP at the top) as a pixel row."""
-        return self.bottom_px - units / _Y_TOP * (self.bottom_px - self.top_px)
+        """A height (0 at the bottom, ``y_top`` at the top) as a pixel row."""
+        return self.bottom_px - units / self.y_top * (self.bottom_px - self.top_px)
 
 
-_Y_TOP = 3.3
+_Y_TOP = _Frame.y_top
+"""The timeline's height in lane units."""
 
 
 def _draw_timeline_row(
@@ -175,7 +172,7 @@ def _blend(colour: str, alpha: float, *, over: str = "#ffffff") -> str:
 
 def _font(points: float) -> Any:
     """DejaVu Sans (the font matplotlib ships, found without importing it) at ``points``,
-    else Pillow's own."""
+    else Pillow's own. It has no Chinese or Korean: such a name shows as boxes."""
     from importlib.util import find_spec
 
     from PIL import ImageFont
@@ -197,105 +194,105 @@ def _pillow_png(image: Any) -> bytes:
 
 def history_png(entries: Sequence[HistoryEntry], tz: tzinfo | None = None) -> bytes:
     """Three small trend charts over the sessions, oldest first: the share of the talk
-    (A under B, with the even line), interruptions, and paraphrases confirmed first time."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    (A under B, with the even line), interruptions, and paraphrases confirmed first time.
+
+    A measured nought shows as a mark on the axis; a figure not recorded shows nothing.
+    """
+    from PIL import Image, ImageDraw
 
     points = [trend(entry) for entry in entries]
-    positions = list(range(len(points)))
-    figure = Figure(figsize=(WIDTH_IN, 6.0), dpi=DPI)
-    share_axes, interruption_axes, confirmed_axes = figure.subplots(3, 1, sharex=True)
+    width_px, height_px = round(WIDTH_IN * DPI), round(6.0 * DPI)
+    image = Image.new("RGB", (width_px, height_px), "white")
+    draw = ImageDraw.Draw(image)
+    left_px, right_px = round(0.07 * width_px), round(0.97 * width_px)
+    top_px, bottom_px = round(0.1 * height_px), round(0.92 * height_px)
+    panel_px = (bottom_px - top_px) / (3 + 0.5 * 2)
+    count = max(len(points), 1)
+
+    def frame(i: int, y_top: float) -> _Frame:
+        panel_top = top_px + i * panel_px * 1.5
+        return _Frame(left_px, right_px, panel_top, panel_top + panel_px, -0.6, count - 0.4, y_top)
+
     names = entries[-1].summary.partners if entries else PARTNERS
-    a_shares = [p.shares[0] * 100 for p in points]
-    b_shares = [p.shares[1] * 100 for p in points]
-    _bars(share_axes, positions, a_shares, PARTNER_COLOURS[0])
-    _bars(share_axes, positions, b_shares, PARTNER_COLOURS[1], bottoms=a_shares)
-    share_axes.axhline(50, color="#59636e", linestyle="--", linewidth=0.8)
-    share_axes.set_ylim(0, 100)
-    share_axes.set_title("Share of the talk (%)", loc="left", fontsize=10)
-    share_axes.legend(
-        handles=[
-            Patch(color=PARTNER_COLOURS[0], label=names[0]),
-            Patch(color=PARTNER_COLOURS[1], label=names[1]),
-        ],
-        loc="upper right",
-        fontsize=8,
-        frameon=False,
-        ncol=2,
-        bbox_to_anchor=(1.0, 1.3),
-    )
-    # One microphone cannot hear interruptions: no bar, rather than a bar of nought.
-    heard = [
-        (i, float(p.interruptions)) for i, p in enumerate(points) if p.interruptions is not None
-    ]
-    interruptions = [v for _, v in heard]
-    _bars(interruption_axes, [i for i, _ in heard], interruptions, "#6b7480")
-    interruption_axes.set_ylim(0, max(interruptions, default=0.0) + 1)
+    shares = frame(0, 100.0)
+    for i, p in enumerate(points):
+        a_pc, b_pc = p.shares[0] * 100, p.shares[1] * 100
+        _bar(draw, shares, i, 0.0, a_pc, PARTNER_COLOURS[0])
+        _bar(draw, shares, i, a_pc, a_pc + b_pc, PARTNER_COLOURS[1])
+    x_px = float(left_px)
+    while x_px < right_px:
+        draw.line((x_px, shares.y(50), min(x_px + 8, right_px), shares.y(50)), fill="#59636e")
+        x_px += 13
+    _axes(draw, shares, "Share of the talk (%)", 20.0)
+    small = _font(8)
+    x_px = float(right_px)
+    for colour, name in reversed(list(zip(PARTNER_COLOURS, names, strict=True))):
+        x_px -= draw.textlength(name, font=small)
+        draw.text((x_px, top_px - 26), name, fill=_INK, font=small)
+        x_px -= 30
+        draw.rectangle((x_px, top_px - 24, x_px + 24, top_px - 14), fill=colour)
+        x_px -= 24
+
+    heard = [(i, p.interruptions) for i, p in enumerate(points) if p.interruptions is not None]
+    most = max((n for _, n in heard), default=0)
+    interruptions = frame(1, float(most + 1))
+    for i, n in heard:
+        _bar(draw, interruptions, i, 0.0, float(n), "#6b7480", mark_nought=True)
     unheard = " (not recorded with one microphone: no bar)" if len(heard) < len(points) else ""
-    interruption_axes.set_title(f"Interruptions{unheard}", loc="left", fontsize=10)
-    interruption_axes.yaxis.get_major_locator().set_params(integer=True)
-    confirmed = [
-        (i, p.confirmed_fraction * 100)
-        for i, p in enumerate(points)
-        if p.confirmed_fraction is not None
-    ]
-    _bars(confirmed_axes, [i for i, _ in confirmed], [v for _, v in confirmed], "#6b7480")
-    # A measured zero still shows, unlike a session with no paraphrase to measure.
-    confirmed_axes.scatter(
-        [i for i, _ in confirmed],
-        [v for _, v in confirmed],
-        marker="_",
-        s=120,
-        color="#1f2328",
-        linewidths=1.5,
-        zorder=3,
-        clip_on=False,
-    )
-    confirmed_axes.set_ylim(0, 100)
-    confirmed_axes.set_title("Paraphrases confirmed first time (%)", loc="left", fontsize=10)
-    labels = [p.started_at.astimezone(tz).strftime("%Y-%m-%d") for p in points]
+    _axes(draw, interruptions, f"Interruptions{unheard}", max(1.0, math.ceil((most + 1) / 5)))
+
+    confirmed = frame(2, 100.0)
+    for i, p in enumerate(points):
+        if p.confirmed_fraction is not None:
+            value = p.confirmed_fraction * 100
+            _bar(draw, confirmed, i, 0.0, value, "#6b7480", mark_nought=True)
+            mark_y = confirmed.y(value)
+            draw.line((confirmed.x(i) - 8, mark_y, confirmed.x(i) + 8, mark_y), fill=_INK, width=2)
+    _axes(draw, confirmed, "Paraphrases confirmed first time (%)", 20.0)
     step = max(1, len(points) // 8)
-    confirmed_axes.set_xticks(positions[::step])
-    confirmed_axes.set_xticklabels(labels[::step], fontsize=8)
-    for axes in (share_axes, interruption_axes, confirmed_axes):
-        axes.set_xlim(-0.6, max(len(points), 1) - 0.4)
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        axes.tick_params(labelsize=8)
-    figure.subplots_adjust(left=0.07, right=0.97, top=0.9, bottom=0.08, hspace=0.5)
-    return _png(figure)
+    for i in range(0, len(points), step):
+        day = points[i].started_at.astimezone(tz).strftime("%Y-%m-%d")
+        draw.text(
+            (confirmed.x(i), confirmed.bottom_px + 8), day, fill=_INK, font=small, anchor="mt"
+        )
+    for panel in (shares, interruptions, confirmed):
+        for i in range(0, len(points), step):
+            x = panel.x(i)
+            draw.line((x, panel.bottom_px, x, panel.bottom_px + 4), fill=_INK)
+    return _pillow_png(image)
 
 
-def _bars(
-    axes: Any,
-    positions: Sequence[int],
-    heights: Sequence[float],
+_BAR_WIDTH = 0.7
+"""A session's bar, in sessions: the gap between bars is the rest."""
+
+
+def _bar(
+    draw: Any,
+    frame: _Frame,
+    i: int,
+    low: float,
+    high: float,
     colour: str,
     *,
-    bottoms: Sequence[float] | None = None,
-    width: float = 0.7,
+    mark_nought: bool = False,
 ) -> None:
-    """Bars as one collection: a patch per bar takes seconds for hundreds of sessions."""
-    from matplotlib.collections import PolyCollection
-
-    lows = bottoms if bottoms is not None else [0.0] * len(heights)
-    boxes = [
-        [
-            (x - width / 2, low),
-            (x + width / 2, low),
-            (x + width / 2, low + h),
-            (x - width / 2, low + h),
-        ]
-        for x, low, h in zip(positions, lows, heights, strict=True)
-    ]
-    axes.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none"))
+    left, right = frame.x(i - _BAR_WIDTH / 2), frame.x(i + _BAR_WIDTH / 2)
+    if high > low:
+        draw.rectangle((left, frame.y(high), right, frame.y(low)), fill=colour)
+    elif mark_nought:
+        # A measured nought: a line on the axis, unlike a figure not recorded.
+        draw.line((left, frame.bottom_px - 1, right, frame.bottom_px - 1), fill=colour, width=3)
 
 
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # A name in a script the bundled font lacks is drawn as boxes; that must not
-        # stop the picture from being made.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure.savefig(buffer, format="png", facecolor="white")
-    return buffer.getvalue()
+def _axes(draw: Any, frame: _Frame, title: str, step: float) -> None:
+    """A chart's title, its left and bottom axes and the left axis's numbers."""
+    small = _font(8)
+    draw.text((frame.left_px, frame.top_px - 4), title, fill=_INK, font=_font(10), anchor="ld")
+    draw.line((frame.left_px, frame.top_px, frame.left_px, frame.bottom_px), fill=_INK)
+    draw.line((frame.left_px, frame.bottom_px, frame.right_px, frame.bottom_px), fill=_INK)
+    value = 0.0
+    while value <= frame.y_top + 1e-9:
+        y = frame.y(value)
+        draw.line((frame.left_px - 4, y, frame.left_px, y), fill=_INK)
+        draw.text((frame.left_px - 6, y), f"{value:g}", fill=_INK, font=small, anchor="rm")
+        value += step
