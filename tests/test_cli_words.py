@@ -251,8 +251,11 @@ def test_one_microphone_figures_say_not_recorded_in_every_report(tmp_path: Path)
     assert "0 of" not in review.stdout
     html = page.read_text()
     assert html.count("not recorded") >= 6
-    history = invoke("history")
+    history = invoke("history", "--html", str(tmp_path / "weeks.html"))
     assert "not recorded" in history.stdout.splitlines()[2]
+    assert (
+        "Interruptions (not recorded with one microphone" in (tmp_path / "weeks.html").read_text()
+    )
     data = json.loads(invoke("history", "--format", "json").stdout)["sessions"][0]
     assert (data["interruptions_a"], data["backchannels_b"]) == (None, None)
     chart = tmp_path / "weeks.png"

@@ -438,7 +438,12 @@ def _trend_section(entries: Sequence[HistoryEntry], tz: tzinfo | None) -> str:
                 stacked=True,
             ),
             _bar_chart(
-                "Interruptions",
+                "Interruptions"
+                + (
+                    " (not recorded with one microphone: no bar)"
+                    if any(p.interruptions is None for p in points)
+                    else ""
+                ),
                 [
                     (float(p.interruptions), 0.0) if p.interruptions is not None else None
                     for p in points
