@@ -25,10 +25,12 @@ def quiet_wav(path: Path, seconds: float = 1.0) -> Path:
     return path
 
 
-def test_analyze_transcripts_without_a_model_says_what_is_missing_and_how_to_get_it(
-    tmp_path: Path,
+@pytest.mark.parametrize("command", ["analyze", "demo"])
+def test_transcripts_without_a_model_say_what_is_missing_and_how_to_get_it(
+    tmp_path: Path, command: str
 ) -> None:
-    result = invoke("analyze", str(quiet_wav(tmp_path / "talk.wav")), "--transcripts")
+    args = [str(quiet_wav(tmp_path / "talk.wav"))] if command == "analyze" else []
+    result = invoke(command, *args, "--transcripts")
     assert result.exit_code != 0
     line = one_error_line(result)
     assert "--transcripts needs a speech model to recognise the words" in line

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import Progress, cli, dump_json, parse_partners
+from attune_voice.cli.app import Progress, cli, dump_json, parse_partners, transcript_model
 
 if TYPE_CHECKING:
     from attune_voice.review.speech import SpeechSpan
@@ -79,7 +79,7 @@ def analyze(
     model_path = None
     if transcripts:
         # Checked before the analysis, so a missing model fails at once.
-        model_path = _transcript_model(model)
+        model_path = transcript_model(model)
     from attune_voice.audio.wav import wav_info
 
     # A header that cannot be read fails here, in one line, before any bar is drawn.
@@ -115,24 +115,6 @@ def analyze(
                 who = {"A": names[0], "B": names[1]}.get(segment.partner or "", "")
                 text = " ".join(word.w for word in said) or "…"
                 click.echo(f"  {clock(segment.t)}  {who + ': ' if who else ''}{text}")
-
-
-def _transcript_model(model: Path | None) -> Path:
-    """The model to recognise the words with (``--model``, else the one in use), or a
-    ModelError saying what is missing and the command that gets it."""
-    from attune_voice.errors import ModelError
-    from attune_voice.listening import models
-    from attune_voice.store.database import Store
-
-    with Store.open(create=False) as store:
-        path = models.model_in_use(model, store)
-    if path is None:
-        raise ModelError(
-            "--transcripts needs a speech model to recognise the words, and none is "
-            f"installed; get one with: attune-voice models download {models.DEFAULT_MODEL}"
-            " (or name a model folder with --model)"
-        )
-    return path
 
 
 def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) -> list[Any]:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 # more than it gains. Set before anything imports numpy; a user's setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from pathlib import Path
+
 import click
 
 from attune_voice import __version__
@@ -310,6 +312,24 @@ def _remaining_column() -> Any:
             return Text("" if left_s is None else f"{_clock(left_s)} left", style="dim")
 
     return Remaining()
+
+
+def transcript_model(model: Path | None) -> Path:
+    """The model that recognises the words for ``--transcripts`` (``--model``, else the
+    one in use), or a ModelError saying what is missing and the command that gets it."""
+    from attune_voice.errors import ModelError
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
+
+    with Store.open(create=False) as store:
+        path = models.model_in_use(model, store)
+    if path is None:
+        raise ModelError(
+            "--transcripts needs a speech model to recognise the words, and none is "
+            f"installed; get one with: attune-voice models download {models.DEFAULT_MODEL}"
+            " (or name a model folder with --model)"
+        )
+    return path
 
 
 def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from attune_voice.cli.app import (
     remembered_partners,
     rounds_option,
     text_or_json_option,
+    transcript_model,
     warn,
 )
 from attune_voice.config import RoomConfig
@@ -158,6 +159,8 @@ def demo(
         except ValueError as e:
             raise UsageError(f"--minutes {minutes:g}: {e}") from e
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
+    if transcripts:
+        transcript_model(model)  # a missing model fails here, saying how to get one
     # The simulated partners need no model; the hint about one is for real sessions.
     hearing = session_understanding(model, chosen, transcripts)
     understanding = hearing() if hearing is not None else None
@@ -255,6 +258,8 @@ def run(
         chosen = with_fresh_questions(chosen, store)
         # The detector's thresholds for this room, from the last `attune-voice check`.
         detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
+    if transcripts:
+        transcript_model(model)  # a missing model fails here, saying how to get one
     # The model loads before the devices open: nothing waits on a running stream.
     hearing = session_understanding(model, chosen, transcripts)
     with (
