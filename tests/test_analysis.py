@@ -524,7 +524,7 @@ def test_text_shows_the_summary_and_a_timeline(files: dict[str, Path]) -> None:
     assert result.exit_code == 0
     text = result.stdout
     assert "mics.wav: 0:42 (two channels, one microphone per partner, 16 kHz)" in text
-    assert "turns" in text and "backchannels" in text
+    assert "turns" in text and "mm-hms" in text
     timeline = [line for line in text.splitlines() if line.endswith("|")]
     assert [line.split()[0] for line in timeline] == ["Sam", "Alex"]
     assert all("#" in line for line in timeline)

@@ -278,7 +278,7 @@ def test_text_tables_line_up_wide_characters(home: Path, tmp_path: Path) -> None
     header, *rows = invoke("sessions").stdout.splitlines()
     assert len(rows) == 2
     # The length column ends at the same terminal column on every line.
-    ends = {cell_len(line[: line.index("3s") + 2]) for line in rows}
+    ends = {cell_len(line[: line.index("0:03") + 4]) for line in rows}
     assert len(ends) == 1
     assert cell_len(header[: header.index("length") + len("length")]) in ends
 

@@ -105,4 +105,4 @@ def test_a_demo_killed_at_any_moment_keeps_every_event_it_wrote(
     result = CliRunner().invoke(cli, ["review", str(cut[0].id)])
     assert result.exit_code == 0, result.output
     assert f"Session {cut[0].id}: " in result.output
-    assert "(unfinished)" in result.output.splitlines()[0]
+    assert "(interrupted)" in result.output.splitlines()[0]

@@ -183,7 +183,7 @@ def test_csv_metrics_one_row_per_partner() -> None:
         "57.0",
         "0.393",
         "2",
-        "15.125",
+        "13.375",
     )
 
 

@@ -26,11 +26,13 @@ MIN_RATE_HZ = 4_000
 MAX_RATE_HZ = 384_000
 MAX_CHANNELS = 8
 
-_ACCEPTED = "use 16-, 24- or 32-bit PCM or 32-bit float WAV"
+_ACCEPTED = "use 16-, 24- or 32-bit PCM, 32-bit float, mu-law or A-law WAV"
 _CONVERT_HINT = "(e.g. convert with: sox in.wav -b 16 out.wav)"
 
 _FORMAT_PCM = 0x0001
 _FORMAT_FLOAT = 0x0003
+_FORMAT_ALAW = 0x0006
+_FORMAT_MULAW = 0x0007
 _FORMAT_EXTENSIBLE = 0xFFFE
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 """Bytes 2-15 of every KSDATAFORMAT_SUBTYPE GUID whose first two bytes are a format tag."""
@@ -67,7 +69,7 @@ _FLOAT_LIMIT = 1000.0
 """Float samples are nominally within +-1; beyond +60 dB they are corrupt data, and
 clipping them keeps every later sum finite."""
 
-Encoding = Literal["uint8", "int16", "int24", "int32", "float32", "float64"]
+Encoding = Literal["uint8", "int16", "int24", "int32", "float32", "float64", "mulaw", "alaw"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class WavInfo:
 def read_wav(path: StrPath) -> tuple[FloatPcm, int]:
     """Read a WAV file as float samples shaped (channels, n) in [-1, 1], and its rate in Hz.
 
-    Reads PCM 8-bit (unsigned), 16-, 24- and 32-bit, IEEE float 32 and 64, plain or
+    Reads PCM 8-bit (unsigned), 16-, 24- and 32-bit, IEEE float 32 and 64, 8-bit
+    mu-law and A-law (G.711, as telephone recordings use), plain or
     WAVE_FORMAT_EXTENSIBLE, 1 to 8 channels. A file cut short inside its audio gives the
     whole frames it holds. Anything else raises :class:`AudioFileError` with one line
     saying what is wrong and what is accepted.
@@ -367,7 +370,7 @@ def _parse_format(path: Path, fmt: bytes) -> tuple[int, int, Encoding, int]:
                 f"{_ACCEPTED} {_CONVERT_HINT}",
             )
     bits_text = f"{bits}-bit " if bits else ""
-    if tag not in (_FORMAT_PCM, _FORMAT_FLOAT):
+    if tag not in (_FORMAT_PCM, _FORMAT_FLOAT, _FORMAT_MULAW, _FORMAT_ALAW):
         name = _FORMAT_NAMES.get(tag, f"format 0x{tag:04X}")
         raise AudioFileError(
             f"{path}: {bits_text}{name} WAV is not supported; {_ACCEPTED} {_CONVERT_HINT}",
@@ -399,8 +402,12 @@ def _parse_format(path: Path, fmt: bytes) -> tuple[int, int, Encoding, int]:
     elif tag == _FORMAT_FLOAT and bits == 8 * container_bytes:
         float_encodings: dict[int, Encoding] = {4: "float32", 8: "float64"}
         encoding = float_encodings.get(container_bytes)
+    elif tag in (_FORMAT_MULAW, _FORMAT_ALAW) and bits == 8 and container_bytes == 1:
+        encoding = "mulaw" if tag == _FORMAT_MULAW else "alaw"
     if encoding is None:
-        kind = "float" if tag == _FORMAT_FLOAT else "integer PCM"
+        kind = {_FORMAT_FLOAT: "float", _FORMAT_MULAW: "mu-law", _FORMAT_ALAW: "A-law"}.get(
+            tag, "integer PCM"
+        )
         stored = f" in {8 * container_bytes}-bit containers" if bits != 8 * container_bytes else ""
         raise AudioFileError(
             f"{path}: {bits}-bit {kind} WAV{stored} is not supported; {_ACCEPTED} {_CONVERT_HINT}",
@@ -430,6 +437,9 @@ def _decode(raw: bytes, encoding: Encoding, channels: int) -> FloatPcm:
     samples: npt.NDArray[np.float32]
     if encoding == "uint8":
         samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif encoding in ("mulaw", "alaw"):
+        table = _MULAW if encoding == "mulaw" else _ALAW
+        samples = table[np.frombuffer(raw, dtype=np.uint8)]
     elif encoding == "int16":
         samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     elif encoding == "int24":
@@ -445,6 +455,32 @@ def _decode(raw: bytes, encoding: Encoding, channels: int) -> FloatPcm:
         finite = np.nan_to_num(wide, nan=0.0, posinf=1.0, neginf=-1.0)
         samples = np.clip(finite, -_FLOAT_LIMIT, _FLOAT_LIMIT).astype(np.float32)
     return np.ascontiguousarray(samples.reshape(-1, channels).T)
+
+
+def _g711_table(law: Literal["mulaw", "alaw"]) -> npt.NDArray[np.float32]:
+    """The 256 linear values of G.711 mu-law or A-law bytes, scaled to [-1, 1]."""
+    code = np.arange(256, dtype=np.int32)
+    if law == "mulaw":
+        inverted = ~code & 0xFF
+        exponent = (inverted >> 4) & 0x07
+        magnitude = ((((inverted & 0x0F) << 3) + 0x84) << exponent) - 0x84
+        linear = np.where(inverted & 0x80, -magnitude, magnitude)
+    else:
+        toggled = code ^ 0x55
+        exponent = (toggled >> 4) & 0x07
+        mantissa = toggled & 0x0F
+        magnitude = np.where(
+            exponent == 0,
+            (mantissa << 4) + 8,
+            ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0),
+        )
+        # A-law's sign bit set is the positive half.
+        linear = np.where(toggled & 0x80, magnitude, -magnitude)
+    return (linear / 32768.0).astype(np.float32)
+
+
+_MULAW = _g711_table("mulaw")
+_ALAW = _g711_table("alaw")
 
 
 _SIGNATURES: tuple[tuple[int, bytes, str, str], ...] = (

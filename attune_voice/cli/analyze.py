@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import Progress, cli, dump_json, parse_partners
+from attune_voice.cli.app import Progress, cli, dump_json, parse_partners, transcript_model
 
 if TYPE_CHECKING:
     from attune_voice.review.speech import SpeechSpan
 
 
-@cli.command()
+@cli.command(short_help="Who spoke when in a recorded conversation (a WAV file).")
 @click.argument("recording", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -62,11 +61,11 @@ def analyze(
     transcripts: bool,
     model: Path | None,
 ) -> None:
-    """Analyse a recorded conversation (WAV): speech segments and turn-taking.
+    """Analyze a recorded conversation (WAV): speech segments and turn-taking.
 
     A two-channel file is taken as one microphone per partner (channel 1 is the first
     name), unless both channels carry the same signal, as an ordinary stereo phone
-    recording does: that is analysed as one room.
+    recording does: that is analyzed as one room.
     """
     from attune_voice.review.analysis import (
         analysis_to_csv,
@@ -79,23 +78,24 @@ def analyze(
     names = parse_partners(partners)
     model_path = None
     if transcripts:
-        from attune_voice.session.wiring import model_for_transcripts
-
         # Checked before the analysis, so a missing model fails at once.
-        model_path = model_for_transcripts(model)
-    progress = Progress("analysing", None) if sys.stderr.isatty() else None
+        model_path = transcript_model(model)
+    from attune_voice.audio.wav import wav_info
+
+    # A header that cannot be read fails here, in one line, before any bar is drawn.
+    header = wav_info(recording)
+    progress = Progress("analyzing", header.frames / header.rate_hz)
     try:
         analysis = analyze_recording(
             recording, mono=mono, on_progress=progress, attribute_voices=voices
         )
     finally:
-        if progress is not None:
-            progress.done()
+        progress.done()
     if analysis.cut_short_s is not None:
         click.echo(
             f"attune-voice: warning: {recording} is cut short: its header promises "
             f"{clock(analysis.cut_short_s)}, it holds {clock(analysis.duration_s)}; "
-            "analysing what is there",
+            "analyzing what is there",
             err=True,
         )
     words = _words(recording, analysis.segments, model_path) if model_path else None

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
 # resampler and the detector; on a two-core Raspberry Pi that contention costs far
 # more than it gains. Set before anything imports numpy; a user's setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from pathlib import Path
 
 import click
 
@@ -23,7 +25,7 @@ from attune_voice.bounds import (
     partner_name_problem,
     partner_names_problem,
 )
-from attune_voice.durations import format_duration, parse_duration_s
+from attune_voice.durations import parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.exercises.model import Exercise
 
@@ -186,25 +188,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 24 else f"{text[:21]}..."
 
 
-def text_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
-) -> list[str]:
-    """Lines of a plain table, columns two spaces apart and measured in terminal columns
-    (a Chinese or Korean character takes two), the columns numbered in ``right`` flush
-    right; no trailing spaces."""
-    from rich.cells import cell_len
-
-    widths = [max(cell_len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = []
-    for row in (header, *rows):
-        cells = []
-        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
-            gap = " " * (width - cell_len(cell))
-            cells.append(gap + cell if i in right else cell + gap)
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
 def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -250,27 +233,103 @@ def cli() -> None:
 
 
 class Progress:
-    """A one-line progress display on stderr while a session runs."""
+    """A progress bar on stderr for long work (a demo, the analysis of a long file, a
+    model download): how far it has gone and what remains.
 
-    def __init__(self, label: str, total_s: float | None) -> None:
-        self._label = label
-        self._total_s = total_s
-        self._tty = sys.stderr.isatty()
-        self._last_line_t = -1e9
+    Drawn only on a terminal and cleared when done, so piped or redirected output
+    carries none of it. Called with how much is done (seconds, or bytes for a
+    download), and the total when it becomes known.
+    """
 
-    def __call__(self, t: float) -> None:
-        text = f"{self._label} {format_duration(t)}"
-        if self._total_s:
-            text += f" of about {format_duration(self._total_s)}"
-        if self._tty:
-            click.echo(f"\r{text}   ", nl=False, err=True)
-        elif t - self._last_line_t >= 300.0:
-            click.echo(text, err=True)
-            self._last_line_t = t
+    def __init__(self, label: str, total: float | None, *, unit: str = "seconds") -> None:
+        self._bar: Any = None
+        self._total = total
+        self._seconds = unit == "seconds"
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        counts = (
+            [DownloadColumn(), TransferSpeedColumn()]
+            if unit == "bytes"
+            else [TextColumn("{task.fields[done]}")]
+        )
+        self._bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            *counts,
+            _remaining_column(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(label, total=total, done="")
+
+    def __call__(self, done: float, total: float | None = None) -> None:
+        if self._bar is None:
+            return
+        if total:
+            self._total = total
+        if self._total is not None and done > self._total:
+            # An estimate ran short: the bar stays full rather than past its end.
+            self._total = done
+        shown = ""
+        if self._seconds:
+            shown = _clock(done)
+            if self._total:
+                shown += f" of about {_clock(self._total)}"
+        self._bar.update(self._task, completed=done, total=self._total, done=shown)
 
     def done(self) -> None:
-        if self._tty:
-            click.echo("", err=True)
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _clock(seconds: float) -> str:
+    from attune_voice.review.text import clock
+
+    return clock(seconds)
+
+
+def _remaining_column() -> Any:
+    """A column of the time the work has left, as m:ss like every length shown."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class Remaining(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            left_s = task.time_remaining
+            return Text("" if left_s is None else f"{_clock(left_s)} left", style="dim")
+
+    return Remaining()
+
+
+def transcript_model(model: Path | None) -> Path:
+    """The model that recognises the words for ``--transcripts`` (``--model``, else the
+    one in use), or a ModelError saying what is missing and the command that gets it."""
+    from attune_voice.errors import ModelError
+    from attune_voice.listening import models
+    from attune_voice.store.database import Store
+
+    with Store.open(create=False) as store:
+        path = models.model_in_use(model, store)
+    if path is None:
+        raise ModelError(
+            "--transcripts needs a speech model to recognise the words, and none is "
+            f"installed; get one with: attune-voice models download {models.DEFAULT_MODEL}"
+            " (or name a model folder with --model)"
+        )
+    return path
 
 
 def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:

@@ -15,17 +15,19 @@ from attune_voice.cli.app import (
     dump_json,
     fail,
     list_format_option,
-    text_table,
     warn,
 )
-from attune_voice.durations import format_duration
 from attune_voice.errors import ArchiveError
 
 if TYPE_CHECKING:
     pass
 
 
-@cli.group(cls=AttuneGroup, invoke_without_command=True)
+@cli.group(
+    cls=AttuneGroup,
+    invoke_without_command=True,
+    short_help="List the stored sessions, newest first (or delete some).",
+)
 @list_format_option
 @click.pass_context
 def sessions(ctx: click.Context, output: str) -> None:
@@ -69,13 +71,15 @@ def _list_sessions(output: str) -> None:
     if not records:
         click.echo(f"No sessions yet. Try: {DEMO_HINT}")
         return
+    from attune_voice.review.text import clock, local_time, text_table
+
     rows = [
         [
             str(r.id),
-            r.started_at,
+            local_time(r.started_at),
             r.exercise,
             f"{r.partners[0]} & {r.partners[1]}",
-            format_duration(r.duration_s or 0.0),
+            clock(r.duration_s or 0.0),
             r.mode,
             r.status + ("  timing only" if r.timing_only else ""),
         ]
@@ -86,7 +90,7 @@ def _list_sessions(output: str) -> None:
         click.echo(line)
 
 
-@sessions.command()
+@sessions.command(short_help="Remove a session (or --all) for good.")
 @click.argument("session", required=False, type=int)
 @click.option("--all", "everything", is_flag=True, help="Delete every stored session.")
 @click.option("--yes", is_flag=True, help="Do not ask before deleting.")
@@ -124,9 +128,16 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
     click.echo(f"Deleted {len(removed)} session{'s' if len(removed) != 1 else ''}{extra}.")
 
 
-@cli.command("export")
+@cli.command("export", short_help="Write sessions to one private JSON archive file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--session", "session_ids", type=int, multiple=True, help="Only these sessions.")
+@click.option(
+    "--session",
+    "session_ids",
+    type=int,
+    multiple=True,
+    metavar="N",
+    help="Only session N; repeat it for more: --session 3 --session 5.",
+)
 def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
     """Write all sessions to FILE (- for standard output), a JSON archive to keep or hand
     to a counsellor."""
@@ -145,7 +156,7 @@ def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
     click.echo(f"Wrote {count} session{'s' if count != 1 else ''} to {file} (private: 0600).")
 
 
-@cli.command("import")
+@cli.command("import", short_help="Add the sessions of an archive file; never overwrites.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
     """Add the sessions of an archive FILE; sessions already stored are left as they are."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # --- devices ------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="List microphones and speakers; --save remembers a choice.")
 @click.option("--input", "input_device", help="Microphone to use: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers to use: a name fragment or an index.")
 @click.option(
@@ -165,7 +165,7 @@ def _device_json(device: DeviceInfo) -> dict[str, Any]:
 # --- check --------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="A one-minute room check by voice; run uses what it finds.")
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers: a name fragment or an index.")

@@ -17,7 +17,6 @@ from attune_voice.cli.app import (
     list_format_option,
     load_cli_exercise,
     rounds_option,
-    text_table,
 )
 from attune_voice.errors import ScriptError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -42,7 +41,11 @@ def _row(exercise: Exercise) -> dict[str, Any]:
     }
 
 
-@cli.group(cls=AttuneGroup, invoke_without_command=True)
+@cli.group(
+    cls=AttuneGroup,
+    invoke_without_command=True,
+    short_help="List the exercises (or show, write or check one).",
+)
 @list_format_option
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:
@@ -69,6 +72,8 @@ def _list_exercises(output: str) -> None:
     if output == "json":
         dump_json(rows)
         return
+    from attune_voice.review.text import text_table
+
     lines = text_table(
         ["exercise", "skill", "length", "goal"],
         [

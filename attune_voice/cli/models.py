@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import AttuneGroup, cli, dump_json, text_or_json_option
+from attune_voice.cli.app import AttuneGroup, Progress, cli, dump_json, text_or_json_option
 from attune_voice.errors import ModelError
 
 if TYPE_CHECKING:
     pass
 
 
-@cli.group("models", cls=AttuneGroup)
+@cli.group(
+    "models", cls=AttuneGroup, short_help="Speech models: list, download, use one, where they live."
+)
 def models_group() -> None:
     """Speech-recognition models: the published ones, download, use one, where they live."""
 
@@ -67,7 +67,9 @@ def _in_use(chosen: str | None, where: Path) -> Path | None:
     return default if models.layout_problem(default) is None else None
 
 
-@models_group.command("download")
+@models_group.command(
+    "download", short_help="Download a published model (resumes an interrupted one)."
+)
 @click.argument("name")
 @click.option(
     "--mirror",
@@ -83,34 +85,27 @@ def models_download(name: str, mirror: str | None) -> None:
     if models.layout_problem(where / name) is None:
         click.echo(f"{name} is already installed in {where / name}")
         return
-    with ExitStack() as stack:
-        bar: Any = None
-
-        def progress(done: int, total: int | None) -> None:
-            nonlocal bar
-            if bar is None:
-                # Drawn once bytes flow, so a failure before that stays one clean line.
-                bar = stack.enter_context(
-                    click.progressbar(
-                        length=total or entry.size_mb * 1_000_000, label=name, file=sys.stderr
-                    )
-                )
-            if total:
-                bar.length = total
-            bar.update(done - bar.pos)
-
-        try:
-            path = models.download(name, where, progress, base_url=mirror or models.MODELS_URL)
-        except KeyboardInterrupt as e:
-            raise ModelError(
-                f"the download of {name} was interrupted; run the same command again to resume it"
-            ) from e
+    # Drawn only on a terminal; a failure before bytes flow stays one clean line.
+    progress = Progress(name, entry.size_mb * 1_000_000, unit="bytes")
+    try:
+        path = models.download(
+            name,
+            where,
+            progress,
+            base_url=mirror or models.MODELS_URL,
+        )
+    except KeyboardInterrupt as e:
+        raise ModelError(
+            f"the download of {name} was interrupted; run the same command again to resume it"
+        ) from e
+    finally:
+        progress.done()
     click.echo(f"Installed {name} in {path}")
     if name != models.DEFAULT_MODEL:
         click.echo(f"Listen with it in every session: attune-voice models use {path}")
 
 
-@models_group.command("use")
+@models_group.command("use", short_help="Listen with a vosk model folder already on disk.")
 @click.argument("path", type=click.Path(path_type=Path))
 def models_use(path: Path) -> None:
     """Listen with the model in PATH (a vosk model folder already on disk)."""

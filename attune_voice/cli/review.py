@@ -42,7 +42,7 @@ _png_option = click.option(
 )
 
 
-@cli.command()
+@cli.command(short_help="How one stored session went, side by side.")
 @click.argument("session", type=int, required=False)
 @_format_option("the metrics and every event")
 @click.option(
@@ -64,14 +64,14 @@ def review(
     if event_rows and output != "csv":
         raise UsageError("--events goes with --format csv (the JSON always has the events)")
     if png is not None:
-        _need_matplotlib()
+        _need_pillow()
     with Store.open(create=False) as store:
         session_id = session if session is not None else store.latest_session_id()
         if session_id is None:
             fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
         record = store.session(session_id)
         events = store.events(session_id)
-    summary = summarize(events)
+    summary = _as_stored(summarize(events), record)
     laid_out = timeline(events)
     when = _local(record.started_at)
     if html is not None:
@@ -94,7 +94,7 @@ def review(
         _print_review(summary, laid_out, record)
 
 
-@cli.command()
+@cli.command(short_help="Sessions over time: balance, interruptions, confirmations.")
 @click.option("--since", metavar="DATE", help="Only sessions on or after this day (2024-05-01).")
 @click.option("--until", metavar="DATE", help="Only sessions on or before this day.")
 @click.option("--exercise", help="Only sessions of this exercise (its name, as listed).")
@@ -114,7 +114,7 @@ def history(
     from attune_voice.store.database import Store
 
     if png is not None:
-        _need_matplotlib()
+        _need_pillow()
     since_t = _day(since, "--since")
     until_t = _day(until, "--until", next_day=True)
     if since_t is not None and until_t is not None and since_t >= until_t:
@@ -235,7 +235,21 @@ def _clock(seconds: float) -> str:
 
 def _local(started_at: str) -> str:
     """A stored UTC start as this computer's local date and time."""
-    return datetime.fromisoformat(started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    from attune_voice.review.text import local_time
+
+    return local_time(started_at)
+
+
+def _as_stored(summary: SessionSummary, record: SessionRecord) -> SessionSummary:
+    """A log that never reached its end says how the store found it (interrupted, or
+    still running), the same word ``sessions`` shows."""
+    import dataclasses
+
+    from attune_voice.review.metrics import UNFINISHED
+
+    if summary.end_reason != UNFINISHED:
+        return summary
+    return dataclasses.replace(summary, end_reason=record.status)
 
 
 def _day(text: str | None, option: str, *, next_day: bool = False) -> datetime | None:
@@ -253,11 +267,11 @@ def _day(text: str | None, option: str, *, next_day: bool = False) -> datetime |
     return day.astimezone()
 
 
-def _need_matplotlib() -> None:
+def _need_pillow() -> None:
     from importlib.util import find_spec
 
-    if find_spec("matplotlib") is None:
-        raise UsageError("--png needs matplotlib, which is not installed: pip install matplotlib")
+    if find_spec("PIL") is None:
+        raise UsageError("--png needs Pillow, which is not installed: pip install pillow")
 
 
 def _write(path: Path, data: bytes) -> None:

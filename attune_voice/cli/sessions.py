@@ -22,6 +22,7 @@ from attune_voice.cli.app import (
     remembered_partners,
     rounds_option,
     text_or_json_option,
+    transcript_model,
     warn,
 )
 from attune_voice.config import RoomConfig
@@ -83,7 +84,7 @@ DEMO_BREAK_S = 60.0
 """A time-out in the demo lasts a minute, not twenty."""
 
 
-@cli.command()
+@cli.command(short_help="Play a whole simulated session, then show its review.")
 @_exercise_argument
 @click.option(
     "--minutes",
@@ -138,6 +139,7 @@ def demo(
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
+    from attune_voice.exercises.timing import estimated_duration_s
     from attune_voice.listening.listener import Listener
     from attune_voice.session.commands import CommandConfig
     from attune_voice.session.engine import SessionEngine
@@ -157,6 +159,8 @@ def demo(
         except ValueError as e:
             raise UsageError(f"--minutes {minutes:g}: {e}") from e
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
+    if transcripts:
+        transcript_model(model)  # a missing model fails here, saying how to get one
     # The simulated partners need no model; the hint about one is for real sessions.
     hearing = session_understanding(model, chosen, transcripts)
     understanding = hearing() if hearing is not None else None
@@ -181,7 +185,7 @@ def demo(
             understands_speech=understanding is not None,
         )
         loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
-        progress = Progress("simulated", minutes * 60 if minutes else None)
+        progress = Progress("simulating", estimated_duration_s(chosen))
         loop.on_progress = progress
         if writer is not None:
             loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
@@ -205,7 +209,7 @@ def demo(
     print_review(log.events, session_id, output)
 
 
-@cli.command()
+@cli.command(short_help="Run a session aloud with the microphone and speakers.")
 @_exercise_argument
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
@@ -254,6 +258,8 @@ def run(
         chosen = with_fresh_questions(chosen, store)
         # The detector's thresholds for this room, from the last `attune-voice check`.
         detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
+    if transcripts:
+        transcript_model(model)  # a missing model fails here, saying how to get one
     # The model loads before the devices open: nothing waits on a running stream.
     hearing = session_understanding(model, chosen, transcripts)
     with (

@@ -38,7 +38,15 @@ from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
 from attune_voice.review.speech import SpeechSpan, covered_s
-from attune_voice.review.text import clock
+from attune_voice.review.text import (
+    INTERRUPTIONS,
+    LONGEST_TURN,
+    MM_HMS,
+    TALK_TIME,
+    cell_width,
+    clock,
+    text_table,
+)
 
 Pcm16 = npt.NDArray[np.int16]
 
@@ -424,7 +432,7 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
                 f"{_short(metrics.longest_pause_s)}"
             )
     if metrics.speakers:
-        header = ("", "talk", "share", "turns", "longest turn", "backchannels", "interruptions")
+        header = ("", TALK_TIME, "share", "turns", LONGEST_TURN, MM_HMS, INTERRUPTIONS)
         rows = [header]
         for row in metrics.speakers:
             rows.append(
@@ -438,12 +446,8 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
                     str(row.interruptions),
                 )
             )
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines.append("")
-        for r in rows:
-            cells = [r[0].ljust(widths[0])]
-            cells += [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
-            lines.append("  ".join(cells).rstrip())
+        lines += text_table(rows[0], rows[1:], right=range(1, len(header)))
         response = (
             f"; median response {_short(metrics.median_response_s)}"
             if metrics.median_response_s is not None
@@ -470,14 +474,14 @@ def timeline_chart(analysis: Analysis, label: dict[str, str] | None = None) -> l
     columns = max(1, math.ceil(duration_s / bin_s))
     speakers: list[str | None] = list(PARTNERS) if analysis.metrics.speakers else [None]
     names = [label[s] if s is not None else "speech" for s in speakers]
-    width = max(len(n) for n in names)
+    width = max(cell_width(n) for n in names)
     mark = f"{bin_s:g} s" if bin_s < 60 else f"{bin_s / 60:g} min"
     rows = [f"timeline, one mark per {mark}:"]
     for speaker, name in zip(speakers, names, strict=True):
         own = (span for span in analysis.segments if span.partner == speaker)
         covered = covered_s(own, bin_s, columns)
         marks = "".join("#" if c >= 0.5 * bin_s else "-" if c > 0.0 else " " for c in covered)
-        rows.append(f"{name.ljust(width)} |{marks}|")
+        rows.append(f"{name}{' ' * (width - cell_width(name))} |{marks}|")
     end = clock(analysis.duration_s)
     rows.append(" " * (width + 1) + "0:00" + end.rjust(max(len(end) + 1, columns + 2 - 4)))
     return rows

@@ -24,11 +24,18 @@ from typing import Any
 from attune_voice.errors import StoreError
 from attune_voice.review.data import REPORT_SCHEMA_VERSION, summary_from_json
 from attune_voice.review.metrics import SessionSummary, summarize
-from attune_voice.review.text import clock, percents
+from attune_voice.review.text import (
+    NOT_RECORDED,
+    clock,
+    confirmed_text,
+    local_time,
+    percents,
+    text_table,
+)
 from attune_voice.store import paths
 from attune_voice.store.database import RUNNING, SessionRecord, Store
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bumped whenever a summary's fields or their definitions change: older caches are
 then ignored and rebuilt."""
 
@@ -124,8 +131,9 @@ class Trend:
     started_at: datetime
     shares: tuple[float, float]
     """Partner A's and B's share of the talk (both 0 when nobody spoke)."""
-    interruptions: int
-    """Both partners' interruptions together."""
+    interruptions: int | None
+    """Both partners' interruptions together; None with one microphone, which cannot
+    hear them (not recorded)."""
     confirmed_fraction: float | None
     """Paraphrases confirmed first time out of those begun; None without paraphrases or
     when no confirmation could be taken (not recorded)."""
@@ -146,7 +154,9 @@ def trend(entry: HistoryEntry) -> Trend:
         session_id=entry.record.id,
         started_at=datetime.fromisoformat(entry.record.started_at),
         shares=(a.share, b.share),
-        interruptions=a.interruptions + b.interruptions,
+        interruptions=(
+            a.interruptions + b.interruptions if entry.summary.voices_told_apart else None
+        ),
         confirmed_fraction=confirmed / rounds if rounds and _recorded(entry) else None,
     )
 
@@ -179,19 +189,17 @@ def history_row(
     balance = f"{share_a}% · {share_b}%"
     if with_names:
         balance = f"{a.name} {share_a}% · {b.name} {share_b}%"
-    started = datetime.fromisoformat(entry.record.started_at).astimezone(tz)
     return (
         str(entry.record.id),
-        started.strftime("%Y-%m-%d %H:%M"),
+        local_time(entry.record.started_at, tz),
         entry.record.exercise,
         clock(entry.record.duration_s if entry.record.duration_s else summary.duration_s),
         balance,
-        str(a.interruptions + b.interruptions),
-        (
-            f"{a.confirmed_first_time + b.confirmed_first_time}"
-            f" of {a.paraphrase_rounds + b.paraphrase_rounds}"
-            if _recorded(entry)
-            else "not recorded"
+        str(a.interruptions + b.interruptions) if summary.voices_told_apart else NOT_RECORDED,
+        confirmed_text(
+            a.confirmed_first_time + b.confirmed_first_time,
+            a.paraphrase_rounds + b.paraphrase_rounds,
+            recorded=_recorded(entry),
         ),
     )
 
@@ -207,21 +215,9 @@ def history_table(
 
 
 def format_history(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """The history table as plain text: text columns to the left, numbers to the right.
-
-    Plain rather than drawn with a table library, which takes half a second for five
-    hundred rows.
-    """
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [
-            cell.ljust(width) if i in LEFT_ALIGNED else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("─" * width for width in widths))
-    return "\n".join(lines) + "\n"
+    """The history table as plain text: text columns to the left, numbers to the right."""
+    right = [i for i in range(len(header)) if i not in LEFT_ALIGNED]
+    return "\n".join(text_table(header, rows, right, rule="─")) + "\n"
 
 
 HISTORY_COLUMNS = (
@@ -255,6 +251,7 @@ def history_record(entry: HistoryEntry) -> dict[str, Any]:
     """One session as flat JSON-able values (the JSON and CSV forms); seconds, fractions."""
     record, summary = entry.record, entry.summary
     a, b = summary.partners_summary
+    heard_apart = summary.voices_told_apart
     values: dict[str, Any] = {
         "session": record.id,
         "started_at": record.started_at,
@@ -268,10 +265,11 @@ def history_record(entry: HistoryEntry) -> dict[str, Any]:
         "talk_b_s": b.talk_s,
         "share_a": a.share,
         "share_b": b.share,
-        "interruptions_a": a.interruptions,
-        "interruptions_b": b.interruptions,
-        "backchannels_a": a.backchannels,
-        "backchannels_b": b.backchannels,
+        # None (null, an empty CSV cell): one microphone cannot hear them.
+        "interruptions_a": a.interruptions if heard_apart else None,
+        "interruptions_b": b.interruptions if heard_apart else None,
+        "backchannels_a": a.backchannels if heard_apart else None,
+        "backchannels_b": b.backchannels if heard_apart else None,
         "paraphrase_rounds": a.paraphrase_rounds + b.paraphrase_rounds,
         "confirmed_first_time": (
             a.confirmed_first_time + b.confirmed_first_time if _recorded(entry) else None

@@ -437,7 +437,19 @@ def _trend_section(entries: Sequence[HistoryEntry], tz: tzinfo | None) -> str:
                 days,
                 stacked=True,
             ),
-            _bar_chart("Interruptions", [(float(p.interruptions), 0.0) for p in points], days),
+            _bar_chart(
+                "Interruptions"
+                + (
+                    " (not recorded with one microphone: no bar)"
+                    if any(p.interruptions is None for p in points)
+                    else ""
+                ),
+                [
+                    (float(p.interruptions), 0.0) if p.interruptions is not None else None
+                    for p in points
+                ],
+                days,
+            ),
             _bar_chart(
                 "Paraphrases confirmed first time",
                 [

@@ -45,6 +45,10 @@ UNFINISHED = "unfinished"
 
 _SPEAKING_ROLES = frozenset({FloorRole.SPEAK, FloorRole.SHARE})
 
+OVERTIME_SHOWN_S = 0.5
+"""A turn counts as over its limit when it ran on by at least this much: the review
+shows time to the second, so a shorter run-on would read as "0:00 (1 turn)"."""
+
 
 @dataclass(frozen=True)
 class Handover:
@@ -83,16 +87,17 @@ class PartnerSummary:
     turns: int
     """FloorGiven events for this partner, any role: every time the floor was theirs."""
     mean_monologue_s: float
-    """The mean of this partner's talking stretches (see longest_monologue_s) over
-    their floors in which they spoke; 0.0 if none."""
+    """The mean of this partner's turn talk (see longest_monologue_s) over their
+    floors in which they spoke; 0.0 if none."""
     longest_monologue_s: float
-    """The longest stretch they held the floor talking: for each of their floors, from
-    the start of their first turn speech in it to the end of their last (thinking
-    pauses included); the longest over the session, 0.0 if none."""
+    """Their longest turn: for each of their floors, the talk time of their turn speech
+    in it (pauses left out, counted like talk_s); the most over the session, 0.0 if
+    none. Never more than talk_s."""
     overtime_s: float
-    """Sum of FloorEnded.overtime_s over this partner's floors of any role."""
+    """Sum of FloorEnded.overtime_s over this partner's floors of any role that ran on
+    by at least OVERTIME_SHOWN_S."""
     overtime_floors: int
-    """FloorEnded events for this partner with overtime_s above 0."""
+    """FloorEnded events for this partner with overtime_s of at least OVERTIME_SHOWN_S."""
     response_gap_s: float | None
     """The median Handover.gap_s over hand-overs to this partner in which they spoke;
     None when there were none."""
@@ -211,10 +216,9 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
                 if event.role in _SPEAKING_ROLES:
                     tallies[event.partner].floors += 1
         elif isinstance(event, FloorEnded):
-            if event.partner in tallies:
+            if event.partner in tallies and event.overtime_s >= OVERTIME_SHOWN_S:
                 tallies[event.partner].overtime_s += event.overtime_s
-                if event.overtime_s > 0:
-                    tallies[event.partner].overtime_floors += 1
+                tallies[event.partner].overtime_floors += 1
         elif isinstance(event, Paraphrase):
             if event.partner in tallies:
                 tallies[event.partner].paraphrase_attempts += 1
@@ -327,13 +331,17 @@ def floor_speech(laid_out: Timeline, floor: FloorSpan) -> list[SpeechSpan]:
 
 
 def _talking_stretches(laid_out: Timeline) -> dict[str, list[float]]:
-    """For each partner, the talking stretch (first to last turn speech) of every floor
-    of theirs in which they spoke."""
+    """For each partner, the talk time of their turn speech in every floor of theirs in
+    which they spoke: pauses left out, so a turn is never longer than the talk time.
+
+    (From first to last word, a turn with long thinking pauses could outlast all of
+    that partner's talk: a review read "talk time 1:41, longest 1:58".)
+    """
     stretches: dict[str, list[float]] = {partner: [] for partner in PARTNERS}
     for floor in laid_out.floors:
         spans = floor_speech(laid_out, floor)
         if spans and floor.partner in stretches:
-            stretches[floor.partner].append(max(s.end_t for s in spans) - spans[0].t)
+            stretches[floor.partner].append(talk_s(spans))
     return stretches
 
 

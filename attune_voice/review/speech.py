@@ -1,5 +1,5 @@
 """Speech as stretches of time: talk time, their union, overlaps and how much of each slice
-they fill, by the one set of rules that live sessions and analysed recordings share.
+they fill, by the one set of rules that live sessions and analyzed recordings share.
 
 Every function takes anything with ``t`` and ``end_t`` in seconds (a ``Span``): speech
 spans, Speech events, prompts, the stretches ``merged`` returns.

@@ -7,8 +7,9 @@ above the other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 from attune_voice.durations import spoken_duration
 from attune_voice.events import PARTNERS
@@ -20,6 +21,32 @@ PARTNER_COLOURS = ("#2f6db5", "#b86a1b")
 """Partner A blue, partner B ochre: told apart with any colour vision, and neither the
 red or green of a score."""
 COACH_COLOUR = "#8a9099"
+
+
+# --- the words: one for each thing, in every report ----------------------------------------
+
+TALK_TIME = "talk time"
+USUAL_TURN = "usual turn"
+LONGEST_TURN = "longest turn"
+OVER_THE_LIMIT = "over the time limit"
+INTERRUPTIONS = "interruptions"
+MM_HMS = "mm-hms"
+"""Short encouraging sounds ("backchannels" in the JSON and CSV keys, for programs)."""
+NOT_RECORDED = "not recorded"
+"""Shown for a figure that could not be measured: a confirmation nobody could answer
+(no speech model, no Y or N pressed), the listener's mm-hms and interruptions with one
+microphone, a response gap with no hand-over to answer. Never "0 of N" or 0:00, which
+would read as a result."""
+NO_PARAPHRASE = "none"
+"""Confirmed first time, when nobody said back what they heard: nothing to confirm."""
+DATE_FORMAT = "%Y-%m-%d %H:%M"
+"""When a session started, in this computer's time zone, in every text and page."""
+
+
+def local_time(started_at: str, tz: tzinfo | None = None) -> str:
+    """A stored start (ISO 8601 with its zone) as people read it, in ``tz`` (None: this
+    computer's zone)."""
+    return datetime.fromisoformat(started_at).astimezone(tz).strftime(DATE_FORMAT)
 
 
 # --- side by side: the rows every report shows --------------------------------------------
@@ -48,8 +75,13 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
     ) -> MetricRow:
         return MetricRow(key, label, (cell(a), cell(b)), definition)
 
+    def heard_apart(field: str) -> Callable[[PartnerSummary], str]:
+        # With one microphone every sound counts for the floor holder: the listener's
+        # mm-hms and interruptions were never measured, which is not the same as none.
+        return _int(field) if summary.voices_told_apart else lambda _p: NOT_RECORDED
+
     return [
-        row("talk_s", "talk time", "All the speech heard from each of you.", _talk),
+        row("talk_s", TALK_TIME, "All the speech heard from each of you.", _talk),
         MetricRow(
             "share",
             "share of the talk",
@@ -60,19 +92,19 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
         row("floors", "floors to speak", "Times you had the floor to share.", _int("floors")),
         row(
             "mean_monologue_s",
-            "usual talking stretch",
-            "The mean, over your turns, of the time from first to last word.",
+            USUAL_TURN,
+            "The mean talk time of your turns with the floor, pauses left out.",
             lambda p: clock(p.mean_monologue_s),
         ),
         row(
             "longest_monologue_s",
-            "longest talking stretch",
-            "The longest time from first to last word within one turn.",
+            LONGEST_TURN,
+            "Your longest talk time in one turn with the floor, pauses left out.",
             lambda p: clock(p.longest_monologue_s),
         ),
         row(
             "overtime_s",
-            "over the time limit",
+            OVER_THE_LIMIT,
             "Time spoken past the turn's limit, and in how many turns.",
             lambda p: (
                 clock(p.overtime_s)
@@ -84,7 +116,7 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
             "response gap (median)",
             "After a hand-over, the wait from a clear floor to your first words;"
             " an overlap when you began before the other had finished.",
-            lambda p: gap_text(p.response_gap_s),
+            lambda p: NOT_RECORDED if p.response_gap_s is None else gap_text(p.response_gap_s),
         ),
         row(
             "overlapped_handovers",
@@ -95,20 +127,20 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
         row(
             "overlaps",
             "started over the other",
-            "Speech (not counting mm-hms) begun while the other was speaking.",
-            _int("overlaps"),
+            f"Speech (not counting {MM_HMS}) begun while the other was speaking.",
+            heard_apart("overlaps"),
         ),
         row(
             "interruptions",
-            "interruptions",
+            INTERRUPTIONS,
             "Longer speech during the other's turn.",
-            _int("interruptions"),
+            heard_apart("interruptions"),
         ),
         row(
             "backchannels",
-            "mm-hms (backchannels)",
+            MM_HMS,
             "Short encouraging sounds during the other's turn.",
-            _int("backchannels"),
+            heard_apart("backchannels"),
         ),
         row(
             "paraphrase_attempts",
@@ -120,18 +152,19 @@ def metric_rows(summary: SessionSummary) -> list[MetricRow]:
             "confirmed_first_time",
             "confirmed first time",
             "Paraphrases the other confirmed at the first try, of all you began.",
-            lambda p: (
-                f"{p.confirmed_first_time} of {p.paraphrase_rounds}"
-                if p.confirmations_recorded
-                else NOT_RECORDED
+            lambda p: confirmed_text(
+                p.confirmed_first_time, p.paraphrase_rounds, recorded=p.confirmations_recorded
             ),
         ),
     ]
 
 
-NOT_RECORDED = "not recorded"
-"""Shown where no answer could be taken (no speech model, no Y or N pressed): never
-"0 of N", which would read as a failure."""
+def confirmed_text(confirmed: int, rounds: int, *, recorded: bool) -> str:
+    """Paraphrases confirmed first time out of those begun: "1 of 2", "none" when there
+    was no paraphrase to confirm, NOT_RECORDED when no answer could be taken."""
+    if rounds == 0:
+        return NO_PARAPHRASE
+    return f"{confirmed} of {rounds}" if recorded else NOT_RECORDED
 
 
 def session_notes(summary: SessionSummary) -> list[str]:
@@ -139,17 +172,16 @@ def session_notes(summary: SessionSummary) -> list[str]:
     notes = []
     measured = [h for h in summary.handovers if h.gap_s is not None]
     if summary.handovers:
-        text = f"hand-overs: {len(summary.handovers)}"
-        if measured:
-            text += f", median response gap {gap_text(summary.median_response_gap_s)}"
+        text = f"hand-overs: {len(summary.handovers)}, median response gap "
+        text += gap_text(summary.median_response_gap_s) if measured else NOT_RECORDED
         notes.append(text)
     if summary.overlap_s > 0:
         notes.append(f"both speaking at once: {clock(summary.overlap_s)}")
     spoke = any(p.talk_s > 0 for p in summary.partners_summary)
     if spoke and not summary.voices_told_apart:
         notes.append(
-            "one microphone: all speech counts for whoever held the floor, so mm-hms,"
-            " interruptions and overlaps do not show"
+            "one microphone: all speech counts for whoever held the floor, so"
+            f" {MM_HMS}, {INTERRUPTIONS} and overlaps are {NOT_RECORDED}"
         )
     if summary.unattributed_talk_s > 0:
         unattributed = clock(summary.unattributed_talk_s)
@@ -365,49 +397,48 @@ def _about(seconds: float) -> str:
 
 
 def format_summary(summary: SessionSummary) -> str:
-    """A short plain-text review: the session, then one row per partner."""
+    """A plain-text review: the session, the side-by-side rows with the same words as
+    every other report, and the notes."""
+    rows = [(row.label, *row.values) for row in metric_rows(summary)]
     lines = [headline(summary), ""]
-    percents = _percents(tuple(p.share for p in summary.partners_summary))
-    header = (
-        "",
-        "talk",
-        "share",
-        "floors",
-        "longest turn",
-        "overtime",
-        "interruptions",
-        "backchannels",
-        "paraphrase attempts",
-    )
-    rows = [header]
-    for partner, percent in zip(summary.partners_summary, percents, strict=True):
-        rows.append(
-            (
-                partner.name,
-                clock(partner.talk_s),
-                f"{percent}%",
-                str(partner.floors),
-                clock(partner.longest_monologue_s),
-                clock(partner.overtime_s),
-                str(partner.interruptions),
-                str(partner.backchannels),
-                str(partner.paraphrase_attempts),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        # Names read left to right; numbers line up on their last digit.
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    extras = []
-    if summary.unattributed_talk_s > 0:
-        unattributed = clock(summary.unattributed_talk_s)
-        extras.append(f"speech not attributed to either partner: {unattributed}")
-    extras.append(f"check-ins: {summary.check_ins}")
-    extras.append(f"time cues: {summary.cues}")
-    lines += ["", "; ".join(extras)]
+    lines += text_table(("", *summary.partners), rows, right=(1, 2))
+    lines += ["", *session_notes(summary)]
     return "\n".join(lines) + "\n"
+
+
+def cell_width(text: str) -> int:
+    """How many terminal columns ``text`` takes: a Chinese or Korean character takes two."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def text_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Iterable[int] = (),
+    *,
+    rule: str = "",
+) -> list[str]:
+    """Lines of a plain table, columns two spaces apart and measured in terminal columns
+    (a Chinese or Korean character takes two), the columns numbered in ``right`` flush
+    right, and a line of ``rule`` under the header when one is given; no trailing spaces.
+
+    Plain rather than drawn with a table library, which takes half a second for five
+    hundred rows.
+    """
+    flush_right = frozenset(right)
+    widths = [max(cell_width(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for row in (header, *rows):
+        cells = []
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            gap = " " * (width - cell_width(cell))
+            cells.append(gap + cell if i in flush_right else cell + gap)
+        lines.append("  ".join(cells).rstrip())
+    if rule:
+        lines.insert(1, "  ".join(rule * width for width in widths))
+    return lines
 
 
 def _percents(shares: tuple[float, ...]) -> tuple[int, ...]:
