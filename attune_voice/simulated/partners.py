@@ -99,7 +99,7 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "backchannel": ("Mm-hm.", "Yes.", "I see.", "Okay."),
         "interrupt": (
             "Sorry, can I jump in for a second, because that is not how I remember it?",
-            "Wait, I thought we had agreed on that already.",
+            "But I thought we had agreed on that already.",
         ),
         "appreciate": (
             "I appreciate how honest you were.",
