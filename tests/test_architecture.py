@@ -22,6 +22,7 @@ ENGINE_PARTS = (
     "attribution",
     "upcoming",
     "way_out",
+    "prep_loop",
     "readiness",
     "partner_question",
 )

@@ -16,7 +16,6 @@ from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
     CheckIn,
-    Confirmation,
     Cue,
     EndReason,
     Event,
@@ -35,7 +34,7 @@ from attune_voice.events import (
     StepStarted,
     VoiceCommand,
 )
-from attune_voice.exercises.model import Exercise, Step, StepKind, Who
+from attune_voice.exercises.model import Exercise, Step, StepKind
 from attune_voice.session.attribution import Attribution
 from attune_voice.session.commands import (
     Action,
@@ -45,13 +44,13 @@ from attune_voice.session.commands import (
     key_word,
 )
 from attune_voice.session.floor import (
+    ANSWER_ROLES,
     OTHER,
     Floor,
     PendingFloor,
     context,
     floor_for,
     is_holder,
-    paraphrase_index,
     role_for,
 )
 from attune_voice.session.phases import MOVES, SUSPENDED, Phase, Suspension
@@ -68,10 +67,11 @@ from attune_voice.session.ports import (
     Stop,
     Tick,
 )
+from attune_voice.session.prep_loop import Pieces, PrepLoop
 from attune_voice.session.readiness import ReadinessQuestion
 from attune_voice.session.upcoming import Foresight, Moment
 from attune_voice.session.way_out import WayOut
-from attune_voice.session.wording import fill
+from attune_voice.session.wording import fill, handover_said
 
 ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
@@ -79,7 +79,7 @@ _REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confir
 """Prompts that "repeat" says again: the exercise's own, not answers to commands."""
 
 
-class SessionEngine(WayOut):
+class SessionEngine(PrepLoop, WayOut):
     """Walks an exercise; one transition function drives every phase.
 
     ::
@@ -127,6 +127,7 @@ class SessionEngine(WayOut):
         commands: CommandConfig | None = None,
         command_prompts: CommandPrompts | None = None,
         understands_speech: bool = False,
+        first_speaker: str = "A",
     ) -> None:
         self.exercise = exercise
         self._names = {"A": names[0], "B": names[1]}
@@ -137,7 +138,8 @@ class SessionEngine(WayOut):
         self._index = -1
         self._phase = Phase.STARTING
         self.end_reason: EndReason | None = None
-        self._speaker = "A"
+        self._speaker = first_speaker
+        """Who speaks first: sessions alternate it (``first_speaker_for``)."""
         self._busy_until_t = 0.0
         self._pending: PendingFloor | None = None
         self._floor: Floor | None = None
@@ -154,6 +156,7 @@ class SessionEngine(WayOut):
         self._understands_speech = understands_speech
         """A speech model listens: questions ask for a spoken answer, not a key."""
         self._question: ReadinessQuestion | None = None
+        self._pieces: Pieces | None = None
         self.t = 0.0
         self._foresight = Foresight(
             exercise,
@@ -175,6 +178,7 @@ class SessionEngine(WayOut):
             Action.HANDOVER: self._handover,
             Action.ANSWER_YES: self._answered_yes,
             Action.ANSWER_NOT_QUITE: self._answered_not_quite,
+            Action.ANSWER_NO: self._answered_no,
         }
 
     # --- public ---------------------------------------------------------------------
@@ -349,6 +353,11 @@ class SessionEngine(WayOut):
                 closing = self._index >= len(self._steps) - len(self.exercise.closing)
                 self._say(t, step.text, PromptMeaning("closing" if closing else "step"))
                 self._pending = None
+            elif step.kind is StepKind.MORE:
+                if not self._ask_more(t, step):
+                    continue
+            elif step.kind is StepKind.FLOOR and step.piece_s is not None:
+                self._give_piece(t, step)
             else:
                 if step.kind is StepKind.PARAPHRASE:
                     self._attempt = 1
@@ -358,22 +367,50 @@ class SessionEngine(WayOut):
             return
 
     def _offer_floor(
-        self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
+        self,
+        t: float,
+        step: Step,
+        role: FloorRole,
+        attempt: int,
+        text: str | None = None,
+        *,
+        limit_s: float | None = None,
+        cues_s: tuple[float, ...] | None = None,
+        pieced: bool = False,
+        piece_only: bool = False,
     ) -> None:
-        partner, limit_s = floor_for(self.exercise, step, role, self._speaker)
+        """Say ``step``'s prompt (or ``text``), which gives the floor when it ends.
+
+        ``limit_s`` and ``cues_s`` replace the step's for one piece of a floor said in
+        pieces; the prompt's ``{limit}`` is still the whole floor's time."""
+        partner, step_limit_s = floor_for(self.exercise, step, role, self._speaker)
+        given_s = step_limit_s if limit_s is None else limit_s
         self._pending = PendingFloor(
-            partner, role, limit_s, self.exercise.step_cues_s(step), attempt
+            partner,
+            role,
+            given_s,
+            self.exercise.step_cues_s(step) if cues_s is None else cues_s,
+            attempt,
+            pieced,
+            piece_only,
         )
-        if role is FloorRole.CONFIRM:
+        if role in ANSWER_ROLES:
             self._answer = None
         self._say_text(
             t,
-            fill(step.text if text is None else text, self._names, self._speaker, partner, limit_s),
+            fill(
+                step.text if text is None else text,
+                self._names,
+                self._speaker,
+                partner,
+                step_limit_s,
+            ),
             PromptMeaning(
                 "floor",
                 addressee=partner,
                 role=role,
-                limit_s=limit_s,
+                limit_s=given_s,
+                pieced=pieced,
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
         )
@@ -398,6 +435,8 @@ class SessionEngine(WayOut):
             attempt=pending.attempt,
             speaking=pending.partner in self._active or None in self._active,
             last_speech_end_t=t,
+            pieced=pending.pieced,
+            piece_only=pending.piece_only,
         )
         self._enter(Phase.FLOOR)
         self._log(
@@ -493,6 +532,15 @@ class SessionEngine(WayOut):
             still_talking = floor.speaking or (
                 floor.spoke and t - floor.last_speech_end_t < config.overtime_pause_s
             )
+            if still_talking and floor.piece_only:
+                # The floor's time goes on: the piece ends at the next pause, no overtime.
+                floor.overtime = True
+                self._say(
+                    t,
+                    self.exercise.prompts.piece_end,
+                    PromptMeaning("piece_end", addressee=floor.partner),
+                )
+                return
             if still_talking:
                 floor.overtime = True
                 self._log(Overtime(t, partner=floor.partner))
@@ -511,7 +559,7 @@ class SessionEngine(WayOut):
             if quiet_s >= config.overtime_pause_s or elapsed_s >= config.max_floor_s:
                 self._end_floor(t, FloorEndReason.LIMIT)
             return
-        if floor.role is FloorRole.CONFIRM:
+        if floor.role in ANSWER_ROLES:
             if self._answer is not None or (floor.spoke and quiet_s >= ANSWER_PAUSE_S):
                 self._end_floor(t, FloorEndReason.SILENCE)
             return
@@ -524,6 +572,7 @@ class SessionEngine(WayOut):
                 t,
                 self.exercise.prompts.check_in,
                 PromptMeaning("check_in", addressee=floor.partner),
+                handover=handover_said(self.exercise.handover_phrases, self._understands_speech),
             )
         elif floor.checked_in and quiet_s >= config.checkin_wait_s:
             self._end_floor(t, FloorEndReason.SILENCE)
@@ -533,7 +582,7 @@ class SessionEngine(WayOut):
         assert floor is not None
         self._floor = None
         overtime_s = 0.0
-        if floor.overtime:
+        if floor.overtime and not floor.piece_only:
             end_of_speech_t = t if floor.speaking else floor.last_speech_end_t
             overtime_s = max(0.0, end_of_speech_t - floor.limit_t)
         self._log(
@@ -547,6 +596,7 @@ class SessionEngine(WayOut):
             )
         )
         self._attribution.last_floor = (floor.partner, floor.start_t, t)
+        self._piece_ended(floor, t - floor.start_t)
         if reason is not FloorEndReason.SESSION_END:
             self._chime(t, "floor_end")
         if floor.role is FloorRole.PARAPHRASE:
@@ -559,39 +609,11 @@ class SessionEngine(WayOut):
         if floor.role is FloorRole.CLARIFY:
             self._retry_paraphrase(t)
             return
+        if floor.role is FloorRole.MORE and reason is not FloorEndReason.SESSION_END:
+            self._more_answered(t, floor)
+            return
         if reason is not FloorEndReason.SESSION_END:
             self._next_step(t)
-
-    # --- confirmation -----------------------------------------------------------------
-
-    def _confirmed(self, t: float, floor: Floor) -> None:
-        answer = self._answer or "unheard"
-        self._answer = None
-        self._log(Confirmation(t, partner=floor.partner, answer=answer, attempt=self._attempt))
-        prompts = self.exercise.prompts
-        if answer == "not_quite" and self._attempt < self.exercise.max_attempts:
-            self._attempt += 1
-            step = Step(StepKind.FLOOR, who=Who.SPEAKER)
-            self._offer_floor(t, step, FloorRole.CLARIFY, self._attempt, text=prompts.clarify)
-            return
-        text = prompts.confirmed if answer == "yes" else prompts.unheard
-        self._attempt = 1
-        if text:
-            self._say(t, text, PromptMeaning("confirmed"))
-            self._pending = None
-            self._enter(Phase.PROMPTING)
-            self._after_prompt = None
-        else:
-            self._next_step(t)
-
-    def _retry_paraphrase(self, t: float) -> None:
-        confirm_index = self._index
-        step = self._steps[paraphrase_index(self._steps, self._index)][1]
-        # When this paraphrase floor ends, the next step is the confirm step again.
-        self._index = confirm_index - 1
-        self._offer_floor(
-            t, step, FloorRole.PARAPHRASE, self._attempt, text=self.exercise.prompts.retry
-        )
 
     # --- speech -----------------------------------------------------------------------
 
@@ -641,12 +663,6 @@ class SessionEngine(WayOut):
 
     def _handover(self, t: float) -> None:
         self._end_floor(t, FloorEndReason.HANDOVER_PHRASE)
-
-    def _answered_yes(self, t: float) -> None:
-        self._answer = "yes"
-
-    def _answered_not_quite(self, t: float) -> None:
-        self._answer = "not_quite"
 
     def _more_time(self, t: float) -> None:
         floor = self._floor
