@@ -149,6 +149,7 @@ def test_no_placeholder_would_be_spoken_literally(name: str) -> None:
         "holder": "Sam",
         "limit": "two minutes",
         "remaining": "thirty seconds",
+        "handover": "say I'm done",
     }
     texts = [s.text for _, s in exercise.unrolled()] + list(astuple(exercise.prompts))
     for text in texts:
@@ -185,6 +186,7 @@ def test_every_builtin_engine_prompt_is_short_with_the_real_voice(
         "holder": NAMES[0],
         "limit": "one minute and thirty seconds",
         "remaining": "one minute and thirty seconds",
+        "handover": "press the button",
     }
     texts = {text for name in builtin_names() for text in astuple(load_exercise(name).prompts)}
     for text in sorted(texts):

@@ -30,6 +30,7 @@ from attune_voice.events import (
 from attune_voice.exercises.loader import check_exercise_text
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
 from attune_voice.listening.asr import SpeechModel
+from attune_voice.review.metrics import summarize
 from attune_voice.session.ports import KeyPress
 from attune_voice.voice.tts import SpeechRenderer
 
@@ -79,6 +80,12 @@ def test_each_floor_is_said_back_piece_by_piece(which: str, request: pytest.Fixt
     assert sum(counts) / len(counts) > 1.0
     # Every paraphrase in the rounds belongs to a piece of a floor: none is left over.
     assert sum(isinstance(e, Paraphrase) and e.attempt == 1 for e in events) == sum(counts)
+    # The review counts the same from the log: each partner's floors, and the pieces of
+    # them the other said back.
+    a, b = summarize(events).partners_summary
+    assert (a.floors_in_pieces, b.floors_in_pieces) == (2, 2)
+    assert b.paraphrase_rounds + a.paraphrase_rounds == sum(counts)
+    assert b.paraphrase_rounds / a.floors_in_pieces == sum(counts[0::2]) / 2
 
 
 @pytest.mark.parametrize("which", ["by_key", "by_voice"])
