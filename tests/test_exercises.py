@@ -418,7 +418,8 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         VALID.replace("you have the floor.", "{remaining} to go."),
         8,
         "{remaining} has no value in a floor step, so it would be spoken as nothing; "
-        "{remaining} is filled in only in the cue prompt; here you can use {holder}, {limit}",
+        "{remaining} is filled in only in the cue prompt; here you can use {handover}, "
+        "{holder}, {limit}",
     ),
     (
         "limit in a say step",

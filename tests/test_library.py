@@ -246,6 +246,7 @@ def expected_session(
                 partner_b=names["B"],
                 holder=names[holder],
                 limit=spoken_duration(limit_s),
+                handover="press the button",  # no speech model in these sessions
             )
         )
 

@@ -69,25 +69,26 @@ _BASE = Exercise(name="", title="", goal="", skill="")
 """The model's defaults, for settings a script leaves out."""
 
 # Which placeholders have a value where: elsewhere the engine would speak them as nothing.
-_IN_FLOOR = NAME_PLACEHOLDERS | {"holder", "limit"}
+_ANYWHERE = NAME_PLACEHOLDERS | {"handover"}
+_IN_FLOOR = _ANYWHERE | {"holder", "limit"}
 _STEP_PLACEHOLDERS = {
-    StepKind.SAY: NAME_PLACEHOLDERS | {"question"},
+    StepKind.SAY: _ANYWHERE | {"question"},
     StepKind.FLOOR: _IN_FLOOR | {"question"},
     StepKind.PARAPHRASE: _IN_FLOOR | {"question"},
     StepKind.CONFIRM: _IN_FLOOR | {"question"},
     StepKind.MORE: _IN_FLOOR | {"question"},
-    StepKind.SWAP: NAME_PLACEHOLDERS,
-    StepKind.READY: NAME_PLACEHOLDERS,
+    StepKind.SWAP: _ANYWHERE,
+    StepKind.READY: _ANYWHERE,
 }
 _PROMPT_PLACEHOLDERS = {
     "cue": _IN_FLOOR | {"remaining"},
     "overtime": _IN_FLOOR,
-    "check_in": _IN_FLOOR | {"handover"},
+    "check_in": _IN_FLOOR,
     "clarify": _IN_FLOOR,
     "retry": _IN_FLOOR,
-    "confirmed": NAME_PLACEHOLDERS,
-    "unheard": NAME_PLACEHOLDERS,
-    "go_on": NAME_PLACEHOLDERS,
+    "confirmed": _ANYWHERE,
+    "unheard": _ANYWHERE,
+    "go_on": _ANYWHERE,
     "piece_end": _IN_FLOOR,
 }
 _WHERE_FILLED = {
@@ -95,7 +96,7 @@ _WHERE_FILLED = {
     "limit": "floor steps and the cue, overtime, check_in, clarify, retry and piece_end prompts",
     "remaining": "the cue prompt",
     "question": "step texts",
-    "handover": "the check_in prompt",
+    "handover": "step texts and prompts",
 }
 
 

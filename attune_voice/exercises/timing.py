@@ -30,8 +30,9 @@ SECONDS_PER_SENTENCE = 0.7
 """After a full stop, question mark or exclamation mark."""
 # Fitted to the prompt voice on the built-in prompts (0.23 s a word, 0.5 s a pause,
 # 0.7 s a sentence end), then rounded up so that an estimate errs long.
-_PLACEHOLDER_WORDS = {"limit": 5.0, "remaining": 5.0}
-"""Words a placeholder counts as: "two minutes and thirty seconds"; a name counts 1.5."""
+_PLACEHOLDER_WORDS = {"limit": 5.0, "remaining": 5.0, "handover": 3.0}
+"""Words a placeholder counts as: "two minutes and thirty seconds", "press the button";
+a name counts 1.5."""
 FLOOR_KINDS = frozenset({StepKind.FLOOR, StepKind.PARAPHRASE, StepKind.CONFIRM, StepKind.MORE})
 """The kinds of step that give someone the floor, for a time limit."""
 

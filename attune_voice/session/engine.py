@@ -155,6 +155,8 @@ class SessionEngine(PrepLoop, WayOut):
         self._last_prompt: tuple[str, PromptMeaning] | None = None
         self._understands_speech = understands_speech
         """A speech model listens: questions ask for a spoken answer, not a key."""
+        self._handover_said = handover_said(exercise.handover_phrases, understands_speech)
+        """``{handover}`` in every text: the hand-over this couple has."""
         self._question: ReadinessQuestion | None = None
         self._pieces: Pieces | None = None
         self.t = 0.0
@@ -165,6 +167,7 @@ class SessionEngine(PrepLoop, WayOut):
             self._command_prompts,
             self._commands.more_time_s,
             self._break_s(),
+            self._handover_said,
         )
         self._actions: dict[Action, Callable[[float], None]] = {
             Action.PAUSE: self._pause,
@@ -319,7 +322,8 @@ class SessionEngine(PrepLoop, WayOut):
         self._busy_until_t = start_t + self._player.chime(name)
 
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
-        spoken = fill(text, self._names, *context(self._speaker, self._floor), **extra)
+        said_in = context(self._speaker, self._floor)
+        spoken = fill(text, self._names, *said_in, handover=self._handover_said, **extra)
         return self._say_text(t, spoken, meaning)
 
     def _say_text(self, t: float, spoken: str, meaning: PromptMeaning) -> float:
@@ -404,6 +408,7 @@ class SessionEngine(PrepLoop, WayOut):
                 self._speaker,
                 partner,
                 step_limit_s,
+                handover=self._handover_said,
             ),
             PromptMeaning(
                 "floor",
@@ -572,7 +577,6 @@ class SessionEngine(PrepLoop, WayOut):
                 t,
                 self.exercise.prompts.check_in,
                 PromptMeaning("check_in", addressee=floor.partner),
-                handover=handover_said(self.exercise.handover_phrases, self._understands_speech),
             )
         elif floor.checked_in and quiet_s >= config.checkin_wait_s:
             self._end_floor(t, FloorEndReason.SILENCE)

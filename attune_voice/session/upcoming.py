@@ -28,7 +28,7 @@ from attune_voice.session.floor import (
 )
 from attune_voice.session.phases import Phase, Suspension
 from attune_voice.session.readiness import readiness_texts
-from attune_voice.session.wording import fill, handover_said
+from attune_voice.session.wording import BUTTON, fill
 
 _ANSWERED = (CommandWord.PAUSE, CommandWord.STOP, CommandWord.TIME_OUT, CommandWord.MORE_TIME)
 """The commands whose answers are predicted, in the order they are rendered ahead."""
@@ -63,6 +63,8 @@ class Foresight:
     command_prompts: CommandPrompts
     more_time_s: float
     break_s: float
+    handover: str = BUTTON
+    """What ``{handover}`` says: the hand-over this couple has (``handover_said``)."""
 
     def prompts(self, now: Moment, understands_speech: bool) -> list[str]:
         """See ``SessionEngine.upcoming_prompts``."""
@@ -97,7 +99,7 @@ class Foresight:
     def _text(
         self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
     ) -> str:
-        return fill(template, self.names, speaker, holder, limit_s, **extra)
+        return fill(template, self.names, speaker, holder, limit_s, handover=self.handover, **extra)
 
     def _next_step_text(self, index: int, speaker: str) -> list[str]:
         """The prompt of the first step after ``index`` that says one (as ``_next_step``
@@ -166,8 +168,7 @@ class Foresight:
             for c in cues_s
         ]
         if check_in and role not in ANSWER_ROLES:
-            handover = handover_said(self.exercise.handover_phrases, understands_speech)
-            own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s, handover=handover))
+            own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s))
         if overtime:
             at_limit = prompts.piece_end if piece_only else prompts.overtime
             own.append(self._text(at_limit, speaker, holder, limit_s))
