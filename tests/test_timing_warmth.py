@@ -12,13 +12,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from engine_script import FRAME_S, Harness, drive, speech
+from engine_script import FRAME_S, Harness, Script, drive, speech
 
 from attune_voice.config import TurnConfig
-from attune_voice.events import CheckIn, Cue, FloorEnded, FloorEndReason, FloorGiven, Prompt
+from attune_voice.events import (
+    CheckIn,
+    Cue,
+    FloorEnded,
+    FloorEndReason,
+    FloorGiven,
+    FloorRole,
+    Prompt,
+)
 from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 from attune_voice.session.floor import first_speaker_for
+from attune_voice.session.ports import KeyPress
 
 
 def one_floor(limit_s: float = 120.0, cues_s: tuple[float, ...] = ()) -> Exercise:
@@ -116,3 +125,34 @@ def test_the_partners_take_turns_at_speaking_first() -> None:
     assert first.partner == "B"
     prompt = next(p for p in h.of(Prompt) if p.purpose == "floor")
     assert prompt.text.startswith("Alex, you have the floor.")
+
+
+def test_a_clarification_hears_no_cue_meant_for_a_longer_floor() -> None:
+    # Cues of 1m and 30s belong to the two-minute floor; the clarification after "not
+    # quite" lasts the paraphrase limit (45 s), so "one minute left" would come at once.
+    exercise = Exercise(
+        name="clarify",
+        title="Clarify",
+        goal="test",
+        skill="test",
+        limit_s=120.0,
+        paraphrase_limit_s=45.0,
+        cues_s=(60.0, 30.0),
+        round=(
+            Step(StepKind.FLOOR, text="Speak.", who=Who.SPEAKER),
+            Step(StepKind.PARAPHRASE, text="Say back.", who=Who.LISTENER),
+            Step(StepKind.CONFIRM, text="Right?", who=Who.SPEAKER),
+        ),
+    )
+    answers = iter(["n", "y"])
+
+    def behave(number: int, floor: FloorGiven) -> Script:
+        t = floor.t
+        if floor.role is FloorRole.CONFIRM:
+            return [(t + 1.0, KeyPress(t + 1.0, next(answers)))]
+        return [*speech(t + 0.5, t + 40.0, floor.partner), (t + 41.0, KeyPress(t + 41.0, "enter"))]
+
+    h = Harness(exercise)
+    drive(h, 400.0, behave)
+    assert FloorRole.CLARIFY in [f.role for f in h.of(FloorGiven)]
+    assert h.of(Cue) == []

@@ -34,7 +34,7 @@ from attune_voice.events import (
     StepStarted,
     VoiceCommand,
 )
-from attune_voice.exercises.model import Exercise, Step, StepKind
+from attune_voice.exercises.model import Exercise, Step, StepKind, cues_within
 from attune_voice.session.attribution import Attribution
 from attune_voice.session.commands import (
     Action,
@@ -393,7 +393,8 @@ class SessionEngine(PrepLoop, WayOut):
             partner,
             role,
             given_s,
-            self.exercise.step_cues_s(step) if cues_s is None else cues_s,
+            # Against the floor's own limit: a clarification is shorter than its step's.
+            cues_within(self.exercise.step_cues_s(step) if cues_s is None else cues_s, given_s),
             attempt,
             pieced,
             piece_only,
