@@ -92,7 +92,8 @@ cues = ["1m", "30s"]             # a gentle cue when this much time is LEFT
 # silent = true                  # no chimes at all
 
 # In any text: {{speaker}} and {{listener}} (they swap roles), {{partner_a}} and
-# {{partner_b}} (the names in the order given); in floor steps also {{limit}} (the time).
+# {{partner_b}} (the names in the order given), {{handover}} (how to hand over: "say I'm
+# done" with a speech model, "press the button" without); in floor steps also {{limit}}.
 # Keep each text under about 25 seconds (60 words): calm "we" language, no blame.
 
 # A ready step asks each of you by name whether you are ready, and waits for each
@@ -114,8 +115,8 @@ press T. We then take at least twenty minutes apart, and come back within a day.
 [[opening]]
 kind = "say"
 text = """\\
-Here is how it goes. One of us speaks about our own feelings, and the other listens, \\
-then says back what they heard. Then we swap.\\
+Here is how it goes. One of us speaks about our own feelings, a short piece at a time, \\
+and the other says back each piece. When you finish a piece, {{handover}}. Then we swap.\\
 """
 
 # The floor goes a short piece at a time (piece): the listener says each piece back,
