@@ -630,7 +630,7 @@ def test_check_reports_every_problem_of_every_script(tmp_path: Path) -> None:
     assert f"{good}: ok — My talk" in result.stdout
     assert "builtin:tolerance: ok — Two views, both respected" in result.stdout
     problems = [line for line in result.stderr.splitlines() if line.startswith(str(broken))]
-    assert [line.split(":")[1] for line in problems] == ["11", "88"]
+    assert [line.split(":")[1] for line in problems] == ["11", "89"]
     assert "unknown placeholder {partnr}; did you mean {partner_a}?" in problems[1]
     assert result.stderr.splitlines()[-1] == "attune-voice: 2 problems found in 1 script"
 
