@@ -62,10 +62,12 @@ class DetectorConfig:
 class TurnConfig:
     """How the engine times the floor."""
 
-    silence_checkin_s: float = 4.0
-    """Silence after speech before a gentle spoken check-in."""
-    checkin_wait_s: float = 4.0
-    """Further silence after the check-in before the floor passes on."""
+    silence_checkin_s: float = 10.0
+    """Quiet after speech before a gentle spoken check-in. A thinking pause in a tender
+    conversation can run several seconds; it is not the end of a turn."""
+    checkin_wait_s: float = 30.0
+    """Further quiet after the check-in, unanswered, before the floor passes on while
+    its time lasts: a generous while, since silence alone should not end a turn."""
     overtime_pause_s: float = 1.0
     """After the time limit, a pause this long lets the speaker finish and hands over."""
     backchannel_max_s: float = 1.0

@@ -49,6 +49,7 @@ class EventKind(StrEnum):
     TIME_OUT = "time_out"
     TRANSCRIPT = "transcript"
     READINESS = "readiness"
+    MORE = "more"
 
 
 class CommandWord(StrEnum):
@@ -79,6 +80,11 @@ class FloorRole(StrEnum):
     CLARIFY = "clarify"
     CONFIRM = "confirm"
     SHARE = "share"
+    MORE = "more"
+    """The speaker answers "is there more?": yes gives another piece of the floor."""
+    CONTINUE = "continue"
+    """Another piece of the speaker's floor, after a yes to "is there more?"; part of
+    the same floor, not a new one."""
 
 
 class FloorEndReason(StrEnum):
@@ -127,6 +133,8 @@ class PromptMeaning:
     limit_s: float = 0.0
     round: int = 0
     """The exercise round the prompt belongs to; 0 for the opening and closing."""
+    pieced: bool = False
+    """For a floor prompt: the floor is one piece of a floor said in pieces."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,20 @@ class Confirmation(Event):
 
 
 @dataclass(frozen=True)
+class More(Event):
+    """The speaker's answer to "is there more?", or why it was not asked."""
+
+    kind = EventKind.MORE
+    partner: str
+    """The speaker asked."""
+    answer: str
+    """yes (another piece follows), no, unheard (no answer was understood), or no_time
+    (the floor's time was used up, so the question was not asked)."""
+    left_s: float
+    """The floor's time still left when the answer came."""
+
+
+@dataclass(frozen=True)
 class SessionEnded(Event):
     kind = EventKind.SESSION_ENDED
     reason: EndReason
@@ -360,6 +382,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TimeOut,
         Transcript,
         Readiness,
+        More,
     )
 }
 
@@ -382,6 +405,7 @@ _FLOAT_FIELDS = frozenset(
         "overtime_s",
         "paused_s",
         "break_s",
+        "left_s",
     }
 )
 _INT_FIELDS = frozenset({"index", "round", "attempt", "schema_version"})

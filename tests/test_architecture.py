@@ -21,6 +21,10 @@ ENGINE_PARTS = (
     "wording",
     "attribution",
     "upcoming",
+    "way_out",
+    "prep_loop",
+    "readiness",
+    "partner_question",
 )
 """The engine and the modules it is made of."""
 HARDWARE_AND_MODELS = (*OUTSIDE_LIBRARIES, "attune_voice.audio.", "attune_voice.listening.")

@@ -200,7 +200,7 @@ def test_more_time_adds_a_minute_once_per_floor() -> None:
 
 def test_more_time_after_the_limit_lifts_the_overtime() -> None:
     h = harness(one_floor(limit_s=20.0))
-    h.run_until(60.0, [*speech(1.0, 25.0), said(22.0, CommandWord.MORE_TIME)])
+    h.run_until(75.0, [*speech(1.0, 25.0), said(22.0, CommandWord.MORE_TIME)])
     assert len(h.of(Overtime)) == 1
     ended = h.of(FloorEnded)[0]
     # Not the limit a second after the speech: the silence path, well after it.

@@ -94,10 +94,15 @@ def test_every_builtin_loads_and_keeps_its_prompts_short(name: str) -> None:
 def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
     exercise = load_exercise("speaker-listener")
 
+    # The speaker's floor in pieces, each said back and confirmed, "is there more?", then
+    # the listener's validation and empathy.
     one_round = [
         (StepKind.FLOOR, Who.SPEAKER),
         (StepKind.PARAPHRASE, Who.LISTENER),
         (StepKind.CONFIRM, Who.SPEAKER),
+        (StepKind.MORE, Who.SPEAKER),
+        (StepKind.FLOOR, Who.LISTENER),
+        (StepKind.FLOOR, Who.LISTENER),
         (StepKind.SWAP, Who.SPEAKER),
     ] * 2
     expected = (
@@ -116,8 +121,8 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
     assert exercise.settings() == {
         "rounds": 2,
         "limit_s": 120.0,
-        "paraphrase_limit_s": 60.0,
-        "confirm_limit_s": 20.0,
+        "paraphrase_limit_s": 45.0,
+        "confirm_limit_s": 15.0,
         "cues_s": [60.0, 30.0],
         "max_attempts": 2,
         "break_s": 1200.0,
@@ -139,8 +144,10 @@ def test_easy_variant_is_one_short_round_on_a_light_topic() -> None:
     assert (exercise.rounds, exercise.limit_s) == (1, 60.0)
     assert "best part of your week" in " ".join(s.text for s in exercise.opening)
     floors = [s for _, s in exercise.unrolled() if s.kind is StepKind.FLOOR]
-    # Two turns of a minute with a cue at 30s left, then two appreciations of 30s.
-    assert [exercise.step_cues_s(s) for s in floors] == [(30.0,), (30.0,), (), ()]
+    # Two turns of a minute in pieces of 30s with a cue at 30s left, each followed by the
+    # listener's 30s of what makes sense; then two appreciations of 30s.
+    assert [exercise.step_cues_s(s) for s in floors] == [(30.0,), (), (30.0,), (), (), ()]
+    assert [s.piece_s for s in floors] == [30.0, None, 30.0, None, None, None]
 
 
 def test_with_overrides_changes_limit_and_rounds() -> None:
@@ -150,9 +157,10 @@ def test_with_overrides_changes_limit_and_rounds() -> None:
 
     assert (changed.limit_s, changed.rounds) == (90.0, 3)
     round_floors = [s for s in changed.round if s.kind is StepKind.FLOOR]
-    assert [changed.floor_limit_s(s) for s in round_floors] == [90.0, 90.0]
+    # The speakers' floors take the new limit; the listener's short ones keep theirs.
+    assert [changed.floor_limit_s(s) for s in round_floors] == [90.0, 45.0, 30.0] * 2
     assert changed.paraphrase_limit_s == exercise.paraphrase_limit_s
-    assert len(changed.unrolled()) == len(exercise.opening + exercise.closing) + 3 * 8
+    assert len(changed.unrolled()) == len(exercise.opening + exercise.closing) + 3 * 14
     assert exercise.with_overrides(None, None) == exercise
 
 
@@ -170,15 +178,18 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
 
     assert lines[0] == "Speaker and listener (speaker-listener)"
     assert lines[2] == "Skill: non-defensive listening"
-    assert lines[3].startswith("Timings: 2 rounds; floor 2m, paraphrase 1m, confirm 20s; cues at")
-    assert lines[4] == "Length: about 18 minutes with every floor used in full"
+    assert lines[3].startswith("Timings: 2 rounds; floor 2m, paraphrase 45s, confirm 15s; cues at")
+    assert lines[4] == "Length: about 39 minutes with every floor used in full"
     assert lines[5] == ('Hand-over: "i\'m done", "over to you", "that\'s all"; a break lasts 20m')
     assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
-        "  6. floor (speaker, 2m, cues at 1m and 30s): {speaker}, you have the floor."
+        "  6. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"
     )
-    assert lines[-1].startswith("  17. say: Thank you both.")
+    assert lines[lines.index("Round (\u00d72):") + 4].startswith(
+        "  9. more (speaker, 15s, yes gives another piece): {speaker}, is there more?"
+    )
+    assert lines[-1].startswith("  23. say: Thank you both.")
     # Bids of a line or two have no time cues, and say so.
     assert "; no time cues; " in describe(load_exercise("turning-toward"))[3]
 
@@ -239,7 +250,8 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         "misspelt placeholder",
         VALID.replace("{listener}, what", "{partnr}, what"),
         12,
-        "unknown placeholder {partnr}; did you mean {partner_a}? the placeholders are {holder}",
+        "unknown placeholder {partnr}; did you mean {partner_a}? the placeholders are "
+        "{handover}, {holder}",
     ),
     (
         "duration in words",
@@ -412,7 +424,8 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         VALID.replace("you have the floor.", "{remaining} to go."),
         8,
         "{remaining} has no value in a floor step, so it would be spoken as nothing; "
-        "{remaining} is filled in only in the cue prompt; here you can use {holder}, {limit}",
+        "{remaining} is filled in only in the cue prompt; here you can use {handover}, "
+        "{holder}, {limit}",
     ),
     (
         "limit in a say step",
@@ -624,6 +637,7 @@ def test_literal_braces_and_every_placeholder_are_accepted_where_it_has_a_value(
         .replace('kind = "floor"', 'kind = "floor"\n', 1)
         + '\n[prompts]\ncue = "{holder}, {remaining} left of {limit}."\n'
         + 'confirmed = "{speaker} {listener} {partner_a} {partner_b}"\n'
+        + 'check_in = "{holder}, when you are done, {handover}."\n'
     )
 
     exercise, problems = check_exercise_text(text, "x")
@@ -639,6 +653,7 @@ def test_literal_braces_and_every_placeholder_are_accepted_where_it_has_a_value(
         "limit",
         "remaining",
         "question",
+        "handover",
     } == PLACEHOLDERS
 
 

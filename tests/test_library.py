@@ -20,6 +20,7 @@ from attune_voice.events import (
     Event,
     FloorGiven,
     FloorRole,
+    More,
     Prompt,
     Readiness,
     SessionEnded,
@@ -155,6 +156,7 @@ def test_no_placeholder_would_be_spoken_literally(name: str) -> None:
         "holder": "Sam",
         "limit": "two minutes",
         "remaining": "thirty seconds",
+        "handover": "say I'm done",
     }
     texts = [s.text for _, s in exercise.unrolled()] + list(astuple(exercise.prompts))
     for text in texts:
@@ -191,6 +193,7 @@ def test_every_builtin_engine_prompt_is_short_with_the_real_voice(
         "holder": NAMES[0],
         "limit": "one minute and thirty seconds",
         "remaining": "one minute and thirty seconds",
+        "handover": "press the button",
     }
     texts = {text for name in builtin_names() for text in astuple(load_exercise(name).prompts)}
     for text in sorted(texts):
@@ -250,6 +253,7 @@ def expected_session(
                 partner_b=names["B"],
                 holder=names[holder],
                 limit=spoken_duration(limit_s),
+                handover="press the button",  # no speech model in these sessions
             )
         )
 
@@ -257,9 +261,18 @@ def expected_session(
         StepKind.FLOOR: FloorRole.SPEAK,
         StepKind.PARAPHRASE: FloorRole.PARAPHRASE,
         StepKind.CONFIRM: FloorRole.CONFIRM,
+        StepKind.MORE: FloorRole.MORE,
     }
+    # Whether there is more is up to the speaker, and whether there is time for it up to
+    # how long the pieces ran: both are read from the log too.
+    mores = iter(e.answer for e in events if isinstance(e, More))
+    steps = exercise.unrolled()
     paraphrase_step = None
-    for _, step in exercise.unrolled():
+    pieced_at: int | None = None
+    index = -1
+    while index + 1 < len(steps):
+        index += 1
+        step = steps[index][1]
         if step.kind is StepKind.SWAP:
             speaker = OTHER[speaker]
             continue
@@ -277,6 +290,20 @@ def expected_session(
             Who.PARTNER_A: "A",
             Who.PARTNER_B: "B",
         }[step.who]
+        if step.kind is StepKind.MORE:
+            answer = next(mores)
+            if answer == "no_time":
+                continue
+            say(step.text, partner, exercise.floor_limit_s(step))
+            floors.append((partner, FloorRole.MORE))
+            if answer == "yes":
+                assert pieced_at is not None
+                say(exercise.prompts.go_on, partner)
+                floors.append((partner, FloorRole.CONTINUE))
+                index = pieced_at
+            continue
+        if step.kind is StepKind.FLOOR and step.piece_s is not None:
+            pieced_at = index
         say(step.text, partner, exercise.floor_limit_s(step))
         floors.append((partner, roles[step.kind]))
         if step.kind is StepKind.PARAPHRASE:
@@ -558,7 +585,7 @@ def test_new_writes_a_template_that_checks_and_runs_by_name() -> None:
     assert "exercises check my-talk" in result.stdout
     checked = invoke("exercises", "check", "my-talk")
     assert checked.exit_code == 0
-    assert checked.stdout.startswith(f"{path}: ok — My talk, 14 steps, about ")
+    assert checked.stdout.startswith(f"{path}: ok — My talk, 18 steps, about ")
     again = invoke("exercises", "new", "my-talk")
     assert again.exit_code == 2
     assert (
@@ -610,7 +637,7 @@ def test_check_reports_every_problem_of_every_script(tmp_path: Path) -> None:
     assert f"{good}: ok — My talk" in result.stdout
     assert "builtin:tolerance: ok — Two views, both respected" in result.stdout
     problems = [line for line in result.stderr.splitlines() if line.startswith(str(broken))]
-    assert [line.split(":")[1] for line in problems] == ["11", "70"]
+    assert [line.split(":")[1] for line in problems] == ["11", "89"]
     assert "unknown placeholder {partnr}; did you mean {partner_a}?" in problems[1]
     assert result.stderr.splitlines()[-1] == "attune-voice: 2 problems found in 1 script"
 

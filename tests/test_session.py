@@ -139,7 +139,9 @@ def test_a_whole_session_completes(two_mic_session: Played) -> None:
     assert isinstance(played.events[-1], SessionEnded)
     given = [e for e in played.events if isinstance(e, FloorGiven)]
     ended = [e for e in played.events if isinstance(e, FloorEnded)]
-    assert len(given) == len(ended) == 8
+    # Every floor given ends, in order; a speaker's floor comes in one or more pieces.
+    assert [(e.partner, e.role) for e in given] == [(e.partner, e.role) for e in ended]
+    assert len(given) >= 14
 
 
 class LiveRoom(SimulatedRoom):
@@ -160,8 +162,10 @@ def test_on_live_audio_every_prompt_is_rendered_before_it_is_due(
     assert played.reason is EndReason.COMPLETED
     assert player.said_on_demand == 0
     assert player.said_prepared == len(prompts)
-    # Rendered and never said: reminders and check-ins nobody needed, a few per partner.
-    assert player.prepared - len({p.text for p in prompts}) <= 6
+    # Rendered and never said: what nobody needed, at most once per partner each (the
+    # overtime reminder, the end of a piece, "go on", the clarification, the thanks after
+    # a paraphrase that did not land) and "not now".
+    assert player.prepared - len({p.text for p in prompts}) <= 2 * 5 + 1
 
 
 def test_a_simulated_room_renders_each_prompt_when_it_is_first_said(
@@ -381,6 +385,7 @@ def test_commands_come_only_from_what_the_partners_said(spoken_session: Played) 
         CommandWord.HANDOVER,
         CommandWord.YES,
         CommandWord.NOT_QUITE,
+        CommandWord.NO,  # nothing more to say
     }
     windows = prompt_windows(spoken_session.events, tail_s=0.0)
     for command in commands:

@@ -235,6 +235,7 @@ def run(
     from attune_voice.listening.listener import Listener
     from attune_voice.session.consent import Logging
     from attune_voice.session.engine import SessionEngine
+    from attune_voice.session.floor import first_speaker_for
     from attune_voice.session.keys import KeyReader
     from attune_voice.session.loop import EventLog, SessionLoop
     from attune_voice.session.room_check import SETTING_KEY, detector_config, loads_result
@@ -254,6 +255,8 @@ def run(
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
         names = remembered_partners(partners, store)
+        # The partners take turns at speaking first, from one real session to the next.
+        earlier = sum(1 for r in store.sessions() if r.mode == "run" and r.status != "not_started")
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
         # The detector's thresholds for this room, from the last `attune-voice check`.
@@ -300,6 +303,7 @@ def run(
                 PromptVoicePlayer(renderer, session_audio),
                 log,
                 understands_speech=understanding is not None,
+                first_speaker=first_speaker_for(earlier),
             )
             listener = Listener(audio.channels, detector, understanding=understanding)
             loop = SessionLoop(session_audio, engine, listener)

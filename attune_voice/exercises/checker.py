@@ -27,6 +27,7 @@ from attune_voice.exercises.model import (
     says_question,
 )
 from attune_voice.exercises.source_lines import Place, SourceLines
+from attune_voice.exercises.step_order import order_problems
 from attune_voice.exercises.timing import (
     FLOOR_KINDS,
     MAX_PROMPT_S,
@@ -60,7 +61,7 @@ _TOP_KEYS = (
     "sounds",
     *_BLOCKS,
 )
-_STEP_KEYS = ("kind", "text", "who", "limit", "cues")
+_STEP_KEYS = ("kind", "text", "who", "limit", "cues", "piece")
 _PROMPT_KEYS = tuple(f.name for f in fields(Prompts))
 _SOUND_KEYS = (*SOUND_EVENTS, "silent")
 _DEFAULT_WHO = {StepKind.PARAPHRASE: Who.LISTENER}
@@ -68,14 +69,16 @@ _BASE = Exercise(name="", title="", goal="", skill="")
 """The model's defaults, for settings a script leaves out."""
 
 # Which placeholders have a value where: elsewhere the engine would speak them as nothing.
-_IN_FLOOR = NAME_PLACEHOLDERS | {"holder", "limit"}
+_ANYWHERE = NAME_PLACEHOLDERS | {"handover"}
+_IN_FLOOR = _ANYWHERE | {"holder", "limit"}
 _STEP_PLACEHOLDERS = {
-    StepKind.SAY: NAME_PLACEHOLDERS | {"question"},
+    StepKind.SAY: _ANYWHERE | {"question"},
     StepKind.FLOOR: _IN_FLOOR | {"question"},
     StepKind.PARAPHRASE: _IN_FLOOR | {"question"},
     StepKind.CONFIRM: _IN_FLOOR | {"question"},
-    StepKind.SWAP: NAME_PLACEHOLDERS,
-    StepKind.READY: NAME_PLACEHOLDERS,
+    StepKind.MORE: _IN_FLOOR | {"question"},
+    StepKind.SWAP: _ANYWHERE,
+    StepKind.READY: _ANYWHERE,
 }
 _PROMPT_PLACEHOLDERS = {
     "cue": _IN_FLOOR | {"remaining"},
@@ -83,14 +86,17 @@ _PROMPT_PLACEHOLDERS = {
     "check_in": _IN_FLOOR,
     "clarify": _IN_FLOOR,
     "retry": _IN_FLOOR,
-    "confirmed": NAME_PLACEHOLDERS,
-    "unheard": NAME_PLACEHOLDERS,
+    "confirmed": _ANYWHERE,
+    "unheard": _ANYWHERE,
+    "go_on": _ANYWHERE,
+    "piece_end": _IN_FLOOR,
 }
 _WHERE_FILLED = {
-    "holder": "floor steps and the cue, overtime, check_in, clarify and retry prompts",
-    "limit": "floor steps and the cue, overtime, check_in, clarify and retry prompts",
+    "holder": "floor steps and the cue, overtime, check_in, clarify, retry and piece_end prompts",
+    "limit": "floor steps and the cue, overtime, check_in, clarify, retry and piece_end prompts",
     "remaining": "the cue prompt",
     "question": "step texts",
+    "handover": "step texts and prompts",
 }
 
 
@@ -388,6 +394,13 @@ class Checker:
 
         limit_s = self.duration((*at, "limit"), table.get("limit"), "limit", FLOOR_LIMIT_S)
         cues_s = self.cues((*at, "cues"), table.get("cues"))
+        piece_s = self.duration((*at, "piece"), table.get("piece"), "piece", FLOOR_LIMIT_S)
+        if kind is not None and kind is not StepKind.FLOOR and "piece" in table:
+            self.add(
+                (*at, "piece"),
+                f"only a floor step is said in pieces, not a {kind.value} step",
+                'remove piece, or make it kind = "floor"',
+            )
         if kind is not None and kind not in FLOOR_KINDS:
             for key in ("limit", "cues"):
                 if key in table:
@@ -402,6 +415,7 @@ class Checker:
             who=who,
             limit_s=limit_s,
             cues_s=cues_s,
+            piece_s=piece_s,
             line=self.lines.line_of(at),
         )
         return kind, step
@@ -419,21 +433,8 @@ class Checker:
             return []
         assert isinstance(raw, list)  # narrowed by is_step_list, which mypy cannot see
         steps = [self.step(name, i, table) for i, table in enumerate(raw)]
-        # The speaker can only confirm a paraphrase that has just been said.
-        paraphrased = False
-        for kind, step in steps:
-            if kind is StepKind.CONFIRM and not paraphrased:
-                self.problems.append(
-                    Problem(
-                        step.line,
-                        f"this confirm step in [[{name}]] does not follow a paraphrase step",
-                        f'put a [[{name}]] step with kind = "paraphrase" just before it',
-                    )
-                )
-            if kind is StepKind.PARAPHRASE:
-                paraphrased = True
-            elif kind in (StepKind.FLOOR, StepKind.CONFIRM, StepKind.SWAP):
-                paraphrased = False
+        for line, message, suggestion in order_problems(name, steps):
+            self.problems.append(Problem(line, message, suggestion))
         return steps
 
     def prompts(self, raw: object) -> Prompts:
@@ -615,6 +616,14 @@ class Checker:
                 if kind in FLOOR_KINDS and step.cues_s is not None:
                     raw_cues = data[block][index].get("cues")
                     self.cues_before((block, index, "cues"), raw_cues, timed.floor_limit_s(step))
+                if step.piece_s is not None and step.piece_s >= timed.floor_limit_s(step):
+                    self.add(
+                        (block, index, "piece"),
+                        f"a piece of {format_duration(step.piece_s)} is not shorter than "
+                        f"the floor's limit {format_duration(timed.floor_limit_s(step))}",
+                        "a piece is a part of the floor's time: make it shorter, "
+                        'like piece = "40s" in a floor of "2m"',
+                    )
 
         if all(not data.get(block) for block in _BLOCKS):
             # Steps are added after the settings: at the end of the file.

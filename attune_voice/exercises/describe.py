@@ -84,6 +84,10 @@ def _describe_step(exercise: Exercise, step: Step) -> str:
     if step.kind is StepKind.SWAP:
         return f"swap roles{': ' + step.text if step.text else ''}"
     timing = format_duration(exercise.floor_limit_s(step))
+    if step.piece_s is not None:
+        timing += f" in pieces of up to {format_duration(step.piece_s)}"
+    if step.kind is StepKind.MORE:
+        timing += ", yes gives another piece"
     cues = exercise.step_cues_s(step)
     if cues:
         timing += ", cues at " + " and ".join(format_duration(c) for c in cues)

@@ -92,7 +92,8 @@ cues = ["1m", "30s"]             # a gentle cue when this much time is LEFT
 # silent = true                  # no chimes at all
 
 # In any text: {{speaker}} and {{listener}} (they swap roles), {{partner_a}} and
-# {{partner_b}} (the names in the order given); in floor steps also {{limit}} (the time).
+# {{partner_b}} (the names in the order given), {{handover}} (how to hand over: "say I'm
+# done" with a speech model, "press the button" without); in floor steps also {{limit}}.
 # Keep each text under about 25 seconds (60 words): calm "we" language, no blame.
 
 # A ready step asks each of you by name whether you are ready, and waits for each
@@ -114,13 +115,18 @@ press T. We then take at least twenty minutes apart, and come back within a day.
 [[opening]]
 kind = "say"
 text = """\\
-Here is how it goes. One of us speaks about our own feelings, and the other listens, \\
-then says back what they heard. Then we swap.\\
+Here is how it goes. One of us speaks about our own feelings, a short piece at a time, \\
+and the other says back each piece. When you finish a piece, {{handover}}. Then we swap.\\
 """
 
+# The floor goes a short piece at a time (piece): the listener says each piece back,
+# the speaker confirms, and the more step asks whether there is more. Yes gives another
+# piece while the floor's limit lasts; no goes on. Leave out piece and the more step
+# for one long turn instead.
 [[round]]
 kind = "floor"
-text = "{{speaker}}, you have the floor. You have {{limit}}."
+piece = "40s"
+text = "{{speaker}}, you have the floor, {{limit}} in all, one short piece at a time."
 
 [[round]]
 kind = "paraphrase"
@@ -129,13 +135,26 @@ text = "{{listener}}, what did you hear {{speaker}} say? Put it in your own word
 [[round]]
 kind = "confirm"
 text = "{{speaker}}, did {{listener}} get it right? Say yes or not quite, or press Y or N."
+
+[[round]]
+kind = "more"
+text = "{{speaker}}, is there more? Say yes or no, or press Y or N."
+
+# The listener's short floor: what makes sense in it (validation).
+[[round]]
+kind = "floor"
+who = "listener"
+limit = "30s"
+cues = []
+text = "{{listener}}, what makes sense to you? Try: that makes sense, because, and your reason."
 
 [[round]]
 kind = "swap"
 
 [[round]]
 kind = "floor"
-text = "Now you, {{speaker}}. You have {{limit}}."
+piece = "40s"
+text = "Now you, {{speaker}}. You have {{limit}} in all, one short piece at a time."
 
 [[round]]
 kind = "paraphrase"
@@ -144,6 +163,17 @@ text = "{{listener}}, what did you hear {{speaker}} say? Put it in your own word
 [[round]]
 kind = "confirm"
 text = "{{speaker}}, did {{listener}} get it right? Say yes or not quite, or press Y or N."
+
+[[round]]
+kind = "more"
+text = "{{speaker}}, is there more? Say yes or no, or press Y or N."
+
+[[round]]
+kind = "floor"
+who = "listener"
+limit = "30s"
+cues = []
+text = "{{listener}}, what makes sense to you? Try: that makes sense, because, and your reason."
 
 [[round]]
 kind = "swap"

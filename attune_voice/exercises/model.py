@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from attune_voice.bounds import BREAK_S
@@ -25,6 +25,10 @@ class StepKind(StrEnum):
     READY = "ready"
     """Say ``text`` to both, then ask each partner by name whether they are ready and
     wait for each answer (voice or key); "not now" or silence ends the session kindly."""
+    MORE = "more"
+    """Ask ``who`` (the speaker) "is there more?" after a confirm step: yes (by voice or
+    Y) goes back to the round's last floor step for another piece while that floor's
+    time lasts; no, silence or no time left goes on to the next step."""
 
 
 class Who(StrEnum):
@@ -37,7 +41,7 @@ class Who(StrEnum):
 NAME_PLACEHOLDERS = frozenset({"speaker", "listener", "partner_a", "partner_b"})
 """The partners' names: filled in wherever a text is spoken."""
 
-PLACEHOLDERS = NAME_PLACEHOLDERS | {"limit", "remaining", "holder", "question"}
+PLACEHOLDERS = NAME_PLACEHOLDERS | {"limit", "remaining", "holder", "question", "handover"}
 """Names that may appear in braces in prompt texts (each only where it has a value)."""
 
 CHIME_NAMES = ("bell", "bowl", "fall", "rise", "wood")
@@ -65,6 +69,9 @@ class Step:
     """Floor limit; None takes the exercise's limit for this kind."""
     cues_s: tuple[float, ...] | None = None
     """Remaining-time cue points, seconds before the limit; None takes the exercise's."""
+    piece_s: float | None = None
+    """A floor step said in pieces: the longest one piece runs before the listener says
+    it back; ``limit_s`` stays the whole floor's time. None: one piece, the whole floor."""
     line: int = 0
     """Line of the step in its TOML file, for messages."""
 
@@ -76,12 +83,14 @@ class Prompts:
     cue: str = "{holder}, {remaining} left."
     overtime: str = "That's the time, {holder}. Finish your thought, then hand over."
     check_in: str = (
-        "Take your time, {holder}. When you have finished, press the button to hand over."
+        "Take your time, {holder}. There is no rush. When you have finished, {handover}."
     )
     clarify: str = "{speaker}, tell {listener} what they missed, or what you meant."
     retry: str = "{listener}, try once more. What did you hear?"
     confirmed: str = "Thank you. {listener}, you heard {speaker}."
-    unheard: str = "Thank you both."
+    unheard: str = "{speaker}, thank you; it is not always easy to hear. We can come back to it."
+    go_on: str = "Go on, {speaker}."
+    piece_end: str = "Let's stop there for a moment, {holder}, so that {listener} can say it back."
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,13 @@ class Sounds:
             raise ValueError(f"no sound event {event!r}; the events are {SOUND_EVENTS}")
         name: str = getattr(self, event)
         return None if self.silent or name == NO_SOUND else name
+
+
+def cues_within(cues_s: Iterable[float], limit_s: float) -> tuple[float, ...]:
+    """The cue points, longest first, that fall in the second half of a floor of
+    ``limit_s``: a time cue never lands early in a short turn ("twenty seconds left" ten
+    seconds into an appreciation of thirty)."""
+    return tuple(sorted((c for c in cues_s if 0 < c <= limit_s / 2), reverse=True))
 
 
 def pick_question(bank: Sequence[str], used: Sequence[str]) -> str:
@@ -231,17 +247,16 @@ class Exercise:
             return step.limit_s
         if step.kind is StepKind.PARAPHRASE:
             return self.paraphrase_limit_s
-        if step.kind is StepKind.CONFIRM:
+        if step.kind in (StepKind.CONFIRM, StepKind.MORE):
             return self.confirm_limit_s
         return self.limit_s
 
     def step_cues_s(self, step: Step) -> tuple[float, ...]:
-        """Cue points for a floor step, keeping only those inside its limit."""
+        """Cue points for a floor step, keeping only those in its second half."""
         cues = step.cues_s if step.cues_s is not None else self.cues_s
         if step.kind is not StepKind.FLOOR and step.cues_s is None:
             cues = ()
-        limit_s = self.floor_limit_s(step)
-        return tuple(sorted((c for c in cues if 0 < c < limit_s), reverse=True))
+        return cues_within(cues, self.floor_limit_s(step))
 
     def _template_steps(self) -> Iterator[tuple[int, Step]]:
         yield from ((0, s) for s in self.opening)

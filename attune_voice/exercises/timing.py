@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -29,9 +30,10 @@ SECONDS_PER_SENTENCE = 0.7
 """After a full stop, question mark or exclamation mark."""
 # Fitted to the prompt voice on the built-in prompts (0.23 s a word, 0.5 s a pause,
 # 0.7 s a sentence end), then rounded up so that an estimate errs long.
-_PLACEHOLDER_WORDS = {"limit": 5.0, "remaining": 5.0}
-"""Words a placeholder counts as: "two minutes and thirty seconds"; a name counts 1.5."""
-FLOOR_KINDS = frozenset({StepKind.FLOOR, StepKind.PARAPHRASE, StepKind.CONFIRM})
+_PLACEHOLDER_WORDS = {"limit": 5.0, "remaining": 5.0, "handover": 3.0}
+"""Words a placeholder counts as: "two minutes and thirty seconds", "press the button";
+a name counts 1.5."""
+FLOOR_KINDS = frozenset({StepKind.FLOOR, StepKind.PARAPHRASE, StepKind.CONFIRM, StepKind.MORE})
 """The kinds of step that give someone the floor, for a time limit."""
 
 
@@ -86,14 +88,27 @@ def estimated_duration_s(exercise: Exercise) -> float:
     """About how long a session takes when every floor is used to its limit: the time to
     set aside for it."""
     total_s = 0.0
+    pieces = 1
+    """Pieces of the floor said in pieces last: its paraphrase, confirm and more steps
+    come once a piece."""
     for _, step in exercise.unrolled():
         if step.kind is StepKind.SWAP:
             continue
-        total_s += estimate_speech_s(step.text)
+        if step.kind is StepKind.FLOOR:
+            total_s += estimate_speech_s(step.text) + exercise.floor_limit_s(step)
+            pieces = 1
+            if step.piece_s is not None:
+                pieces = math.ceil(exercise.floor_limit_s(step) / step.piece_s)
+                total_s += (pieces - 1) * estimate_speech_s(exercise.prompts.go_on)
+            continue
+        step_s = estimate_speech_s(step.text)
         if step.kind is StepKind.READY:
-            total_s += READY_S
+            step_s += READY_S
         if step.kind in FLOOR_KINDS:
-            total_s += exercise.floor_limit_s(step)
+            step_s += exercise.floor_limit_s(step)
         if step.kind is StepKind.CONFIRM:
-            total_s += estimate_speech_s(exercise.prompts.confirmed)
+            step_s += estimate_speech_s(exercise.prompts.confirmed)
+        if step.kind in (StepKind.PARAPHRASE, StepKind.CONFIRM, StepKind.MORE):
+            step_s *= pieces
+        total_s += step_s
     return total_s

@@ -23,6 +23,7 @@ from attune_voice.events import (
     FloorEnded,
     FloorGiven,
     FloorRole,
+    More,
     Paraphrase,
     Paused,
     SessionEnded,
@@ -125,6 +126,10 @@ class PartnerSummary:
     """Confirmations on attempt 1 of this partner's paraphrases that got an answer (yes
     or not quite, by voice or key). None answered: the count above is "not recorded",
     not a score of nought."""
+    floors_in_pieces: int = 0
+    """Floors of theirs said in pieces: More events of theirs that closed one (any
+    answer but yes). The other partner's ``paraphrase_rounds`` over this is how many
+    pieces of each such floor were said back."""
 
     @property
     def confirmations_recorded(self) -> bool:
@@ -188,6 +193,7 @@ class _Tally:
     paraphrase_rounds: int = 0
     confirmed_first_time: int = 0
     confirmations_answered: int = 0
+    floors_in_pieces: int = 0
 
 
 def summarize(events: Sequence[Event]) -> SessionSummary:
@@ -232,6 +238,9 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
                 tallies[paraphraser].confirmed_first_time += 1
             if paraphraser is not None and event.answer != "unheard" and event.attempt == 1:
                 tallies[paraphraser].confirmations_answered += 1
+        elif isinstance(event, More):
+            if event.partner in tallies and event.answer != "yes":
+                tallies[event.partner].floors_in_pieces += 1
         elif isinstance(event, CheckIn):
             check_ins += 1
         elif isinstance(event, Cue):
@@ -271,6 +280,7 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
                 paraphrase_rounds=tally.paraphrase_rounds,
                 confirmed_first_time=tally.confirmed_first_time,
                 confirmations_answered=tally.confirmations_answered,
+                floors_in_pieces=tally.floors_in_pieces,
             )
         )
     all_gaps = [h.gap_s for h in handovers if h.gap_s is not None]

@@ -77,12 +77,13 @@ def key_word(key: str, phase: Phase, floor_role: FloorRole | None) -> CommandWor
     if pressed == PAUSE_KEY:
         return CommandWord.RESUME if phase is Phase.PAUSED else CommandWord.PAUSE
     answering = phase is Phase.CONFIRMING_STOP or (
-        phase is Phase.FLOOR and floor_role is FloorRole.CONFIRM
+        phase is Phase.FLOOR and floor_role in (FloorRole.CONFIRM, FloorRole.MORE)
     )
     if answering and pressed == YES_KEY:
         return CommandWord.YES
     if answering and pressed == NO_KEY:
-        return CommandWord.NOT_QUITE if phase is Phase.FLOOR else CommandWord.NO
+        confirming = phase is Phase.FLOOR and floor_role is FloorRole.CONFIRM
+        return CommandWord.NOT_QUITE if confirming else CommandWord.NO
     return None
 
 
@@ -100,6 +101,8 @@ class Action(enum.Enum):
     HANDOVER = "handover"
     ANSWER_YES = "answer_yes"
     ANSWER_NOT_QUITE = "answer_not_quite"
+    ANSWER_NO = "answer_no"
+    """No to "is there more?"."""
 
 
 def action_for(
@@ -138,12 +141,13 @@ def action_for(
     if phase is not Phase.FLOOR or floor_role is None:
         return None
     confirming = floor_role is FloorRole.CONFIRM
-    if word is CommandWord.HANDOVER and not confirming:
+    answering = confirming or floor_role is FloorRole.MORE
+    if word is CommandWord.HANDOVER and not answering:
         return Action.HANDOVER
-    if word is CommandWord.MORE_TIME and not confirming and not extended:
+    if word is CommandWord.MORE_TIME and not answering and not extended:
         return Action.MORE_TIME
-    if confirming and word is CommandWord.YES:
+    if answering and word is CommandWord.YES:
         return Action.ANSWER_YES
-    if confirming and word in (CommandWord.NO, CommandWord.NOT_QUITE):
-        return Action.ANSWER_NOT_QUITE
+    if answering and word in (CommandWord.NO, CommandWord.NOT_QUITE):
+        return Action.ANSWER_NOT_QUITE if confirming else Action.ANSWER_NO
     return None

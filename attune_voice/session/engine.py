@@ -16,7 +16,6 @@ from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
     CheckIn,
-    Confirmation,
     Cue,
     EndReason,
     Event,
@@ -27,18 +26,15 @@ from attune_voice.events import (
     Key,
     Overtime,
     Paraphrase,
-    Paused,
     Prompt,
     PromptMeaning,
     Readiness,
-    Resumed,
     SessionEnded,
     SessionStarted,
     StepStarted,
-    TimeOut,
     VoiceCommand,
 )
-from attune_voice.exercises.model import Exercise, Step, StepKind, Who
+from attune_voice.exercises.model import Exercise, Step, StepKind, cues_within
 from attune_voice.session.attribution import Attribution
 from attune_voice.session.commands import (
     Action,
@@ -48,13 +44,13 @@ from attune_voice.session.commands import (
     key_word,
 )
 from attune_voice.session.floor import (
+    ANSWER_ROLES,
     OTHER,
     Floor,
     PendingFloor,
     context,
     floor_for,
     is_holder,
-    paraphrase_index,
     role_for,
 )
 from attune_voice.session.phases import MOVES, SUSPENDED, Phase, Suspension
@@ -71,9 +67,11 @@ from attune_voice.session.ports import (
     Stop,
     Tick,
 )
+from attune_voice.session.prep_loop import Pieces, PrepLoop
 from attune_voice.session.readiness import ReadinessQuestion
 from attune_voice.session.upcoming import Foresight, Moment
-from attune_voice.session.wording import fill
+from attune_voice.session.way_out import WayOut
+from attune_voice.session.wording import fill, handover_said
 
 ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
@@ -81,7 +79,7 @@ _REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confir
 """Prompts that "repeat" says again: the exercise's own, not answers to commands."""
 
 
-class SessionEngine:
+class SessionEngine(PrepLoop, WayOut):
     """Walks an exercise; one transition function drives every phase.
 
     ::
@@ -129,6 +127,7 @@ class SessionEngine:
         commands: CommandConfig | None = None,
         command_prompts: CommandPrompts | None = None,
         understands_speech: bool = False,
+        first_speaker: str = "A",
     ) -> None:
         self.exercise = exercise
         self._names = {"A": names[0], "B": names[1]}
@@ -139,7 +138,8 @@ class SessionEngine:
         self._index = -1
         self._phase = Phase.STARTING
         self.end_reason: EndReason | None = None
-        self._speaker = "A"
+        self._speaker = first_speaker
+        """Who speaks first: sessions alternate it (``first_speaker_for``)."""
         self._busy_until_t = 0.0
         self._pending: PendingFloor | None = None
         self._floor: Floor | None = None
@@ -155,7 +155,10 @@ class SessionEngine:
         self._last_prompt: tuple[str, PromptMeaning] | None = None
         self._understands_speech = understands_speech
         """A speech model listens: questions ask for a spoken answer, not a key."""
+        self._handover_said = handover_said(exercise.handover_phrases, understands_speech)
+        """``{handover}`` in every text: the hand-over this couple has."""
         self._question: ReadinessQuestion | None = None
+        self._pieces: Pieces | None = None
         self.t = 0.0
         self._foresight = Foresight(
             exercise,
@@ -164,6 +167,7 @@ class SessionEngine:
             self._command_prompts,
             self._commands.more_time_s,
             self._break_s(),
+            self._handover_said,
         )
         self._actions: dict[Action, Callable[[float], None]] = {
             Action.PAUSE: self._pause,
@@ -177,6 +181,7 @@ class SessionEngine:
             Action.HANDOVER: self._handover,
             Action.ANSWER_YES: self._answered_yes,
             Action.ANSWER_NOT_QUITE: self._answered_not_quite,
+            Action.ANSWER_NO: self._answered_no,
         }
 
     # --- public ---------------------------------------------------------------------
@@ -317,7 +322,8 @@ class SessionEngine:
         self._busy_until_t = start_t + self._player.chime(name)
 
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
-        spoken = fill(text, self._names, *context(self._speaker, self._floor), **extra)
+        said_in = context(self._speaker, self._floor)
+        spoken = fill(text, self._names, *said_in, handover=self._handover_said, **extra)
         return self._say_text(t, spoken, meaning)
 
     def _say_text(self, t: float, spoken: str, meaning: PromptMeaning) -> float:
@@ -351,6 +357,11 @@ class SessionEngine:
                 closing = self._index >= len(self._steps) - len(self.exercise.closing)
                 self._say(t, step.text, PromptMeaning("closing" if closing else "step"))
                 self._pending = None
+            elif step.kind is StepKind.MORE:
+                if not self._ask_more(t, step):
+                    continue
+            elif step.kind is StepKind.FLOOR and step.piece_s is not None:
+                self._give_piece(t, step)
             else:
                 if step.kind is StepKind.PARAPHRASE:
                     self._attempt = 1
@@ -360,22 +371,52 @@ class SessionEngine:
             return
 
     def _offer_floor(
-        self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
+        self,
+        t: float,
+        step: Step,
+        role: FloorRole,
+        attempt: int,
+        text: str | None = None,
+        *,
+        limit_s: float | None = None,
+        cues_s: tuple[float, ...] | None = None,
+        pieced: bool = False,
+        piece_only: bool = False,
     ) -> None:
-        partner, limit_s = floor_for(self.exercise, step, role, self._speaker)
+        """Say ``step``'s prompt (or ``text``), which gives the floor when it ends.
+
+        ``limit_s`` and ``cues_s`` replace the step's for one piece of a floor said in
+        pieces; the prompt's ``{limit}`` is still the whole floor's time."""
+        partner, step_limit_s = floor_for(self.exercise, step, role, self._speaker)
+        given_s = step_limit_s if limit_s is None else limit_s
         self._pending = PendingFloor(
-            partner, role, limit_s, self.exercise.step_cues_s(step), attempt
+            partner,
+            role,
+            given_s,
+            # Against the floor's own limit: a clarification is shorter than its step's.
+            cues_within(self.exercise.step_cues_s(step) if cues_s is None else cues_s, given_s),
+            attempt,
+            pieced,
+            piece_only,
         )
-        if role is FloorRole.CONFIRM:
+        if role in ANSWER_ROLES:
             self._answer = None
         self._say_text(
             t,
-            fill(step.text if text is None else text, self._names, self._speaker, partner, limit_s),
+            fill(
+                step.text if text is None else text,
+                self._names,
+                self._speaker,
+                partner,
+                step_limit_s,
+                handover=self._handover_said,
+            ),
             PromptMeaning(
                 "floor",
                 addressee=partner,
                 role=role,
-                limit_s=limit_s,
+                limit_s=given_s,
+                pieced=pieced,
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
         )
@@ -400,6 +441,8 @@ class SessionEngine:
             attempt=pending.attempt,
             speaking=pending.partner in self._active or None in self._active,
             last_speech_end_t=t,
+            pieced=pending.pieced,
+            piece_only=pending.piece_only,
         )
         self._enter(Phase.FLOOR)
         self._log(
@@ -495,6 +538,15 @@ class SessionEngine:
             still_talking = floor.speaking or (
                 floor.spoke and t - floor.last_speech_end_t < config.overtime_pause_s
             )
+            if still_talking and floor.piece_only:
+                # The floor's time goes on: the piece ends at the next pause, no overtime.
+                floor.overtime = True
+                self._say(
+                    t,
+                    self.exercise.prompts.piece_end,
+                    PromptMeaning("piece_end", addressee=floor.partner),
+                )
+                return
             if still_talking:
                 floor.overtime = True
                 self._log(Overtime(t, partner=floor.partner))
@@ -513,7 +565,7 @@ class SessionEngine:
             if quiet_s >= config.overtime_pause_s or elapsed_s >= config.max_floor_s:
                 self._end_floor(t, FloorEndReason.LIMIT)
             return
-        if floor.role is FloorRole.CONFIRM:
+        if floor.role in ANSWER_ROLES:
             if self._answer is not None or (floor.spoke and quiet_s >= ANSWER_PAUSE_S):
                 self._end_floor(t, FloorEndReason.SILENCE)
             return
@@ -535,7 +587,7 @@ class SessionEngine:
         assert floor is not None
         self._floor = None
         overtime_s = 0.0
-        if floor.overtime:
+        if floor.overtime and not floor.piece_only:
             end_of_speech_t = t if floor.speaking else floor.last_speech_end_t
             overtime_s = max(0.0, end_of_speech_t - floor.limit_t)
         self._log(
@@ -549,6 +601,7 @@ class SessionEngine:
             )
         )
         self._attribution.last_floor = (floor.partner, floor.start_t, t)
+        self._piece_ended(floor, t - floor.start_t)
         if reason is not FloorEndReason.SESSION_END:
             self._chime(t, "floor_end")
         if floor.role is FloorRole.PARAPHRASE:
@@ -561,39 +614,11 @@ class SessionEngine:
         if floor.role is FloorRole.CLARIFY:
             self._retry_paraphrase(t)
             return
+        if floor.role is FloorRole.MORE and reason is not FloorEndReason.SESSION_END:
+            self._more_answered(t, floor)
+            return
         if reason is not FloorEndReason.SESSION_END:
             self._next_step(t)
-
-    # --- confirmation -----------------------------------------------------------------
-
-    def _confirmed(self, t: float, floor: Floor) -> None:
-        answer = self._answer or "unheard"
-        self._answer = None
-        self._log(Confirmation(t, partner=floor.partner, answer=answer, attempt=self._attempt))
-        prompts = self.exercise.prompts
-        if answer == "not_quite" and self._attempt < self.exercise.max_attempts:
-            self._attempt += 1
-            step = Step(StepKind.FLOOR, who=Who.SPEAKER)
-            self._offer_floor(t, step, FloorRole.CLARIFY, self._attempt, text=prompts.clarify)
-            return
-        text = prompts.confirmed if answer == "yes" else prompts.unheard
-        self._attempt = 1
-        if text:
-            self._say(t, text, PromptMeaning("confirmed"))
-            self._pending = None
-            self._enter(Phase.PROMPTING)
-            self._after_prompt = None
-        else:
-            self._next_step(t)
-
-    def _retry_paraphrase(self, t: float) -> None:
-        confirm_index = self._index
-        step = self._steps[paraphrase_index(self._steps, self._index)][1]
-        # When this paraphrase floor ends, the next step is the confirm step again.
-        self._index = confirm_index - 1
-        self._offer_floor(
-            t, step, FloorRole.PARAPHRASE, self._attempt, text=self.exercise.prompts.retry
-        )
 
     # --- speech -----------------------------------------------------------------------
 
@@ -644,12 +669,6 @@ class SessionEngine:
     def _handover(self, t: float) -> None:
         self._end_floor(t, FloorEndReason.HANDOVER_PHRASE)
 
-    def _answered_yes(self, t: float) -> None:
-        self._answer = "yes"
-
-    def _answered_not_quite(self, t: float) -> None:
-        self._answer = "not_quite"
-
     def _more_time(self, t: float) -> None:
         floor = self._floor
         assert floor is not None
@@ -674,98 +693,3 @@ class SessionEngine:
         if self._floor is not None and self.phase is Phase.FLOOR:
             # Hearing the prompt again is not the holder's time.
             self._floor.start_t += end_t - start_t
-
-    def _suspend(self, t: float, phase: Phase) -> None:
-        if self._suspension is None:
-            self._suspension = Suspension(self.phase, t)
-            self._attribution.still.append([t, math.inf])
-        self._enter(phase)
-
-    def _end_suspension(self, until_t: float) -> float:
-        """Close the stand-still at ``until_t``; the floor's clock skips it."""
-        suspension = self._suspension
-        assert suspension is not None
-        self._suspension = None
-        self._attribution.still[-1][1] = until_t
-        still_s = max(0.0, until_t - suspension.since_t)
-        if self._floor is not None:
-            self._floor.start_t += still_s
-            self._floor.last_speech_end_t += still_s
-        self._enter(suspension.resume_phase)
-        return still_s
-
-    def _pause(self, t: float) -> None:
-        self._suspend(t, Phase.PAUSED)
-        self._log(Paused(t))
-        self._say(t, self._command_prompts.paused, PromptMeaning("paused"))
-
-    def _resume(self, t: float) -> None:
-        floor = self._floor
-        suspension = self._suspension
-        assert suspension is not None
-        prompts = self._command_prompts
-        in_floor = floor is not None and suspension.resume_phase is Phase.FLOOR
-        end_t = self._say(
-            t,
-            prompts.resumed_floor if in_floor else prompts.resumed,
-            PromptMeaning("resumed", addressee=floor.partner if in_floor and floor else None),
-        )
-        self._log(Resumed(t, paused_s=end_t - suspension.since_t))
-        self._end_suspension(end_t)
-
-    def _break_s(self) -> float:
-        if self._commands.break_s is not None:
-            return self._commands.break_s
-        return self.exercise.break_s
-
-    def _time_out(self, t: float) -> None:
-        break_s = self._break_s()
-        self._suspend(t, Phase.BREAK)
-        self._log(TimeOut(t, break_s=break_s))
-        end_t = self._say(
-            t,
-            self._command_prompts.time_out,
-            PromptMeaning("time_out"),
-            break_length=spoken_duration(break_s),
-        )
-        # The guided minute of breathing is the start of the break, not added to it.
-        for line in self._command_prompts.soothing:
-            self._say(t, line, PromptMeaning("soothing"))
-        self._break_until_t = end_t + break_s
-
-    def _break_over(self, t: float) -> None:
-        self._break_until_t = math.inf
-        self._enter(Phase.PAUSED)
-        self._say(t, self._command_prompts.come_back, PromptMeaning("come_back"))
-
-    def _ask_stop(self, t: float) -> None:
-        asked_from = self.phase if self.phase in SUSPENDED else None
-        self._suspend(t, Phase.CONFIRMING_STOP)
-        assert self._suspension is not None
-        self._suspension.ask_phase = asked_from
-        self._say(t, self._command_prompts.confirm_stop, PromptMeaning("confirm_stop"))
-
-    def _confirm_stop(self, t: float) -> None:
-        self._end_suspension(t)
-        if self._floor is not None:
-            self._end_floor(t, FloorEndReason.COMMAND, advance=False)
-        self._pending = None
-        self._say(t, self._command_prompts.stopping, PromptMeaning("stopping"))
-        self._enter(Phase.PROMPTING)
-        self._after_prompt = self._finished_stopping
-
-    def _finished_stopping(self, t: float) -> None:
-        self._finish(t, EndReason.STOPPED)
-
-    def _carry_on(self, t: float) -> None:
-        suspension = self._suspension
-        assert suspension is not None
-        if suspension.ask_phase is not None:
-            # The question interrupted a pause or a break: back to it, still standing.
-            self._enter(suspension.ask_phase)
-            suspension.ask_phase = None
-            self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
-            return
-        end_t = self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
-        self._log(Resumed(t, paused_s=end_t - suspension.since_t))
-        self._end_suspension(end_t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from attune_voice.events import FloorRole
+from attune_voice.events import PARTNERS, FloorRole
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 
 OTHER = {"A": "B", "B": "A"}
@@ -30,6 +30,11 @@ class Floor:
     extended: bool = False
     """"more time" was granted on this floor."""
     all_cues_s: tuple[float, ...] = ()
+    pieced: bool = False
+    """A piece of a floor said in pieces: its time counts against the whole floor's."""
+    piece_only: bool = False
+    """The whole floor's time goes on past this piece's limit: at the limit the coach
+    asks to stop for the listener to say it back, which is not overtime."""
 
     @property
     def limit_t(self) -> float:
@@ -45,6 +50,18 @@ class PendingFloor:
     limit_s: float
     cues_s: tuple[float, ...]
     attempt: int
+    pieced: bool = False
+    piece_only: bool = False
+
+
+ANSWER_ROLES = frozenset({FloorRole.CONFIRM, FloorRole.MORE})
+"""Floors that wait for a short yes or no from their holder, by voice or key."""
+
+
+def first_speaker_for(earlier_sessions: int) -> str:
+    """Who speaks first in a session after ``earlier_sessions`` others: the partners take
+    turns, session by session, so that neither always opens (or always answers)."""
+    return PARTNERS[earlier_sessions % len(PARTNERS)]
 
 
 def is_holder(partner: str | None, floor: Floor) -> bool:
@@ -56,6 +73,8 @@ def role_for(step: Step) -> FloorRole:
         return FloorRole.PARAPHRASE
     if step.kind is StepKind.CONFIRM:
         return FloorRole.CONFIRM
+    if step.kind is StepKind.MORE:
+        return FloorRole.MORE
     return FloorRole.SPEAK
 
 

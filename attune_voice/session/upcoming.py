@@ -17,6 +17,7 @@ from attune_voice.events import CommandWord, FloorRole
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
 from attune_voice.session.commands import Action, CommandPrompts, action_for
 from attune_voice.session.floor import (
+    ANSWER_ROLES,
     OTHER,
     Floor,
     PendingFloor,
@@ -27,7 +28,7 @@ from attune_voice.session.floor import (
 )
 from attune_voice.session.phases import Phase, Suspension
 from attune_voice.session.readiness import readiness_texts
-from attune_voice.session.wording import fill
+from attune_voice.session.wording import BUTTON, fill
 
 _ANSWERED = (CommandWord.PAUSE, CommandWord.STOP, CommandWord.TIME_OUT, CommandWord.MORE_TIME)
 """The commands whose answers are predicted, in the order they are rendered ahead."""
@@ -62,6 +63,8 @@ class Foresight:
     command_prompts: CommandPrompts
     more_time_s: float
     break_s: float
+    handover: str = BUTTON
+    """What ``{handover}`` says: the hand-over this couple has (``handover_said``)."""
 
     def prompts(self, now: Moment, understands_speech: bool) -> list[str]:
         """See ``SessionEngine.upcoming_prompts``."""
@@ -96,7 +99,7 @@ class Foresight:
     def _text(
         self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
     ) -> str:
-        return fill(template, self.names, speaker, holder, limit_s, **extra)
+        return fill(template, self.names, speaker, holder, limit_s, handover=self.handover, **extra)
 
     def _next_step_text(self, index: int, speaker: str) -> list[str]:
         """The prompt of the first step after ``index`` that says one (as ``_next_step``
@@ -112,7 +115,11 @@ class Foresight:
             if step.kind in (StepKind.SAY, StepKind.READY):
                 return [self._text(step.text, speaker, speaker, 0.0)]
             holder, limit_s = floor_for(self.exercise, step, role_for(step), speaker)
-            return [self._text(step.text, speaker, holder, limit_s)]
+            text = self._text(step.text, speaker, holder, limit_s)
+            if step.kind is StepKind.MORE:
+                # Not asked when the floor's time is used up: then what follows it.
+                return [text, *self._next_step_text(index, speaker)]
+            return [text]
 
     def _floor_texts(self, now: Moment, understands_speech: bool) -> list[str]:
         """The open (or offered) floor's own prompts and what follows its end."""
@@ -122,10 +129,12 @@ class Foresight:
             holder, role, limit_s = floor.partner, floor.role, floor.limit_s
             cues_s: tuple[float, ...] = tuple(floor.cues_s)
             overtime, check_in = not floor.limit_reached, not floor.checked_in
+            piece_only = floor.piece_only
         else:
             assert pending is not None
             holder, role, limit_s = pending.partner, pending.role, pending.limit_s
             cues_s, overtime, check_in = pending.cues_s, True, True
+            piece_only = pending.piece_only
         speaker = now.speaker
         after: list[str] = []
         if role is FloorRole.CONFIRM:
@@ -143,6 +152,9 @@ class Foresight:
                     self.exercise, clarify, FloorRole.CLARIFY, speaker
                 )
                 after.append(self._text(prompts.clarify, speaker, clarify_holder, clarify_limit_s))
+        elif role is FloorRole.MORE:
+            after.append(self._text(prompts.go_on, speaker, speaker, 0.0))
+            after += self._next_step_text(now.index, speaker)
         elif role is FloorRole.CLARIFY:
             step = self.steps[paraphrase_index(self.steps, now.index)][1]
             retry_holder, retry_limit_s = floor_for(
@@ -155,10 +167,11 @@ class Foresight:
             self._text(prompts.cue, speaker, holder, limit_s, remaining=spoken_duration(c))
             for c in cues_s
         ]
-        if check_in and role is not FloorRole.CONFIRM:
+        if check_in and role not in ANSWER_ROLES:
             own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s))
         if overtime:
-            own.append(self._text(prompts.overtime, speaker, holder, limit_s))
+            at_limit = prompts.piece_end if piece_only else prompts.overtime
+            own.append(self._text(at_limit, speaker, holder, limit_s))
         # What follows comes first: a key press can end the floor at any moment.
         return after + own
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from attune_voice.durations import spoken_duration
 from attune_voice.session.floor import OTHER
@@ -30,6 +30,22 @@ def fill(
         "remaining": "",
     }
     return template.format_map(_Blank(values | extra))
+
+
+BUTTON = "press the button"
+"""The hand-over the couple always has: any key, Enter, space or a clicker."""
+
+
+def handover_said(phrases: Sequence[str], understands_speech: bool) -> str:
+    """How the couple hands the floor over, as the check-in names it (``{handover}``):
+    the exercise's first hand-over phrase where a speech model listens, else the button."""
+    if not understands_speech or not phrases:
+        return BUTTON
+    words = [
+        "I" + word[1:] if word == "i" or word.startswith("i'") else word
+        for word in phrases[0].split()
+    ]
+    return "say " + " ".join(words)
 
 
 class _Blank(dict[str, str]):

@@ -27,6 +27,8 @@ _SPOKEN_PROTOCOL: dict[str, tuple[str, ...]] = {
     "say_not_quite": ("Not quite.",),
     "say_resume": ("Resume.",),
     "say_no": ("No.",),
+    "say_more": ("Yes.",),
+    "say_no_more": ("No.",),
 }
 """What the partners say to the coach when it understands speech: whole utterances."""
 
@@ -54,14 +56,22 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "yes": ("Yes, that is it.", "Yes. Thank you.", "Yes, you got it."),
         "not_quite": ("Not quite.", "Not quite, almost."),
+        "more": ("Yes, there is.", "Yes."),
+        "validate": (
+            "That makes sense to me, because you carry a lot, and you carry it alone.",
+            "I imagine you feel tired, and a little unseen.",
+        ),
+        "no_more": ("No, that's it.", "No."),
         "clarify": (
             "It was less about the dishes, and more about feeling like a team.",
             "I wanted you to know that I was overwhelmed.",
         ),
         "backchannel": ("Mm-hm.", "Yeah.", "Okay.", "Right."),
+        # Said in one breath: over the speaker's louder voice, a pause inside an
+        # interruption is lost on the interrupter's channel and splits it there.
         "interrupt": (
-            "Can I just say something here, because I see it differently?",
-            "Hang on, I did ask you about your day that evening.",
+            "I see that very differently though.",
+            "But I did ask you about your day that evening.",
         ),
         "appreciate": (
             "I appreciate that you listened to me tonight.",
@@ -92,14 +102,20 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "yes": ("Yes.", "Yes, that is right.", "Yes, exactly."),
         "not_quite": ("Not quite.", "Not quite, nearly."),
+        "more": ("Yes.", "Yes, a little."),
+        "validate": (
+            "That makes sense, because you wanted us to be close again.",
+            "I imagine you feel lonely, and hopeful too.",
+        ),
+        "no_more": ("No.", "No, that is all."),
         "clarify": (
             "It is not that you do too little. It is that I feel alone with the planning.",
             "I meant that I need a little quiet time first.",
         ),
         "backchannel": ("Mm-hm.", "Yes.", "I see.", "Okay."),
         "interrupt": (
-            "Sorry, can I jump in for a second, because that is not how I remember it?",
-            "Wait, I thought we had agreed on that already.",
+            "That is not how I remember it at all.",
+            "But I thought we had agreed on that already.",
         ),
         "appreciate": (
             "I appreciate how honest you were.",
@@ -153,6 +169,12 @@ class Behaviour:
     voice_commands: bool = False
     """Hand over and answer by voice (the session understands speech)."""
     _last_line: dict[tuple[str, str], int] = field(default_factory=dict)
+    _heard: str | None = None
+    """The speaker last asked "is there more?": the other's next floor in the round
+    (not said in pieces) answers what they heard, with validation and empathy."""
+    _pieces: dict[str, int] = field(default_factory=dict)
+    """Pieces each partner has said of the floor they hold: the more said, the likelier
+    "no" is the answer to "is there more?"."""
 
     def _line(self, partner: str, category: str) -> Pcm:
         options = self.voices[partner].lines[category]
@@ -203,6 +225,15 @@ class Behaviour:
         role = meaning.role
         sample = end_sample + self._seconds(0.2, 1.5)
         plans: list[Plan] = []
+        if role is FloorRole.MORE:
+            self._heard = partner
+            return self._more(partner, sample)
+        if meaning.pieced:
+            self._heard = None
+        if role is FloorRole.SPEAK:
+            self._pieces[partner] = 1
+        elif role is FloorRole.CONTINUE:
+            self._pieces[partner] = self._pieces.get(partner, 1) + 1
         if role is FloorRole.CONFIRM:
             category = "yes" if self.rng.random() < 0.75 else "not_quite"
             if self.voice_commands:
@@ -220,6 +251,8 @@ class Behaviour:
             categories = ["clarify"]
         elif meaning.round == 0:
             categories = ["appreciate"]
+        elif role is FloorRole.SPEAK and self._heard not in (None, partner):
+            categories = ["validate"]
         else:
             # People rarely fill the floor exactly; some run over.
             target = meaning.limit_s * self.rng.uniform(0.45, 1.15) * self.rate_hz
@@ -239,11 +272,27 @@ class Behaviour:
                 )
                 gaps.append((sample, pause))
                 sample += pause
-        if role is FloorRole.SPEAK and meaning.round > 0:
+        if role in (FloorRole.SPEAK, FloorRole.CONTINUE) and meaning.round > 0:
             plans.extend(self._listener_reactions(partner, plans, gaps))
         if self.rng.random() < 0.7:
             plans.append(self._hand_over(partner, sample + self._seconds(0.4, 1.2)))
         return plans
+
+    def _more(self, partner: str, sample: int) -> list[Plan]:
+        """Is there more? Usually yes after the first piece, seldom after the third."""
+        said = self._pieces.get(partner, 1)
+        more = self.rng.random() < {1: 0.8, 2: 0.5}.get(said, 0.15)
+        if self.voice_commands:
+            category = "say_more" if more else "say_no_more"
+            return [Plan(partner, sample, category, self._line(partner, category))]
+        # Nobody understands the words: the answer is given by key as well.
+        category = "more" if more else "no_more"
+        pcm = self._line(partner, category)
+        key = "key:y" if more else "key:n"
+        return [
+            Plan(partner, sample, category, pcm),
+            Plan(partner, sample + len(pcm) + self._seconds(0.3, 0.8), key),
+        ]
 
     def _listener_reactions(
         self, speaker: str, spoken: list[Plan], gaps: list[tuple[int, int]]

@@ -155,7 +155,7 @@ class SimulatedRoom:
                     for p in self._pending
                 ]
             return
-        if meaning.purpose in ("overtime", "floor", "closing") and meaning.addressee:
+        if meaning.purpose in ("overtime", "piece_end", "floor", "closing") and meaning.addressee:
             self._wrap_up(meaning.addressee, start)
         if meaning.purpose == "floor":
             # The floor is given anew: a hand-over someone still meant to make is moot.
