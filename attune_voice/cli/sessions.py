@@ -142,7 +142,12 @@ def demo(
     from attune_voice.session.commands import CommandConfig
     from attune_voice.session.engine import SessionEngine
     from attune_voice.session.loop import EventLog, SessionLoop
-    from attune_voice.session.wiring import recording, session_understanding
+    from attune_voice.session.wiring import (
+        learning_voices,
+        recording,
+        session_understanding,
+        session_voices,
+    )
     from attune_voice.simulated.demo import build_room, fit_to_minutes
     from attune_voice.voice.player import PromptVoicePlayer
     from attune_voice.voice.tts import SpeechRenderer
@@ -171,7 +176,8 @@ def demo(
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
         room.voice_commands = understanding is not None
-        log = EventLog(append)
+        voices = session_voices(room.channels, warn)
+        log = EventLog(learning_voices(append, voices))
         engine = SessionEngine(
             chosen,
             names,
@@ -180,7 +186,8 @@ def demo(
             commands=CommandConfig(break_s=DEMO_BREAK_S),
             understands_speech=understanding is not None,
         )
-        loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
+        listener = Listener(room.channels, understanding=understanding, voices=voices)
+        loop = SessionLoop(room, engine, listener)
         progress = Progress("simulated", minutes * 60 if minutes else None)
         loop.on_progress = progress
         if writer is not None:
@@ -237,8 +244,10 @@ def run(
     from attune_voice.session.wiring import (
         device_choice,
         device_notices,
+        learning_voices,
         recording,
         session_understanding,
+        session_voices,
         with_fresh_questions,
     )
     from attune_voice.store.database import Store
@@ -287,7 +296,8 @@ def run(
             finish,
         ):
             session_audio = Rebased(audio, origin_sample)
-            log = EventLog(append)
+            voices = session_voices(audio.channels, warn)
+            log = EventLog(learning_voices(append, voices))
             engine = SessionEngine(
                 chosen,
                 names,
@@ -295,7 +305,7 @@ def run(
                 log,
                 understands_speech=understanding is not None,
             )
-            listener = Listener(audio.channels, detector, understanding=understanding)
+            listener = Listener(audio.channels, detector, understanding, voices)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None
             try:
