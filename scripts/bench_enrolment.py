@@ -5,7 +5,9 @@ plays it) runs twice: with a microphone per partner, and with one room microphon
 the partners' voices learnt during the session. Printed per seed and partner: mm-hms
 (backchannels) and interruptions counted by the review, with the room's own truth for
 each run; the share of speech left unsure (attributed by the floor although voices
-were being told apart); and the CPU the voices cost (keeping the audio, embedding,
+were being told apart); how many of the listener's reactions (truth) came before any
+speech was told by voice (before both partners had spoken alone nothing can tell them);
+and the CPU the voices cost (keeping the audio, embedding,
 labelling, learning) against the session's length.
 
 Run with ``OPENBLAS_NUM_THREADS=1``: on a busy machine OpenBLAS's own threads spin.
@@ -45,9 +47,14 @@ class Run:
     truth_backchannels: tuple[int, int]
     truth_interruptions: tuple[int, int]
     unsure_share: float
+    unsure_known_share: float
+    """The unsure share of the speech from the first told by voice on."""
     session_s: float
     voices_cpu_s: float
     told_apart: bool
+    reactions_before_known: int
+    """The listener's mm-hms and interruptions (truth) before any speech was told by voice:
+    before both partners had spoken alone, nothing can tell them."""
 
 
 class _Timed:
@@ -97,15 +104,24 @@ def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphon
         counts = [sum(1 for s in room.truth if s.kind == kind and s.partner == p) for p in PARTNERS]
         return counts[0], counts[1]
 
+    by_voice = [e.t for e in speech if e.attributed_by == "voice"]
+    known_t = min(by_voice, default=0.0 if voices is None else float("inf"))
+    reactions = [s for s in room.truth if s.kind in ("backchannel", "interrupt")]
+    before = sum(1 for s in reactions if s.start_t < known_t)
+    later = [e for e in speech if e.t >= known_t]
+    later_s = sum(e.end_t - e.t for e in later)
+    later_unsure_s = sum(e.end_t - e.t for e in later if e.attributed_by == "floor")
     return Run(
         backchannels=(a.backchannels, b.backchannels),
         interruptions=(a.interruptions, b.interruptions),
         truth_backchannels=truth("backchannel"),
         truth_interruptions=truth("interrupt"),
         unsure_share=unsure_s / total_s if voices is not None and total_s else 0.0,
+        unsure_known_share=later_unsure_s / later_s if voices is not None and later_s else 0.0,
         session_s=loop.t,
         voices_cpu_s=timed.cpu_s,
         told_apart=summary.voices_told_apart,
+        reactions_before_known=before,
     )
 
 
@@ -115,7 +131,8 @@ def main() -> None:
     args = parser.parse_args()
     encoder = SpeakerEncoder()
     print(
-        "seed  mics  mm-hms A/B (truth)   interruptions A/B (truth)  unsure  told apart  voices CPU"
+        "seed  mics  mm-hms A/B  (truth)  interruptions A/B  (truth)  unsure  unsure once known"
+        "  told apart  reactions before known  voices CPU"
     )
     with SpeechRenderer() as renderer:
         for seed in (int(s) for s in args.seeds.split(",")):
@@ -125,16 +142,15 @@ def main() -> None:
                     f"{run.voices_cpu_s:.2f} s / {run.session_s:.0f} s"
                     f" = {100 * run.voices_cpu_s / run.session_s:.2f}%"
                     if microphones == 1
-                    else "—"
+                    else "-"
                 )
+                bc, tbc = run.backchannels, run.truth_backchannels
+                ir, tir = run.interruptions, run.truth_interruptions
                 print(
-                    f"{seed:>4}  {microphones:>4}  "
-                    f"{run.backchannels[0]:>2}/{run.backchannels[1]:<2} "
-                    f"({run.truth_backchannels[0]:>2}/{run.truth_backchannels[1]:<2})        "
-                    f"{run.interruptions[0]:>2}/{run.interruptions[1]:<2} "
-                    f"({run.truth_interruptions[0]}/{run.truth_interruptions[1]})"
-                    f"                {100 * run.unsure_share:>4.1f}%"
-                    f"  {run.told_apart!s:<10}  {cpu}",
+                    f"{seed:>4}  {microphones:>4}  {bc[0]:>6}/{bc[1]:<3}  ({tbc[0]}/{tbc[1]})"
+                    f"  {ir[0]:>13}/{ir[1]:<3}  ({tir[0]}/{tir[1]})"
+                    f"  {100 * run.unsure_share:>5.1f}%  {100 * run.unsure_known_share:>16.1f}%"
+                    f"  {run.told_apart!s:<10}  {run.reactions_before_known:>22}  {cpu}",
                     flush=True,
                 )
 

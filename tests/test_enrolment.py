@@ -14,7 +14,7 @@ import pytest
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from attune_voice.config import RoomConfig, TurnConfig
-from attune_voice.events import Event, FloorRole, Speech, SpeechKind
+from attune_voice.events import Event, FloorRole, Prompt, Readiness, Speech, SpeechKind
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
 from attune_voice.listening.listener import Listener
@@ -97,6 +97,7 @@ def test_nothing_is_labelled_until_both_voices_are_enrolled(
     assert a_s > 6.0 and b_s == 0.0
     span = room.add(0.5, _say(renderer, "B", LINES["B"]["share"][0]), 0.5)
     [part] = voices.parts(*span)
+    assert part.voice is None  # B is not known yet
     assert part.voice is None
     assert (part.start_t, part.end_t) == span
 
@@ -139,6 +140,37 @@ def test_the_listeners_pieces_in_the_holders_turn_are_not_enrolled(
     after = voices.enrolled_s()
     assert after[1] == before[1]
     assert 1.5 < after[0] - before[0] < 3.5
+
+
+@pytest.mark.parametrize("by", ["voice", "key"])
+def test_a_spoken_answer_to_a_question_by_name_enrols_the_one_asked(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer, by: str
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    _enrol(room, renderer, "A")
+    asked_t = room.t_samples / SAMPLE_RATE_HZ
+    voices.learn(Prompt(asked_t, end_t=asked_t + 1.0, text="Alex, ready?", purpose="ready"))
+    room.add(1.0)
+    span = room.add(0.4, _say(renderer, "B", "Yes, I am ready when you are."), 0.3)
+    span = (span[0] + 0.4, span[1] - 0.3)
+    [part] = voices.parts(*span)
+    assert part.voice is None  # B is not known yet
+    voices.learn(Readiness(span[1] - 0.05, partner="B", answer="yes", by=by))
+    voices.learn(
+        Speech(
+            span[0],
+            end_t=span[1],
+            partner=None,
+            speech_kind=SpeechKind.ASIDE,
+            attributed_by="floor",
+        )
+    )
+    b_s = voices.enrolled_s()[1]
+    if by == "voice":
+        assert 1.2 < b_s < 2.5
+    else:
+        assert b_s == 0.0
 
 
 def test_enrolments_are_kept_to_the_latest_speech_and_used_at_the_same_length(

@@ -290,9 +290,27 @@ class VoiceEnrolment:
         """(2, 256): each voice from its latest pieces, the same length of speech each."""
         if self._prints is not None:
             return self._prints
-        budget_s = min(self.enrolled_s())
-        if budget_s < self.config.enrol_min_s:
+        if min(self.enrolled_s()) < self.config.enrol_min_s:
             return None
+        prints = self._averaged()
+        # Pieces learnt before the other voice was known may be theirs (the listener's
+        # mm-hm in the first floor): once both are known, those leaning the other way go.
+        for mine, partner in enumerate(PARTNERS):
+            enrolled = self._enrolled[partner]
+            sims = np.stack([p.embedding for p in enrolled]) @ prints.T
+            leaning = sims[:, 1 - mine] > sims[:, mine]
+            if leaning.any():
+                self._enrolled[partner] = deque(
+                    p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
+                )
+        if min(self.enrolled_s()) < self.config.enrol_min_s:
+            return None
+        self._prints = self._averaged()
+        return self._prints
+
+    def _averaged(self) -> npt.NDArray[np.float32]:
+        """Each voice's latest pieces averaged, as much speech of each as the other has."""
+        budget_s = min(self.enrolled_s())
         rows = []
         for partner in PARTNERS:
             total = np.zeros(EMBEDDING_SIZE, dtype=np.float64)
@@ -303,8 +321,7 @@ class VoiceEnrolment:
                 total += piece.embedding * piece.duration_s
                 taken_s += piece.duration_s
             rows.append(total / max(float(np.linalg.norm(total)), 1e-12))
-        self._prints = np.array(rows, dtype=np.float32)
-        return self._prints
+        return np.array(rows, dtype=np.float32)
 
     def forget(self) -> None:
         """Drop the voice prints, the pieces and the audio: the session is over."""
