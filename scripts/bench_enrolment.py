@@ -53,8 +53,8 @@ class Run:
     voices_cpu_s: float
     told_apart: bool
     reactions_before_known: int
-    """The listener's mm-hms and interruptions (truth) before any speech was told by voice:
-    before both partners had spoken alone, nothing can tell them."""
+    """The listener's mm-hms and interruptions (truth) before both voices were known: only
+    told late, when the speech they were part of is still among the pieces kept."""
 
 
 class _Timed:
@@ -104,8 +104,12 @@ def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphon
         counts = [sum(1 for s in room.truth if s.kind == kind and s.partner == p) for p in PARTNERS]
         return counts[0], counts[1]
 
-    by_voice = [e.t for e in speech if e.attributed_by == "voice"]
-    known_t = min(by_voice, default=0.0 if voices is None else float("inf"))
+    # Known from the end of the last speech logged before the first told by voice (the
+    # first told are late: the listener's reactions heard before, told then).
+    first = next((k for k, e in enumerate(speech) if e.attributed_by == "voice"), None)
+    known_t = 0.0 if voices is None else float("inf")
+    if first is not None:
+        known_t = max((e.end_t for e in speech[:first]), default=0.0)
     reactions = [s for s in room.truth if s.kind in ("backchannel", "interrupt")]
     before = sum(1 for s in reactions if s.start_t < known_t)
     later = [e for e in speech if e.t >= known_t]

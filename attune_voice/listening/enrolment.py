@@ -25,7 +25,10 @@ join the holder's enrolment, except those that already lean towards the other vo
 by-name question joins the named partner's. Each enrolment keeps its latest
 ``enrol_max_s`` of speech, so it follows the session; the voice prints use the same
 length of each (the shorter one's), so neither partner's voice is known better, and
-nothing is labelled until both have ``enrol_min_s``.
+nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimmed: when
+both become known, the pieces enrolled so far that lean to the other voice (the
+listener's reactions in the first floor, taken for the speaker's turn) leave that
+enrolment and are handed back once as late parts (``late_parts``).
 
 A voice print is biometric data: it lives in this object's memory for one session and
 is never written to disk, exported or logged; ``forget`` drops it and the audio.
@@ -49,6 +52,9 @@ from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subfr
 from attune_voice.session.ports import VoiceLabel
 
 Embeddings = npt.NDArray[np.float32]
+
+JOIN_GAP_S = 0.3
+"""Late pieces of one voice closer than this are one part: the segmenter's merge gap."""
 
 
 class Embedder(Protocol):
@@ -123,6 +129,9 @@ class VoiceEnrolment:
         self._answers: list[tuple[str, float]] = []
         """(partner, until_t) of answers by voice to a by-name question."""
         self.pieces_embedded = 0
+        self._known = False
+        """Both voices have been known: late parts are handed back only the first time."""
+        self._late: list[VoicePart] = []
 
     # --- the microphone -------------------------------------------------------------------
 
@@ -275,11 +284,17 @@ class VoiceEnrolment:
                     continue
             self._enrolled[partner].append(piece)
         self._pieces = kept
+        if self._known:
+            self._trim(partner)
+        self._prints = None
+
+    def _trim(self, partner: str) -> None:
+        """Keep the partner's latest ``enrol_max_s``: until both voices are known, all is
+        kept, so that what the listener said meanwhile can be told late."""
         enrolled = self._enrolled[partner]
         held_s = sum(p.duration_s for p in enrolled)
         while enrolled and held_s - enrolled[0].duration_s > self.config.enrol_max_s:
             held_s -= enrolled.popleft().duration_s
-        self._prints = None
 
     def enrolled_s(self) -> tuple[float, float]:
         """Seconds of speech each partner's enrolment holds."""
@@ -294,7 +309,9 @@ class VoiceEnrolment:
             return None
         prints = self._averaged()
         # Pieces learnt before the other voice was known may be theirs (the listener's
-        # mm-hm in the first floor): once both are known, those leaning the other way go.
+        # mm-hm in the first floor): once both are known, those leaning the other way go,
+        # and the first time, they are handed back as late parts of the other's voice.
+        late: list[tuple[_Piece, VoiceLabel]] = []
         for mine, partner in enumerate(PARTNERS):
             enrolled = self._enrolled[partner]
             sims = np.stack([p.embedding for p in enrolled]) @ prints.T
@@ -303,6 +320,17 @@ class VoiceEnrolment:
                 self._enrolled[partner] = deque(
                     p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
                 )
+                margins = sims[:, 1 - mine] - sims[:, mine]
+                late.extend(
+                    (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
+                    for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
+                    if off
+                )
+        if not self._known:
+            self._known = True
+            self._late = _joined(sorted(late, key=lambda pl: pl[0].start_t))
+            for partner in PARTNERS:
+                self._trim(partner)
         if min(self.enrolled_s()) < self.config.enrol_min_s:
             return None
         self._prints = self._averaged()
@@ -323,10 +351,38 @@ class VoiceEnrolment:
             rows.append(total / max(float(np.linalg.norm(total)), 1e-12))
         return np.array(rows, dtype=np.float32)
 
+    def late_parts(self) -> list[VoicePart]:
+        """Parts heard before both voices were known, told once they are (each once)."""
+        late, self._late = self._late, []
+        return late
+
     def forget(self) -> None:
         """Drop the voice prints, the pieces and the audio: the session is over."""
         self._audio[:] = 0
+        self._levels[:] = -120.0
         self._pieces.clear()
         for enrolled in self._enrolled.values():
             enrolled.clear()
         self._prints = None
+
+
+def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
+    """Neighbouring pieces of one voice (under ``JOIN_GAP_S`` apart) as one part."""
+    parts: list[VoicePart] = []
+    seconds = 0.0
+    for piece, label in late:
+        last = parts[-1] if parts else None
+        if (
+            last is not None
+            and last.voice is not None
+            and last.voice.partner == label.partner
+            and piece.start_t - last.end_t < JOIN_GAP_S
+        ):
+            weighted = last.voice.margin * seconds + label.margin * piece.duration_s
+            seconds += piece.duration_s
+            joined = VoiceLabel(label.partner, round(weighted / seconds, 4))
+            parts[-1] = VoicePart(last.start_t, piece.end_t, joined)
+        else:
+            seconds = piece.duration_s
+            parts.append(VoicePart(piece.start_t, piece.end_t, label))
+    return parts

@@ -198,7 +198,9 @@ class Listener:
     """Gates the microphone around prompts and turns frames into engine inputs.
 
     With one microphone and ``voices``, each segment is split where the voice changes
-    and each part carries the voice it sounds like (``listening/enrolment.py``).
+    and each part carries the voice it sounds like (``listening/enrolment.py``); once
+    both voices are first known, the parts heard before that in the other's voice come
+    first, late.
     """
 
     def __init__(
@@ -222,9 +224,10 @@ class Listener:
             start_t, end_t = self.understanding.refine(start_t, end_t)
         if self.voices is None:
             return [SpeechSegment(start_t, end_t, self._partners[channel])]
+        parts = self.voices.parts(start_t, end_t)
         return [
             SpeechSegment(part.start_t, part.end_t, None, part.voice)
-            for part in self.voices.parts(start_t, end_t)
+            for part in [*self.voices.late_parts(), *parts]
         ]
 
     def feed(self, frame: Frame) -> list[EngineInput]:

@@ -24,19 +24,31 @@ class Attribution:
 
     config: TurnConfig
     """Its ``backchannel_max_s`` and ``clear_voice_margin``."""
-    last_floor: tuple[str, float, float] | None = None
-    """(partner, start_t, end_t) of the floor that ended last."""
+    past_floors: list[tuple[str, float, float]] = field(default_factory=list)
+    """(partner, start_t, end_t) of every floor that has ended, in order."""
     still: list[list[float]] = field(default_factory=list)
     """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
 
+    @property
+    def last_floor(self) -> tuple[str, float, float] | None:
+        """(partner, start_t, end_t) of the floor that ended last; set when one ends."""
+        return self.past_floors[-1] if self.past_floors else None
+
+    @last_floor.setter
+    def last_floor(self, ended: tuple[str, float, float]) -> None:
+        self.past_floors.append(ended)
+
     def holder_at(self, t: float, floor: Floor | None) -> str | None:
-        """Who held the floor at ``t``, given the floor open now."""
+        """Who held the floor at ``t``, given the floor open now. Speech reaches the
+        engine once it has ended, and with one microphone the listener's speech heard
+        before both voices were known comes later still (``listening/enrolment.py``)."""
         if floor is not None and t >= floor.start_t - HOLDER_LEAD_S:
             return floor.partner
-        if self.last_floor is not None:
-            partner, start_t, end_t = self.last_floor
+        for partner, start_t, end_t in reversed(self.past_floors):
             if start_t - HOLDER_LEAD_S <= t < end_t:
                 return partner
+            if end_t <= t:
+                break
         return None
 
     def stood_still_at(self, t: float) -> bool:
