@@ -8,7 +8,7 @@ each run; the share of speech left unsure (attributed by the floor although voic
 were being told apart); how many of the listener's reactions (truth) came before any
 speech was told by voice (before both partners had spoken alone nothing can tell them);
 and the CPU the voices cost (keeping the audio, embedding,
-labelling, learning) against the session's length.
+labelling, learning) against the session's length, and the longest single call.
 
 Run with ``OPENBLAS_NUM_THREADS=1``: on a busy machine OpenBLAS's own threads spin.
 """
@@ -51,6 +51,8 @@ class Run:
     """The unsure share of the speech from the first told by voice on."""
     session_s: float
     voices_cpu_s: float
+    longest_call_s: float
+    """The most CPU one call took (a long segment's pieces): how late its parts come."""
     told_apart: bool
     reactions_before_known: int
     """The listener's mm-hms and interruptions (truth) before both voices were known: only
@@ -62,6 +64,7 @@ class _Timed:
 
     def __init__(self) -> None:
         self.cpu_s = 0.0
+        self.longest_s = 0.0
 
     def wrap(self, call: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any) -> Any:
@@ -69,7 +72,9 @@ class _Timed:
             try:
                 return call(*args)
             finally:
-                self.cpu_s += time.process_time() - start
+                spent_s = time.process_time() - start
+                self.cpu_s += spent_s
+                self.longest_s = max(self.longest_s, spent_s)
 
         return timed
 
@@ -124,6 +129,7 @@ def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphon
         unsure_known_share=later_unsure_s / later_s if voices is not None and later_s else 0.0,
         session_s=loop.t,
         voices_cpu_s=timed.cpu_s,
+        longest_call_s=timed.longest_s,
         told_apart=summary.voices_told_apart,
         reactions_before_known=before,
     )
@@ -144,7 +150,8 @@ def main() -> None:
                 run = play(renderer, encoder, seed, microphones)
                 cpu = (
                     f"{run.voices_cpu_s:.2f} s / {run.session_s:.0f} s"
-                    f" = {100 * run.voices_cpu_s / run.session_s:.2f}%"
+                    f" = {100 * run.voices_cpu_s / run.session_s:.2f}%,"
+                    f" longest call {1000 * run.longest_call_s:.0f} ms"
                     if microphones == 1
                     else "-"
                 )
