@@ -10,6 +10,14 @@ speech was told by voice (before both partners had spoken alone nothing can tell
 and the CPU the voices cost (keeping the audio, embedding,
 labelling, learning) against the session's length, and the longest single call.
 
+``--real`` adds the two-speaker recordings with speaker labels in ``../shared/data/real``:
+the live listener and enrolment on one channel, with the labels standing in for the
+floors (each segment's holder is the labelled speaker with most of its time, and is
+logged as the engine logs a floor holder's speech), so only the voices are measured:
+of the speech told by voice with a clear margin, how much went to the right person
+(10 ms steps, where one labelled person speaks); how much speech was left unsure; and
+the labelled utterances under 1.5 s inside the other's segments (mm-hms) told right.
+
 Run with ``OPENBLAS_NUM_THREADS=1``: on a busy machine OpenBLAS's own threads spin.
 """
 
@@ -19,10 +27,15 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from attune_voice.config import RoomConfig
-from attune_voice.events import PARTNERS, Event, Speech
+import numpy as np
+
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
+from attune_voice.audio.wav import read_wav_16k
+from attune_voice.config import RoomConfig, TurnConfig
+from attune_voice.events import PARTNERS, Event, Speech, SpeechKind
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.listener import Listener
@@ -31,6 +44,7 @@ from attune_voice.review.metrics import summarize
 from attune_voice.session.commands import CommandConfig
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.session.ports import SpeechSegment
 from attune_voice.session.wiring import learning_voices
 from attune_voice.simulated.demo import DEMO_NAMES, build_room
 from attune_voice.voice.player import PromptVoicePlayer
@@ -135,17 +149,99 @@ def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphon
     )
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def _labels(rttm: Path) -> list[tuple[float, float, str]]:
+    rows = []
+    for line in rttm.read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "SPEAKER":
+            start, length = float(parts[3]), float(parts[4])
+            rows.append((start, start + length, parts[7]))
+    return sorted(rows)
+
+
+def real(encoder: SpeakerEncoder, path: Path) -> str | None:
+    """One labelled two-speaker recording through the live listener and enrolment."""
+    labels = _labels(path)
+    names = list(dict.fromkeys(who for _, _, who in labels))
+    if len(names) != 2:
+        return None
+    letter = dict(zip(names, PARTNERS, strict=True))
+    truth = [(a, b, letter[w]) for a, b, w in labels]
+    pcm = read_wav_16k(path.with_suffix(".wav"), mono=True)[0]
+    voices = VoiceEnrolment(encoder)
+    listener = Listener(1, voices=voices)
+    clear = TurnConfig().clear_voice_margin
+    told: list[tuple[float, float, str]] = []
+    unsure_s = total_s = 0.0
+
+    def talk_s(partner: str, a: float, b: float) -> float:
+        return sum(max(0.0, min(b, y) - max(a, x)) for x, y, w in truth if w == partner)
+
+    def take(inputs: list[Any]) -> None:
+        nonlocal unsure_s, total_s
+        for seg in inputs:
+            if not isinstance(seg, SpeechSegment):
+                continue
+            holder = max(PARTNERS, key=lambda p: talk_s(p, seg.start_t, seg.end_t))
+            clear_voice = seg.voice is not None and seg.voice.margin >= clear
+            partner = seg.voice.partner if clear_voice and seg.voice is not None else holder
+            total_s += seg.end_t - seg.start_t
+            if clear_voice:
+                told.append((seg.start_t, seg.end_t, partner))
+            else:
+                unsure_s += seg.end_t - seg.start_t
+            kind = SpeechKind.TURN if partner == holder else SpeechKind.BACKCHANNEL
+            by = "voice" if clear_voice else "floor"
+            voices.learn(Speech(seg.start_t, seg.end_t, partner, kind, by))
+
+    for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        frame = Frame(pcm[np.newaxis, start : start + FRAME_SAMPLES], start, False)
+        take(listener.feed(frame))
+    take(listener.flush(len(pcm) / SAMPLE_RATE_HZ))
+    right_s = wrong_s = 0.0
+    for a, b, partner in told:
+        for t in np.arange(a, b, 0.01):
+            who = {w for x, y, w in truth if x <= t < y}
+            if len(who) == 1:
+                right_s += 0.01 * (partner in who)
+                wrong_s += 0.01 * (partner not in who)
+    short = [(a, b, w) for a, b, w in truth if b - a < 1.5]
+    short_right = sum(
+        1
+        for a, b, w in short
+        if sum(max(0.0, min(b, y) - max(a, x)) for x, y, v in told if v == w) >= 0.5 * (b - a)
+    )
+    right = right_s / (right_s + wrong_s) if right_s + wrong_s else 0.0
+    return (
+        f"{path.stem:<24} told by voice right {100 * right:5.1f}%,"
+        f" unsure {100 * unsure_s / max(total_s, 1e-9):5.1f}%,"
+        f" short utterances told right {short_right}/{len(short)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1,2,3,4")
+    parser.add_argument("--real", action="store_true", help="Also the labelled recordings.")
     args = parser.parse_args()
     encoder = SpeakerEncoder()
+    if args.real:
+        for rttm in sorted(REAL.glob("*.rttm")):
+            line = real(encoder, rttm)
+            if line is not None:
+                print(line, flush=True)
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    if not seeds:
+        return
     print(
         "seed  mics  mm-hms A/B  (truth)  interruptions A/B  (truth)  unsure  unsure once known"
         "  told apart  reactions before known  voices CPU"
     )
     with SpeechRenderer() as renderer:
-        for seed in (int(s) for s in args.seeds.split(",")):
+        for seed in seeds:
             for microphones in (2, 1):
                 run = play(renderer, encoder, seed, microphones)
                 cpu = (
