@@ -73,6 +73,9 @@ class TurnConfig:
     backchannel_max_s: float = 1.0
     """The listener's speech up to this long during the other's floor is a backchannel;
     longer is an interruption."""
+    clear_voice_margin: float = 0.05
+    """With one microphone, speech goes by its voice only when its voice print is this
+    much nearer one partner's (in cosine) than the other's; else to the floor holder."""
     max_floor_s: float = 1800.0
     """A floor never runs longer than this, whatever happens (a stuck microphone)."""
 

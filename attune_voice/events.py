@@ -227,7 +227,8 @@ class Speech(Event):
     """Who spoke, or None where nothing attributes it."""
     speech_kind: SpeechKind
     attributed_by: str
-    """floor: the holder by rule; channel: one microphone per partner."""
+    """floor: the holder by rule; channel: one microphone per partner; voice: one
+    microphone, by the partners' voices learnt during the session."""
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def test_demo_with_one_microphone() -> None:
     data = json.loads(result.stdout)
     assert data["partners_summary"][0]["interruptions"] == 0
     assert data["partners_summary"][0]["talk_s"] > 10
+    # The partners' voices are learnt as the session goes: speech is told apart by them.
+    assert data["voices_told_apart"] is True
+    assert 0 < data["unsure_talk_s"] < data["partners_summary"][0]["talk_s"]
 
 
 @pytest.mark.parametrize(

@@ -525,6 +525,7 @@ def test_json_has_fixed_keys_and_plain_values() -> None:
         "time_outs",
         "paused_s",
         "voices_told_apart",
+        "unsure_talk_s",
     }
     assert data["schema_version"] == REPORT_SCHEMA_VERSION
     assert data["partners"] == ["Ann", "Bo"]

@@ -144,7 +144,12 @@ def demo(
     from attune_voice.session.commands import CommandConfig
     from attune_voice.session.engine import SessionEngine
     from attune_voice.session.loop import EventLog, SessionLoop
-    from attune_voice.session.wiring import recording, session_understanding
+    from attune_voice.session.wiring import (
+        learning_voices,
+        recording,
+        session_understanding,
+        session_voices,
+    )
     from attune_voice.simulated.demo import build_room, fit_to_minutes
     from attune_voice.voice.player import PromptVoicePlayer
     from attune_voice.voice.tts import SpeechRenderer
@@ -175,7 +180,8 @@ def demo(
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
         room.voice_commands = understanding is not None
-        log = EventLog(append)
+        voices = session_voices(room.channels, warn)
+        log = EventLog(learning_voices(append, voices))
         engine = SessionEngine(
             chosen,
             names,
@@ -184,7 +190,8 @@ def demo(
             commands=CommandConfig(break_s=DEMO_BREAK_S),
             understands_speech=understanding is not None,
         )
-        loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
+        listener = Listener(room.channels, understanding=understanding, voices=voices)
+        loop = SessionLoop(room, engine, listener)
         progress = Progress("simulating", estimated_duration_s(chosen))
         loop.on_progress = progress
         if writer is not None:
@@ -242,8 +249,10 @@ def run(
     from attune_voice.session.wiring import (
         device_choice,
         device_notices,
+        learning_voices,
         recording,
         session_understanding,
+        session_voices,
         with_fresh_questions,
     )
     from attune_voice.store.database import Store
@@ -296,7 +305,8 @@ def run(
             finish,
         ):
             session_audio = Rebased(audio, origin_sample)
-            log = EventLog(append)
+            voices = session_voices(audio.channels, warn)
+            log = EventLog(learning_voices(append, voices))
             engine = SessionEngine(
                 chosen,
                 names,
@@ -305,7 +315,7 @@ def run(
                 understands_speech=understanding is not None,
                 first_speaker=first_speaker_for(earlier),
             )
-            listener = Listener(audio.channels, detector, understanding=understanding)
+            listener = Listener(audio.channels, detector, understanding, voices)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None
             try:

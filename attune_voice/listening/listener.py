@@ -13,6 +13,7 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
 from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.noise_floor import NoiseFloor
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 from attune_voice.session.ports import (
@@ -194,13 +195,20 @@ class Understanding:
 
 
 class Listener:
-    """Gates the microphone around prompts and turns frames into engine inputs."""
+    """Gates the microphone around prompts and turns frames into engine inputs.
+
+    With one microphone and ``voices``, each segment is split where the voice changes
+    and each part carries the voice it sounds like (``listening/enrolment.py``); once
+    both voices are first known, the parts heard before that in the other's voice come
+    first, late.
+    """
 
     def __init__(
         self,
         channels: int,
         config: DetectorConfig | None = None,
         understanding: Understanding | None = None,
+        voices: VoiceEnrolment | None = None,
     ) -> None:
         self._config = config or DetectorConfig()
         self._detector = ChannelDetector(self._config, channels)
@@ -209,15 +217,24 @@ class Listener:
         self.understanding = understanding
         if understanding is not None:
             understanding.attach(channels)
+        self.voices = voices if channels == 1 else None
 
-    def _segment(self, start_t: float, end_t: float, channel: int) -> SpeechSegment:
+    def _segment(self, start_t: float, end_t: float, channel: int) -> list[SpeechSegment]:
         if self.understanding is not None:
             start_t, end_t = self.understanding.refine(start_t, end_t)
-        return SpeechSegment(start_t, end_t, self._partners[channel])
+        if self.voices is None:
+            return [SpeechSegment(start_t, end_t, self._partners[channel])]
+        parts = self.voices.parts(start_t, end_t)
+        return [
+            SpeechSegment(part.start_t, part.end_t, None, part.voice)
+            for part in [*self.voices.late_parts(), *parts]
+        ]
 
     def feed(self, frame: Frame) -> list[EngineInput]:
         inputs: list[EngineInput] = []
         heard: list[EngineInput] = []
+        if self.voices is not None:
+            self.voices.hear(frame)
         if frame.playing:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
         if frame.playing or frame.t < self._gate_until_t:
@@ -225,13 +242,15 @@ class Listener:
             if self.understanding is not None:
                 heard = self.understanding.close(frame.t)
             closed = self._detector.skip(frame.pcm.shape[-1])
-            inputs.extend(self._segment(s.start_t, s.end_t, s.channel) for s in closed)
+            for s in closed:
+                inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         else:
             if self.understanding is not None:
                 heard = self.understanding.hear(frame)
             onsets, segments = self._detector.feed(frame.pcm)
             inputs.extend(SpeechOnset(o.t, self._partners[o.channel]) for o in onsets)
-            inputs.extend(self._segment(s.start_t, s.end_t, s.channel) for s in segments)
+            for s in segments:
+                inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
@@ -240,4 +259,4 @@ class Listener:
         """End of the audio: close open segments and finish the last utterance."""
         heard = self.understanding.close(t) if self.understanding is not None else []
         closed = self._detector.flush()
-        return [*(self._segment(s.start_t, s.end_t, s.channel) for s in closed), *heard]
+        return [*(p for s in closed for p in self._segment(s.start_t, s.end_t, s.channel)), *heard]

@@ -174,9 +174,13 @@ class SessionSummary:
     """Time from each paused or time_out event to the next resumed event or, without
     one, to the session's end."""
     voices_told_apart: bool
-    """Whether any Speech event was attributed by channel (a microphone per partner).
-    Without that, all speech counts for whoever held the floor, so backchannels,
-    interruptions and overlaps cannot show."""
+    """Whether any Speech event was attributed by channel (a microphone per partner) or
+    by voice (one microphone, the partners' voices learnt during the session). Without
+    that, all speech counts for whoever held the floor, so backchannels, interruptions
+    and overlaps cannot show."""
+    unsure_talk_s: float = 0.0
+    """Where voices were told apart by voice: talk time of the speech whose voice
+    was unsure (attributed by the floor), counted for whoever held the floor."""
 
 
 @dataclass
@@ -303,8 +307,11 @@ def summarize(events: Sequence[Event]) -> SessionSummary:
         pauses=pauses,
         time_outs=time_outs,
         paused_s=sum(p.end_t - p.t for p in laid_out.pauses),
-        voices_told_apart=any(
-            isinstance(e, Speech) and e.attributed_by == "channel" for e in events
+        voices_told_apart=any(e.attributed_by in ("channel", "voice") for e in said),
+        unsure_talk_s=(
+            talk_s(e for e in said if e.attributed_by == "floor")
+            if any(e.attributed_by == "voice" for e in said)
+            else 0.0
         ),
     )
 

@@ -183,6 +183,11 @@ def session_notes(summary: SessionSummary) -> list[str]:
             "one microphone: all speech counts for whoever held the floor, so"
             f" {MM_HMS}, {INTERRUPTIONS} and overlaps are {NOT_RECORDED}"
         )
+    if summary.unsure_talk_s > 0:
+        notes.append(
+            f"one microphone: {clock(summary.unsure_talk_s)} of speech whose voice was"
+            " unsure counts for whoever held the floor"
+        )
     if summary.unattributed_talk_s > 0:
         unattributed = clock(summary.unattributed_talk_s)
         notes.append(f"speech not attributed to either partner: {unattributed}")

@@ -1,14 +1,18 @@
-"""Who said it: speech segments and transcripts attributed by channel or by who held the floor.
+"""Who said it: speech segments and transcripts attributed by channel, voice or the floor.
 
 Speech reaches the engine once it has ended, so it is attributed by looking back: at the
 floor open then (or the one that ended last) and at the stretches the session stood
-still, when speech is an aside whoever said it.
+still, when speech is an aside whoever said it. With a microphone per partner the
+channel says who spoke. With one microphone the listener labels speech with the voice it
+sounds like (``listening/enrolment.py``); the label counts only when its margin is clear,
+and otherwise the speech stays with the floor holder, as it does with no label at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from attune_voice.config import TurnConfig
 from attune_voice.events import HOLDER_LEAD_S, Speech, SpeechKind, Transcript
 from attune_voice.session.floor import Floor
 from attune_voice.session.ports import Heard, SpeechSegment
@@ -18,41 +22,62 @@ from attune_voice.session.ports import Heard, SpeechSegment
 class Attribution:
     """The engine's record of past floors and stand-stills, and the rules that use it."""
 
-    backchannel_max_s: float
-    """The listener's speech up to this long during the other's floor is a backchannel."""
-    last_floor: tuple[str, float, float] | None = None
-    """(partner, start_t, end_t) of the floor that ended last."""
+    config: TurnConfig
+    """Its ``backchannel_max_s`` and ``clear_voice_margin``."""
+    past_floors: list[tuple[str, float, float]] = field(default_factory=list)
+    """(partner, start_t, end_t) of every floor that has ended, in order."""
     still: list[list[float]] = field(default_factory=list)
     """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
 
+    @property
+    def last_floor(self) -> tuple[str, float, float] | None:
+        """(partner, start_t, end_t) of the floor that ended last; set when one ends."""
+        return self.past_floors[-1] if self.past_floors else None
+
+    @last_floor.setter
+    def last_floor(self, ended: tuple[str, float, float]) -> None:
+        self.past_floors.append(ended)
+
     def holder_at(self, t: float, floor: Floor | None) -> str | None:
-        """Who held the floor at ``t``, given the floor open now."""
+        """Who held the floor at ``t``, given the floor open now. Speech reaches the
+        engine once it has ended, and with one microphone the listener's speech heard
+        before both voices were known comes later still (``listening/enrolment.py``)."""
         if floor is not None and t >= floor.start_t - HOLDER_LEAD_S:
             return floor.partner
-        if self.last_floor is not None:
-            partner, start_t, end_t = self.last_floor
+        for partner, start_t, end_t in reversed(self.past_floors):
             if start_t - HOLDER_LEAD_S <= t < end_t:
                 return partner
+            if end_t <= t:
+                break
         return None
 
     def stood_still_at(self, t: float) -> bool:
         return any(start_t <= t < end_t for start_t, end_t in self.still)
+
+    def told(self, seg: SpeechSegment) -> str | None:
+        """Who the segment itself says spoke: its channel, or its voice when clear."""
+        if seg.partner is not None:
+            return seg.partner
+        if seg.voice is not None and seg.voice.margin >= self.config.clear_voice_margin:
+            return seg.voice.partner
+        return None
 
     def speech(self, seg: SpeechSegment, floor: Floor | None) -> Speech:
         """The segment as logged: whose it is, and what kind of speech."""
         still = self.stood_still_at(seg.start_t)
         holder = None if still else self.holder_at(seg.start_t, floor)
         duration_s = seg.end_t - seg.start_t
-        if seg.partner is None:
+        told = self.told(seg)
+        if told is None:
             partner, by = holder, "floor"
             kind = SpeechKind.TURN if holder is not None else SpeechKind.ASIDE
         else:
-            partner, by = seg.partner, "channel"
+            partner, by = told, "channel" if seg.partner is not None else "voice"
             if holder is None:
                 kind = SpeechKind.ASIDE
-            elif seg.partner == holder:
+            elif told == holder:
                 kind = SpeechKind.TURN
-            elif duration_s <= self.backchannel_max_s:
+            elif duration_s <= self.config.backchannel_max_s:
                 kind = SpeechKind.BACKCHANNEL
             else:
                 kind = SpeechKind.INTERRUPTION

@@ -143,7 +143,7 @@ class SessionEngine(PrepLoop, WayOut):
         self._busy_until_t = 0.0
         self._pending: PendingFloor | None = None
         self._floor: Floor | None = None
-        self._attribution = Attribution(self._config.backchannel_max_s)
+        self._attribution = Attribution(self._config)
         self._attempt = 1
         self._answer: str | None = None
         self._active: set[str | None] = set()
@@ -625,7 +625,7 @@ class SessionEngine(PrepLoop, WayOut):
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
         still = self._attribution.stood_still_at(seg.start_t)
-        if floor is not None and not still and is_holder(seg.partner, floor):
+        if floor is not None and not still and is_holder(self._attribution.told(seg), floor):
             floor.speaking = bool({floor.partner, None} & self._active)
             floor.spoke = True
             floor.last_speech_end_t = max(floor.last_speech_end_t, seg.end_t)

@@ -29,10 +29,22 @@ class SpeechOnset:
 
 
 @dataclass(frozen=True)
+class VoiceLabel:
+    """Whose voice a stretch of speech sounds like, with one microphone."""
+
+    partner: str
+    margin: float
+    """Its cosine to this partner's voice print minus its cosine to the other's."""
+
+
+@dataclass(frozen=True)
 class SpeechSegment:
     start_t: float
     end_t: float
     partner: str | None
+    """Who, where a microphone per partner says so; None with one microphone."""
+    voice: VoiceLabel | None = None
+    """With one microphone, whose voice it sounds like once both voices are learnt."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from attune_voice.audio.latency import Latency
     from attune_voice.audio.stream import DeviceAudio
     from attune_voice.audio.stream_state import DeviceStatus
+    from attune_voice.listening.enrolment import VoiceEnrolment
     from attune_voice.listening.listener import Understanding
     from attune_voice.voice.tts import SpeechRenderer
 
@@ -201,6 +202,46 @@ def session_understanding(
         return Understanding(Recognizer(speech_model, grammar), parser, transcripts)
 
     return understanding
+
+
+# --- the partners' voices ----------------------------------------------------------------
+
+
+def session_voices(
+    channels: int, warn: Callable[[str], None] | None = None
+) -> VoiceEnrolment | None:
+    """With one microphone, the partners' voices learnt as the session goes; else None.
+
+    Without the voice encoder's weights the session still runs, attributing speech by
+    the floor, and ``warn`` says why.
+    """
+    if channels != 1:
+        return None
+    from attune_voice.listening.enrolment import VoiceEnrolment
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    try:
+        encoder = SpeakerEncoder()
+    except ModelError as e:
+        if warn is not None:
+            warn(f"{e}; speech counts for whoever holds the floor")
+        return None
+    return VoiceEnrolment(encoder)
+
+
+def learning_voices(
+    append: Callable[[Event], None], voices: VoiceEnrolment | None
+) -> Callable[[Event], None]:
+    """``append``, and with ``voices`` each logged event also teaches them who spoke when."""
+    if voices is None:
+        return append
+    learn = voices.learn
+
+    def both(event: Event) -> None:
+        append(event)
+        learn(event)
+
+    return both
 
 
 # --- the questions ------------------------------------------------------------------------

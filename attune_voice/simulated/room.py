@@ -106,14 +106,17 @@ class SimulatedRoom:
 
     def _make_noise(self, rng: np.random.Generator) -> Float:
         # Pink-ish noise (a fan, a fridge): white noise through a one-pole low-pass.
+        # Drawn for two microphones whatever the room has, so that a seed gives the same
+        # partners' behaviour with one microphone as with two.
         count = _NOISE_SECONDS * SAMPLE_RATE_HZ
-        white = rng.standard_normal((self.channels, count)).astype(np.float32)
+        white = rng.standard_normal((2, count)).astype(np.float32)
         spectrum = np.fft.rfft(white, axis=1)
         freqs = np.fft.rfftfreq(count, 1.0 / SAMPLE_RATE_HZ)
         spectrum /= np.sqrt(np.maximum(freqs, 50.0) / 50.0)
         noise = np.fft.irfft(spectrum, n=count, axis=1).astype(np.float32)
         noise *= _db(self._config.noise_dbfs) / max(_rms(noise), 1e-9)
-        return noise
+        kept: Float = noise[: self.channels].copy()
+        return kept
 
     def _room_response(self, rng: np.random.Generator) -> Float:
         length = int(_REVERB_S * SAMPLE_RATE_HZ)

@@ -1,0 +1,388 @@
+"""Live enrolment: each partner's voice learnt during a session, and whose voice speech has.
+
+With one microphone, each partner still speaks alone at known moments: their own floor
+(the speaker's share, the listener's paraphrase, the answer to it) and their spoken
+answer to a question asked by name (``ready``). The session's own log says when those
+were, so the couple does nothing extra. This module keeps the last ``buffer_s`` of the
+microphone, and when a speech segment ends it cuts the segment into pieces, embeds
+every piece of ``min_piece_s`` or more with the speaker encoder (one batch per segment)
+and, once both voices are known, labels each piece with the nearer voice and its margin:
+its cosine to that voice print minus its cosine to the other. Neighbouring pieces with
+the same voice make one part, and each part reaches the engine as a speech segment of
+its own (``SpeechSegment.voice``); the engine decides whether the margin is clear
+(``session/attribution.py``).
+
+**Pieces.** The segmenter merges pauses shorter than 0.3 s, so a listener's "mm-hm" in
+the speaker's pause is one segment with the speaker's sentence. Inside a segment, a
+pause is ``pause_s`` or more of sub-frames less than ``island_margin_db`` above the
+room's noise (the ``noise_percentile`` of the last ``buffer_s``); the stretches between
+pauses are islands, and an island longer than ``piece_s`` is cut into equal pieces about
+that long, so that overlapping speech is judged where one voice leads.
+
+**Enrolment.** When the engine logs the floor holder's own speech (a turn), its pieces
+join the holder's enrolment, except those that already lean towards the other voice
+(the listener's mm-hm or interruption in the holder's floor). An answer by voice to a
+by-name question joins the named partner's. Each enrolment keeps its latest
+``enrol_max_s`` of speech, so it follows the session; the voice prints use the same
+length of each (the shorter one's), so neither partner's voice is known better, and
+nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimmed: when
+both become known, the pieces enrolled so far that lean to the other voice (the
+listener's reactions in the first floor, taken for the speaker's turn) leave that
+enrolment and are handed back once as late parts (``late_parts``).
+
+A voice print is biometric data: it lives in this object's memory for one session and
+is never written to disk, exported or logged; ``forget`` drops it and the audio.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.audio.frames import Frame
+from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.events import PARTNERS, Event, Prompt, Readiness, Speech, SpeechKind
+from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
+from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
+from attune_voice.session.ports import VoiceLabel
+
+Embeddings = npt.NDArray[np.float32]
+
+JOIN_GAP_S = 0.3
+"""Late pieces of one voice closer than this are one part: the segmenter's merge gap."""
+
+
+class Embedder(Protocol):
+    """What enrolment needs of ``speaker_encoder.SpeakerEncoder``."""
+
+    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 24) -> Embeddings: ...
+
+
+@dataclass(frozen=True)
+class EnrolmentConfig:
+    """How speech is cut into pieces and how much of each voice is kept."""
+
+    buffer_s: float = 60.0
+    """Audio kept: a segment longer than this is judged on its last ``buffer_s``."""
+    min_piece_s: float = 0.3
+    """Shorter pieces are too short to judge: they go with the piece before them."""
+    piece_s: float = 1.5
+    """Islands longer than this are cut into pieces about this long (the encoder was
+    trained on 1.6 s)."""
+    pause_s: float = 0.08
+    """Quiet this long inside a segment separates two islands."""
+    island_margin_db: float = 12.0
+    """A sub-frame is sound when this far above the room's noise."""
+    noise_percentile: float = 10.0
+    """The room's noise: this percentile of the sub-frame levels of the last ``buffer_s``."""
+    enrol_min_s: float = 4.0
+    """Both voices need this much speech before anything is labelled."""
+    enrol_max_s: float = 60.0
+    """Each voice keeps its latest this much speech."""
+    answer_wait_s: float = 1.0
+    """Speech ending this soon after a spoken answer was understood is that answer."""
+
+
+@dataclass(frozen=True)
+class VoicePart:
+    """A stretch of one segment and whose voice it sounds like (None: not judged)."""
+
+    start_t: float
+    end_t: float
+    voice: VoiceLabel | None
+
+
+@dataclass
+class _Piece:
+    start_t: float
+    end_t: float
+    """The stretch of the segment it stands for."""
+    embedding: npt.NDArray[np.float32]
+    duration_s: float
+    """The speech it was embedded from."""
+
+    @property
+    def mid_t(self) -> float:
+        return (self.start_t + self.end_t) / 2
+
+
+class VoiceEnrolment:
+    """The two partners' voices, learnt from the session's log, and the voice of speech."""
+
+    def __init__(self, encoder: Embedder, config: EnrolmentConfig | None = None) -> None:
+        self.config = config or EnrolmentConfig()
+        self._encoder = encoder
+        self._samples = int(self.config.buffer_s * SAMPLE_RATE_HZ)
+        self._audio = np.zeros(self._samples, dtype=np.int16)
+        self._levels = np.full(self._samples // SUBFRAME_SAMPLES, -120.0, dtype=np.float32)
+        self._end_sample = 0
+        self._pieces: deque[_Piece] = deque()
+        """Pieces embedded lately, waiting for the log to say whose they were."""
+        self._enrolled: dict[str, deque[_Piece]] = {p: deque() for p in PARTNERS}
+        self._prints: npt.NDArray[np.float32] | None = None
+        self._ready_end_t = 0.0
+        self._answers: list[tuple[str, float]] = []
+        """(partner, until_t) of answers by voice to a by-name question."""
+        self.pieces_embedded = 0
+        self._known = False
+        """Both voices have been known: late parts are handed back only the first time."""
+        self._late: list[VoicePart] = []
+
+    # --- the microphone -------------------------------------------------------------------
+
+    def hear(self, frame: Frame) -> None:
+        """Keep a frame of the microphone (every frame, in order)."""
+        pcm = frame.pcm if frame.pcm.ndim == 1 else frame.pcm[0]
+        start = frame.start_sample % self._samples
+        end = start + len(pcm)
+        if end <= self._samples:
+            self._audio[start:end] = pcm
+        else:
+            split = self._samples - start
+            self._audio[start:] = pcm[:split]
+            self._audio[: end - self._samples] = pcm[split:]
+        levels = subframe_dbfs(pcm)
+        first = frame.start_sample // SUBFRAME_SAMPLES
+        at = np.arange(first, first + len(levels)) % len(self._levels)
+        self._levels[at] = levels
+        self._end_sample = frame.start_sample + len(pcm)
+
+    def _clip(self, start_sample: int, end_sample: int) -> npt.NDArray[np.int16]:
+        at = np.arange(start_sample, end_sample) % self._samples
+        return self._audio[at]
+
+    # --- labelling ------------------------------------------------------------------------
+
+    def parts(self, start_t: float, end_t: float) -> list[VoicePart]:
+        """One segment as parts of one voice each, in time order, covering it.
+
+        The segment must lie within the audio heard lately; before both voices are
+        enrolled it is one part with no voice (its pieces are still kept to learn from).
+        """
+        pieces = self._embedded(start_t, end_t)
+        prints = self._voice_prints()
+        if prints is None or not pieces:
+            return [VoicePart(start_t, end_t, None)]
+        sims = np.stack([p.embedding for p in pieces]) @ prints.T
+        best = np.argmax(sims, axis=1)
+        runs: list[tuple[int, float, float, float, float]] = []
+        """(voice, start_t, end_t, margin x seconds, seconds) of pieces of one voice."""
+        for piece, voice, row in zip(pieces, best.tolist(), sims, strict=True):
+            margin = float(row[voice] - row[1 - voice])
+            if runs and runs[-1][0] == voice:
+                _, first_t, _, weighted, seconds = runs[-1]
+                runs[-1] = (
+                    voice,
+                    first_t,
+                    piece.end_t,
+                    weighted + margin * piece.duration_s,
+                    seconds + piece.duration_s,
+                )
+            else:
+                runs.append(
+                    (voice, piece.start_t, piece.end_t, margin * piece.duration_s, piece.duration_s)
+                )
+        result = []
+        for k, (voice, first_t, last_t, weighted, seconds) in enumerate(runs):
+            part_start = start_t if k == 0 else first_t
+            part_end = end_t if k == len(runs) - 1 else last_t
+            label = VoiceLabel(PARTNERS[voice], round(weighted / seconds, 4))
+            result.append(VoicePart(part_start, part_end, label))
+        return result
+
+    def _embedded(self, start_t: float, end_t: float) -> list[_Piece]:
+        """The segment's pieces long enough to judge, embedded in one batch."""
+        config = self.config
+        first = max(
+            round(start_t / SUBFRAME_S),
+            (self._end_sample - self._samples) // SUBFRAME_SAMPLES + 1,
+        )
+        last = min(round(end_t / SUBFRAME_S), self._end_sample // SUBFRAME_SAMPLES)
+        if last - first < round(config.min_piece_s / SUBFRAME_S):
+            return []
+        heard = self._levels[: max(1, self._end_sample // SUBFRAME_SAMPLES)]
+        noise_db = float(np.percentile(heard, config.noise_percentile))
+        levels = self._levels[np.arange(first, last) % len(self._levels)]
+        loud = np.flatnonzero(levels > noise_db + config.island_margin_db)
+        if not len(loud):
+            return []
+        breaks = np.flatnonzero(np.diff(loud) > round(config.pause_s / SUBFRAME_S))
+        starts = np.concatenate(([loud[0]], loud[breaks + 1])) + first
+        ends = np.concatenate((loud[breaks], [loud[-1]])) + first + 1
+        spans: list[tuple[int, int]] = []
+        covers: list[list[int]] = []
+        """The time each piece stands for: with the short islands after it (or, for the
+        first, before it)."""
+        short_start: int | None = None
+        min_piece = round(config.min_piece_s / SUBFRAME_S)
+        piece = round(config.piece_s / SUBFRAME_S)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if b - a < min_piece:
+                if covers:
+                    covers[-1][1] = b
+                elif short_start is None:
+                    short_start = a
+                continue
+            count = max(1, round((b - a) / piece))
+            edges = np.linspace(a, b, count + 1).round().astype(int).tolist()
+            spans.extend(itertools.pairwise(edges))
+            covers.extend([x, y] for x, y in itertools.pairwise(edges))
+        if not spans:
+            return []
+        if short_start is not None:
+            covers[0][0] = short_start
+        clips = [self._clip(a * SUBFRAME_SAMPLES, b * SUBFRAME_SAMPLES) for a, b in spans]
+        embeddings = self._encoder.embed(clips)
+        self.pieces_embedded += len(spans)
+        pieces = [
+            _Piece(a * SUBFRAME_S, b * SUBFRAME_S, e, (y - x) * SUBFRAME_S)
+            for (a, b), (x, y), e in zip(covers, spans, embeddings, strict=True)
+        ]
+        self._pieces.extend(pieces)
+        while self._pieces and self._pieces[0].end_t < end_t - config.buffer_s:
+            self._pieces.popleft()
+        return pieces
+
+    # --- enrolment ------------------------------------------------------------------------
+
+    def learn(self, event: Event) -> None:
+        """Take in one event of the session's log, as it is logged."""
+        if isinstance(event, Prompt) and event.purpose == "ready":
+            self._ready_end_t = event.end_t
+        elif isinstance(event, Readiness) and event.by == "voice":
+            self._answers.append((event.partner, event.t + self.config.answer_wait_s))
+        elif (
+            isinstance(event, Speech)
+            and event.speech_kind is SpeechKind.TURN
+            and event.partner in PARTNERS
+        ):
+            self._enrol(event.partner, event.t, event.end_t)
+        elif isinstance(event, Speech):
+            for partner, until_t in self._answers:
+                if self._ready_end_t <= event.t and event.end_t <= until_t:
+                    self._enrol(partner, event.t, event.end_t)
+                    break
+        self._answers = [a for a in self._answers if a[1] >= event.t]
+
+    def _enrol(self, partner: str, start_t: float, end_t: float) -> None:
+        prints = self._voice_prints()
+        mine = PARTNERS.index(partner)
+        kept: deque[_Piece] = deque()
+        for piece in self._pieces:
+            if not start_t <= piece.mid_t < end_t:
+                kept.append(piece)
+                continue
+            if prints is not None:
+                sims = prints @ piece.embedding
+                if sims[1 - mine] > sims[mine]:
+                    # The other voice leads here: their mm-hm or interruption.
+                    continue
+            self._enrolled[partner].append(piece)
+        self._pieces = kept
+        if self._known:
+            self._trim(partner)
+        self._prints = None
+
+    def _trim(self, partner: str) -> None:
+        """Keep the partner's latest ``enrol_max_s``: until both voices are known, all is
+        kept, so that what the listener said meanwhile can be told late."""
+        enrolled = self._enrolled[partner]
+        held_s = sum(p.duration_s for p in enrolled)
+        while enrolled and held_s - enrolled[0].duration_s > self.config.enrol_max_s:
+            held_s -= enrolled.popleft().duration_s
+
+    def enrolled_s(self) -> tuple[float, float]:
+        """Seconds of speech each partner's enrolment holds."""
+        a, b = (sum(p.duration_s for p in self._enrolled[x]) for x in PARTNERS)
+        return a, b
+
+    def _voice_prints(self) -> npt.NDArray[np.float32] | None:
+        """(2, 256): each voice from its latest pieces, the same length of speech each."""
+        if self._prints is not None:
+            return self._prints
+        if min(self.enrolled_s()) < self.config.enrol_min_s:
+            return None
+        prints = self._averaged()
+        # Pieces learnt before the other voice was known may be theirs (the listener's
+        # mm-hm in the first floor): once both are known, those leaning the other way go,
+        # and the first time, they are handed back as late parts of the other's voice.
+        late: list[tuple[_Piece, VoiceLabel]] = []
+        for mine, partner in enumerate(PARTNERS):
+            enrolled = self._enrolled[partner]
+            sims = np.stack([p.embedding for p in enrolled]) @ prints.T
+            leaning = sims[:, 1 - mine] > sims[:, mine]
+            if leaning.any():
+                self._enrolled[partner] = deque(
+                    p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
+                )
+                margins = sims[:, 1 - mine] - sims[:, mine]
+                late.extend(
+                    (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
+                    for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
+                    if off
+                )
+        if not self._known:
+            self._known = True
+            self._late = _joined(sorted(late, key=lambda pl: pl[0].start_t))
+            for partner in PARTNERS:
+                self._trim(partner)
+        if min(self.enrolled_s()) < self.config.enrol_min_s:
+            return None
+        self._prints = self._averaged()
+        return self._prints
+
+    def _averaged(self) -> npt.NDArray[np.float32]:
+        """Each voice's latest pieces averaged, as much speech of each as the other has."""
+        budget_s = min(self.enrolled_s())
+        rows = []
+        for partner in PARTNERS:
+            total = np.zeros(EMBEDDING_SIZE, dtype=np.float64)
+            taken_s = 0.0
+            for piece in reversed(self._enrolled[partner]):
+                if taken_s >= budget_s:
+                    break
+                total += piece.embedding * piece.duration_s
+                taken_s += piece.duration_s
+            rows.append(total / max(float(np.linalg.norm(total)), 1e-12))
+        return np.array(rows, dtype=np.float32)
+
+    def late_parts(self) -> list[VoicePart]:
+        """Parts heard before both voices were known, told once they are (each once)."""
+        late, self._late = self._late, []
+        return late
+
+    def forget(self) -> None:
+        """Drop the voice prints, the pieces and the audio: the session is over."""
+        self._audio[:] = 0
+        self._levels[:] = -120.0
+        self._pieces.clear()
+        for enrolled in self._enrolled.values():
+            enrolled.clear()
+        self._prints = None
+
+
+def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
+    """Neighbouring pieces of one voice (under ``JOIN_GAP_S`` apart) as one part."""
+    parts: list[VoicePart] = []
+    seconds = 0.0
+    for piece, label in late:
+        last = parts[-1] if parts else None
+        if (
+            last is not None
+            and last.voice is not None
+            and last.voice.partner == label.partner
+            and piece.start_t - last.end_t < JOIN_GAP_S
+        ):
+            weighted = last.voice.margin * seconds + label.margin * piece.duration_s
+            seconds += piece.duration_s
+            joined = VoiceLabel(label.partner, round(weighted / seconds, 4))
+            parts[-1] = VoicePart(last.start_t, piece.end_t, joined)
+        else:
+            seconds = piece.duration_s
+            parts.append(VoicePart(piece.start_t, piece.end_t, label))
+    return parts
