@@ -26,6 +26,7 @@ from attune_voice.events import (
     FloorGiven,
     FloorRole,
     Key,
+    More,
     Overtime,
     Paraphrase,
     Paused,
@@ -96,6 +97,7 @@ def every_kind_of_event() -> list[Event]:
         Resumed(t=127.5, paused_s=1.5),
         TimeOut(t=128.0, break_s=60.0),
         Readiness(t=1.0, partner="A", answer="yes", by="key"),
+        More(t=126.0, partner="A", answer="yes", left_s=62.5),
         Transcript(
             t=129.0,
             end_t=129.75,
