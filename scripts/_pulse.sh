@@ -52,7 +52,7 @@ pcm.attune_monitor {
     device "$ATTUNE_PULSE_SINK.monitor"
     hint { show on description "attune test: what the null sink plays" }
 }
-pcm.attune_monitor48 {
+pcm.room48_monitor {
     type pulse
     device "$ATTUNE_PULSE_SINK48.monitor"
     hint { show on description "attune test: what the 48 kHz null sink plays" }

@@ -225,7 +225,14 @@ class Pairing:
         elif abs(natural - self.offset) > PAIR_DRIFT_BLOCKS:
             self.offset = natural
             moved = True
-        return rings.output_block(block + self.offset), moved
+        wanted = block + self.offset
+        if wanted >= out_blocks_then > 0:
+            # The microphone ran ahead (a new stream handing over its start, or what
+            # waited in the sound server after a stall): the block it needs is not
+            # played yet, so the latest one stands in rather than silence, which
+            # would let a prompt's echo through the gate.
+            wanted = out_blocks_then - 1
+        return rings.output_block(wanted), moved
 
 
 __all__ = [
