@@ -17,16 +17,17 @@ FRAME_SAMPLES = SAMPLE_RATE_HZ * FRAME_MS // 1000
 class DetectorConfig:
     """Speech detection and segmentation."""
 
-    aggressiveness: int = 2
-    """webrtcvad mode 0-3 for the detector's webrtcvad cue (``webrtcvad_cue``)."""
+    speech_on_probability: float = 0.5
+    """The voice model's probability from which a sub-frame is voiced (Silero's own
+    threshold, not fitted to any recording here)."""
+    speech_off_probability: float = 0.35
+    """Once voiced, a sub-frame stays voiced until the probability falls below this
+    (Silero's own ``threshold - 0.15``)."""
     merge_gap_s: float = 0.3
     """Pauses shorter than this inside speech are merged into one segment."""
     min_speech_s: float = 0.08
-    """Voicing needed (within ``confirm_window_s``) before sound becomes speech: a click,
-    a cough or a knock never becomes a segment."""
-    energy_margin_db: float = 9.0
-    """webrtcvad is asked about a sub-frame only where it stands this far above the
-    noise floor (broadband and presence band)."""
+    """Voicing needed (within ``confirm_window_s``) before it becomes speech: a click,
+    a cough or a knock that the model half hears never becomes a segment."""
     gate_tail_s: float = 0.25
     """After a prompt stops playing, the microphone stays gated this long (room echo)."""
     channel_margin_db: float = 9.0
@@ -40,28 +41,21 @@ class DetectorConfig:
     voice_sound_margin_db: float = 7.0
     """The voice band is narrow, so its level in steady noise swings more from one
     10 ms sub-frame to the next: it needs a wider margin to count as sound."""
-    voiced_margin_db: float = 3.0
-    """A periodic sub-frame counts as voiced only when its voice band stands this far
-    above its noise floor."""
-    periodicity_min: float = 0.7
-    """Normalised autocorrelation at the pitch period from which a sub-frame is voiced."""
     confirm_window_s: float = 0.16
     """Speech is confirmed once ``min_speech_s`` of voicing falls within this long."""
-    onset_lookback_s: float = 0.3
-    """How far before its first voicing a segment may start (an unvoiced consonant)."""
+    onset_lookback_s: float = 0.1
+    """How far before its first voicing a segment may start: the model's 32 ms window
+    that the voicing was about, and about two windows more for the model to be sure.
+    Further back, sound is not known to be this speech (a noisy room's bumps)."""
+    end_lookback_s: float = 0.3
+    """How far before its voicing stops a segment may end: the model keeps hearing a
+    voice for a little while after it stops; the end is where its sound stops."""
     consonant_gap_s: float = 0.1
-    """Sound this close to speech belongs to it (a consonant, the burst of a final stop);
-    sound further away joins speech only when voicing follows."""
+    """Sound this close before the voicing belongs to it (within ``onset_lookback_s``)."""
     resume_voiced_s: float = 0.03
     """After a pause, this much voicing resumes speech in the same segment."""
     noise_rise_db_per_s: float = 3.0
     """How fast a noise floor may rise: slow enough that speech never lifts it."""
-    music_voice_margin_db: float = 12.0
-    """Where music has been heard in the last few seconds (pitched sound holding its
-    notes), a voice must stand this far above the noise floor to count."""
-    webrtcvad_cue: bool = True
-    """Also count webrtcvad's decisions (mode ``aggressiveness``, where the level stands
-    ``energy_margin_db`` above the floor) as voicing."""
 
 
 @dataclass(frozen=True)

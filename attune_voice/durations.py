@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|h|m|s)?", re.IGNORECASE)
@@ -37,6 +38,8 @@ def parse_duration_s(text: str) -> float:
         raise ValueError(f"{text!r} is not a duration; write it like 90s, 2m or 1m30s")
     if bare_number_seen and not re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
         raise ValueError(f"{text!r} mixes a bare number with units; write it like 1m30s")
+    if not math.isfinite(total_s):
+        raise ValueError(f"{text[:20]!r}... is too long to be a duration")
     return total_s
 
 

@@ -40,7 +40,7 @@ class StoreError(AttuneError):
 
 
 class ModelError(AttuneError):
-    """A speech-recognition model that is missing or unusable."""
+    """A speech model (recognition, or the voice detector's) that is missing or unusable."""
 
     exit_code = 7
 

@@ -16,6 +16,11 @@ ATTUNE_APT_PACKAGES=(
     espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins
     pulseaudio pulseaudio-utils alsa-utils sox
 )
+# Python packages installed without their dependencies, for a file they carry: the voice
+# encoder's weights (resemblyzer/pretrained.pt, Apache-2.0), read with numpy alone by
+# attune_voice/listening/speaker_encoder.py, which checks the file's SHA-256. The package's
+# own code is never imported: it needs torch and librosa. Pinned.
+ATTUNE_NO_DEPS_PACKAGES=(resemblyzer==0.1.4)
 # Only the tests need these: headless Chromium opens the HTML review.
 ATTUNE_APT_DEV_PACKAGES=(chromium)
 
@@ -48,7 +53,7 @@ attune_python_ok() {
 }
 
 # Packages the system python needs to build a venv and compile wheels that have no
-# binary for this machine (webrtcvad on 32-bit Raspberry Pi OS, for one).
+# binary for this machine.
 attune_python_packages() {
     command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || echo gcc
     # ensurepip is what Debian's python3 lacks without python3-venv.
@@ -113,7 +118,10 @@ attune_venv() {
         attune_say "creating $ATTUNE_VENV"
         python3 -m venv "$ATTUNE_VENV"
     fi
-    hash="$(cat "$ATTUNE_ROOT/pyproject.toml" "$ATTUNE_ROOT/setup.cfg" | sha256sum | cut -d' ' -f1)"
+    hash="$( (
+        cat "$ATTUNE_ROOT/pyproject.toml" "$ATTUNE_ROOT/setup.cfg"
+        echo "${ATTUNE_NO_DEPS_PACKAGES[*]}"
+    ) | sha256sum | cut -d' ' -f1)"
     [[ -f $stamp ]] && have="$(<"$stamp")"
     # A dev install also satisfies a runtime-only request.
     if [[ $have == "$hash dev" || ($extras != dev && $have == "$hash ") ]]; then
@@ -125,6 +133,8 @@ attune_venv() {
         cd "$ATTUNE_ROOT"
         PIP_DISABLE_PIP_VERSION_CHECK=1 "$ATTUNE_VENV/bin/python" -m pip install -q \
             --no-input -e "$spec"
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$ATTUNE_VENV/bin/python" -m pip install -q \
+            --no-input --no-deps "${ATTUNE_NO_DEPS_PACKAGES[@]}"
     ) || attune_die "pip could not install attune-voice (output above)"
     printf '%s %s' "$hash" "$extras" >"$stamp"
 }

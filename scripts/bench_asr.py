@@ -39,7 +39,7 @@ from attune_voice.listening.asr import (
     Utterance,
 )
 from attune_voice.listening.listener import Listener, Understanding
-from attune_voice.session.engine import Command
+from attune_voice.session.ports import Command
 from attune_voice.voice.tts import SpeechRenderer
 
 HERE = Path(__file__).resolve().parent

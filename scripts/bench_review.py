@@ -43,7 +43,8 @@ from attune_voice.events import (
     StepStarted,
 )
 from attune_voice.review.history import cache_path_for, load_history
-from attune_voice.review.summary import summarize, timeline
+from attune_voice.review.metrics import summarize
+from attune_voice.review.timeline import timeline
 from attune_voice.store.database import Store
 
 RUN_COMMAND = (

@@ -26,12 +26,9 @@ from attune_voice.audio.wav import write_wav
 from attune_voice.cli.main import cli
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.review.analysis import (
-    ChannelMode,
-    SpeechSpan,
-    analyze_recording,
-    turn_metrics,
-)
+from attune_voice.review.analysis import ChannelMode, analyze_recording
+from attune_voice.review.recording_metrics import turn_metrics
+from attune_voice.review.speech import SpeechSpan
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = SAMPLE_RATE_HZ
@@ -205,11 +202,11 @@ def files(conversation: Conversation, tmp_path_factory: pytest.TempPathFactory) 
 def test_one_microphone_finds_the_speech_with_tight_edges(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
-    analysis = analyze_recording(files["room"])
+    analysis = analyze_recording(files["room"], attribute_voices=False)
     assert analysis.channels == 1
     assert analysis.mode == ChannelMode.MONO
-    assert {s.speaker for s in analysis.segments} == {None}
-    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    assert {s.partner for s in analysis.segments} == {None}
+    found = [(s.t, s.end_t) for s in analysis.segments]
     assert frames_f1(conversation.spans(), found) >= 0.95
     starts, ends = edge_errors(conversation.spans(), found)
     assert abs(float(np.median(starts))) <= 0.03
@@ -224,7 +221,7 @@ def test_a_microphone_each_attributes_speech_despite_crosstalk(
     assert analysis.channels == 2
     assert analysis.mode == ChannelMode.PARTNERS
     for speaker in "AB":
-        found = [(s.start_s, s.end_s) for s in analysis.segments if s.speaker == speaker]
+        found = [(s.t, s.end_t) for s in analysis.segments if s.partner == speaker]
         assert frames_f1(conversation.spans(speaker), found) >= 0.95, speaker
 
 
@@ -232,8 +229,8 @@ def test_overlapping_speech_is_found_as_overlap(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
     analysis = analyze_recording(files["mics"])
-    a_spans = [s for s in analysis.segments if s.speaker == "A"]
-    b_spans = [s for s in analysis.segments if s.speaker == "B"]
+    a_spans = [s for s in analysis.segments if s.partner == "A"]
+    b_spans = [s for s in analysis.segments if s.partner == "B"]
     # Truth: B's "Mm-hm" inside A's turn, and A starting before B has finished.
     truth_overlaps = [
         (max(a[1], b[1]), min(a[2], b[2]))
@@ -244,8 +241,8 @@ def test_overlapping_speech_is_found_as_overlap(
     assert len(truth_overlaps) == 2
     for start_s, end_s in truth_overlaps:
         middle = (start_s + end_s) / 2
-        assert any(s.start_s <= middle <= s.end_s for s in a_spans), middle
-        assert any(s.start_s <= middle <= s.end_s for s in b_spans), middle
+        assert any(s.t <= middle <= s.end_t for s in a_spans), middle
+        assert any(s.t <= middle <= s.end_t for s in b_spans), middle
     metrics = analysis.metrics
     assert metrics.overlap_s > 0.5
     a, b = metrics.speakers
@@ -255,31 +252,59 @@ def test_overlapping_speech_is_found_as_overlap(
 
 
 def test_a_stereo_recording_of_one_room_is_analysed_as_one(files: dict[str, Path]) -> None:
-    analysis = analyze_recording(files["phone"])
+    analysis = analyze_recording(files["phone"], attribute_voices=False)
     assert analysis.mode == ChannelMode.SAME_SIGNAL
     assert analysis.channels == 1
     assert analysis.file_channels == 2
-    assert {s.speaker for s in analysis.segments} == {None}
-    room = analyze_recording(files["room"])
+    assert {s.partner for s in analysis.segments} == {None}
+    room = analyze_recording(files["room"], attribute_voices=False)
     assert len(analysis.segments) == len(room.segments)
 
 
 def test_mono_mixes_a_microphone_per_partner_into_one(files: dict[str, Path]) -> None:
-    analysis = analyze_recording(files["mics"], mono=True)
+    analysis = analyze_recording(files["mics"], mono=True, attribute_voices=False)
     assert analysis.mode == ChannelMode.MIXED
     assert analysis.channels == 1
-    assert {s.speaker for s in analysis.segments} == {None}
-    result = invoke(str(files["mics"]), "--mono", "--format", "json")
+    assert {s.partner for s in analysis.segments} == {None}
+    result = invoke(str(files["mics"]), "--mono", "--voices", "--format", "json")
     data = json.loads(result.stdout)
     assert data["channels"] == 1
     assert data["metrics"]["recording"]["taken_as"] == "mixed"
-    assert {s["speaker"] for s in data["segments"]} == {None}
+    assert data["voices"] == 2
+
+
+def test_one_microphone_tells_the_two_voices_apart(
+    conversation: Conversation, files: dict[str, Path]
+) -> None:
+    analysis = analyze_recording(files["room"])
+    assert analysis.voices == 2
+    assert analysis.segments[0].partner == "A"  # the first to speak
+    right = total = 0.0
+    for speaker, start_s, end_s in conversation.truth:
+        others = [(a, b) for s, a, b in conversation.truth if s != speaker]
+        for found in analysis.segments:
+            shared = min(end_s, found.end_t) - max(start_s, found.t)
+            if shared <= 0:
+                continue
+            # Only where one person talks: overlaps go to the louder voice.
+            alone = shared - sum(
+                max(0.0, min(end_s, found.end_t, b) - max(start_s, found.t, a)) for a, b in others
+            )
+            total += alone
+            right += alone if found.partner == speaker else 0.0
+    assert right / total >= 0.95
+    a, b = analysis.metrics.speakers
+    assert a.talk_s > 5 and b.talk_s > 5
+    assert analysis.metrics.switches >= 4
+    result = invoke(str(files["room"]), "--voices", "--partners", "Sam,Alex")
+    assert "two voices told apart" in result.stdout
+    assert "Sam " in result.stdout and "Alex " in result.stdout
 
 
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:
-    # The file analysed in 10 s blocks gives exactly what a live microphone delivering
-    # the same audio in 20 ms frames gives.
-    analysis = analyze_recording(files["room"])
+    # The file judged in batches of independent slices (both cores) gives what a live
+    # microphone delivering the same audio in 20 ms frames gives, to a model window.
+    analysis = analyze_recording(files["room"], attribute_voices=False)
     with wave.open(str(files["room"]), "rb") as file:
         pcm = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
     detector = ChannelDetector(DetectorConfig(), channels=1)
@@ -287,7 +312,10 @@ def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) 
     for start in range(0, len(pcm) - 319, 320):
         live.extend(detector.feed(pcm[np.newaxis, start : start + 320])[1])
     live.extend(detector.flush())
-    assert [(s.start_s, s.end_s) for s in analysis.segments] == [(s.start_t, s.end_t) for s in live]
+    assert len(analysis.segments) == len(live)
+    for got, want in zip(analysis.segments, live, strict=True):
+        assert got.t == pytest.approx(want.start_t, abs=0.035)
+        assert got.end_t == pytest.approx(want.end_t, abs=0.035)
 
 
 # --- other formats -------------------------------------------------------------------------
@@ -340,11 +368,11 @@ def test_common_formats_and_rates_give_the_same_speech(
     assert analysis.duration_s == pytest.approx(reference.duration_s, abs=0.01)
     assert len(analysis.segments) == len(reference.segments)
     # 8 kHz loses what a final consonant has above 4 kHz; 8-bit audio has its own
-    # hiss 48 dB down, close to this room's noise.
-    tolerance_s = {"8 kHz telephone": 0.1, "8-bit": 0.06}.get(kind, 0.03)
+    # hiss 48 dB down, close to this room's noise, where a soft ending fades early.
+    tolerance_s = {"8 kHz telephone": 0.1, "8-bit": 0.1}.get(kind, 0.03)
     for got, want in zip(analysis.segments, reference.segments, strict=True):
-        assert got.start_s == pytest.approx(want.start_s, abs=tolerance_s)
-        assert got.end_s == pytest.approx(want.end_s, abs=tolerance_s)
+        assert got.t == pytest.approx(want.t, abs=tolerance_s)
+        assert got.end_t == pytest.approx(want.end_t, abs=tolerance_s)
 
 
 def test_six_channels_need_mono_and_then_work(conversation: Conversation, tmp_path: Path) -> None:
@@ -446,7 +474,8 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
     assert result.exit_code == 0
     assert result.stderr == ""
     data = json.loads(result.stdout)
-    assert list(data) == ["file", "duration_s", "channels", "segments", "metrics"]
+    assert list(data) == ["file", "duration_s", "channels", "voices", "segments", "metrics"]
+    assert data["voices"] is None  # the channels attribute the speech
     assert data["file"] == str(files["mics"])
     assert data["duration_s"] == pytest.approx(42.0)
     assert data["channels"] == 2
@@ -464,13 +493,14 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
     }
 
 
-def test_json_of_one_microphone_has_no_speakers(
+def test_json_of_one_microphone_has_a_row_per_voice(
     conversation: Conversation, files: dict[str, Path]
 ) -> None:
-    data = json.loads(invoke(str(files["room"]), "--format", "json").stdout)
+    data = json.loads(invoke(str(files["room"]), "--voices", "--format", "json").stdout)
     assert data["channels"] == 1
-    assert {s["speaker"] for s in data["segments"]} == {None}
-    assert data["metrics"]["speakers"] == []
+    assert data["voices"] == 2
+    assert {s["speaker"] for s in data["segments"]} == {"A", "B"}
+    assert [row["speaker"] for row in data["metrics"]["speakers"]] == ["A", "B"]
     truth_s = sum(b - a for a, b in conversation.spans())
     assert data["metrics"]["speech_s"] == pytest.approx(truth_s, rel=0.05)
 
@@ -503,9 +533,10 @@ def test_text_shows_the_summary_and_a_timeline(files: dict[str, Path]) -> None:
 
 
 def test_text_of_one_room(files: dict[str, Path]) -> None:
-    text = invoke(str(files["phone"])).stdout
+    text = invoke(str(files["phone"]), "--voices").stdout
     assert "same signal, analysed as one" in text
-    assert "speech |" in text
+    assert "two voices told apart" in text
+    assert "Partner A |" in text and "Partner B |" in text
 
 
 def test_bad_partners_give_one_line(files: dict[str, Path]) -> None:
@@ -519,11 +550,11 @@ def test_bad_partners_give_one_line(files: dict[str, Path]) -> None:
 
 def test_turn_metrics_count_turns_backchannels_interruptions_and_responses() -> None:
     spans = [
-        SpeechSpan("A", 0.0, 5.0),
-        SpeechSpan("B", 2.0, 2.5),  # a backchannel
-        SpeechSpan("A", 5.5, 8.0),  # still A's turn
-        SpeechSpan("B", 9.0, 12.0),  # B answers after a second
-        SpeechSpan("A", 11.0, 15.0),  # A comes in over B's end: an interruption
+        SpeechSpan(0.0, 5.0, "A"),
+        SpeechSpan(2.0, 2.5, "B"),  # a backchannel
+        SpeechSpan(5.5, 8.0, "A"),  # still A's turn
+        SpeechSpan(9.0, 12.0, "B"),  # B answers after a second
+        SpeechSpan(11.0, 15.0, "A"),  # A comes in over B's end: an interruption
     ]
     metrics = turn_metrics(spans, 20.0)
     assert metrics.speech_s == pytest.approx(13.5)  # 0-5, 5.5-8, 9-15
@@ -543,7 +574,7 @@ def test_turn_metrics_count_turns_backchannels_interruptions_and_responses() -> 
 
 
 def test_turn_metrics_without_attribution_have_no_speakers() -> None:
-    metrics = turn_metrics([SpeechSpan(None, 1.0, 2.0), SpeechSpan(None, 4.0, 4.5)], 10.0)
+    metrics = turn_metrics([SpeechSpan(1.0, 2.0, None), SpeechSpan(4.0, 4.5, None)], 10.0)
     assert metrics.speakers == ()
     assert metrics.switches == 0
     assert metrics.median_response_s is None
@@ -571,5 +602,13 @@ def test_a_real_phone_call_is_found_as_its_reference_says(
 ) -> None:
     path, reference = real_call
     analysis = analyze_recording(path)
-    found = [(s.start_s, s.end_s) for s in analysis.segments]
+    found = [(s.t, s.end_t) for s in analysis.segments]
     assert frames_f1(reference, found) >= 0.97
+
+
+def test_without_voices_one_channel_stays_one_room(files: dict[str, Path]) -> None:
+    # Telling voices apart is asked for: it cannot yet tell one voice from two.
+    data = json.loads(invoke(str(files["room"]), "--format", "json").stdout)
+    assert data["channels"] == 1
+    assert data["voices"] is None
+    assert {s["speaker"] for s in data["segments"]} == {None}

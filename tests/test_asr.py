@@ -37,7 +37,7 @@ from attune_voice.listening.asr import (
     transcribe_segments,
 )
 from attune_voice.listening.listener import UTTERANCE_GAP_S, Listener, PauseDetector, Understanding
-from attune_voice.session.engine import Command, EngineInput, Heard
+from attune_voice.session.ports import Command, EngineInput, Heard
 from attune_voice.session.wiring import session_understanding
 from attune_voice.voice.tts import SpeechRenderer
 

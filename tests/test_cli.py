@@ -156,7 +156,7 @@ def test_sessions_and_review() -> None:
     invoke("demo", *SHORT)
     invoke("demo", *SHORT, "--seed", "9")
     rows = json.loads(invoke("sessions", "--format", "json").stdout)
-    assert [row["id"] for row in rows] == [2, 1]
+    assert [row["session"] for row in rows] == [2, 1]
     assert rows[0]["status"] == "completed" and rows[0]["mode"] == "demo"
     text = invoke("sessions").stdout
     assert "speaker-listener-easy" in text

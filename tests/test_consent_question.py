@@ -32,7 +32,7 @@ from attune_voice.session.consent_question import (
     Phase,
     ask_consent,
 )
-from attune_voice.session.engine import Command, EngineInput, Heard, KeyPress, Tick
+from attune_voice.session.ports import Command, EngineInput, Heard, KeyPress, Tick
 from attune_voice.simulated.demo import build_room
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer

@@ -32,11 +32,7 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-from attune_voice.session.engine import (
-    Answer,
-    KeyPress,
-    Stop,
-)
+from attune_voice.session.ports import Answer, KeyPress, Stop
 
 
 def one_floor_exercise(limit_s: float = 60.0, cues_s: tuple[float, ...] = (30.0,)) -> Exercise:

@@ -36,15 +36,9 @@ from attune_voice.events import (
     event_from_json,
 )
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-from attune_voice.session.engine import (
-    Answer,
-    Command,
-    CommandConfig,
-    CommandPrompts,
-    Heard,
-    KeyPress,
-    Phase,
-)
+from attune_voice.session.commands import CommandConfig, CommandPrompts
+from attune_voice.session.phases import Phase
+from attune_voice.session.ports import Answer, Command, Heard, KeyPress
 
 FLOOR_START_T = 0.42
 """The first tick (0.02 s) says "Go Sam." (two words): the floor opens at 0.42 s."""

@@ -9,42 +9,18 @@ predictions as the session loop does and lists the prompts none of them named.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from engine_script import FRAME_S, Harness, Script, speech
+from engine_script import Behaviour, Harness, Script, busy_session, drive, speech
 
 from attune_voice.events import CommandWord, FloorGiven, FloorRole, Prompt
 from attune_voice.exercises.folders import builtin_names
 from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.model import Exercise, Prompts, Step, StepKind, Who
-from attune_voice.session.engine import (
-    Command,
-    CommandConfig,
-    CommandPrompts,
-    KeyPress,
-    Phase,
-    Tick,
-)
-
-Behaviour = Callable[[int, FloorGiven], Script]
-
-
-def drive(h: Harness, until_t: float, behave: Behaviour) -> None:
-    """Run the session; each time a floor is given, its holder does ``behave(n, floor)``."""
-    script: Script = []
-    given = 0
-    while h.t < until_t - 1e-9 and not h.engine.done:
-        h.t = round(h.t + FRAME_S, 6)
-        script.sort(key=lambda item: item[0])
-        while script and script[0][0] <= h.t:
-            h.handle(script.pop(0)[1])
-        h.handle(Tick(h.t))
-        floors = h.of(FloorGiven)
-        for floor in floors[given:]:
-            script += behave(given, floor)
-        given = len(floors)
+from attune_voice.session.commands import CommandConfig, CommandPrompts
+from attune_voice.session.phases import Phase
+from attune_voice.session.ports import Command, KeyPress
 
 
 def couple(understands_speech: bool) -> Behaviour:
@@ -101,6 +77,36 @@ def test_the_speaker_listener_session_covers_every_kind_of_prompt() -> None:
     }
     roles = {f.role for f in h.of(FloorGiven)}
     assert roles == {FloorRole.SPEAK, FloorRole.PARAPHRASE, FloorRole.CONFIRM, FloorRole.CLARIFY}
+
+
+# --- every command and key at every moment ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_prompt_was_predicted_whatever_commands_come(name: str) -> None:
+    h = busy_session(name)
+    assert h.engine.done
+    assert h.misses == []
+
+
+def test_the_busy_couple_hears_every_kind_of_prompt() -> None:
+    h = busy_session("speaker-listener")
+    assert {p.purpose for p in h.of(Prompt)} == {
+        "step",
+        "floor",
+        "cue",
+        "check_in",
+        "overtime",
+        "confirmed",
+        "closing",
+        "paused",
+        "resumed",
+        "more_time",
+        "time_out",
+        "come_back",
+        "confirm_stop",
+        "repeat",
+    }
 
 
 # --- what is predicted, step by step ---------------------------------------------------------

@@ -34,8 +34,9 @@ from attune_voice.review.history import (
     trend,
 )
 from attune_voice.review.html import history_html
+from attune_voice.review.metrics import summarize
 from attune_voice.review.png import history_png
-from attune_voice.review.summary import PARTNER_COLOURS, summarize
+from attune_voice.review.text import PARTNER_COLOURS
 from attune_voice.store.database import Store
 from attune_voice.store.paths import database_path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
@@ -167,12 +167,6 @@ def test_the_love_map_questions_are_open_and_many() -> None:
 
 
 # --- the prompts with the real voice --------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
 
 
 def test_every_builtin_engine_prompt_is_short_with_the_real_voice(

@@ -130,12 +130,6 @@ def utterance(
 
 
 @pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
 def sam(renderer: SpeechRenderer) -> Utterance:
     return utterance(
         renderer,

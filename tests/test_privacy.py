@@ -152,11 +152,12 @@ def add_sessions(count: int) -> list[int]:
 def test_sessions_lists_by_default_and_as_json(home: Path) -> None:
     assert invoke("sessions").output.startswith("No sessions yet.")
     first, second = add_sessions(2)
-    listed = invoke("sessions").output.splitlines()
+    header, *listed = invoke("sessions").output.splitlines()
+    assert header.split()[0] == "session"
     assert [int(line.split()[0]) for line in listed] == [second, first]
     result = invoke("sessions", "--format", "json")
     assert '"timing_only": false' in result.output
-    assert result.output.index(f'"id": {second}') < result.output.index(f'"id": {first}')
+    assert result.output.index(f'"session": {second}') < result.output.index(f'"session": {first}')
 
 
 def test_delete_one_session_with_its_recording(home: Path) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from cli_run import invoke, one_error_line
-from test_review import NAMES, Transcript, full_session, started
+from test_review import NAMES, full_session, started
 
 from attune_voice.events import (
     EndReason,
@@ -29,11 +29,14 @@ from attune_voice.events import (
     SessionStarted,
     Speech,
     SpeechKind,
+    Transcript,
 )
-from attune_voice.review.data import events_from_csv, events_from_review_json
+from attune_voice.review.data import events_from_csv, events_from_review_json, summary_to_json
 from attune_voice.review.html import session_html
+from attune_voice.review.metrics import summarize
 from attune_voice.review.png import session_png
-from attune_voice.review.summary import PARTNER_COLOURS, summarize, summary_to_json, timeline
+from attune_voice.review.text import PARTNER_COLOURS
+from attune_voice.review.timeline import timeline
 from attune_voice.store.database import Store
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "reports"
@@ -260,10 +263,10 @@ def test_names_and_words_are_escaped_and_turns_grouped() -> None:
         SessionStarted(t=0.0, exercise="<easy>", partners=("Ann <3", "Bo & Co"), settings={}),
         FloorGiven(t=1.0, partner="A", role=FloorRole.SPEAK, limit_s=60.0),
         Speech(2.0, 4.0, "A", SpeechKind.TURN, "channel"),
-        Transcript(t=2.0, end_t=3.0, partner="A", text="I felt <left> out,"),
-        Transcript(t=3.2, end_t=4.0, partner="A", text="on Sunday."),
+        Transcript(t=2.0, end_t=3.0, partner="A", text="I felt <left> out,", words=()),
+        Transcript(t=3.2, end_t=4.0, partner="A", text="on Sunday.", words=()),
         FloorGiven(t=5.0, partner="B", role=FloorRole.PARAPHRASE, limit_s=60.0),
-        Transcript(t=6.0, end_t=7.0, partner="B", text="You felt left out."),
+        Transcript(t=6.0, end_t=7.0, partner="B", text="You felt left out.", words=()),
         SessionEnded(t=8.0, reason=EndReason.COMPLETED),
     ]
     html = session_html(summarize(events), timeline(events))

@@ -22,32 +22,31 @@ from attune_voice.events import (
     Key,
     Overtime,
     Paraphrase,
+    Paused,
     Prompt,
+    Resumed,
     SessionEnded,
     SessionStarted,
     Speech,
     SpeechKind,
     StepStarted,
+    TimeOut,
+    Transcript,
 )
-from attune_voice.review.summary import (
-    REPORT_SCHEMA_VERSION,
-    Handover,
-    PartnerSummary,
-    SessionSummary,
+from attune_voice.review.data import REPORT_SCHEMA_VERSION, summary_from_json, summary_to_json
+from attune_voice.review.metrics import Handover, PartnerSummary, SessionSummary, summarize
+from attune_voice.review.text import (
     clock,
     format_summary,
     gap_text,
     metric_rows,
     session_notes,
     spoken_summary,
-    summarize,
-    summary_from_json,
-    summary_to_json,
-    timeline,
     timeline_markers,
     timeline_rows,
     timeline_text,
 )
+from attune_voice.review.timeline import timeline
 
 NAMES = ("Ann", "Bo")
 
@@ -147,34 +146,6 @@ def full_session() -> list[Event]:
         Prompt(t=177.5, end_t=179.5, text="Thank you both.", purpose="closing"),
         SessionEnded(t=180.0, reason=EndReason.COMPLETED),
     ]
-
-
-# Events that the voice commands and transcripts bring: their classes are not in
-# events.py yet, so these stand-ins carry the kind strings the review reads.
-
-
-@dataclass(frozen=True)
-class Paused(Event):
-    kind = "paused"  # type: ignore[assignment]  # a kind events.py does not define yet
-
-
-@dataclass(frozen=True)
-class Resumed(Event):
-    kind = "resumed"  # type: ignore[assignment]  # a kind events.py does not define yet
-
-
-@dataclass(frozen=True)
-class TimeOut(Event):
-    kind = "time_out"  # type: ignore[assignment]  # a kind events.py does not define yet
-
-
-@dataclass(frozen=True)
-class Transcript(Event):
-    kind = "transcript"  # type: ignore[assignment]  # a kind events.py does not define yet
-    end_t: float
-    partner: str | None
-    text: str
-    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -469,10 +440,10 @@ def test_pauses_time_outs_and_unknown_kinds() -> None:
         speech(2.0, 6.0, "A"),
         Paused(t=7.0),
         SomethingNew(t=8.0),
-        Resumed(t=67.0),
+        Resumed(t=67.0, paused_s=60.0),
         speech(68.0, 70.0, "A"),
         ended(71.0, "A", FloorRole.SPEAK, held_s=70.0),
-        TimeOut(t=72.0),
+        TimeOut(t=72.0, break_s=60.0),
         SessionEnded(t=100.0, reason=EndReason.STOPPED),
     ]
     summary = summarize(events)
@@ -492,9 +463,9 @@ def test_transcripts_are_laid_out_where_kept() -> None:
         started(),
         floor(1.0, "A", FloorRole.SPEAK),
         speech(2.0, 4.0, "A"),
-        Transcript(t=2.0, end_t=4.0, partner="A", text=" I felt left out. "),
-        Transcript(t=5.0, end_t=5.5, partner="B", text="  "),
-        Transcript(t=6.0, end_t=7.0, partner=None, text="mm"),
+        Transcript(t=2.0, end_t=4.0, partner="A", text=" I felt left out. ", words=()),
+        Transcript(t=5.0, end_t=5.5, partner="B", text="  ", words=()),
+        Transcript(t=6.0, end_t=7.0, partner=None, text="mm", words=()),
     ]
     laid_out = timeline(events)
     assert [(s.t, s.partner, s.text) for s in laid_out.transcripts] == [

@@ -1,10 +1,9 @@
-"""The room check in the simulated room (real espeak-ng partners, real webrtcvad), its
+"""The room check in the simulated room (real espeak-ng partners, the real voice model), its
 advice and the detector thresholds it leads to."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +31,6 @@ from attune_voice.voice.tts import SpeechRenderer
 NAMES = ("Sam", "Alex")
 CHECK_LIMIT_S = 60.0
 """The check is a one-minute check."""
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as r:
-        yield r
 
 
 @pytest.fixture(scope="module")
@@ -209,22 +202,22 @@ def test_findings(result: RoomCheckResult, expected: list[str]) -> None:
 def test_detector_thresholds_follow_the_room() -> None:
     base = DetectorConfig()
     assert detector_config(None) == base
-    # Quiet room, clear voices: the margin rises to its cap, rejecting room bumps.
-    assert detector_config(_result()).energy_margin_db == 15.0
-    # 20 dB between the quieter voice and the room: half of it.
+    # Quiet room, clear voices: the sound margin rises to its cap, rejecting room bumps.
+    assert detector_config(_result()).sound_margin_db == 10.0
+    # 20 dB between the quieter voice and the room: half of the 10 dB above the soft ends.
     good = detector_config(_result(noise_dbfs=-47.0))
-    assert good.energy_margin_db == 10.0
-    assert good.aggressiveness == base.aggressiveness
-    # A noisy room: the least margin, the strictest voicing decision.
+    assert good.sound_margin_db == 5.0
+    assert good.voice_sound_margin_db == 8.0
+    # A noisy room: the default margin; the voice model decides speech either way.
     noisy = detector_config(_result(noise_dbfs=-38.0))
-    assert noisy.energy_margin_db == 6.0
-    assert noisy.aggressiveness == 3
+    assert noisy.sound_margin_db == base.sound_margin_db
+    assert noisy.speech_on_probability == base.speech_on_probability
     # When the prompts got through, the gate holds on a quarter second longer.
     leaky = detector_config(_result(prompt_speech_s=0.5))
     assert leaky.gate_tail_s == pytest.approx(base.gate_tail_s + 0.25)
     # Nobody heard: nothing to go on but the defaults' margin.
     unheard = detector_config(_result(levels=(None, None), peaks=(None, None)))
-    assert unheard.energy_margin_db == base.energy_margin_db
+    assert unheard.sound_margin_db == base.sound_margin_db
 
 
 def test_results_are_saved_and_read_back() -> None:

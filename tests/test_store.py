@@ -481,6 +481,11 @@ def test_the_default_database_follows_attune_home(
 ) -> None:
     home = tmp_path / "attune" / "home"
     monkeypatch.setenv("ATTUNE_HOME", str(home))
+    # ATTUNE_HOME itself is made, never its missing parents (a mistyped path).
+    with pytest.raises(StoreError, match="its parent folder does not exist"):
+        Store.open()
+    assert not home.parent.exists()
+    home.parent.mkdir()
     with Store.open() as store:
         start(store)
     assert store.path == home / "attune.db"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -37,73 +36,67 @@ class CountingRenderer:
         return self._renderer.render(text)
 
 
-@pytest.fixture(scope="module")
-def speech_renderer() -> Iterator[SpeechRenderer]:
-    with SpeechRenderer() as renderer:
-        yield renderer
-
-
 @pytest.fixture
-def room(speech_renderer: SpeechRenderer) -> SimulatedRoom:
-    return build_room(speech_renderer, RoomConfig(seed=1))
+def room(renderer: SpeechRenderer) -> SimulatedRoom:
+    return build_room(renderer, RoomConfig(seed=1))
 
 
 def test_a_prepared_prompt_is_not_rendered_again(
-    speech_renderer: SpeechRenderer, room: SimulatedRoom
+    renderer: SpeechRenderer, room: SimulatedRoom
 ) -> None:
-    renderer = CountingRenderer(speech_renderer)
-    player = PromptVoicePlayer(renderer, room)
+    counting = CountingRenderer(renderer)
+    player = PromptVoicePlayer(counting, room)
     assert isinstance(player, PromptPreparer)
     assert player.prepare([FLOOR, CHECK_IN]) == 2
     # Asked again, nothing is left to do.
     assert player.prepare([FLOOR, CHECK_IN]) == 0
     duration_s = player.say(FLOOR, PromptMeaning("floor", addressee="A"))
-    assert renderer.rendered == [FLOOR, CHECK_IN]
+    assert counting.rendered == [FLOOR, CHECK_IN]
     assert (player.said_prepared, player.said_on_demand) == (1, 0)
     # The whole prompt was queued, as long as its rendering.
     assert duration_s == pytest.approx(room.queued_s())
-    assert duration_s == pytest.approx(len(speech_renderer.render(FLOOR)) / SAMPLE_RATE_HZ)
+    assert duration_s == pytest.approx(len(renderer.render(FLOOR)) / SAMPLE_RATE_HZ)
 
 
 def test_prepare_renders_in_order_and_at_most_as_many_as_asked(
-    speech_renderer: SpeechRenderer, room: SimulatedRoom
+    renderer: SpeechRenderer, room: SimulatedRoom
 ) -> None:
-    renderer = CountingRenderer(speech_renderer)
-    player = PromptVoicePlayer(renderer, room)
+    counting = CountingRenderer(renderer)
+    player = PromptVoicePlayer(counting, room)
     texts = [FLOOR, CHECK_IN, "Thank you both."]
     assert player.prepare(texts, most=1) == 1
     assert player.prepare(texts, most=1) == 1
-    assert renderer.rendered == [FLOOR, CHECK_IN]
+    assert counting.rendered == [FLOOR, CHECK_IN]
     assert player.prepare(texts) == 1
     assert player.prepared == 3
 
 
 def test_a_prompt_that_was_not_prepared_is_rendered_when_it_is_said(
-    speech_renderer: SpeechRenderer, room: SimulatedRoom
+    renderer: SpeechRenderer, room: SimulatedRoom
 ) -> None:
-    renderer = CountingRenderer(speech_renderer)
-    player = PromptVoicePlayer(renderer, room)
+    counting = CountingRenderer(renderer)
+    player = PromptVoicePlayer(counting, room)
     player.prepare([CHECK_IN])
     duration_s = player.say(FLOOR, PromptMeaning("floor", addressee="A"))
-    assert renderer.rendered == [CHECK_IN, FLOOR]
+    assert counting.rendered == [CHECK_IN, FLOOR]
     assert (player.said_prepared, player.said_on_demand) == (0, 1)
     assert duration_s == pytest.approx(room.queued_s())
     # Said a second time it is ready.
     player.say(FLOOR, PromptMeaning("repeat"))
-    assert renderer.rendered == [CHECK_IN, FLOOR]
+    assert counting.rendered == [CHECK_IN, FLOOR]
     assert (player.said_prepared, player.said_on_demand) == (1, 1)
 
 
-def test_chimes_are_made_once(speech_renderer: SpeechRenderer, room: SimulatedRoom) -> None:
-    player = PromptVoicePlayer(CountingRenderer(speech_renderer), room)
+def test_chimes_are_made_once(renderer: SpeechRenderer, room: SimulatedRoom) -> None:
+    player = PromptVoicePlayer(CountingRenderer(renderer), room)
     first_s = player.chime("bell")
     second_s = player.chime("bell")
     assert first_s == second_s > 0.5
     assert room.queued_s() == pytest.approx(first_s + second_s)
 
 
-def test_renders_are_16_khz_speech_trimmed_of_silence(speech_renderer: SpeechRenderer) -> None:
-    pcm = speech_renderer.render(CHECK_IN)
+def test_renders_are_16_khz_speech_trimmed_of_silence(renderer: SpeechRenderer) -> None:
+    pcm = renderer.render(CHECK_IN)
     assert pcm.dtype == np.int16 and pcm.ndim == 1
     assert 0.8 < len(pcm) / SAMPLE_RATE_HZ < 2.5
     assert abs(int(pcm[0])) > 200 and abs(int(pcm[-1])) > 200

@@ -260,10 +260,10 @@ _BAD_FILES: list[tuple[str, bytes | str, str]] = [
         "fake mp3",
         b"ID3\x04\x00\x00\x00\x00\x00\x21" + b"\x00" * 64,
         r"is not a WAV file \(it looks like MP3\); attune-voice reads WAV: convert it first, "
-        r"e\.g\. ffmpeg -i in\.mp3 out\.wav",
+        r"e\.g\. sox in\.mp3 out\.wav \(MP3 needs libsox-fmt-mp3\)",
     ),
     ("mp3 frames", b"\xff\xfb\x90\x64" + b"\x00" * 64, r"looks like MP3"),
-    ("ogg", b"OggS\x00\x02" + b"\x00" * 64, r"looks like OGG.*ffmpeg -i in\.ogg out\.wav"),
+    ("ogg", b"OggS\x00\x02" + b"\x00" * 64, r"looks like OGG.*sox in\.ogg out\.wav"),
     ("flac", b"fLaC\x00\x00\x00\x22" + b"\x00" * 64, r"looks like FLAC"),
     ("aiff", b"FORM\x00\x00\x00\x40AIFFCOMM" + b"\x00" * 64, r"looks like AIFF"),
     ("binary", bytes(range(1, 200)), r"is not a WAV file \(it has no RIFF/WAVE header\)"),

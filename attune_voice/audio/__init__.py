@@ -1,1 +1,1 @@
-"""Audio in and out: frames, WAV files, resampling, the device and the simulated room."""
+"""Audio in and out: frames, WAV files, resampling, chimes and the sound card."""

@@ -1,4 +1,4 @@
-"""The live microphone and speakers: one PortAudio duplex stream behind ``DuplexAudio``."""
+"""The live microphone and speakers: two PortAudio streams, paired, behind ``DeviceAudio``."""
 
 from __future__ import annotations
 

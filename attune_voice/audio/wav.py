@@ -18,6 +18,7 @@ import numpy.typing as npt
 from attune_voice.audio.resample import FloatPcm, Resampler, output_length, to_int16
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import AudioFileError
+from attune_voice.store.paths import open_private
 
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
@@ -162,7 +163,8 @@ class WavWriter:
         self.rate_hz = rate_hz
         self.frames_written = 0
         try:
-            self._file: BinaryIO | None = self.path.open("wb")
+            # Room audio is the most private thing written: owner only, like the database.
+            self._file: BinaryIO | None = open_private(self.path)
         except OSError as e:
             raise AudioFileError(_os_message(self.path, e, writing=True)) from e
         # The file object is ours to close (close() and _abandon() do), so that a failed
@@ -476,8 +478,12 @@ def _not_wav_message(path: Path, head: bytes) -> str:
     looks = f"it looks like {kind}" if kind else "it has no RIFF/WAVE header"
     return (
         f"{path}: is not a WAV file ({looks}); attune-voice reads WAV: convert it first, "
-        f"e.g. ffmpeg -i {source} out.wav"
+        f"e.g. sox {source} out.wav{_SOX_NEEDS.get(extension, '')}"
     )
+
+
+_SOX_NEEDS = {"mp3": " (MP3 needs libsox-fmt-mp3)"}
+"""What sox needs beyond itself to read a format."""
 
 
 def _sniff(head: bytes) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import click
 from attune_voice.cli.app import Progress, cli, dump_json, parse_partners
 
 if TYPE_CHECKING:
-    from attune_voice.review.analysis import SpeechSpan
+    from attune_voice.review.speech import SpeechSpan
 
 
 @cli.command()
@@ -37,6 +37,13 @@ if TYPE_CHECKING:
     help='Names for channel 1 and channel 2, "A,B".',
 )
 @click.option(
+    "--voices",
+    is_flag=True,
+    help="With one channel: tell two voices apart and give each its own figures. It "
+    "cannot yet tell a one-person recording from a two-person one, so it is off unless "
+    "asked for.",
+)
+@click.option(
     "--transcripts",
     is_flag=True,
     help="Add the recognised words, with their times, to each segment (needs a model).",
@@ -51,6 +58,7 @@ def analyze(
     output: str,
     mono: bool,
     partners: str,
+    voices: bool,
     transcripts: bool,
     model: Path | None,
 ) -> None:
@@ -64,9 +72,9 @@ def analyze(
         analysis_to_csv,
         analysis_to_json,
         analyze_recording,
-        clock,
         format_analysis,
     )
+    from attune_voice.review.text import clock
 
     names = parse_partners(partners)
     model_path = None
@@ -77,7 +85,9 @@ def analyze(
         model_path = model_for_transcripts(model)
     progress = Progress("analysing", None) if sys.stderr.isatty() else None
     try:
-        analysis = analyze_recording(recording, mono=mono, on_progress=progress)
+        analysis = analyze_recording(
+            recording, mono=mono, on_progress=progress, attribute_voices=voices
+        )
     finally:
         if progress is not None:
             progress.done()
@@ -102,9 +112,9 @@ def analyze(
         if words is not None:
             click.echo("\nWords:")
             for segment, said in zip(analysis.segments, words, strict=True):
-                who = {"A": names[0], "B": names[1]}.get(segment.speaker or "", "")
+                who = {"A": names[0], "B": names[1]}.get(segment.partner or "", "")
                 text = " ".join(word.w for word in said) or "…"
-                click.echo(f"  {clock(segment.start_s)}  {who + ': ' if who else ''}{text}")
+                click.echo(f"  {clock(segment.t)}  {who + ': ' if who else ''}{text}")
 
 
 def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) -> list[Any]:
@@ -113,5 +123,5 @@ def _words(recording: Path, segments: Sequence[SpeechSpan], model_path: Path) ->
     from attune_voice.listening.asr import transcribe_segments
 
     pcm = read_wav_16k(recording, mono=True)
-    spans = [(segment.start_s, segment.end_s) for segment in segments]
+    spans = [(segment.t, segment.end_t) for segment in segments]
     return list(transcribe_segments(pcm, spans, model_path))

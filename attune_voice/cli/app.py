@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 # numpy's BLAS would start a thread per core for the small matrix products of the
 # resampler and the detector; on a two-core Raspberry Pi that contention costs far
@@ -15,9 +16,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click
 
 from attune_voice import __version__
+from attune_voice.bounds import (
+    FLOOR_LIMIT_S,
+    ROUNDS,
+    Bound,
+    partner_name_problem,
+    partner_names_problem,
+)
 from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.exercises.model import Exercise
+
+if TYPE_CHECKING:
+    from attune_voice.audio.stream_state import DeviceStats
 
 DEMO_HINT = "attune-voice demo"
 
@@ -33,12 +44,46 @@ class ReportedError(click.ClickException):
         click.echo(f"attune-voice: {self.format_message()}", err=True)
 
 
+class OneLineUsageError(click.UsageError):
+    """click's own complaint about the command line (an unknown option, a missing value),
+    shown as one line like every other error, with where to read more."""
+
+    def show(self, file: Any = None) -> None:
+        message = self.format_message().rstrip(".")
+        where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
+        click.echo(f"attune-voice: {message}{where}", err=True)
+
+
+def _one_line(e: click.UsageError) -> click.UsageError:
+    # A bare group (no command given) shows its help, as click (8.2 on) means it to.
+    shows_help = getattr(click.exceptions, "NoArgsIsHelpError", OneLineUsageError)
+    if isinstance(e, OneLineUsageError | shows_help):
+        return e
+    return OneLineUsageError(" ".join(e.format_message().split()), e.ctx)
+
+
 class AttuneGroup(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except AttuneError as e:
+            raise ReportedError(e) from e
+        except click.UsageError as e:
+            raise _one_line(e) from e
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AttuneError as e:
             raise ReportedError(e) from e
+        except click.UsageError as e:
+            raise _one_line(e) from e
 
 
 def warn(message: str) -> None:
@@ -55,12 +100,16 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 # --- shared options -------------------------------------------------------------------
 
 
-def parse_partners(text: str) -> tuple[str, str]:
+def parse_partners(text: str, *, source: str = "--partners") -> tuple[str, str]:
+    """Two names from "Sam,Alex"; ``UsageError`` naming ``source`` when they cannot be used."""
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or not all(names):
         raise UsageError(
-            f'--partners takes two names separated by a comma, like "Sam,Alex"; got {text!r}'
+            f'{source} takes two names separated by a comma, like "Sam,Alex"; got {_short(text)!r}'
         )
+    problem = partner_names_problem(names)
+    if problem is not None:
+        raise UsageError(f"{source}: {problem}")
     return names[0], names[1]
 
 
@@ -71,35 +120,127 @@ def parse_limit(text: str | None) -> float | None:
         limit_s = parse_duration_s(text)
     except ValueError as e:
         raise UsageError(f"--limit: {e}") from e
-    if limit_s < 10:
-        raise UsageError(f"--limit {text} is too short for a turn; use at least 10s")
+    if not FLOOR_LIMIT_S.contains(limit_s):
+        size = "too short" if limit_s < FLOOR_LIMIT_S.low else "too long"
+        raise UsageError(f"--limit {text} is {size} for a turn; use {FLOOR_LIMIT_S.said()}")
     return limit_s
 
 
 def load_cli_exercise(name: str, limit: str | None, rounds: int | None) -> Exercise:
     from attune_voice.exercises.library import load_exercise
 
-    if rounds is not None and rounds < 1:
-        raise UsageError("--rounds must be 1 or more")
-    return load_exercise(name).with_overrides(limit_s=parse_limit(limit), rounds=rounds)
+    limit_s = parse_limit(limit)
+    return load_exercise(name).with_overrides(limit_s=limit_s, rounds=rounds)
+
+
+class Counted(click.ParamType[int]):
+    """A whole number inside ``bound``; anything else fails the command in one line."""
+
+    name = "integer"
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> int:
+        option = _option_name(param)
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            raise UsageError(
+                f"{option} takes a whole number, {self.bound.said()}; not {_short(value)}"
+            ) from None
+        if not self.bound.contains(number):
+            raise UsageError(f"{option} {_short(value)} is out of range; use {self.bound.said()}")
+        return number
+
+
+class Measured(click.ParamType[float]):
+    """A finite number inside ``bound`` (NaN and infinities never are)."""
+
+    name = "number"
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> float:
+        option = _option_name(param)
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise UsageError(
+                f"{option} takes a number, {self.bound.said()}; not {_short(value)}"
+            ) from None
+        if not self.bound.contains(number):
+            raise UsageError(f"{option} {_short(value)} is out of range; use {self.bound.said()}")
+        return number
+
+
+def _option_name(param: click.Parameter | None) -> str:
+    if isinstance(param, click.Option) and param.opts:
+        return max(param.opts, key=len)
+    return (param.name or "the value").upper() if param is not None else "the value"
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:21]}..."
+
+
+def text_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+) -> list[str]:
+    """Lines of a plain table, columns two spaces apart and measured in terminal columns
+    (a Chinese or Korean character takes two), the columns numbered in ``right`` flush
+    right; no trailing spaces."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for row in (header, *rows):
+        cells = []
+        for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            gap = " " * (width - cell_len(cell))
+            cells.append(gap + cell if i in right else cell + gap)
+        lines.append("  ".join(cells).rstrip())
+    return lines
 
 
 def dump_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-list_format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the list.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+"""A click command function, as a decorator takes and gives it back."""
+
+
+def text_or_json_option(help_text: str) -> Callable[[F], F]:
+    """``--format text|json``, with ``help_text`` saying what each gives."""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
+
+
+list_format_option = text_or_json_option("How to print the list.")
 """``--format text|json`` for the commands that list things (sessions, exercises)."""
 
+limit_option = click.option(
+    "--limit",
+    metavar="DURATION",
+    help=f"Floor time per turn, e.g. 90s, 2m, 1m30s ({FLOOR_LIMIT_S.said()}).",
+)
+rounds_option = click.option(
+    "--rounds", type=Counted(ROUNDS), help=f"Number of rounds ({ROUNDS.said()})."
+)
 
-@click.group(cls=AttuneGroup)
+
+@click.group(
+    "attune-voice", cls=AttuneGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="attune-voice")
 def cli() -> None:
     """A screen-free voice coach for couples: timed speaker-listener practice, offline."""
@@ -140,10 +281,47 @@ def remembered_partners(partners: str | None, store: Any) -> tuple[str, str]:
         return names
     saved = store.get_setting("partners")
     if saved:
-        return parse_partners(saved)
+        return parse_partners(
+            saved, source='the remembered names (give new ones with --partners "A,B")'
+        )
     if not sys.stdin.isatty():
         return ("Partner A", "Partner B")
-    first = click.prompt("First partner's name", err=True).strip() or "Partner A"
-    second = click.prompt("Second partner's name", err=True).strip() or "Partner B"
+    first = _ask_name("First partner's name", "Partner A", None)
+    second = _ask_name("Second partner's name", "Partner B", first)
     store.set_setting("partners", f"{first},{second}")
     return first, second
+
+
+def _ask_name(question: str, default: str, other: str | None) -> str:
+    """One name typed at the terminal, asked again until it can be used."""
+    while True:
+        name = click.prompt(question, err=True).strip() or default
+        if "," in name:
+            problem: str | None = "a name cannot hold a comma"
+        elif other is None:
+            problem = partner_name_problem(name)
+        else:
+            problem = partner_names_problem([other, name])
+        if problem is None:
+            return name
+        warn(problem)
+
+
+def format_stats(stats: DeviceStats) -> str:
+    """One line on how the audio went, for the end of a session or a check."""
+    parts = [
+        f"{stats.overflows} input overflows",
+        f"{stats.underflows} output underflows",
+        f"{stats.deaths} stream deaths ({stats.silent_deaths} without a glitch flag)",
+        f"{stats.restarts} restarts ({stats.backoffs} put off)",
+        f"{stats.stalls} stalls",
+        f"{stats.catch_ups} catch-ups after a stall",
+        f"lost {stats.losses} times",
+        f"callback at most {stats.worst_callback_ms:.1f} ms",
+        f"{stats.library_lines} sound-library lines (in sound-libraries.log)",
+    ]
+    echo = stats.echo
+    if echo is not None and echo.delay_ms is not None:
+        leak = "none" if echo.leak_db is None else f"{echo.leak_db:.0f} dB, {echo.leaked_ms:.0f} ms"
+        parts.append(f"echo {echo.delay_ms:.0f} ms late, leaked {leak}")
+    return "audio: " + ", ".join(parts)

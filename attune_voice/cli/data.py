@@ -15,9 +15,11 @@ from attune_voice.cli.app import (
     dump_json,
     fail,
     list_format_option,
+    text_table,
     warn,
 )
 from attune_voice.durations import format_duration
+from attune_voice.errors import ArchiveError
 
 if TYPE_CHECKING:
     pass
@@ -28,11 +30,21 @@ if TYPE_CHECKING:
 @click.pass_context
 def sessions(ctx: click.Context, output: str) -> None:
     """List the stored sessions, newest first (or delete them: sessions delete)."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        _list_sessions(output)
+
+
+@sessions.command("list")
+@list_format_option
+def sessions_list(output: str) -> None:
+    """List the stored sessions (the same as attune-voice sessions)."""
+    _list_sessions(output)
+
+
+def _list_sessions(output: str) -> None:
     from attune_voice.store.database import Store
 
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         exposed = store.exposure_warning()
         if exposed:
             warn(exposed)
@@ -41,7 +53,7 @@ def sessions(ctx: click.Context, output: str) -> None:
         dump_json(
             [
                 {
-                    "id": r.id,
+                    "session": r.id,
                     "started_at": r.started_at,
                     "exercise": r.exercise,
                     "partners": list(r.partners),
@@ -57,12 +69,21 @@ def sessions(ctx: click.Context, output: str) -> None:
     if not records:
         click.echo(f"No sessions yet. Try: {DEMO_HINT}")
         return
-    for r in records:
-        click.echo(
-            f"{r.id:>4}  {r.started_at}  {r.exercise:<20} {r.partners[0]} & "
-            f"{r.partners[1]}  {format_duration(r.duration_s or 0.0):>6}  {r.mode}"
-            f"  {r.status}{'  timing only' if r.timing_only else ''}"
-        )
+    rows = [
+        [
+            str(r.id),
+            r.started_at,
+            r.exercise,
+            f"{r.partners[0]} & {r.partners[1]}",
+            format_duration(r.duration_s or 0.0),
+            r.mode,
+            r.status + ("  timing only" if r.timing_only else ""),
+        ]
+        for r in records
+    ]
+    header = ["session", "started", "exercise", "partners", "length", "mode", "status"]
+    for line in text_table(header, rows, right=(0, 4)):
+        click.echo(line)
 
 
 @sessions.command()
@@ -77,7 +98,7 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
 
     if (session is None) == (not everything):
         fail("give one SESSION number or --all, not both")
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         if everything:
             ids = [record.id for record in store.sessions()]
             what = f"all {len(ids)} sessions"
@@ -107,13 +128,19 @@ def delete(session: int | None, everything: bool, yes: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--session", "session_ids", type=int, multiple=True, help="Only these sessions.")
 def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
-    """Write all sessions to FILE, a JSON archive to keep or hand to a counsellor."""
-    from attune_voice.store.archive import export_sessions
+    """Write all sessions to FILE (- for standard output), a JSON archive to keep or hand
+    to a counsellor."""
+    from attune_voice.store.archive import archive_text, export_sessions
     from attune_voice.store.database import Store
 
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         for sid in session_ids:
             store.session(sid)
+        if str(file) == "-":
+            text, count = archive_text(store, list(session_ids) or None)
+            click.echo(text)
+            warn(f"wrote {count} session{'s' if count != 1 else ''} to standard output")
+            return
         count = export_sessions(store, file, list(session_ids) or None)
     click.echo(f"Wrote {count} session{'s' if count != 1 else ''} to {file} (private: 0600).")
 
@@ -122,15 +149,24 @@ def export_command(file: Path, session_ids: tuple[int, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
     """Add the sessions of an archive FILE; sessions already stored are left as they are."""
-    from attune_voice.store.archive import import_sessions, read_archive
+    from attune_voice.store.archive import import_sessions, read_archive_parts
     from attune_voice.store.database import Store
 
-    archived = read_archive(file)
+    parts = read_archive_parts(file)
+    for refused in parts.refused:
+        warn(f"{file}: {refused}; left out")
+    if parts.refused and not parts.sessions:
+        fail(
+            f"{file}: none of its {len(parts.refused)} sessions can be imported",
+            exit_code=ArchiveError.exit_code,
+        )
     with Store.open() as store:
-        result = import_sessions(store, archived)
+        result = import_sessions(store, list(parts.sessions))
     added = len(result.added)
+    left_out = len(parts.refused)
     click.echo(
         f"Imported {added} session{'s' if added != 1 else ''}"
         + (f"; {result.skipped} already stored, left as they were" if result.skipped else "")
+        + (f"; {left_out} left out (above)" if left_out else "")
         + "."
     )

@@ -6,33 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import cli, dump_json, remembered_partners, warn
+from attune_voice.cli.app import (
+    cli,
+    dump_json,
+    format_stats,
+    remembered_partners,
+    text_or_json_option,
+    warn,
+)
 from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.audio.devices import DeviceInfo
-    from attune_voice.audio.stream_state import DeviceStats
     from attune_voice.session.room_check import Finding, RoomCheckResult
-
-
-def format_stats(stats: DeviceStats) -> str:
-    """One line on how the audio went, for the end of a session or a check."""
-    parts = [
-        f"{stats.overflows} input overflows",
-        f"{stats.underflows} output underflows",
-        f"{stats.deaths} stream deaths ({stats.silent_deaths} without a glitch flag)",
-        f"{stats.restarts} restarts ({stats.backoffs} put off)",
-        f"{stats.stalls} stalls",
-        f"{stats.catch_ups} catch-ups after a stall",
-        f"lost {stats.losses} times",
-        f"callback at most {stats.worst_callback_ms:.1f} ms",
-        f"{stats.library_lines} sound-library lines (in sound-libraries.log)",
-    ]
-    echo = stats.echo
-    if echo is not None and echo.delay_ms is not None:
-        leak = "none" if echo.leak_db is None else f"{echo.leak_db:.0f} dB, {echo.leaked_ms:.0f} ms"
-        parts.append(f"echo {echo.delay_ms:.0f} ms late, leaked {leak}")
-    return "audio: " + ", ".join(parts)
 
 
 # --- devices ------------------------------------------------------------------------------
@@ -52,7 +38,7 @@ def format_stats(stats: DeviceStats) -> str:
     help="Remember --input/--output/--latency for run and check (in config.toml).",
 )
 @click.option("--forget", is_flag=True, help="Forget the saved choice: use the defaults.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option("text: for reading; json: for programs.")
 def devices(
     input_device: str | None,
     output_device: str | None,
@@ -183,7 +169,7 @@ def _device_json(device: DeviceInfo) -> dict[str, Any]:
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers: a name fragment or an index.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option("text: for reading; json: for programs.")
 def check(
     partners: str | None, input_device: str | None, output_device: str | None, output: str
 ) -> None:
@@ -268,8 +254,8 @@ def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
         click.echo(f"coach's echo   not heard; taken for speech: {heard}")
     detector = detector_config(result)
     click.echo(
-        f"run will use   speech {detector.energy_margin_db:g} dB above the room, "
-        f"detector strictness {detector.aggressiveness}"
+        f"run will use   speech edges where the sound stands "
+        f"{detector.sound_margin_db:g} dB above the room"
     )
     click.echo("")
     for finding in found:

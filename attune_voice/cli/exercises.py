@@ -13,8 +13,11 @@ from attune_voice.cli.app import (
     cli,
     dump_json,
     fail,
+    limit_option,
     list_format_option,
     load_cli_exercise,
+    rounds_option,
+    text_table,
 )
 from attune_voice.errors import ScriptError, UsageError
 from attune_voice.exercises.model import Exercise
@@ -44,8 +47,18 @@ def _row(exercise: Exercise) -> dict[str, Any]:
 @click.pass_context
 def exercises(ctx: click.Context, output: str) -> None:
     """List the exercises: name, skill, length and goal (show, write or check one)."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        _list_exercises(output)
+
+
+@exercises.command("list")
+@list_format_option
+def exercises_list(output: str) -> None:
+    """List the exercises (the same as attune-voice exercises)."""
+    _list_exercises(output)
+
+
+def _list_exercises(output: str) -> None:
     from attune_voice.exercises.folders import custom_folder
     from attune_voice.exercises.library import library
 
@@ -56,15 +69,21 @@ def exercises(ctx: click.Context, output: str) -> None:
     if output == "json":
         dump_json(rows)
         return
-    name_width = max(len(row["name"]) for row in rows)
-    skill_width = max(len(row["skill"]) for row in rows)
-    for row in rows:
-        length = f"{max(1, round(row['duration_s'] / 60))} min"
-        mine = "" if row["source"] == "built-in" else "  (yours)"
-        click.echo(
-            f"{row['name']:<{name_width}}  {row['skill']:<{skill_width}}  {length:>6}  "
-            f"{row['goal']}{mine}"
-        )
+    lines = text_table(
+        ["exercise", "skill", "length", "goal"],
+        [
+            [
+                row["name"],
+                row["skill"],
+                f"{max(1, round(row['duration_s'] / 60))} min",
+                row["goal"] + ("" if row["source"] == "built-in" else "  (yours)"),
+            ]
+            for row in rows
+        ],
+        right=(2,),
+    )
+    for line in lines:
+        click.echo(line)
     click.echo(
         f"\nLengths are with every floor used in full. Your own exercises go in "
         f"{custom_folder()}; start one with: attune-voice exercises new NAME"
@@ -73,8 +92,8 @@ def exercises(ctx: click.Context, output: str) -> None:
 
 @exercises.command("show")
 @click.argument("name")
-@click.option("--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s.")
-@click.option("--rounds", type=int, help="Number of rounds.")
+@limit_option
+@rounds_option
 @click.option(
     "--format",
     "output",
@@ -121,6 +140,7 @@ def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
     """Write a commented script to adapt, into your exercises folder."""
     from attune_voice.exercises.folders import builtin_names, custom_folder, is_exercise_name
     from attune_voice.exercises.library import copy_of_script, exercise_template
+    from attune_voice.store.paths import write_private
 
     if not is_exercise_name(name):
         raise UsageError(
@@ -140,8 +160,12 @@ def exercises_new(name: str, origin: str | None, output: Path | None) -> None:
     if target.exists():
         raise UsageError(f"{target} already exists; edit it, or choose another name")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        if output is None:
+            # Only the exercises folder is ours to make; --output names an existing one.
+            target.parent.mkdir(parents=True, exist_ok=True)
+        elif not target.parent.is_dir():
+            raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+        write_private(target, text.encode("utf-8"), exclusive=True)
     except OSError as e:
         raise ScriptError(f"cannot write {target}: {e.strerror or e}") from e
     check_as = name if output is None else str(target)

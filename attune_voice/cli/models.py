@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attune_voice.cli.app import AttuneGroup, cli, dump_json
+from attune_voice.cli.app import AttuneGroup, cli, dump_json, text_or_json_option
 from attune_voice.errors import ModelError
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def models_group() -> None:
 
 
 @models_group.command("list")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option("text: for reading; json: for programs.")
 def models_list(output: str) -> None:
     """The published models, which are installed, and the one in use."""
     from attune_voice.listening import models

@@ -14,7 +14,8 @@ from attune_voice.errors import UsageError
 
 if TYPE_CHECKING:
     from attune_voice.review.history import History
-    from attune_voice.review.summary import SessionSummary, Timeline
+    from attune_voice.review.metrics import SessionSummary
+    from attune_voice.review.timeline import Timeline
     from attune_voice.store.database import SessionRecord
 
 
@@ -56,14 +57,15 @@ def review(
     session: int | None, output: str, event_rows: bool, html: Path | None, png: Path | None
 ) -> None:
     """Show how a stored session went (the latest by default): who spoke when, side by side."""
-    from attune_voice.review.summary import summarize, timeline
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.timeline import timeline
     from attune_voice.store.database import Store
 
     if event_rows and output != "csv":
         raise UsageError("--events goes with --format csv (the JSON always has the events)")
     if png is not None:
         _need_matplotlib()
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         session_id = session if session is not None else store.latest_session_id()
         if session_id is None:
             fail(f"no sessions stored yet; try: {DEMO_HINT}", exit_code=1)
@@ -117,7 +119,7 @@ def history(
     until_t = _day(until, "--until", next_day=True)
     if since_t is not None and until_t is not None and since_t >= until_t:
         raise UsageError(f"--since {since} is after --until {until}")
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         found = load_history(
             store,
             since=since_t,
@@ -153,7 +155,7 @@ def _print_review(summary: SessionSummary, laid_out: Timeline, record: SessionRe
     from rich.table import Table
     from rich.text import Text
 
-    from attune_voice.review.summary import (
+    from attune_voice.review.text import (
         BOTH_MARK,
         PARTNER_COLOURS,
         PROMPT_MARK,
@@ -226,7 +228,7 @@ def _print_history_csv(found: History) -> None:
 
 
 def _clock(seconds: float) -> str:
-    from attune_voice.review.summary import clock
+    from attune_voice.review.text import clock
 
     return clock(seconds)
 
@@ -259,8 +261,10 @@ def _need_matplotlib() -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    from attune_voice.store.paths import write_private
+
     try:
-        path.write_bytes(data)
+        write_private(path, data)
     except OSError as e:
         reason = e.strerror or str(e)
         raise UsageError(f"cannot write {path} ({reason}); give a path in a writable folder") from e

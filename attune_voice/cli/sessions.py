@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from attune_voice.bounds import DEMO_MINUTES, SEED
 from attune_voice.cli.app import (
+    Counted,
+    Measured,
     Progress,
     cli,
     dump_json,
+    limit_option,
     load_cli_exercise,
     parse_partners,
     remembered_partners,
+    rounds_option,
+    text_or_json_option,
     warn,
 )
 from attune_voice.config import RoomConfig
 from attune_voice.errors import AttuneError, UsageError
 from attune_voice.events import EndReason, Event
+
+
+@contextmanager
+def closing_writer(writer: Any) -> Iterator[None]:
+    """Closes ``writer`` (a ``WavWriter`` or None) when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def remember_summary(session_id: int, summary: Any) -> None:
@@ -32,7 +49,9 @@ def remember_summary(session_id: int, summary: Any) -> None:
 
 
 def print_review(events: list[Event], session_id: int, output: str) -> None:
-    from attune_voice.review.summary import format_summary, summarize, summary_to_json
+    from attune_voice.review.data import summary_to_json
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.text import format_summary
 
     summary = summarize(events)
     remember_summary(session_id, summary)
@@ -48,10 +67,8 @@ def print_review(events: list[Event], session_id: int, output: str) -> None:
 
 
 _exercise_argument = click.argument("exercise", default="speaker-listener")
-_limit_option = click.option(
-    "--limit", metavar="DURATION", help="Floor time per turn, e.g. 90s, 2m, 1m30s."
-)
-_rounds_option = click.option("--rounds", type=int, help="Number of rounds.")
+_limit_option = limit_option
+_rounds_option = rounds_option
 _model_option = click.option(
     "--model",
     type=click.Path(file_okay=False, path_type=Path),
@@ -68,13 +85,18 @@ DEMO_BREAK_S = 60.0
 
 @cli.command()
 @_exercise_argument
-@click.option("--minutes", type=float, help="Scale the session to last about this long.")
+@click.option(
+    "--minutes",
+    type=Measured(DEMO_MINUTES),
+    help=f"Scale the session to last about this long ({DEMO_MINUTES.said()}; not below"
+    " what the exercise needs).",
+)
 @click.option(
     "--seed",
-    type=int,
+    type=Counted(SEED),
     default=1,
     show_default=True,
-    help="Changes what the simulated partners say and do.",
+    help=f"Changes what the simulated partners say and do ({SEED.said()}).",
 )
 @click.option(
     "--partners",
@@ -91,14 +113,7 @@ DEMO_BREAK_S = 60.0
 )
 @_limit_option
 @_rounds_option
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the review.",
-)
+@text_or_json_option("How to print the review.")
 @click.option("--play", is_flag=True, help="Also play the room through the speakers, in real time.")
 @click.option(
     "--save-audio",
@@ -124,7 +139,8 @@ def demo(
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
     from attune_voice.listening.listener import Listener
-    from attune_voice.session.engine import CommandConfig, SessionEngine
+    from attune_voice.session.commands import CommandConfig
+    from attune_voice.session.engine import SessionEngine
     from attune_voice.session.loop import EventLog, SessionLoop
     from attune_voice.session.wiring import recording, session_understanding
     from attune_voice.simulated.demo import build_room, fit_to_minutes
@@ -134,14 +150,21 @@ def demo(
     names = parse_partners(partners)
     chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
-        if minutes <= 0:
-            raise UsageError("--minutes must be more than 0")
-        chosen = fit_to_minutes(chosen, minutes, limit_fixed=limit is not None)
+        try:
+            chosen = fit_to_minutes(
+                chosen, minutes, limit_fixed=limit is not None, rounds_fixed=rounds is not None
+            )
+        except ValueError as e:
+            raise UsageError(f"--minutes {minutes:g}: {e}") from e
     room_config = RoomConfig(seed=seed, microphones=int(microphones))
     # The simulated partners need no model; the hint about one is for real sessions.
     hearing = session_understanding(model, chosen, transcripts)
     understanding = hearing() if hearing is not None else None
+    # The file is opened before the session starts: a path that cannot be written
+    # fails the command before anything is stored.
+    writer = WavWriter(save_audio, room_config.microphones) if save_audio else None
     with (
+        closing_writer(writer),
         SpeechRenderer() as renderer,
         recording(chosen, names, "demo", warn=warn) as (append, finish),
     ):
@@ -159,7 +182,6 @@ def demo(
         loop = SessionLoop(room, engine, Listener(room.channels, understanding=understanding))
         progress = Progress("simulated", minutes * 60 if minutes else None)
         loop.on_progress = progress
-        writer = WavWriter(save_audio, room.channels) if save_audio else None
         if writer is not None:
             loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
         monitor = None
@@ -177,8 +199,6 @@ def demo(
             _say_summary(loop, renderer, log.events, reason)
         finally:
             progress.done()
-            if writer is not None:
-                writer.close()
             if monitor is not None:
                 monitor.close()
     print_review(log.events, session_id, output)
@@ -206,7 +226,7 @@ def run(
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.rebased import Rebased
     from attune_voice.audio.stream import DeviceAudio
-    from attune_voice.cli.devices import format_stats
+    from attune_voice.cli.app import format_stats
     from attune_voice.listening.listener import Listener
     from attune_voice.session.consent import Logging
     from attune_voice.session.engine import SessionEngine
@@ -334,6 +354,7 @@ def _say_summary(loop: Any, renderer: Any, events: list[Event], reason: EndReaso
     """A few warm words at the end of a completed session, through the same speakers."""
     if reason is not EndReason.COMPLETED:
         return
-    from attune_voice.review.summary import spoken_summary, summarize
+    from attune_voice.review.metrics import summarize
+    from attune_voice.review.text import spoken_summary
 
     loop.play_to_end(renderer.render(spoken_summary(summarize(events))))

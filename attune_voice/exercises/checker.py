@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from attune_voice.bounds import BREAK_S, FLOOR_LIMIT_S, MAX_ATTEMPTS, ROUNDS, Bound
 from attune_voice.durations import format_duration, parse_duration_s
 from attune_voice.exercises.folders import SLUG
 from attune_voice.exercises.model import (
@@ -117,8 +118,12 @@ def _seconds(value: object) -> float | None:
             return parse_duration_s(value)
         except ValueError:
             return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # a whole number past any float: longer than any bound
+            return math.inf
+        return seconds if math.isfinite(seconds) else None
     return None
 
 
@@ -249,7 +254,7 @@ class Checker:
                 f"keep it under {_ABOUT_WORDS}; put any explanation in a say step just before it",
             )
 
-    def whole_number(self, place: Place, value: object) -> int | None:
+    def whole_number(self, place: Place, value: object, bound: Bound) -> int | None:
         name = str(place[-1])
         if value is None:
             return None
@@ -263,13 +268,18 @@ class Checker:
                 )
             self.add(place, f"{name} must be a whole number, not {shown(value)}", suggestion)
             return None
-        if value < 1:
-            self.add(place, f"{name} is {value}", f"write {name} = 1 or more")
+        if not bound.low <= value <= bound.high:
+            # Said short: a number of a hundred digits would hide the message.
+            shown_value = str(value) if len(str(value)) <= 12 else f"{str(value)[:9]}..."
+            self.add(place, f"{name} is {shown_value}", f"write {name} = {bound.said()}")
             return None
         return value
 
-    def duration(self, place: Place, value: object, what: str) -> float | None:
-        """Seconds above zero, from a duration string or a bare number of seconds."""
+    def duration(
+        self, place: Place, value: object, what: str, bound: Bound | None = None
+    ) -> float | None:
+        """Seconds above zero (and inside ``bound``), from a duration string or a bare
+        number of seconds."""
         if value is None:
             return None
         seconds = _seconds(value)
@@ -282,6 +292,15 @@ class Checker:
             return None
         if seconds <= 0:
             self.add(place, f"{what} {shown(value)} is no time at all", _DURATION_HINT, str(value))
+            return None
+        if bound is not None and not bound.contains(seconds):
+            size = "too long" if seconds > bound.high else "too short"
+            self.add(
+                place,
+                f"{what} {shown(value)} is {size}",
+                f"a {what} is {bound.said()}",
+                str(value),
+            )
             return None
         return seconds
 
@@ -366,7 +385,7 @@ class Checker:
             guess = f'did you mean "{close}"? ' if close else ""
             self.add((*at, "who"), f"unknown who {shown(raw_who)}", f"{guess}use {one_of(people)}")
 
-        limit_s = self.duration((*at, "limit"), table.get("limit"), "limit")
+        limit_s = self.duration((*at, "limit"), table.get("limit"), "limit", FLOOR_LIMIT_S)
         cues_s = self.cues((*at, "cues"), table.get("cues"))
         if kind is not None and kind not in FLOOR_KINDS:
             for key in ("limit", "cues"):
@@ -509,6 +528,13 @@ class Checker:
 
     def break_length(self, raw: object) -> float | None:
         seconds = self.duration(("break",), raw, "break")
+        if seconds is not None and seconds > BREAK_S.high:
+            self.add(
+                ("break",),
+                f"a break of {format_duration(seconds)} is too long",
+                f"a time-out lasts {BREAK_S.said()}",
+            )
+            return None
         if seconds is not None and seconds < DEFAULT_BREAK_S:
             self.add(
                 ("break",),
@@ -556,11 +582,15 @@ class Checker:
         title = self.text(("title",), data.get("title"), required=False)
         goal = self.text(("goal",), data.get("goal"), required=False)
         skill = self.text(("skill",), data.get("skill"), required=True)
-        rounds = self.whole_number(("rounds",), data.get("rounds"))
-        max_attempts = self.whole_number(("max_attempts",), data.get("max_attempts"))
-        limit_s = self.duration(("limit",), data.get("limit"), "limit")
-        paraphrase_s = self.duration(("paraphrase_limit",), data.get("paraphrase_limit"), "limit")
-        confirm_s = self.duration(("confirm_limit",), data.get("confirm_limit"), "limit")
+        rounds = self.whole_number(("rounds",), data.get("rounds"), ROUNDS)
+        max_attempts = self.whole_number(("max_attempts",), data.get("max_attempts"), MAX_ATTEMPTS)
+        limit_s = self.duration(("limit",), data.get("limit"), "limit", FLOOR_LIMIT_S)
+        paraphrase_s = self.duration(
+            ("paraphrase_limit",), data.get("paraphrase_limit"), "limit", FLOOR_LIMIT_S
+        )
+        confirm_s = self.duration(
+            ("confirm_limit",), data.get("confirm_limit"), "limit", FLOOR_LIMIT_S
+        )
         cues_s = self.cues(("cues",), data.get("cues"))
         handover = self.handover(data.get("handover"))
         break_s = self.break_length(data.get("break"))

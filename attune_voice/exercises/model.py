@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from attune_voice.bounds import BREAK_S
 from attune_voice.compat import StrEnum
 
 
@@ -47,7 +48,7 @@ SOUND_EVENTS = ("cue", "floor_end", "overtime")
 
 DEFAULT_HANDOVER = ("i'm done", "over to you", "that's all")
 
-DEFAULT_BREAK_S = 20 * 60.0
+DEFAULT_BREAK_S = BREAK_S.low
 """A time-out for flooding lasts at least 20 minutes: the body needs that long to calm."""
 
 

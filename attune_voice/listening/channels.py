@@ -1,78 +1,66 @@
-"""Speech detection on every channel: features, noise floors, voicing and segmenters together.
+"""Speech detection on every channel: the voice model, noise floors and segmenters together.
 
 One detector serves live sessions, the simulated room and ``attune-voice analyze``.
-It works on 10 ms sub-frames, each described by a few numbers computed for a whole
-block at once (numpy, no per-sample Python loop):
+Two questions are asked of every 10 ms sub-frame, by two different means:
 
-- the level in two bands, the voice band (about 300-900 Hz, where voicing lives and
-  rumble, hum and traffic do not) and the presence band (pre-emphasised, mostly above
-  1.5 kHz: consonants and whispers), each against its own noise floor, tracked by
-  minimum statistics so that the detector adapts to the room instead of trusting one
-  fixed threshold;
-- periodicity: the normalised autocorrelation of the voice band over 32 ms at 2 kHz,
-  searched over pitch periods of 2.5-16 ms (400-62 Hz). Voiced speech is periodic at
-  any level and under broadband noise; fans, traffic, clicks and slams are not;
-- whether the pitch is *held* as a musical note holds it (a voice glides), and how
-  much of the last second's pitched sound was held: music is periodic too;
-- webrtcvad's decision, which also hears unvoiced speech (a whisper), asked only for
-  sub-frames that are strong, not musical and not the decay of a knock.
+- *Is someone speaking?* Silero VAD (``attune_voice.listening.silero``), a small neural
+  network that hears 32 ms windows with a memory of what came before, gives a speech
+  probability; a channel is *voiced* from the first probability of at least
+  ``speech_on_probability`` until one falls below ``speech_off_probability`` (Silero's
+  own 0.5 and 0.35). Nothing about the room is learnt for this: a voice that talks
+  from the first second, or over steady noise, is heard as a voice.
+- *Where does the sound begin and end?* The level in two bands, the voice band (about
+  300-900 Hz) and the presence band (pre-emphasised, mostly above 1.5 kHz: consonants
+  and whispers), against noise floors tracked by minimum statistics. This never
+  decides whether speech exists; it only moves a segment's edges from the model's
+  32 ms windows onto the audio.
 
-A sub-frame is *sound* when either band stands above its floor, and *voiced* when it
-is periodic, not held, and its voice band stands above its floor (or webrtcvad hears
-speech there). Speech is sound that holds enough voicing; its edges are where that
-sound begins and ends (consonants and fading endings included), never padded, and
-pauses shorter than ``merge_gap_s`` are merged. With a microphone per partner, a
-channel only speaks where it is close to the loudest channel, so crosstalk stays
-with the partner who made it.
+Each sub-frame gets the probability of the latest window complete by its end, so a
+decision never waits for later audio: the end-of-speech event comes as early as the
+windows allow. Speech is voicing confirmed over ``min_speech_s``; its edges are where
+the sound around it begins and ends (never padded), and pauses shorter than
+``merge_gap_s`` are merged (see ``Segmenter``). With a microphone per partner, each
+channel has its own model stream, and a channel only speaks where it is close to the
+loudest channel, so crosstalk stays with the partner who made it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from attune_voice.audio.frames import Pcm
 from attune_voice.config import DetectorConfig
-from attune_voice.listening.arrays import Bools, Floats, scalar_f64
-from attune_voice.listening.features import MUSIC_SHARE, FeatureExtractor
+from attune_voice.listening.arrays import Bools, scalar_f64
+from attune_voice.listening.features import LevelMeter
 from attune_voice.listening.noise_floor import FloorTracker
 from attune_voice.listening.segmenter import Onset, Segment, Segmenter
+from attune_voice.listening.silero import (
+    WINDOW_SAMPLES,
+    Probabilities,
+    SileroBatch,
+    SileroModel,
+    SileroStream,
+)
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES, subframe_t
-from attune_voice.listening.voicing import VoicingDetector
-from attune_voice.listening.webrtc import WebRtcVoicing
+from attune_voice.listening.voicing import SubframeVoicing
 
-_CUE_FLOOR_DBFS = -55.0
-_CUE_MAX_GAIN_DB = 30.0
-"""webrtcvad hears best at a talking level: a quiet room is lifted so that its floor
-sits near -55 dBFS (never lowered, by 30 dB at most)."""
-
-_F64_MUSIC_SHARE = scalar_f64(MUSIC_SHARE)
+_BATCH_S = 240.0
+"""In batch mode, audio is judged this much at a time: 30 slices of 8 s, 15 per core."""
+_PIECE_SUBFRAMES = 1000
+"""The levels and segmenters take a judged batch 10 s at a time (bounded memory)."""
 
 
-@dataclass(frozen=True)
-class _Limits:
-    """The detector's thresholds from its configuration, as 0-d arrays (see ``scalar_f32``)."""
-
-    voice_sound_db: Floats
-    sound_db: Floats
-    voiced_db: Floats
-    music_voice_db: Floats
-    periodicity: Floats
-    energy_db: Floats
-    channel_db: Floats
-
-    @classmethod
-    def of(cls, config: DetectorConfig) -> _Limits:
-        return cls(
-            voice_sound_db=scalar_f64(config.voice_sound_margin_db),
-            sound_db=scalar_f64(config.sound_margin_db),
-            voiced_db=scalar_f64(config.voiced_margin_db),
-            music_voice_db=scalar_f64(config.music_voice_margin_db),
-            periodicity=scalar_f64(config.periodicity_min),
-            energy_db=scalar_f64(config.energy_margin_db),
-            channel_db=scalar_f64(config.channel_margin_db),
-        )
+def hysteresis(probability: Probabilities, on: float, off: float, voiced: Bools) -> Bools:
+    """Voicing of each sub-frame, time along the last axis: on from a probability of at
+    least ``on``, off below ``off``, else as before (``voiced``, one per channel, is
+    the state before the block)."""
+    count = probability.shape[-1]
+    decided = np.where(probability >= on, 1, np.where(probability < off, 0, -1))
+    latest = np.where(decided >= 0, np.arange(count), -1)
+    np.maximum.accumulate(latest, axis=-1, out=latest)
+    carried = np.take_along_axis(decided, np.maximum(latest, 0), axis=-1)
+    result: Bools = np.where(latest >= 0, carried == 1, voiced[:, None])
+    return result
 
 
 class ChannelDetector:
@@ -82,26 +70,44 @@ class ChannelDetector:
     only where it is within ``channel_margin_db`` of the loudest channel, so that a
     partner's voice leaking into the other microphone is not taken for the other
     partner.
+
+    ``batch`` suits a recording read from a file: audio is gathered and judged
+    ``_BATCH_S`` at a time as independent slices on both cores, so segments come later
+    than the audio that ends them (``flush`` gives the rest). Live, each frame is judged
+    as it comes.
     """
 
     def __init__(
         self,
         config: DetectorConfig,
         channels: int,
-        voicing: list[VoicingDetector] | None = None,
+        model: SileroModel | None = None,
+        batch: bool = False,
     ) -> None:
         self._config = config
         self.channels = channels
-        if voicing is None and config.webrtcvad_cue:
-            voicing = [WebRtcVoicing(config.aggressiveness) for _ in range(channels)]
-        self._voicing = voicing
-        self._features = FeatureExtractor(channels)
+        model = SileroModel() if model is None else model
+        self._voicing: list[SubframeVoicing] = (
+            [SileroBatch(model) for _ in range(channels)]
+            if batch
+            else [SileroStream(model) for _ in range(channels)]
+        )
+        self._batch = batch
+        self._gathered: list[Pcm] = []
+        self._gathered_samples = 0
+        self._voiced = np.zeros(channels, dtype=bool)
+        """Each channel's voicing after the last sub-frame (the hysteresis state)."""
+        self._levels = LevelMeter(channels)
         # Series: the broadband, voice-band and presence-band levels of each channel.
         self._floors = FloorTracker((3, channels), config.noise_rise_db_per_s, smooth_subframes=5)
-        self._limits = _Limits.of(config)
-        self._segmenters = [Segmenter(config, channel) for channel in range(channels)]
+        self._voice_sound_db = scalar_f64(config.voice_sound_margin_db)
+        self._sound_db = scalar_f64(config.sound_margin_db)
+        self._channel_db = scalar_f64(config.channel_margin_db)
+        # A decision is about the window that began 32 ms before it is known.
+        delay = WINDOW_SAMPLES // SUBFRAME_SAMPLES
+        self._segmenters = [Segmenter(config, channel, delay) for channel in range(channels)]
         self._index = 0
-        """Sub-frames consumed: the detector's clock."""
+        """Sub-frames judged: the detector's clock."""
 
     @property
     def t(self) -> float:
@@ -111,68 +117,72 @@ class ChannelDetector:
         """The broadband noise floor of a channel."""
         return float(self._floors.dbfs[0, channel])
 
-    def evidence(self, pcm: Pcm) -> tuple[Bools, Bools]:
+    def probabilities(self, pcm: Pcm) -> Probabilities:
+        """The model's speech probability for each sub-frame of a (channels, samples)
+        block, shaped (channels, sub-frames); advances the model streams."""
+        x = pcm.reshape(self.channels, -1)
+        return np.stack([v.feed_subframes(x[c]) for c, v in enumerate(self._voicing)])
+
+    def evidence(self, pcm: Pcm, probability: Probabilities | None = None) -> tuple[Bools, Bools]:
         """Sound and voicing of each sub-frame of a (channels, samples) block, shaped
-        (channels, sub-frames); advances the features and floors, not the segmenters."""
-        limits = self._limits
-        features, levels = self._features.measure(pcm)
-        # Time first from here on, as the extractor works (see FeatureExtractor).
-        periodicity, held_pitch = features.periodicity.T, features.held_pitch.T
-        held_share, music_heard = features.held_share.T, features.music_heard.T
+        (channels, sub-frames); advances the model (unless its ``probability`` is
+        given), the floors and the voicing, not the segmenters."""
+        if probability is None:
+            probability = self.probabilities(pcm)
+        config = self._config
+        voiced = hysteresis(
+            probability, config.speech_on_probability, config.speech_off_probability, self._voiced
+        )
+        if voiced.shape[1]:
+            self._voiced = voiced[:, -1].copy()
+        levels = self._levels.levels(pcm)
         floors = self._floors.track(levels)
-        broadband, voice, presence = levels - floors
-        sound = voice >= limits.voice_sound_db
-        sound |= presence >= limits.sound_db
-        # Where music plays, its note changes look like a voice for a moment; a voice
-        # over music stands well above it (the floor has learnt the music).
-        voice_needed = np.where(music_heard, limits.music_voice_db, limits.voiced_db)
-        unmusical = held_share < _F64_MUSIC_SHARE
-        unmusical &= ~held_pitch
-        voiced = periodicity >= limits.periodicity
-        voiced &= voice >= voice_needed
-        voiced &= unmusical
-        if self._voicing is not None:
-            # webrtcvad hears unvoiced speech (a whisper) too; it is asked only where
-            # the sound is strong, not musical and not the decay of a knock.
-            eligible = broadband >= limits.energy_db
-            eligible &= presence >= limits.energy_db
-            eligible &= unmusical
-            eligible &= ~features.fading.T
-            voiced |= self._cue(pcm.reshape(self.channels, -1), eligible, floors[0])
-        sound |= voiced
+        _, voice, presence = levels - floors
+        sound = voice >= self._voice_sound_db
+        sound |= presence >= self._sound_db
+        sound = sound.T
         if self.channels > 1:
             level = levels[0]
             loudest = np.maximum.reduce(level, axis=1, keepdims=True)
-            own = level >= loudest - limits.channel_db
+            own = (level >= loudest - self._channel_db).T
             sound &= own
-            voiced &= own
-        return sound.T, voiced.T
-
-    def _cue(self, pcm: Pcm, eligible: Bools, floor_dbfs: Floats) -> Bools:
-        """webrtcvad's decisions where ``eligible`` (time first); it hears every
-        sub-frame regardless."""
-        assert self._voicing is not None
-        count, channels = eligible.shape
-        samples = pcm[:, : count * SUBFRAME_SAMPLES]
-        if count and np.minimum.reduce(floor_dbfs, axis=None) < _CUE_FLOOR_DBFS:
-            # A gain of exactly 1 leaves int16 samples as they are, so lifting every
-            # channel gives what lifting only the quiet ones would.
-            gain_db = np.clip(_CUE_FLOOR_DBFS - floor_dbfs, 0.0, _CUE_MAX_GAIN_DB)
-            gain = (10.0 ** (gain_db / 20.0)).T[:, :, None].astype(np.float32)
-            lifted = samples.reshape(channels, count, SUBFRAME_SAMPLES) * gain
-            np.clip(lifted, -32768, 32767, out=lifted)
-            samples = lifted.astype(np.int16).reshape(channels, -1)
-        decisions = np.empty((count, channels), dtype=bool)
-        for channel in range(channels):
-            decisions[:, channel] = self._voicing[channel].speech(samples[channel])
-        decisions &= eligible
-        return decisions
+            # The other partner's voice leaks into this microphone: the model hears it
+            # as a voice, so a channel is voiced only where its own sound leads.
+            voiced &= sound
+        return sound, voiced
 
     def feed(self, pcm: Pcm) -> tuple[list[Onset], list[Segment]]:
         """Process a (channels, samples) block whose length is a multiple of 10 ms."""
+        if not self._batch:
+            return self._run(pcm, None)
+        self._gathered.append(pcm.reshape(self.channels, -1))
+        self._gathered_samples += self._gathered[-1].shape[1]
+        if self._gathered_samples < _BATCH_S * SUBFRAME_SAMPLES * 100:
+            return [], []
+        return self._judge_gathered()
+
+    def _judge_gathered(self) -> tuple[list[Onset], list[Segment]]:
+        if not self._gathered:
+            return [], []
+        pcm = np.concatenate(self._gathered, axis=1)
+        self._gathered, self._gathered_samples = [], 0
+        probability = self.probabilities(pcm)
         onsets: list[Onset] = []
         segments: list[Segment] = []
-        sound, voiced = self.evidence(pcm)
+        piece = _PIECE_SUBFRAMES * SUBFRAME_SAMPLES
+        for k, start in enumerate(range(0, pcm.shape[1], piece)):
+            part = probability[:, k * _PIECE_SUBFRAMES : (k + 1) * _PIECE_SUBFRAMES]
+            found = self._run(pcm[:, start : start + piece], part)
+            onsets += found[0]
+            segments += found[1]
+        return onsets, segments
+
+    def _run(
+        self, pcm: Pcm, probability: Probabilities | None
+    ) -> tuple[list[Onset], list[Segment]]:
+        onsets: list[Onset] = []
+        segments: list[Segment] = []
+        sound, voiced = self.evidence(pcm, probability)
         count = sound.shape[1]
         for channel in range(self.channels):
             found = self._segmenters[channel].run(self._index, sound[channel], voiced[channel])
@@ -184,11 +194,20 @@ class ChannelDetector:
         return onsets, segments
 
     def skip(self, samples: int) -> list[Segment]:
-        """Gated audio (a prompt playing): close open segments and advance the clock."""
+        """Gated audio (a prompt playing): close open segments and advance the clock.
+
+        The model's memory starts afresh when the microphone opens again: what it had
+        heard before the prompt is no guide to what follows it.
+        """
         segments = [s for s in (seg.gate(self._index) for seg in self._segmenters) if s is not None]
         self._index += samples // SUBFRAME_SAMPLES
+        for voicing in self._voicing:
+            voicing.reset()
+        self._voiced[...] = False
         return segments
 
     def flush(self) -> list[Segment]:
-        """End of stream: close any open segment."""
-        return [s for s in (seg.gate(self._index) for seg in self._segmenters) if s is not None]
+        """End of stream: judge what is gathered and close any open segment."""
+        segments = self._judge_gathered()[1] if self._batch else []
+        closed = [s for s in (seg.gate(self._index) for seg in self._segmenters) if s is not None]
+        return segments + closed

@@ -15,8 +15,7 @@ from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.noise_floor import NoiseFloor
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
-from attune_voice.listening.voicing import VoicingDetector
-from attune_voice.session.engine import (
+from attune_voice.session.ports import (
     Command,
     EngineInput,
     Heard,
@@ -201,11 +200,10 @@ class Listener:
         self,
         channels: int,
         config: DetectorConfig | None = None,
-        voicing: list[VoicingDetector] | None = None,
         understanding: Understanding | None = None,
     ) -> None:
         self._config = config or DetectorConfig()
-        self._detector = ChannelDetector(self._config, channels, voicing)
+        self._detector = ChannelDetector(self._config, channels)
         self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
         self.understanding = understanding

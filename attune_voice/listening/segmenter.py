@@ -47,40 +47,46 @@ class Segmenter:
 
     ::
 
-        SILENCE --voiced--> ONSET --voiced for min_speech_s--> SPEECH   (emit Onset)
+        SILENCE --voiced--> ONSET
+        ONSET --voiced for min_speech_s within confirm_window_s--> SPEECH  (emit Onset)
         ONSET --no voicing for confirm_window_s--> SILENCE  (a click, a bump: dropped)
-        SPEECH --quiet--> HANGOVER
-        SPEECH --sound but no voicing for merge_gap_s--> SILENCE         (emit Segment)
-        HANGOVER --sound within consonant_gap_s, or voicing--> SPEECH   (a short pause)
-        HANGOVER --quiet for merge_gap_s--> SILENCE                      (emit Segment)
+        SPEECH --voicing stops--> HANGOVER           (the end: where its sound stops)
+        HANGOVER --voiced for resume_voiced_s--> SPEECH                 (a short pause)
+        HANGOVER --merge_gap_s past the end--> SILENCE                  (emit Segment)
         any --gate--> SILENCE                                  (emit Segment if open)
 
-    A segment starts where the sound that leads into its voicing begins (a soft
-    consonant, at most ``onset_lookback_s`` before the voicing) and ends where its last
-    sound stops. Sound further than ``consonant_gap_s`` from speech counts only when
-    voicing follows it, so a lone bump in the noise never stretches a segment; and
-    sound that goes on without voicing (music or a tap running on after the words)
-    ends the speech at its last voicing. Time is the sub-frame index: nothing here
-    reads a clock.
+    Voicing says whether there is speech; sound only places its edges. A voicing
+    decision is known ``voicing_delay`` sub-frames after the audio it is about begins
+    (the model's window), and the model hears a voice begin and stop a little late. So
+    a segment starts where the sound that leads into its voicing begins (at most
+    ``onset_lookback_s`` before the voicing; ``voicing_delay`` before it when there is
+    no such sound) and ends where its sound stops while voiced (at most
+    ``end_lookback_s`` before the voicing stops; where it stops when there is no
+    sound), never padded. A pause is the time from that end until voicing resumes.
+    Time is the sub-frame index: nothing here reads a clock.
     """
 
-    def __init__(self, config: DetectorConfig, channel: int = 0) -> None:
+    def __init__(self, config: DetectorConfig, channel: int = 0, voicing_delay: int = 0) -> None:
         self.state = SegmenterState.SILENCE
         self._channel = channel
+        self._delay = voicing_delay
         self._min_voiced = max(1, round(config.min_speech_s / SUBFRAME_S))
         self._confirm_window = max(self._min_voiced, round(config.confirm_window_s / SUBFRAME_S))
         self._merge_gap = max(1, round(config.merge_gap_s / SUBFRAME_S))
         self._lookback = max(0, round(config.onset_lookback_s / SUBFRAME_S))
+        self._end_lookback = max(0, round(config.end_lookback_s / SUBFRAME_S))
         self._bridge = max(1, round(config.consonant_gap_s / SUBFRAME_S))
         self._resume_voiced = max(1, round(config.resume_voiced_s / SUBFRAME_S))
         self._start = 0
         """Sub-frame index where the current speech starts."""
-        self._last_sound_end = 0
-        """Sub-frame index just past the last sound of the current speech."""
+        self._end = 0
+        """Sub-frame index just past the current speech (once its voicing has stopped)."""
+        self._last_sound = 0
+        """Sub-frame index just past the last sound heard while voiced."""
         self._last_voiced = 0
         """Sub-frame index just past the last voicing of the current speech."""
-        self._tentative: int | None = None
-        """Where sound resumed after a pause, too far from the speech to join it alone."""
+        self._previous_end = 0
+        """Where the last segment ended: the next one never starts before it."""
         self._voiced: deque[int] = deque()
         """Indices of recent voiced sub-frames, while confirming."""
         self._runs: deque[tuple[int, int]] = deque(maxlen=64)
@@ -89,7 +95,6 @@ class Segmenter:
 
     def step(self, index: int, sound: bool, voiced: bool) -> tuple[Onset | None, Segment | None]:
         """Advance by the sub-frame ``index``: whether it held sound, and voicing."""
-        sound = sound or voiced
         self._remember(index, sound)
         onset: Onset | None = None
         segment: Segment | None = None
@@ -109,34 +114,38 @@ class Segmenter:
         elif state is SegmenterState.SPEECH:
             if voiced:
                 self._last_voiced = index + 1
-            elif not sound:
+                if sound:
+                    self._last_sound = index + 1
+            else:
                 self.state = SegmenterState.HANGOVER
-                self._last_sound_end = index
+                self._end = self._ending()
                 self._voiced.clear()
-                self._tentative = None
-            elif index + 1 - self._last_voiced >= self._merge_gap:
-                self._last_sound_end = self._last_voiced
-                segment = self._close()
+                segment = self._hangover(index)
         else:  # HANGOVER
             if voiced:
                 self._voiced.append(index)
-                while self._voiced[0] <= index - self._confirm_window:
-                    self._voiced.popleft()
             if len(self._voiced) >= self._resume_voiced:
                 self.state = SegmenterState.SPEECH
                 self._last_voiced = index + 1
-            elif sound and index - self._last_sound_end < self._bridge:
-                self.state = SegmenterState.SPEECH
-            elif not sound:
-                self._tentative = None
-                if index + 1 - self._last_sound_end >= self._merge_gap:
-                    segment = self._close()
-            elif self._tentative is None:
-                self._tentative = index
-            elif index + 1 - self._tentative >= self._merge_gap:
-                # Sound that has not led to voicing in a merge gap is not this speech.
-                segment = self._close()
+                if sound:
+                    self._last_sound = index + 1
+            else:
+                segment = self._hangover(index)
         return onset, segment
+
+    def _hangover(self, index: int) -> Segment | None:
+        while self._voiced and self._voiced[0] <= index - self._confirm_window:
+            self._voiced.popleft()
+        # Voicing that began within the merge gap may still resume the speech.
+        resuming = bool(self._voiced) and self._voiced[0] - self._end < self._merge_gap
+        if index + 1 - self._end >= self._merge_gap and not resuming:
+            return self._close()
+        return None
+
+    def _ending(self) -> int:
+        """Where the speech ends, now that its voicing has stopped."""
+        earliest = max(self._start + 1, self._last_voiced - self._end_lookback)
+        return self._last_sound if self._last_sound >= earliest else self._last_voiced
 
     def run(
         self, first_index: int, sound: Bools, voiced: Bools
@@ -149,7 +158,6 @@ class Segmenter:
         """
         onsets: list[Onset] = []
         segments: list[Segment] = []
-        sound = sound | voiced
         if len(sound) <= _STEP_BELOW:
             pairs = zip(sound.tolist(), voiced.tolist(), strict=True)
             for k, (is_sound, is_voiced) in enumerate(pairs):
@@ -160,21 +168,23 @@ class Segmenter:
                     segments.append(segment)
             return onsets, segments
         voiced_at = np.flatnonzero(voiced)
-        quiet_at = np.flatnonzero(~sound)
+        unvoiced_at = np.flatnonzero(~voiced)
+        sound_at = np.flatnonzero(sound)
         count = len(sound)
         k = 0
         while k < count:
             if self.state is SegmenterState.SILENCE:
                 upto = _next(voiced_at, k, count)
             elif self.state is SegmenterState.SPEECH:
-                upto = self._speech_until(first_index, k, _next(quiet_at, k, count), voiced_at)
+                upto = _next(unvoiced_at, k, count)
             else:
                 upto = k
             if upto > k:
                 if self.state is SegmenterState.SPEECH:
-                    last = int(np.searchsorted(voiced_at, upto)) - 1
-                    if last >= 0 and voiced_at[last] >= k:
-                        self._last_voiced = first_index + int(voiced_at[last]) + 1
+                    self._last_voiced = first_index + upto
+                    last = int(np.searchsorted(sound_at, upto)) - 1
+                    if last >= 0 and sound_at[last] >= k:
+                        self._last_sound = first_index + int(sound_at[last]) + 1
                 self._remember_span(first_index + k, sound[k:upto])
                 k = upto
                 continue
@@ -186,29 +196,18 @@ class Segmenter:
             k += 1
         return onsets, segments
 
-    def _speech_until(
-        self, first_index: int, k: int, quiet: int, voiced_at: npt.NDArray[np.intp]
-    ) -> int:
-        """Where speech next needs a step: its next quiet sub-frame, or the first one
-        after voicing has been missing for a merge gap (indices relative to the block)."""
-        voicing = voiced_at[np.searchsorted(voiced_at, k) : np.searchsorted(voiced_at, quiet)]
-        after = np.concatenate(([self._last_voiced - first_index], voicing + 1))
-        following = np.concatenate((voicing, [quiet + self._merge_gap]))
-        long_gaps = np.flatnonzero(following - after >= self._merge_gap)
-        timeout = int(after[long_gaps[0]]) + self._merge_gap - 1
-        return min(quiet, max(timeout, k))
-
     def gate(self, index: int) -> Segment | None:
         """The microphone is gated from sub-frame ``index``: close any open segment."""
         segment: Segment | None = None
         if self.state is SegmenterState.SPEECH:
-            self._last_sound_end = index
+            self._end = self._ending() if self._last_voiced < index else index
             segment = self._close()
         elif self.state is SegmenterState.HANGOVER:
             segment = self._close()
         self.state = SegmenterState.SILENCE
         self._runs.clear()
         self._run_start = None
+        self._previous_end = max(self._previous_end, index)
         return segment
 
     def _confirm(self) -> Onset | None:
@@ -219,11 +218,18 @@ class Segmenter:
         self.state = SegmenterState.SPEECH
         self._start = self._onset_start(self._voiced[0])
         self._last_voiced = self._voiced[-1] + 1
+        if self._run_start is not None:
+            self._last_sound = self._last_voiced
+        elif self._runs and self._runs[-1][1] > self._start:
+            self._last_sound = self._runs[-1][1]
+        else:
+            self._last_sound = self._start
         return Onset(subframe_t(self._start), self._channel)
 
     def _close(self) -> Segment:
         self.state = SegmenterState.SILENCE
-        return Segment(subframe_t(self._start), subframe_t(self._last_sound_end), self._channel)
+        self._previous_end = self._end
+        return Segment(subframe_t(self._start), subframe_t(self._end), self._channel)
 
     def _remember(self, index: int, sound: bool) -> None:
         if sound and self._run_start is None:
@@ -250,19 +256,23 @@ class Segmenter:
         self._run_start = starts[-1] if len(starts) > len(ends) else None
 
     def _onset_start(self, first_voiced: int) -> int:
-        # Walk back from the first voicing over the sound before it, across gaps
-        # shorter than a consonant gap, but no further than the lookback.
-        earliest = first_voiced - self._lookback
-        start = first_voiced
+        # The sound under way at the first voicing, then back over the sound before it
+        # across gaps shorter than a consonant gap, no further than the lookback; with
+        # no sound there, the start of the window the first voicing was about.
+        earliest = max(first_voiced - self._lookback, self._previous_end)
+        start: int | None = None
         if self._run_start is not None and self._run_start <= first_voiced:
             start = self._run_start
         for run_start, run_end in reversed(self._runs):
-            if run_start >= start:
+            reference = first_voiced if start is None else start
+            if run_start >= reference:
                 continue
-            if start - run_end >= self._bridge or run_end <= earliest:
+            if reference - run_end >= self._bridge or run_end <= earliest:
                 break
             start = run_start
-        return max(start, earliest)
+        if start is None:
+            start = first_voiced - self._delay
+        return max(start, earliest, 0)
 
 
 _STEP_BELOW = 16

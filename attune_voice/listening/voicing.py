@@ -1,16 +1,21 @@
-"""The seam where voicing sources plug into the detector: which sub-frames hold speech."""
+"""The seam where a voice model plugs into the detector: a speech probability per sub-frame."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from attune_voice.audio.frames import Pcm
-from attune_voice.listening.arrays import Bools
+from attune_voice.listening.silero import Probabilities
 
 
-class VoicingDetector(Protocol):
-    """Says which 10 ms sub-frames of 16 kHz int16 audio hold speech."""
+class SubframeVoicing(Protocol):
+    """Speech probabilities of one channel of 16 kHz int16 audio fed in blocks."""
 
-    def speech(self, pcm: Pcm) -> Bools:
-        """One decision per whole 10 ms sub-frame of the 1-D ``pcm``, in order."""
+    def feed_subframes(self, pcm: Pcm) -> Probabilities:
+        """One probability (0 to 1) per 10 ms sub-frame ending within the 1-D ``pcm``,
+        known from that audio and what came before it, never from later audio."""
+        ...
+
+    def reset(self) -> None:
+        """Forget what was heard: the audio that follows does not continue it."""
         ...

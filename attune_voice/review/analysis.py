@@ -1,4 +1,4 @@
-"""Analysis of a recorded conversation: reading, the channel decision, detection, metrics.
+"""Analysis of a recorded conversation: reading, the channel decision, detection, report.
 
 ``analyze_recording`` reads any WAV the project reads (any common rate, 8- to 32-bit
 or float, 1 to 8 channels) block by block, so an hour never sits in memory, and runs
@@ -9,14 +9,15 @@ Channels: one channel is one room. Two channels are taken as one microphone per
 partner (channel 1 is A, channel 2 is B), unless both carry the same signal (an
 ordinary stereo phone or laptop recording), which is then analysed as one. More
 channels are mixed into one only when asked (``mono``).
+
+The turn-taking numbers come from ``review.recording_metrics`` and the timeline's
+coverage from ``review.speech``: the rules that live sessions' reviews use.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
-import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,18 +29,18 @@ import numpy.typing as npt
 from attune_voice.audio import wav
 from attune_voice.audio.resample import FloatPcm, Resampler, to_int16
 from attune_voice.compat import StrEnum
-from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig, TurnConfig
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.diarization import who_spoke_when
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
+from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
+from attune_voice.review.speech import SpeechSpan, covered_s
+from attune_voice.review.text import clock
 
 Pcm16 = npt.NDArray[np.int16]
-
-BACKCHANNEL_MAX_S = TurnConfig().backchannel_max_s
-"""The listener's speech up to this long while the other speaks is a backchannel
-("mm-hm"); longer, it is an interruption: the rule of live sessions."""
 
 _SAME_CORRELATION = 0.7
 """Two channels whose waveforms correlate this well carry one signal..."""
@@ -73,66 +74,6 @@ class ChannelMode(StrEnum):
 
 
 @dataclass(frozen=True)
-class SpeechSpan:
-    """One stretch of speech, seconds from the start of the recording."""
-
-    speaker: str | None
-    """A or B where a microphone per partner says so; None where nothing attributes it."""
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class SpeakerMetrics:
-    """One partner's share of the conversation."""
-
-    speaker: str
-    talk_s: float
-    """Total length of their speech (overlap with the other counts for both)."""
-    share: float
-    """talk_s over both partners' talk_s together, 0 to 1."""
-    turns: int
-    """Times they took the floor: runs of their speech not broken by the other's
-    speech (the other's backchannels do not break a turn)."""
-    longest_turn_s: float
-    """The longest turn, from its first word to its last, pauses included."""
-    backchannels: int
-    """Their short responses (up to 1 s) while the other was speaking."""
-    interruptions: int
-    """Times they started speaking, for longer than 1 s, while the other was speaking."""
-
-
-@dataclass(frozen=True)
-class TurnMetrics:
-    """Turn-taking over a whole recording; times in seconds."""
-
-    speech_s: float
-    """Time during which anyone speaks (overlap counted once)."""
-    speech_ratio: float
-    """speech_s over the recording's duration."""
-    segments: int
-    longest_segment_s: float
-    """The longest single segment: talk without a pause of ``merge_gap_s``."""
-    longest_pause_s: float
-    """The longest silence between two stretches of speech."""
-    median_pause_s: float
-    """The median silence between consecutive stretches of speech (0 with fewer than two)."""
-    overlap_s: float
-    """Time during which both partners speak at once (0 without attribution)."""
-    switches: int
-    """Times the floor passed from one partner to the other."""
-    median_response_s: float | None
-    """The median time from the end of one partner's turn to the start of the other's
-    (negative when they overlapped); None without switches."""
-    speakers: tuple[SpeakerMetrics, ...]
-    """Partner A then B; empty when nothing attributes the speech."""
-
-
-@dataclass(frozen=True)
 class Analysis:
     """What ``analyze_recording`` found."""
 
@@ -148,6 +89,9 @@ class Analysis:
     metrics: TurnMetrics
     cut_short_s: float | None = None
     """The length the header promised when the file holds less (it was cut short)."""
+    voices: int | None = None
+    """With one channel: the voices told apart in its speech (0, 1 or 2); None with one
+    microphone per partner, where the channels attribute the speech."""
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -250,7 +194,7 @@ def detect_segments(
 
     The same ``ChannelDetector`` as live sessions, handed about 10 s at a time.
     """
-    detector = ChannelDetector(config or DetectorConfig(), channels)
+    detector = ChannelDetector(config or DetectorConfig(), channels, batch=True)
     chunk = int(_DETECT_BLOCK_S * SAMPLE_RATE_HZ)
     pending: list[Pcm16] = []
     pending_samples = 0
@@ -292,8 +236,12 @@ def analyze_recording(
     mono: bool = False,
     config: DetectorConfig | None = None,
     on_progress: Callable[[float], None] | None = None,
+    attribute_voices: bool = True,
 ) -> Analysis:
     """Find who spoke when in a recorded conversation, and the turn-taking metrics.
+
+    With one channel (or one signal), the speech is split between two voices by the
+    voices themselves (``listening.diarization``) unless ``attribute_voices`` is off.
 
     Raises ``AudioFileError`` (one line saying what is wrong and what is accepted) for a
     file that cannot be analysed.
@@ -312,7 +260,10 @@ def analyze_recording(
             "partner (1 or 2 channels): add --mono to mix them all into one"
         )
     channels = 2 if mode == ChannelMode.PARTNERS else 1
-    if channels == info.channels and info.encoding == "int16" and info.rate_hz == SAMPLE_RATE_HZ:
+    pcm_direct = (
+        channels == info.channels and info.encoding == "int16" and info.rate_hz == SAMPLE_RATE_HZ
+    )
+    if pcm_direct:
         pcm = _read_pcm16(file_path, info)
     else:
         floats = _read_blocks(file_path, info)
@@ -321,6 +272,16 @@ def analyze_recording(
         pcm = as_pcm16(floats, info.rate_hz, channels)
     found = detect_segments(pcm, channels, config, on_progress)
     spans = spans_from_segments(found, channels, duration_s)
+    voices = None
+    if channels == 1 and attribute_voices:
+        # A second pass over the file keeps only the speech's audio, never the whole file.
+        again = _read_pcm16(file_path, info) if pcm_direct else None
+        if again is None:
+            floats = _read_blocks(file_path, info)
+            if info.channels > 1:
+                floats = _mixed(floats)
+            again = as_pcm16(floats, info.rate_hz, 1)
+        spans, voices = _told_apart(spans, again)
     cut_short_s = None
     if info.truncated:
         cut_short_s = _claimed_s(file_path, info)
@@ -334,7 +295,46 @@ def analyze_recording(
         segments=spans,
         metrics=turn_metrics(spans, duration_s),
         cut_short_s=cut_short_s,
+        voices=voices,
     )
+
+
+def _speech_audio(blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]) -> list[Pcm16]:
+    """The 16 kHz audio of each span (in time order), read block by block."""
+    bounds = [(round(s.t * SAMPLE_RATE_HZ), round(s.end_t * SAMPLE_RATE_HZ)) for s in spans]
+    parts: list[list[Pcm16]] = [[] for _ in spans]
+    at = 0
+    first = 0
+    for block in blocks:
+        samples = block[0]
+        end = at + len(samples)
+        while first < len(bounds) and bounds[first][1] <= at:
+            first += 1
+        k = first
+        while k < len(bounds) and bounds[k][0] < end:
+            a, b = bounds[k]
+            if b > at:
+                parts[k].append(samples[max(a, at) - at : min(b, end) - at])
+            k += 1
+        at = end
+    return [np.concatenate(p) if p else np.zeros(0, dtype=np.int16) for p in parts]
+
+
+def _told_apart(
+    spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16]
+) -> tuple[tuple[SpeechSpan, ...], int]:
+    """One channel's speech split between two voices, and how many voices were found."""
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    clips = _speech_audio(blocks, spans)
+    found = who_spoke_when([(s.t, s.end_t) for s in spans], clips, SpeakerEncoder())
+    if found.voices < 2:
+        return spans, found.voices
+    told = tuple(
+        SpeechSpan(v.start_s, v.end_s, None if v.voice is None else PARTNERS[v.voice])
+        for v in found.spans
+    )
+    return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), 2
 
 
 def _claimed_s(path: Path, info: wav.WavInfo) -> float | None:
@@ -356,143 +356,15 @@ def spans_from_segments(
     """Detector segments as speech spans in time order, attributed by channel."""
     spans = [
         SpeechSpan(
-            speaker=PARTNERS[s.channel] if channels == 2 else None,
-            start_s=max(0.0, s.start_t),
-            end_s=min(duration_s, s.end_t),
+            t=max(0.0, s.start_t),
+            end_t=min(duration_s, s.end_t),
+            partner=PARTNERS[s.channel] if channels == 2 else None,
         )
         for s in segments
     ]
-    spans = [s for s in spans if s.end_s > s.start_s]
-    spans.sort(key=lambda s: (s.start_s, s.speaker or ""))
+    spans = [s for s in spans if s.end_t > s.t]
+    spans.sort(key=lambda s: (s.t, s.partner or ""))
     return tuple(spans)
-
-
-# --- metrics -----------------------------------------------------------------------------
-
-
-def _merged(spans: Sequence[SpeechSpan]) -> list[tuple[float, float]]:
-    """The stretches covered by any of the spans, in order."""
-    merged: list[list[float]] = []
-    for span in sorted(spans, key=lambda s: s.start_s):
-        if merged and span.start_s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], span.end_s)
-        else:
-            merged.append([span.start_s, span.end_s])
-    return [(a, b) for a, b in merged]
-
-
-def _overlaps(
-    first: Sequence[SpeechSpan], second: Sequence[SpeechSpan]
-) -> list[tuple[int, int, float]]:
-    """(index in first, index in second, seconds) of every overlapping pair.
-
-    Each list is one channel's segments: in time order and never overlapping each
-    other, so one merge-like pass finds every pair.
-    """
-    pairs: list[tuple[int, int, float]] = []
-    i = j = 0
-    while i < len(first) and j < len(second):
-        a, b = first[i], second[j]
-        shared = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-        if shared > 0:
-            pairs.append((i, j, shared))
-        if a.end_s <= b.end_s:
-            i += 1
-        else:
-            j += 1
-    return pairs
-
-
-def _starts_during(span: SpeechSpan, others: Sequence[SpeechSpan], starts: list[float]) -> bool:
-    """Whether ``span`` starts while one of ``others`` (in order, with their starts
-    listed in ``starts``) is under way."""
-    at = bisect.bisect_right(starts, span.start_s) - 1
-    return at >= 0 and span.start_s < others[at].end_s
-
-
-@dataclass
-class _Turn:
-    speaker: str
-    start_s: float
-    end_s: float
-
-
-def _turns(spans: Sequence[SpeechSpan]) -> list[_Turn]:
-    """Each partner's turns in order: runs of their speech that the other partner's
-    speech does not break (a backchannel inside a turn does not)."""
-    turns: list[_Turn] = []
-    for span in sorted(spans, key=lambda s: s.start_s):
-        if span.speaker is None:
-            continue
-        last = turns[-1] if turns else None
-        if last is not None and last.speaker == span.speaker:
-            last.end_s = max(last.end_s, span.end_s)
-        elif (
-            last is not None and span.duration_s <= BACKCHANNEL_MAX_S and span.start_s < last.end_s
-        ):
-            continue
-        else:
-            turns.append(_Turn(span.speaker, span.start_s, span.end_s))
-    return turns
-
-
-def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
-    """Turn-taking metrics of speech spans (see each ``TurnMetrics`` field)."""
-    stretches = _merged(spans)
-    speech_s = sum((b - a for a, b in stretches), 0.0)
-    pauses = [b[0] - a[1] for a, b in itertools.pairwise(stretches)]
-    own = {speaker: [s for s in spans if s.speaker == speaker] for speaker in PARTNERS}
-    speakers: tuple[SpeakerMetrics, ...] = ()
-    switches = 0
-    responses: list[float] = []
-    overlap_s = 0.0
-    if own["A"] or own["B"]:
-        pairs = _overlaps(own["A"], own["B"])
-        overlap_s = sum(shared for _, _, shared in pairs)
-        overlapped = {"A": {i for i, _, _ in pairs}, "B": {j for _, j, _ in pairs}}
-        turns = _turns(spans)
-        changes = [(a, b) for a, b in itertools.pairwise(turns) if a.speaker != b.speaker]
-        switches = len(changes)
-        responses = [b.start_s - a.end_s for a, b in changes]
-        total_talk_s = sum((s.duration_s for s in spans if s.speaker is not None), 0.0)
-        rows = []
-        for speaker, other in (PARTNERS, PARTNERS[::-1]):
-            talk_s = sum((s.duration_s for s in own[speaker]), 0.0)
-            their_turns = [t for t in turns if t.speaker == speaker]
-            other_starts = [s.start_s for s in own[other]]
-            rows.append(
-                SpeakerMetrics(
-                    speaker=speaker,
-                    talk_s=talk_s,
-                    share=talk_s / total_talk_s if total_talk_s > 0 else 0.0,
-                    turns=len(their_turns),
-                    longest_turn_s=max((t.end_s - t.start_s for t in their_turns), default=0.0),
-                    backchannels=sum(
-                        1
-                        for index, s in enumerate(own[speaker])
-                        if s.duration_s <= BACKCHANNEL_MAX_S and index in overlapped[speaker]
-                    ),
-                    interruptions=sum(
-                        1
-                        for s in own[speaker]
-                        if s.duration_s > BACKCHANNEL_MAX_S
-                        and _starts_during(s, own[other], other_starts)
-                    ),
-                )
-            )
-        speakers = tuple(rows)
-    return TurnMetrics(
-        speech_s=speech_s,
-        speech_ratio=speech_s / duration_s if duration_s > 0 else 0.0,
-        segments=len(spans),
-        longest_segment_s=max((s.duration_s for s in spans), default=0.0),
-        longest_pause_s=max(pauses, default=0.0),
-        median_pause_s=float(np.median(pauses)) if pauses else 0.0,
-        overlap_s=overlap_s,
-        switches=switches,
-        median_response_s=float(np.median(responses)) if responses else None,
-        speakers=speakers,
-    )
 
 
 # --- reports -----------------------------------------------------------------------------
@@ -508,12 +380,11 @@ _MODE_WORDS = {
 }
 
 
-def clock(seconds: float) -> str:
-    """Seconds as m:ss, or h:mm:ss from an hour, rounded to the second."""
-    whole = int(max(0.0, seconds) + 0.5)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+_VOICE_WORDS = {
+    0: "no speech long enough to tell voices apart",
+    1: "one voice found: the speech is not split between partners",
+    2: "two voices told apart by their sound (the first to speak is partner A)",
+}
 
 
 def _short(seconds: float) -> str:
@@ -536,6 +407,8 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         f"({_MODE_WORDS[analysis.mode]}, {rate_khz})",
         "",
     ]
+    if analysis.voices is not None and metrics.segments:
+        lines += [_VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0]), ""]
     if metrics.segments == 0:
         lines.append("no speech found")
     else:
@@ -582,11 +455,11 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
             f"{metrics.switches} time{'s' if metrics.switches != 1 else ''}{response}",
         ]
     if metrics.segments:
-        lines += ["", *timeline(analysis, label)]
+        lines += ["", *timeline_chart(analysis, label)]
     return "\n".join(lines) + "\n"
 
 
-def timeline(analysis: Analysis, label: dict[str, str] | None = None) -> list[str]:
+def timeline_chart(analysis: Analysis, label: dict[str, str] | None = None) -> list[str]:
     """One row per speaker: '#' where a bin is mostly speech, '-' where it holds some."""
     label = label or _names(None)
     duration_s = max(analysis.duration_s, 1e-3)
@@ -601,16 +474,8 @@ def timeline(analysis: Analysis, label: dict[str, str] | None = None) -> list[st
     mark = f"{bin_s:g} s" if bin_s < 60 else f"{bin_s / 60:g} min"
     rows = [f"timeline, one mark per {mark}:"]
     for speaker, name in zip(speakers, names, strict=True):
-        covered = np.zeros(columns)
-        for span in analysis.segments:
-            if span.speaker != speaker:
-                continue
-            first = int(span.start_s // bin_s)
-            last = min(columns - 1, int(span.end_s // bin_s))
-            for column in range(first, last + 1):
-                a = max(span.start_s, column * bin_s)
-                b = min(span.end_s, (column + 1) * bin_s)
-                covered[column] += max(0.0, b - a)
+        own = (span for span in analysis.segments if span.partner == speaker)
+        covered = covered_s(own, bin_s, columns)
         marks = "".join("#" if c >= 0.5 * bin_s else "-" if c > 0.0 else " " for c in covered)
         rows.append(f"{name.ljust(width)} |{marks}|")
     end = clock(analysis.duration_s)
@@ -630,8 +495,9 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "file": analysis.file,
         "duration_s": _rounded(analysis.duration_s),
         "channels": analysis.channels,
+        "voices": analysis.voices,
         "segments": [
-            {"speaker": s.speaker, "start": _rounded(s.start_s), "end": _rounded(s.end_s)}
+            {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
             for s in analysis.segments
         ],
         "metrics": {
@@ -677,10 +543,10 @@ def analysis_to_csv(analysis: Analysis, names: tuple[str, str] | None = None) ->
     for s in analysis.segments:
         writer.writerow(
             (
-                s.speaker or "",
-                label[s.speaker] if s.speaker is not None else "",
-                f"{s.start_s:.3f}",
-                f"{s.end_s:.3f}",
+                s.partner or "",
+                label[s.partner] if s.partner is not None else "",
+                f"{s.t:.3f}",
+                f"{s.end_t:.3f}",
                 f"{s.duration_s:.3f}",
             )
         )

@@ -3,7 +3,8 @@
 The JSON carries the summary's fields at the top level (as the end-of-session review
 prints them), the session's record and the whole event log; the CSV comes as two
 tables, the metrics (one row per partner) and the events (one row per event), each
-of which reads back into what it was made from.
+of which reads back into what it was made from. The summary's own JSON form reads back
+into a summary too, which is how the history keeps its cache.
 """
 
 from __future__ import annotations
@@ -18,8 +19,36 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attune_voice.events import EVENT_TYPES, SCHEMA_VERSION, Event, event_from_json
-from attune_voice.review.summary import PartnerSummary, SessionSummary, summary_to_json
+from attune_voice.review.metrics import Handover, PartnerSummary, SessionSummary
 from attune_voice.store.database import SessionRecord
+
+REPORT_SCHEMA_VERSION = 2
+"""Version of the review's JSON form (not of the events): 2 added turns, talking
+stretches, hand-overs, overlaps, pauses and time-outs to version 1's fields."""
+
+
+def summary_to_json(summary: SessionSummary) -> dict[str, Any]:
+    """The summary as JSON-able values; times in seconds to the millisecond."""
+    data: dict[str, Any] = {"schema_version": REPORT_SCHEMA_VERSION}
+    data.update(_rounded(dataclasses.asdict(summary)))
+    return data
+
+
+def summary_from_json(data: Any) -> SessionSummary:
+    """Rebuild a summary from ``summary_to_json`` or ``dataclasses.asdict`` form.
+
+    Raises ``ValueError`` for anything that is not such a summary.
+    """
+    try:
+        fields = {f.name for f in dataclasses.fields(SessionSummary)}
+        values = {key: data[key] for key in fields}
+        a, b = (PartnerSummary(**p) for p in values["partners_summary"])
+        values["partners_summary"] = (a, b)
+        values["partners"] = (str(values["partners"][0]), str(values["partners"][1]))
+        values["handovers"] = tuple(Handover(**h) for h in values["handovers"])
+        return SessionSummary(**values)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ValueError(f"not a session summary ({e})") from e
 
 
 def review_json(
@@ -27,7 +56,7 @@ def review_json(
 ) -> dict[str, Any]:
     """The summary (``summary_to_json``), the session's record and every event.
 
-    ``schema_version`` is the review's (``review.REPORT_SCHEMA_VERSION``);
+    ``schema_version`` is the review's (``REPORT_SCHEMA_VERSION``);
     ``event_schema_version`` is that of the events' own JSON form.
     """
     data = summary_to_json(summary)
@@ -153,3 +182,14 @@ def _parse_cell(cell: str, hint: Any) -> Any:
         # str itself and the StrEnum fields, which event_from_json converts.
         return cell
     return json.loads(cell)
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 3 places and tuples made lists."""
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item) for item in value]
+    return value

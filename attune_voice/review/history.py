@@ -22,14 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from attune_voice.errors import StoreError
-from attune_voice.review.summary import (
-    REPORT_SCHEMA_VERSION,
-    SessionSummary,
-    clock,
-    percents,
-    summarize,
-    summary_from_json,
-)
+from attune_voice.review.data import REPORT_SCHEMA_VERSION, summary_from_json
+from attune_voice.review.metrics import SessionSummary, summarize
+from attune_voice.review.text import clock, percents
 from attune_voice.store import paths
 from attune_voice.store.database import RUNNING, SessionRecord, Store
 

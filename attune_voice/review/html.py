@@ -14,16 +14,16 @@ from html import escape
 
 from attune_voice.events import PARTNERS
 from attune_voice.review.history import LEFT_ALIGNED, HistoryEntry, history_table, trend
-from attune_voice.review.summary import (
+from attune_voice.review.metrics import SessionSummary
+from attune_voice.review.text import (
     COACH_COLOUR,
     PARTNER_COLOURS,
-    SessionSummary,
-    Timeline,
     clock,
     metric_rows,
     session_notes,
     timeline_rows,
 )
+from attune_voice.review.timeline import Timeline
 
 ROW_WIDTH = 1000.0
 """Width of one timeline row in SVG units; it is stretched to the page's width."""

@@ -15,15 +15,9 @@ from typing import Any
 
 from attune_voice.events import PARTNERS
 from attune_voice.review.history import HistoryEntry, trend
-from attune_voice.review.summary import (
-    COACH_COLOUR,
-    PARTNER_COLOURS,
-    SessionSummary,
-    Timeline,
-    clock,
-    headline,
-    timeline_rows,
-)
+from attune_voice.review.metrics import SessionSummary
+from attune_voice.review.text import COACH_COLOUR, PARTNER_COLOURS, clock, headline, timeline_rows
+from attune_voice.review.timeline import Timeline
 
 DPI = 120
 WIDTH_IN = 10.0

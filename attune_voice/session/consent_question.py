@@ -11,9 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
-from attune_voice.audio.frames import DuplexAudio, Frame
+from attune_voice.audio.frames import DuplexAudio
 from attune_voice.errors import AudioDeviceError
 from attune_voice.events import CommandWord, PromptMeaning
 from attune_voice.session.consent import (
@@ -25,7 +24,8 @@ from attune_voice.session.consent import (
     answer_from_words,
     decide,
 )
-from attune_voice.session.engine import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
+from attune_voice.session.loop import Listens, fed_frames
+from attune_voice.session.ports import Command, EngineInput, Heard, KeyPress, PromptPlayer, Tick
 
 KEY_QUESTION = (
     "{name}, may this session be logged? The words you say are kept only if you both"
@@ -180,14 +180,6 @@ class ConsentQuestion:
         self.phase = Phase.CLOSING
 
 
-class Listens(Protocol):
-    """What the question needs of ``attune_voice.listening.listener.Listener``."""
-
-    def feed(self, frame: Frame) -> list[EngineInput]: ...
-
-    def flush(self, t: float = 0.0) -> list[EngineInput]: ...
-
-
 def ask_consent(
     audio: DuplexAudio,
     question: ConsentQuestion,
@@ -201,12 +193,7 @@ def ask_consent(
     """
     end_sample = 0
     end_t = 0.0
-    for frame in audio.frames():
-        for inp in listener.feed(frame):
-            question.handle(inp)
-        if extra_keys is not None:
-            for key in extra_keys():
-                question.handle(KeyPress(frame.t, key))
+    for frame in fed_frames(audio, listener, question.handle, extra_keys):
         end_sample = frame.start_sample + int(frame.pcm.shape[-1])
         end_t = frame.end_t
         question.handle(Tick(end_t))

@@ -9,18 +9,13 @@ stop question when it was asked, else the paraphrase confirmation).
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from attune_voice.config import TurnConfig
 from attune_voice.durations import spoken_duration
 from attune_voice.events import (
-    HOLDER_LEAD_S,
     CheckIn,
-    CommandWord,
     Confirmation,
     Cue,
     EndReason,
@@ -38,197 +33,43 @@ from attune_voice.events import (
     Resumed,
     SessionEnded,
     SessionStarted,
-    Speech,
-    SpeechKind,
     StepStarted,
     TimeOut,
-    Transcript,
     VoiceCommand,
-    WordTime,
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, Who
+from attune_voice.session.attribution import Attribution
+from attune_voice.session.commands import Action, CommandConfig, CommandPrompts, action_for
+from attune_voice.session.floor import (
+    OTHER,
+    Floor,
+    PendingFloor,
+    context,
+    floor_for,
+    is_holder,
+    paraphrase_index,
+    role_for,
+)
+from attune_voice.session.phases import MOVES, SUSPENDED, Phase, Suspension
+from attune_voice.session.ports import (
+    Answer,
+    ChimePlayer,
+    Command,
+    EngineInput,
+    Heard,
+    KeyPress,
+    PromptPlayer,
+    SpeechOnset,
+    SpeechSegment,
+    Stop,
+)
+from attune_voice.session.upcoming import Foresight, Moment
+from attune_voice.session.wording import fill
 
-OTHER = {"A": "B", "B": "A"}
 ANSWER_PAUSE_S = 1.5
 """A confirmation is a short answer: this much quiet after it ends the answer."""
-
-
-@dataclass(frozen=True)
-class CommandConfig:
-    """How the engine answers voice commands."""
-
-    more_time_s: float = 60.0
-    """What "more time" adds to the open floor (once per floor)."""
-    break_s: float | None = None
-    """Length of a time-out; None takes the exercise's (twenty minutes unless it says
-    otherwise). The demo shortens it."""
-    stop_answer_s: float = 10.0
-    """After "Do you want to end the session?", silence this long means no."""
-
-
-@dataclass(frozen=True)
-class CommandPrompts:
-    """What the coach says in answer to voice commands; placeholders as in exercises."""
-
-    paused: str = "We'll pause here. Say resume when you are ready to go on."
-    resumed: str = "Let's carry on."
-    resumed_floor: str = "Let's carry on. {holder}, the floor is still yours."
-    more_time: str = "One more minute, {holder}."
-    time_out: str = (
-        "Let's take a break. Spend the next {break_length} apart, doing something "
-        "soothing: breathe slowly, stretch, take a short walk. Try not to go over the "
-        "conversation in your head. I will call you back."
-    )
-    come_back: str = (
-        "The break is over. Please come back when you can. When you are both here, "
-        "say resume, or press the button."
-    )
-    confirm_stop: str = "Do you want to end the session? Say yes or no."
-    stopping: str = "All right, we'll stop here. Everything so far is kept."
-    not_stopping: str = "All right, we'll go on."
-
-
-# --- inputs -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tick:
-    """Audio up to ``t`` has been consumed."""
-
-    t: float
-
-
-@dataclass(frozen=True)
-class SpeechOnset:
-    t: float
-    partner: str | None
-    """Who, where a microphone per partner says so; None with one microphone."""
-
-
-@dataclass(frozen=True)
-class SpeechSegment:
-    start_t: float
-    end_t: float
-    partner: str | None
-
-
-@dataclass(frozen=True)
-class KeyPress:
-    t: float
-    key: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A recognised confirmation: "yes" or "not_quite"."""
-
-    t: float
-    answer: str
-
-
-@dataclass(frozen=True)
-class Command:
-    """A voice command, heard as a whole utterance; ``t`` is when it was understood."""
-
-    t: float
-    word: CommandWord
-    partner: str | None = None
-    """Who said it, where a microphone per partner tells."""
-
-
-@dataclass(frozen=True)
-class Heard:
-    """The recognised words of one utterance (only when transcripts are kept)."""
-
-    t: float
-    words: tuple[WordTime, ...]
-    partner: str | None = None
-
-
-@dataclass(frozen=True)
-class Stop:
-    t: float
-    reason: EndReason
-
-
-EngineInput = Tick | SpeechOnset | SpeechSegment | KeyPress | Answer | Command | Heard | Stop
-
-
-class PromptPlayer(Protocol):
-    def say(self, text: str, meaning: PromptMeaning) -> float:
-        """Queue the prompt after anything already queued; return its duration in s."""
-        ...
-
-
-@runtime_checkable
-class ChimePlayer(Protocol):
-    """A player that can also sound the exercise's chimes (cue, end of floor, overtime)."""
-
-    def chime(self, name: str) -> float:
-        """Queue the named chime after anything already queued; return its duration in s."""
-        ...
-
-
-# --- state --------------------------------------------------------------------------
-
-
-class Phase(enum.Enum):
-    STARTING = "starting"
-    PROMPTING = "prompting"
-    FLOOR = "floor"
-    PAUSED = "paused"
-    BREAK = "break"
-    CONFIRMING_STOP = "confirming_stop"
-    DONE = "done"
-
-
-_SUSPENDED = frozenset({Phase.PAUSED, Phase.BREAK, Phase.CONFIRMING_STOP})
 _REPEATABLE = frozenset({"step", "floor", "cue", "check_in", "overtime", "confirmed", "closing"})
 """Prompts that "repeat" says again: the exercise's own, not answers to commands."""
-
-
-@dataclass
-class _Floor:
-    """The open floor: runtime state, mutated as the turn goes on."""
-
-    partner: str
-    role: FloorRole
-    start_t: float
-    limit_s: float
-    cues_s: list[float]
-    attempt: int
-    spoke: bool = False
-    speaking: bool = False
-    last_speech_end_t: float = 0.0
-    checked_in: bool = False
-    limit_reached: bool = False
-    overtime: bool = False
-    extended: bool = False
-    """"more time" was granted on this floor."""
-    all_cues_s: tuple[float, ...] = ()
-
-    @property
-    def limit_t(self) -> float:
-        return self.start_t + self.limit_s
-
-
-@dataclass
-class _Suspension:
-    """The session stands still (pause, time-out, stop question) since ``since_t``."""
-
-    resume_phase: Phase
-    since_t: float
-    ask_phase: Phase | None = None
-    """While the stop question is open: the suspended phase it interrupted, if any."""
-
-
-@dataclass(frozen=True)
-class _PendingFloor:
-    partner: str
-    role: FloorRole
-    limit_s: float
-    cues_s: tuple[float, ...]
-    attempt: int
 
 
 class SessionEngine:
@@ -258,10 +99,12 @@ class SessionEngine:
         FLOOR --yes/no/not_quite on a confirm floor--> (floor ends with that answer)
         any --Stop--> DONE
 
-    While PAUSED, in a BREAK or CONFIRMING_STOP the floor's clock stands still: on the
-    way back its start moves on by the time that passed. Speech segments are logged
-    whenever they arrive, attributed by the floor (one microphone) or by channel (a
-    microphone per partner); speech while the session stands still is an aside.
+    Every phase change goes through ``_enter``, which allows only the moves that
+    ``phases.MOVES`` lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's
+    clock stands still: on the way back its start moves on by the time that passed.
+    Speech segments are logged whenever they arrive, attributed by the floor (one
+    microphone) or by channel (a microphone per partner); speech while the session
+    stands still is an aside.
     """
 
     def __init__(
@@ -281,28 +124,55 @@ class SessionEngine:
         self._config = config or TurnConfig()
         self._steps = exercise.unrolled()
         self._index = -1
-        self.phase = Phase.STARTING
+        self._phase = Phase.STARTING
         self.end_reason: EndReason | None = None
         self._speaker = "A"
         self._busy_until_t = 0.0
-        self._pending: _PendingFloor | None = None
-        self._floor: _Floor | None = None
-        self._last_floor: tuple[str, float, float] | None = None
-        """(partner, start_t, end_t) of the floor that ended last."""
+        self._pending: PendingFloor | None = None
+        self._floor: Floor | None = None
+        self._attribution = Attribution(self._config.backchannel_max_s)
         self._attempt = 1
         self._answer: str | None = None
         self._active: set[str | None] = set()
         self._after_prompt: Callable[[float], None] | None = None
         self._commands = commands or CommandConfig()
         self._command_prompts = command_prompts or CommandPrompts()
-        self._suspension: _Suspension | None = None
-        self._still: list[list[float]] = []
-        """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
+        self._suspension: Suspension | None = None
         self._break_until_t = math.inf
         self._last_prompt: tuple[str, PromptMeaning] | None = None
         self.t = 0.0
+        self._foresight = Foresight(
+            exercise,
+            self._steps,
+            self._names,
+            self._command_prompts,
+            self._commands.more_time_s,
+            self._break_s(),
+        )
+        self._actions: dict[Action, Callable[[float], None]] = {
+            Action.PAUSE: self._pause,
+            Action.RESUME: self._resume,
+            Action.REPEAT: self._repeat,
+            Action.MORE_TIME: self._more_time,
+            Action.TIME_OUT: self._time_out,
+            Action.ASK_STOP: self._ask_stop,
+            Action.CONFIRM_STOP: self._confirm_stop,
+            Action.CARRY_ON: self._carry_on,
+            Action.HANDOVER: self._handover,
+            Action.ANSWER_YES: self._answered_yes,
+            Action.ANSWER_NOT_QUITE: self._answered_not_quite,
+        }
 
     # --- public ---------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    def _enter(self, phase: Phase) -> None:
+        """The one place the phase changes: to a phase ``MOVES`` allows from this one."""
+        assert phase in MOVES[self._phase], f"no move from {self._phase} to {phase}"
+        self._phase = phase
 
     @property
     def done(self) -> bool:
@@ -329,126 +199,18 @@ class SessionEngine:
         command come, whose answers are then included too. A prediction that turns out
         wrong costs nothing but its rendering: the prompt said instead is rendered then.
         """
-        texts: list[str] = []
-        suspension = self._suspension
-        phase = self.phase
-        if phase is Phase.DONE or self._after_prompt is not None:
-            return texts
-        if suspension is not None:
-            texts += self._coming_back(phase, suspension)
-            phase = suspension.resume_phase
-        if phase is Phase.STARTING:
-            texts += self._next_step_text(self._index, self._speaker)
-        elif self._floor is not None or self._pending is not None:
-            texts += self._floor_texts(understands_speech)
-        elif phase is Phase.PROMPTING:
-            texts += self._next_step_text(self._index, self._speaker)
-        if understands_speech and suspension is None:
-            texts += self._command_answers()
-        return list(dict.fromkeys(texts))
-
-    def _next_step_text(self, index: int, speaker: str) -> list[str]:
-        """The prompt of the first step after ``index`` that says one (as ``_next_step``
-        will say it), or nothing at the end."""
-        while True:
-            index += 1
-            if index >= len(self._steps):
-                return []
-            step = self._steps[index][1]
-            if step.kind is StepKind.SWAP:
-                speaker = OTHER[speaker]
-                continue
-            if step.kind is StepKind.SAY:
-                return [self._text(step.text, speaker, speaker, 0.0)]
-            holder, limit_s = self._floor_for(step, self._role_for(step), speaker)
-            return [self._text(step.text, speaker, holder, limit_s)]
-
-    def _floor_texts(self, understands_speech: bool) -> list[str]:
-        """The open (or offered) floor's own prompts and what follows its end."""
-        floor, pending = self._floor, self._pending
-        prompts = self.exercise.prompts
-        if floor is not None:
-            holder, role, limit_s = floor.partner, floor.role, floor.limit_s
-            cues_s: tuple[float, ...] = tuple(floor.cues_s)
-            overtime, check_in = not floor.limit_reached, not floor.checked_in
-        else:
-            assert pending is not None
-            holder, role, limit_s = pending.partner, pending.role, pending.limit_s
-            cues_s, overtime, check_in = pending.cues_s, True, True
-        speaker = self._speaker
-        after: list[str] = []
-        if role is FloorRole.CONFIRM:
-            # Unheard is the only outcome when no answer can be understood.
-            outcomes = (prompts.confirmed, prompts.unheard) if understands_speech else ()
-            for outcome in outcomes or (prompts.unheard,):
-                # An empty outcome says nothing: the next step follows at once.
-                after += (
-                    [self._text(outcome, speaker, speaker, 0.0)]
-                    if outcome
-                    else self._next_step_text(self._index, speaker)
-                )
-            if understands_speech and self._attempt < self.exercise.max_attempts:
-                clarify = Step(StepKind.FLOOR, who=Who.SPEAKER)
-                clarify_holder, clarify_limit_s = self._floor_for(
-                    clarify, FloorRole.CLARIFY, speaker
-                )
-                after.append(self._text(prompts.clarify, speaker, clarify_holder, clarify_limit_s))
-        elif role is FloorRole.CLARIFY:
-            step = self._steps[self._paraphrase_index()][1]
-            retry_holder, retry_limit_s = self._floor_for(step, FloorRole.PARAPHRASE, speaker)
-            after.append(self._text(prompts.retry, speaker, retry_holder, retry_limit_s))
-        else:
-            after += self._next_step_text(self._index, speaker)
-        own = [
-            self._text(prompts.cue, speaker, holder, limit_s, remaining=spoken_duration(c))
-            for c in cues_s
-        ]
-        if check_in and role is not FloorRole.CONFIRM:
-            own.insert(0, self._text(prompts.check_in, speaker, holder, limit_s))
-        if overtime:
-            own.append(self._text(prompts.overtime, speaker, holder, limit_s))
-        # What follows comes first: a key press can end the floor at any moment.
-        return after + own
-
-    def _coming_back(self, phase: Phase, suspension: _Suspension) -> list[str]:
-        """What the engine says when the session that stands still moves on."""
-        prompts = self._command_prompts
-        floor = self._floor
-        in_floor = floor is not None and suspension.resume_phase is Phase.FLOOR
-        resumed = self._text(
-            prompts.resumed_floor if in_floor else prompts.resumed, *self._context()
+        now = Moment(
+            phase=self.phase,
+            suspension=self._suspension,
+            ending=self._after_prompt is not None,
+            floor=self._floor,
+            pending=self._pending,
+            index=self._index,
+            speaker=self._speaker,
+            attempt=self._attempt,
+            can_repeat=self._last_prompt is not None,
         )
-        if phase is Phase.PAUSED:
-            return [resumed]
-        if phase is Phase.BREAK:
-            return [self._text(prompts.come_back, *self._context()), resumed]
-        # The stop question: no (or silence), or yes, said once the floor has closed.
-        return [
-            self._text(prompts.not_stopping, *self._context()),
-            self._text(prompts.stopping, self._speaker, self._speaker, 0.0),
-        ]
-
-    def _command_answers(self) -> list[str]:
-        """The answers to voice commands that mean something now (see ``_action_for``)."""
-        if self.phase not in (Phase.PROMPTING, Phase.FLOOR):
-            return []
-        prompts = self._command_prompts
-        context = self._context()
-        texts = [
-            self._text(prompts.paused, *context),
-            self._text(prompts.confirm_stop, *context),
-            self._text(prompts.time_out, *context, break_length=spoken_duration(self._break_s())),
-        ]
-        floor = self._floor
-        if (
-            self.phase is Phase.FLOOR
-            and floor is not None
-            and floor.role is not FloorRole.CONFIRM
-            and not floor.extended
-        ):
-            limit_s = floor.limit_s + self._commands.more_time_s
-            texts.append(self._text(prompts.more_time, self._speaker, floor.partner, limit_s))
-        return texts
+        return self._foresight.prompts(now, understands_speech)
 
     def handle(self, inp: EngineInput) -> None:
         """The one transition function."""
@@ -461,8 +223,8 @@ class SessionEngine:
             self._active.add(inp.partner)
             if (
                 self._floor is not None
-                and self.phase not in _SUSPENDED
-                and self._is_holder(inp.partner, self._floor)
+                and self.phase not in SUSPENDED
+                and is_holder(inp.partner, self._floor)
             ):
                 self._floor.speaking = True
                 self._floor.spoke = True
@@ -516,29 +278,6 @@ class SessionEngine:
 
     # --- steps ----------------------------------------------------------------------
 
-    def _context(self) -> tuple[str, str, float]:
-        """(speaker, holder, floor limit) for a prompt said now."""
-        floor = self._floor
-        if floor is None:
-            return self._speaker, self._speaker, 0.0
-        return self._speaker, floor.partner, floor.limit_s
-
-    def _text(
-        self, template: str, speaker: str, holder: str, limit_s: float, /, **extra: str
-    ) -> str:
-        """``template`` with its placeholders filled: the one formatting path, for prompts
-        said now and for those predicted (with the speaker, holder and limit they will have)."""
-        values = {
-            "speaker": self._names[speaker],
-            "listener": self._names[OTHER[speaker]],
-            "partner_a": self._names["A"],
-            "partner_b": self._names["B"],
-            "holder": self._names[holder],
-            "limit": spoken_duration(limit_s),
-            "remaining": "",
-        }
-        return template.format_map(_Blank(values | extra))
-
     def _chime(self, t: float, event: str) -> None:
         """Sound the exercise's chime for ``event``, if it has one and the player can."""
         name = self.exercise.sounds.chime_for(event)
@@ -548,7 +287,8 @@ class SessionEngine:
         self._busy_until_t = start_t + self._player.chime(name)
 
     def _say(self, t: float, text: str, meaning: PromptMeaning, **extra: str) -> float:
-        return self._say_text(t, self._text(text, *self._context(), **extra), meaning)
+        spoken = fill(text, self._names, *context(self._speaker, self._floor), **extra)
+        return self._say_text(t, spoken, meaning)
 
     def _say_text(self, t: float, spoken: str, meaning: PromptMeaning) -> float:
         start_t = max(t, self._busy_until_t)
@@ -563,7 +303,7 @@ class SessionEngine:
         while True:
             self._index += 1
             if self._index >= len(self._steps):
-                self.phase = Phase.PROMPTING
+                self._enter(Phase.PROMPTING)
                 self._after_prompt = self._complete
                 return
             round_number, step = self._steps[self._index]
@@ -578,45 +318,23 @@ class SessionEngine:
             else:
                 if step.kind is StepKind.PARAPHRASE:
                     self._attempt = 1
-                self._offer_floor(t, step, self._role_for(step), self._attempt)
-            self.phase = Phase.PROMPTING
+                self._offer_floor(t, step, role_for(step), self._attempt)
+            self._enter(Phase.PROMPTING)
             self._after_prompt = None
             return
-
-    def _role_for(self, step: Step) -> FloorRole:
-        if step.kind is StepKind.PARAPHRASE:
-            return FloorRole.PARAPHRASE
-        if step.kind is StepKind.CONFIRM:
-            return FloorRole.CONFIRM
-        return FloorRole.SPEAK
-
-    def _partner_for(self, who: Who, speaker: str) -> str:
-        return {
-            Who.SPEAKER: speaker,
-            Who.LISTENER: OTHER[speaker],
-            Who.PARTNER_A: "A",
-            Who.PARTNER_B: "B",
-        }[who]
-
-    def _floor_for(self, step: Step, role: FloorRole, speaker: str) -> tuple[str, float]:
-        """(holder, limit_s) of the floor ``step`` gives in ``role`` with this speaker."""
-        limit_s = self.exercise.floor_limit_s(step)
-        if role is FloorRole.CLARIFY:
-            limit_s = self.exercise.paraphrase_limit_s
-        return self._partner_for(step.who, speaker), limit_s
 
     def _offer_floor(
         self, t: float, step: Step, role: FloorRole, attempt: int, text: str | None = None
     ) -> None:
-        partner, limit_s = self._floor_for(step, role, self._speaker)
-        self._pending = _PendingFloor(
+        partner, limit_s = floor_for(self.exercise, step, role, self._speaker)
+        self._pending = PendingFloor(
             partner, role, limit_s, self.exercise.step_cues_s(step), attempt
         )
         if role is FloorRole.CONFIRM:
             self._answer = None
         self._say_text(
             t,
-            self._text(step.text if text is None else text, self._speaker, partner, limit_s),
+            fill(step.text if text is None else text, self._names, self._speaker, partner, limit_s),
             PromptMeaning(
                 "floor",
                 addressee=partner,
@@ -625,7 +343,7 @@ class SessionEngine:
                 round=self._steps[self._index][0] if self._index < len(self._steps) else 0,
             ),
         )
-        self.phase = Phase.PROMPTING
+        self._enter(Phase.PROMPTING)
 
     def _prompt_finished(self, t: float) -> None:
         if self._after_prompt is not None:
@@ -636,7 +354,7 @@ class SessionEngine:
         if pending is None:
             self._next_step(t)
             return
-        self._floor = _Floor(
+        self._floor = Floor(
             partner=pending.partner,
             role=pending.role,
             start_t=t,
@@ -647,7 +365,7 @@ class SessionEngine:
             speaking=pending.partner in self._active or None in self._active,
             last_speech_end_t=t,
         )
-        self.phase = Phase.FLOOR
+        self._enter(Phase.FLOOR)
         self._log(
             FloorGiven(
                 t,
@@ -659,14 +377,11 @@ class SessionEngine:
         )
 
     def _complete(self, t: float) -> None:
-        self.phase = Phase.DONE
+        self._enter(Phase.DONE)
         self.end_reason = EndReason.COMPLETED
         self._log(SessionEnded(t, reason=EndReason.COMPLETED))
 
     # --- the floor ------------------------------------------------------------------
-
-    def _is_holder(self, partner: str | None, floor: _Floor) -> bool:
-        return partner is None or partner == floor.partner
 
     def _floor_tick(self, t: float) -> None:
         floor = self._floor
@@ -745,7 +460,7 @@ class SessionEngine:
                 overtime_s=overtime_s,
             )
         )
-        self._last_floor = (floor.partner, floor.start_t, t)
+        self._attribution.last_floor = (floor.partner, floor.start_t, t)
         if reason is not FloorEndReason.SESSION_END:
             self._chime(t, "floor_end")
         if floor.role is FloorRole.PARAPHRASE:
@@ -763,7 +478,7 @@ class SessionEngine:
 
     # --- confirmation -----------------------------------------------------------------
 
-    def _confirmed(self, t: float, floor: _Floor) -> None:
+    def _confirmed(self, t: float, floor: Floor) -> None:
         answer = self._answer or "unheard"
         self._answer = None
         self._log(Confirmation(t, partner=floor.partner, answer=answer, attempt=self._attempt))
@@ -778,21 +493,14 @@ class SessionEngine:
         if text:
             self._say(t, text, PromptMeaning("confirmed"))
             self._pending = None
-            self.phase = Phase.PROMPTING
+            self._enter(Phase.PROMPTING)
             self._after_prompt = None
         else:
             self._next_step(t)
 
-    def _paraphrase_index(self) -> int:
-        """The paraphrase step before the confirm step under way, which asked for it."""
-        index = self._index
-        while index > 0 and self._steps[index][1].kind is not StepKind.PARAPHRASE:
-            index -= 1
-        return index
-
     def _retry_paraphrase(self, t: float) -> None:
         confirm_index = self._index
-        step = self._steps[self._paraphrase_index()][1]
+        step = self._steps[paraphrase_index(self._steps, self._index)][1]
         # When this paraphrase floor ends, the next step is the confirm step again.
         self._index = confirm_index - 1
         self._offer_floor(
@@ -801,45 +509,21 @@ class SessionEngine:
 
     # --- speech -----------------------------------------------------------------------
 
-    def _holder_at(self, t: float) -> str | None:
-        if self._floor is not None and t >= self._floor.start_t - HOLDER_LEAD_S:
-            return self._floor.partner
-        if self._last_floor is not None:
-            partner, start_t, end_t = self._last_floor
-            if start_t - HOLDER_LEAD_S <= t < end_t:
-                return partner
-        return None
-
-    def _stood_still_at(self, t: float) -> bool:
-        return any(start_t <= t < end_t for start_t, end_t in self._still)
-
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
-        still = self._stood_still_at(seg.start_t)
-        if floor is not None and not still and self._is_holder(seg.partner, floor):
+        still = self._attribution.stood_still_at(seg.start_t)
+        if floor is not None and not still and is_holder(seg.partner, floor):
             floor.speaking = bool({floor.partner, None} & self._active)
             floor.spoke = True
             floor.last_speech_end_t = max(floor.last_speech_end_t, seg.end_t)
-        holder = None if still else self._holder_at(seg.start_t)
-        duration_s = seg.end_t - seg.start_t
-        if seg.partner is None:
-            partner, by = holder, "floor"
-            kind = SpeechKind.TURN if holder is not None else SpeechKind.ASIDE
-        else:
-            partner, by = seg.partner, "channel"
-            if holder is None:
-                kind = SpeechKind.ASIDE
-            elif seg.partner == holder:
-                kind = SpeechKind.TURN
-            elif duration_s <= self._config.backchannel_max_s:
-                kind = SpeechKind.BACKCHANNEL
-            else:
-                kind = SpeechKind.INTERRUPTION
-        self._log(
-            Speech(
-                seg.start_t, end_t=seg.end_t, partner=partner, speech_kind=kind, attributed_by=by
-            )
-        )
+        self._log(self._attribution.speech(seg, floor))
+
+    def _on_heard(self, heard: Heard) -> None:
+        transcript = self._attribution.transcript(heard, self._floor)
+        if transcript is not None:
+            self._log(transcript)
+
+    # --- the end ----------------------------------------------------------------------
 
     def _stop(self, t: float, reason: EndReason) -> None:
         if self._suspension is not None:
@@ -849,54 +533,25 @@ class SessionEngine:
         self._finish(t, reason)
 
     def _finish(self, t: float, reason: EndReason) -> None:
-        self.phase = Phase.DONE
+        self._enter(Phase.DONE)
         self.end_reason = reason
         self._log(SessionEnded(t, reason=reason))
 
     # --- voice commands ---------------------------------------------------------------
 
     def _on_command(self, cmd: Command) -> None:
-        action = self._action_for(cmd.word)
-        self._log(VoiceCommand(cmd.t, word=cmd.word, partner=cmd.partner, applied=bool(action)))
-        if action is not None:
-            action(cmd.t)
-
-    def _action_for(self, word: CommandWord) -> Callable[[float], None] | None:
-        """What ``word`` does now, or None when it means nothing at this moment."""
-        phase = self.phase
-        if phase is Phase.CONFIRMING_STOP:
-            if word is CommandWord.YES:
-                return self._confirm_stop
-            if word in (CommandWord.NO, CommandWord.NOT_QUITE):
-                return self._carry_on
-            return None
-        if phase is Phase.STARTING:
-            return None
-        if word is CommandWord.STOP:
-            return self._ask_stop
-        if phase is Phase.BREAK:
-            return None
-        if word is CommandWord.TIME_OUT:
-            return self._time_out
-        if phase is Phase.PAUSED:
-            return self._resume if word is CommandWord.RESUME else None
-        if word is CommandWord.PAUSE:
-            return self._pause
-        if word is CommandWord.REPEAT:
-            return self._repeat if self._last_prompt is not None else None
         floor = self._floor
-        if phase is not Phase.FLOOR or floor is None:
-            return None
-        confirming = floor.role is FloorRole.CONFIRM
-        if word is CommandWord.HANDOVER and not confirming:
-            return self._handover
-        if word is CommandWord.MORE_TIME and not confirming and not floor.extended:
-            return self._more_time
-        if confirming and word is CommandWord.YES:
-            return self._answered_yes
-        if confirming and word in (CommandWord.NO, CommandWord.NOT_QUITE):
-            return self._answered_not_quite
-        return None
+        action = action_for(
+            cmd.word,
+            self.phase,
+            floor.role if floor is not None else None,
+            floor is not None and floor.extended,
+            self._last_prompt is not None,
+        )
+        applied = action is not None
+        self._log(VoiceCommand(cmd.t, word=cmd.word, partner=cmd.partner, applied=applied))
+        if action is not None:
+            self._actions[action](cmd.t)
 
     def _handover(self, t: float) -> None:
         self._end_floor(t, FloorEndReason.HANDOVER_PHRASE)
@@ -934,21 +589,21 @@ class SessionEngine:
 
     def _suspend(self, t: float, phase: Phase) -> None:
         if self._suspension is None:
-            self._suspension = _Suspension(self.phase, t)
-            self._still.append([t, math.inf])
-        self.phase = phase
+            self._suspension = Suspension(self.phase, t)
+            self._attribution.still.append([t, math.inf])
+        self._enter(phase)
 
     def _end_suspension(self, until_t: float) -> float:
         """Close the stand-still at ``until_t``; the floor's clock skips it."""
         suspension = self._suspension
         assert suspension is not None
         self._suspension = None
-        self._still[-1][1] = until_t
+        self._attribution.still[-1][1] = until_t
         still_s = max(0.0, until_t - suspension.since_t)
         if self._floor is not None:
             self._floor.start_t += still_s
             self._floor.last_speech_end_t += still_s
-        self.phase = suspension.resume_phase
+        self._enter(suspension.resume_phase)
         return still_s
 
     def _pause(self, t: float) -> None:
@@ -989,11 +644,11 @@ class SessionEngine:
 
     def _break_over(self, t: float) -> None:
         self._break_until_t = math.inf
-        self.phase = Phase.PAUSED
+        self._enter(Phase.PAUSED)
         self._say(t, self._command_prompts.come_back, PromptMeaning("come_back"))
 
     def _ask_stop(self, t: float) -> None:
-        asked_from = self.phase if self.phase in _SUSPENDED else None
+        asked_from = self.phase if self.phase in SUSPENDED else None
         self._suspend(t, Phase.CONFIRMING_STOP)
         assert self._suspension is not None
         self._suspension.ask_phase = asked_from
@@ -1005,7 +660,7 @@ class SessionEngine:
             self._end_floor(t, FloorEndReason.COMMAND, advance=False)
         self._pending = None
         self._say(t, self._command_prompts.stopping, PromptMeaning("stopping"))
-        self.phase = Phase.PROMPTING
+        self._enter(Phase.PROMPTING)
         self._after_prompt = self._finished_stopping
 
     def _finished_stopping(self, t: float) -> None:
@@ -1016,36 +671,10 @@ class SessionEngine:
         assert suspension is not None
         if suspension.ask_phase is not None:
             # The question interrupted a pause or a break: back to it, still standing.
-            self.phase = suspension.ask_phase
+            self._enter(suspension.ask_phase)
             suspension.ask_phase = None
             self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
             return
         end_t = self._say(t, self._command_prompts.not_stopping, PromptMeaning("resumed"))
         self._log(Resumed(t, paused_s=end_t - suspension.since_t))
         self._end_suspension(end_t)
-
-    # --- transcripts ------------------------------------------------------------------
-
-    def _on_heard(self, heard: Heard) -> None:
-        if not heard.words:
-            return
-        start_t = heard.words[0].start
-        partner = heard.partner
-        if partner is None and not self._stood_still_at(start_t):
-            partner = self._holder_at(start_t)
-        self._log(
-            Transcript(
-                start_t,
-                end_t=heard.words[-1].end,
-                partner=partner,
-                text=" ".join(word.w for word in heard.words),
-                words=heard.words,
-            )
-        )
-
-
-class _Blank(dict[str, str]):
-    """Leaves an unknown placeholder empty rather than failing mid-session."""
-
-    def __missing__(self, key: str) -> str:
-        return ""

@@ -8,20 +8,43 @@ callback only copies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from attune_voice.audio.frames import DuplexAudio, Frame, Pcm
 from attune_voice.errors import AudioDeviceError
 from attune_voice.events import EndReason, Event
 from attune_voice.listening.listener import Listener
-from attune_voice.session.engine import (
-    KeyPress,
-    SessionEngine,
-    Stop,
-    Tick,
-)
+from attune_voice.session.engine import SessionEngine
+from attune_voice.session.ports import EngineInput, KeyPress, Stop, Tick
 from attune_voice.voice.player import PromptPreparer
+
+
+class Listens(Protocol):
+    """What feeding frames needs of ``attune_voice.listening.listener.Listener``."""
+
+    def feed(self, frame: Frame) -> list[EngineInput]: ...
+
+    def flush(self, t: float = 0.0) -> list[EngineInput]: ...
+
+
+def fed_frames(
+    audio: DuplexAudio,
+    listener: Listens,
+    handle: Callable[[EngineInput], None],
+    extra_keys: Callable[[], Iterable[str]] | None = None,
+) -> Iterator[Frame]:
+    """The frames of ``audio``, each yielded once ``handle`` has had what the listener
+    heard in it and the keys pressed meanwhile; the caller then ticks its clock to the
+    frame's end. The session loop and the consent question both run on it."""
+    for frame in audio.frames():
+        for inp in listener.feed(frame):
+            handle(inp)
+        if extra_keys is not None:
+            for key in extra_keys():
+                handle(KeyPress(frame.t, key))
+        yield frame
 
 
 @dataclass
@@ -66,12 +89,7 @@ class SessionLoop:
                 # Before the first frame nothing is being said; any frames that arrive
                 # meanwhile (the stream may already run) wait in the adapter's queue.
                 preparer.prepare(self._predictions())
-            for frame in self.audio.frames():
-                for inp in self.listener.feed(frame):
-                    self.engine.handle(inp)
-                if extra_keys is not None:
-                    for key in extra_keys():
-                        self.engine.handle(KeyPress(frame.t, key))
+            for frame in fed_frames(self.audio, self.listener, self.engine.handle, extra_keys):
                 self.t = frame.end_t
                 self.engine.handle(Tick(self.t))
                 if preparer is not None:

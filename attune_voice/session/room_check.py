@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from attune_voice.events import FloorRole, PromptMeaning
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.segmenter import Onset, Segment
 from attune_voice.listening.subframes import subframe_dbfs
+from attune_voice.session.ports import PromptPlayer
 
 SETTING_KEY = "room_check"
 """The store setting the latest result is saved under."""
@@ -52,12 +53,6 @@ INTRO_TEXT = (
 )
 ASK_TEXT = "{name}, please tell {other} in a sentence or two what you had for breakfast."
 THANKS_TEXT = "Thank you."
-
-
-class PromptPlayer(Protocol):
-    def say(self, text: str, meaning: PromptMeaning) -> float:
-        """Queue the prompt after anything already queued; return its duration in s."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -289,12 +284,16 @@ def findings(result: RoomCheckResult) -> list[Finding]:
 def detector_config(
     result: RoomCheckResult | None, base: DetectorConfig | None = None
 ) -> DetectorConfig:
-    """The speech detector's thresholds for the room the check measured.
+    """The speech detector's settings for the room the check measured.
 
-    - ``energy_margin_db``: half of the quieter partner's level above the noise,
-      between 6 and 15 dB, so that the soft ends of their words (about 10 dB under
-      their average) still count, and room noise bumps do not.
-    - ``aggressiveness``: 3, webrtcvad's strictest, in a noisy room.
+    Whether someone speaks is the voice model's to say, whatever the room; the room
+    sets where a segment's edges fall:
+
+    - ``sound_margin_db`` (and the voice band's, 3 dB wider): how far above the room's
+      noise a sub-frame must stand to be sound. Half of what lies between the quieter
+      partner's level and 10 dB above the room, between the default and 10 dB: the
+      soft ends of words (about 10 dB under the talking level) still count, and with
+      voices well above the room, breaths and room bumps next to speech do not.
     - ``gate_tail_s``: a quarter of a second longer when the prompts' echo got through.
     """
     base = base or DetectorConfig()
@@ -305,15 +304,17 @@ def detector_config(
         for p in result.partners
         if p.level_dbfs is not None and p.heard_s >= MIN_HEARD_S
     ]
-    margin_db = base.energy_margin_db
+    margin_db = base.sound_margin_db
     if levels:
         # The detector's own noise floor never goes below -75 dBFS (digital silence).
         noise_dbfs = max(result.noise_dbfs, -75.0)
-        margin_db = round(min(15.0, max(6.0, (min(levels) - noise_dbfs) / 2.0)), 1)
+        headroom_db = (min(levels) - noise_dbfs - 10.0) / 2.0
+        margin_db = round(min(10.0, max(base.sound_margin_db, headroom_db)), 1)
+    widened_db = base.voice_sound_margin_db - base.sound_margin_db
     return replace(
         base,
-        energy_margin_db=margin_db,
-        aggressiveness=3 if result.noise_dbfs > NOISY_DBFS else base.aggressiveness,
+        sound_margin_db=margin_db,
+        voice_sound_margin_db=margin_db + widened_db,
         gate_tail_s=base.gate_tail_s + (0.25 if result.prompt_speech_s > 0.0 else 0.0),
     )
 

@@ -80,17 +80,30 @@ def recording(
             holder.release()
             raise
 
+        kept = False
+
         def append(event: Event) -> None:
+            nonlocal kept
             store.append(session_id, event)
+            # What the engine logs at its start (t = 0) is not yet anything the couple did.
+            kept = kept or event.t > 0
 
         def finish(reason: EndReason, duration_s: float) -> int:
+            nonlocal kept
             store.finish_session(session_id, str(reason), duration_s)
+            kept = True
             return session_id
 
         try:
             yield append, finish
         finally:
-            holder.release()
+            try:
+                if not kept:
+                    # Nothing but its start was stored (the command failed before the
+                    # session's clock moved): such a session would only be an empty row.
+                    store.delete_sessions([session_id])
+            finally:
+                holder.release()
 
 
 # --- the devices --------------------------------------------------------------------------
@@ -148,7 +161,7 @@ def model_for_transcripts(model: Path | None) -> Path:
     from attune_voice.listening import models
     from attune_voice.store.database import Store
 
-    with Store.open() as store:
+    with Store.open(create=False) as store:
         path = models.model_in_use(model, store)
     if path is None:
         raise ModelError(f"--transcripts needs a speech model; {models.NO_MODEL_HINT}")
@@ -175,7 +188,7 @@ def session_understanding(
     if transcripts:
         path: Path | None = model_for_transcripts(model)
     else:
-        with Store.open() as store:
+        with Store.open(create=False) as store:
             path = models.model_in_use(model, store)
     if path is None:
         return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attune_voice.bounds import NAME_CHARS, partner_names_problem
 from attune_voice.errors import ArchiveError
 from attune_voice.events import Event, event_from_json
 from attune_voice.session.consent import carries_words
@@ -35,7 +36,7 @@ VERSION = 1
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 """A larger file is refused before it is read: years of sessions take a few megabytes."""
 
-MAX_NAME_CHARS = 200
+MAX_NAME_CHARS = NAME_CHARS
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class ArchivedSession:
 
 
 @dataclass(frozen=True)
+class ArchiveParts:
+    """An archive read session by session."""
+
+    sessions: tuple[ArchivedSession, ...]
+    """The sessions that can be imported, in the archive's order."""
+    refused: tuple[str, ...]
+    """One line for each session that cannot: "session 3 is not valid (...)"."""
+
+
+@dataclass(frozen=True)
 class ImportResult:
     added: tuple[int, ...]
     """Ids the imported sessions got in this database."""
@@ -67,6 +78,13 @@ def export_sessions(store: Store, target: Path, session_ids: list[int] | None = 
     The file is written beside its final name and renamed into place, readable by its
     owner only: an export cut short never leaves half an archive under the name.
     """
+    text, count = archive_text(store, session_ids)
+    _write_private(target, text.encode("utf-8"))
+    return count
+
+
+def archive_text(store: Store, session_ids: list[int] | None = None) -> tuple[str, int]:
+    """The archive of the sessions (all when ``session_ids`` is None) and how many."""
     records = store.sessions()
     if session_ids is not None:
         wanted = set(session_ids)
@@ -88,13 +106,21 @@ def export_sessions(store: Store, target: Path, session_ids: list[int] | None = 
         for record in records
     ]
     document = {"format": FORMAT, "version": VERSION, "sessions": sessions}
-    text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False)
-    _write_private(target, text.encode("utf-8"))
-    return len(sessions)
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False), len(sessions)
 
 
 def read_archive(source: Path) -> list[ArchivedSession]:
     """The sessions in the archive at ``source``; ``ArchiveError`` for anything amiss."""
+    return parse_archive(_read_bytes(source), str(source))
+
+
+def read_archive_parts(source: Path) -> ArchiveParts:
+    """The usable sessions in the archive at ``source``, and what is wrong with the rest;
+    ``ArchiveError`` only when the file as a whole is not a readable archive."""
+    return parse_archive_parts(_read_bytes(source), str(source))
+
+
+def _read_bytes(source: Path) -> bytes:
     try:
         size = source.stat().st_size
         if size > MAX_ARCHIVE_BYTES:
@@ -102,14 +128,22 @@ def read_archive(source: Path) -> list[ArchivedSession]:
                 f"{source} is {size // (1024 * 1024)} MB, more than an archive of"
                 f" {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB; is it the right file?"
             )
-        data = source.read_bytes()
+        return source.read_bytes()
     except OSError as e:
         raise ArchiveError(f"cannot read {source} ({e.strerror or e})") from e
-    return parse_archive(data, str(source))
 
 
 def parse_archive(data: bytes, source: str = "the archive") -> list[ArchivedSession]:
     """Check and read an archive's bytes; ``ArchiveError`` names the first problem."""
+    parts = parse_archive_parts(data, source)
+    if parts.refused:
+        raise ArchiveError(f"{source}: {parts.refused[0]}")
+    return list(parts.sessions)
+
+
+def parse_archive_parts(data: bytes, source: str = "the archive") -> ArchiveParts:
+    """Check an archive's bytes session by session: one bad session (a name too long,
+    a damaged event) costs only itself. ``ArchiveError`` when the file is no archive."""
     if len(data) > MAX_ARCHIVE_BYTES:
         raise ArchiveError(f"{source} is larger than an archive can be")
     try:
@@ -132,12 +166,13 @@ def parse_archive(data: bytes, source: str = "the archive") -> list[ArchivedSess
     if not isinstance(items, list):
         raise ArchiveError(f"{source}: the archive has no sessions list")
     sessions = []
+    refused = []
     for number, item in enumerate(items, start=1):
         try:
             sessions.append(_session(item))
         except (ValueError, TypeError, KeyError, RecursionError) as e:
-            raise ArchiveError(f"{source}: session {number} is not valid ({_short(e)})") from e
-    return sessions
+            refused.append(f"session {number} is not valid ({_short(e)})")
+    return ArchiveParts(tuple(sessions), tuple(refused))
 
 
 def import_sessions(store: Store, sessions: list[ArchivedSession]) -> ImportResult:
@@ -206,7 +241,7 @@ def _session(item: Any) -> ArchivedSession:
     return ArchivedSession(
         started_at=utc_iso(_text(item["started_at"], "started_at")),
         exercise=_text(item["exercise"], "exercise"),
-        partners=(_text(partners[0], "a partner"), _text(partners[1], "a partner")),
+        partners=_partners(partners),
         mode=_text(item.get("mode", "import"), "mode"),
         status=status,
         duration_s=duration_s,
@@ -214,6 +249,14 @@ def _session(item: Any) -> ArchivedSession:
         settings=dict(settings),
         events=tuple(events),
     )
+
+
+def _partners(raw: list[Any]) -> tuple[str, str]:
+    names = (_text(raw[0], "a partner"), _text(raw[1], "a partner"))
+    problem = partner_names_problem(names)
+    if problem is not None:
+        raise ValueError(f"partners: {problem}")
+    return names
 
 
 def _text(value: Any, what: str) -> str:

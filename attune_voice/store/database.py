@@ -143,14 +143,19 @@ class Store:
         self._timing_only: dict[int, bool] = {}
 
     @classmethod
-    def open(cls, path: Path | None = None) -> Store:
+    def open(cls, path: Path | None = None, *, create: bool = True) -> Store:
         """Open (creating if needed) the database at ``path``, default ``database_path()``.
 
-        A new file and its folder are made private (0600 and 0700). Raises
+        With ``create=False`` a missing file is not created: the store is an empty one
+        in memory. A new file and its folder are made private (0600 and 0700). Raises
         ``StoreError`` for a file that is not an attune-voice database, is damaged or
         was written by a newer version (all left untouched), or cannot be written.
         """
         path = (paths.database_path() if path is None else path).absolute()
+        if not create and not path.exists():
+            empty = sqlite3.connect(":memory:", isolation_level=None)
+            _migrate(empty, path)
+            return cls(empty, path)
         try:
             paths.ensure_private_dir(path.parent)
         except OSError as e:
@@ -326,7 +331,7 @@ class Store:
         is emptied, so no copy stays in the database files. Raises ``StoreError`` when
         another attune-voice holds the log open and it cannot be emptied yet.
         """
-        wanted = sorted(set(session_ids))
+        wanted = sorted(sid for sid in set(session_ids) if _fits(sid))
         with self._guard("write to"), _transaction(self._conn):
             found = [
                 sid
@@ -425,6 +430,8 @@ class Store:
         return [_record(row) for row in rows]
 
     def session(self, session_id: int) -> SessionRecord:
+        if not _fits(session_id):
+            raise _no_session(session_id)
         with self._guard("read"):
             row = self._conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions AS s WHERE s.id = ?", (session_id,)
@@ -442,6 +449,8 @@ class Store:
 
     def events(self, session_id: int) -> list[Event]:
         """The session's events in the order they were appended."""
+        if not _fits(session_id):
+            raise _no_session(session_id)
         with self._guard("read"):
             known = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,))
             if known.fetchone() is None:
@@ -638,6 +647,11 @@ def _damaged(path: Path, detail: str, *, at_open: bool) -> str:
         f"{path} is not a readable attune-voice database ({_one_line(detail)});"
         f" move it aside or restore a backup{unchanged}"
     )
+
+
+def _fits(session_id: int) -> bool:
+    """Whether SQLite can hold the number; a larger one names no session."""
+    return -(2**63) <= session_id < 2**63
 
 
 def _no_session(session_id: int) -> StoreError:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
+
+from attune_voice.errors import StoreError
 
 APP_DIR_NAME = "attune-voice"
 DATABASE_NAME = "attune.db"
@@ -24,9 +28,19 @@ def _env_path(name: str, *, allow_relative: bool) -> Path | None:
     return path.absolute() if allow_relative else None
 
 
+def _attune_home() -> Path | None:
+    """``$ATTUNE_HOME`` as a folder, None when unset; ``StoreError`` when set but empty
+    (likely a script's unset variable: falling back to the real home would mix data)."""
+    if os.environ.get("ATTUNE_HOME") == "":
+        raise StoreError(
+            "ATTUNE_HOME is set but empty; name a folder, or unset it to use the usual one"
+        )
+    return _env_path("ATTUNE_HOME", allow_relative=True)
+
+
 def data_dir() -> Path:
     """The folder for the database: ``$ATTUNE_HOME``, else the XDG data folder."""
-    home = _env_path("ATTUNE_HOME", allow_relative=True)
+    home = _attune_home()
     if home is not None:
         return home
     xdg = _env_path("XDG_DATA_HOME", allow_relative=False)
@@ -37,7 +51,7 @@ def data_dir() -> Path:
 
 def cache_dir() -> Path:
     """The folder for rebuildable files (rendered prompts): ``$ATTUNE_HOME/cache`` or XDG."""
-    home = _env_path("ATTUNE_HOME", allow_relative=True)
+    home = _attune_home()
     if home is not None:
         return home / "cache"
     xdg = _env_path("XDG_CACHE_HOME", allow_relative=False)
@@ -54,10 +68,15 @@ def database_path() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create folder ``path`` readable by its owner only (0700) and return it.
 
-    Missing parents are created with the usual mode. A folder that already exists keeps
-    the mode its owner gave it. Raises ``OSError`` when the folder cannot be created or
-    a file stands where it should be; callers turn that into their boundary's error.
+    Missing parents are created with the usual mode, but never above ``$ATTUNE_HOME``:
+    that folder itself is created, its parent must exist (a mistyped path makes no
+    folders at ``/``). A folder that already exists keeps the mode its owner gave it.
+    Raises ``OSError`` when the folder cannot be created or a file stands where it
+    should be; callers turn that into their boundary's error.
     """
+    home = _attune_home()
+    if home is not None and path.absolute().is_relative_to(home) and not home.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "its parent folder does not exist", str(home))
     try:
         path.mkdir(mode=0o700, parents=True)
     except FileExistsError:
@@ -68,6 +87,27 @@ def ensure_private_dir(path: Path) -> Path:
     # with an odd umask, not exactly 0700; the couple's log should be exactly private.
     path.chmod(0o700)
     return path
+
+
+def open_private(path: Path, *, exclusive: bool = False) -> BinaryIO:
+    """Open file ``path`` for writing, readable by its owner only (0600), even when it
+    existed with a wider mode; ``exclusive`` refuses a file that exists. Everything
+    attune-voice writes for the couple goes through here: recordings, pages, pictures,
+    scripts. Raises ``OSError``."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "wb")
+
+
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` as ``open_private`` opens it."""
+    with open_private(path, exclusive=exclusive) as file:
+        file.write(data)
 
 
 def audio_dir() -> Path:

@@ -136,7 +136,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     try:
         paths.ensure_private_dir(path.parent)
         temporary = path.with_name(path.name + ".new")
-        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.write_private(temporary, ("\n".join(lines) + "\n").encode("utf-8"))
         # A rename, so that a crash never leaves half a file behind.
         temporary.replace(path)
     except OSError as e:

@@ -1,0 +1,217 @@
+"""Who spoke when with one microphone and no enrolment: the voices of the speech, clustered.
+
+Each speech segment of ``min_segment_s`` or more is cut into windows of ``window_s`` a
+``hop_s`` apart (a shorter segment is one window), and each window becomes a voice
+embedding (``speaker_encoder``). The embeddings are split into two groups by spherical
+2-means, each window weighted by its length. If the two groups' voices are as alike as
+one person's voice is with itself (their centres' cosine at least ``one_voice_cosine``),
+one voice is found and nothing is attributed. Otherwise every 10 ms of a segment goes to
+the voice its covering windows are nearer to, on average; a run shorter than
+``min_turn_s`` joins the run beside it, and a segment is split where the voice changes.
+The voice heard first is partner A.
+
+Everything here is a function of the audio handed in: nothing is stored, and the voice
+embeddings are dropped when the call returns.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
+
+_STEP_S = 0.01
+"""Labels are decided per 10 ms."""
+_MIN_WINDOW_SAMPLES = SAMPLE_RATE_HZ // 10
+
+
+@dataclass(frozen=True)
+class DiarizationConfig:
+    """How speech is cut into windows and the windows into two voices."""
+
+    window_s: float = 1.5
+    """Audio judged at once: near the 1.6 s the encoder was trained on."""
+    hop_s: float = 0.75
+    """Between the starts of consecutive windows of one segment."""
+    min_segment_s: float = 0.3
+    """Shorter segments are too short to judge and stay unattributed."""
+    one_voice_cosine: float = 0.92
+    """Two groups whose centres are at least this alike are one voice."""
+    min_turn_s: float = 0.6
+    """A change of voice inside a segment must last this long to split it."""
+    iterations: int = 12
+    """Rounds of 2-means."""
+
+
+@dataclass(frozen=True)
+class VoiceSpan:
+    """A stretch of one segment and whose voice it is: 0 (partner A), 1, or None."""
+
+    start_s: float
+    end_s: float
+    voice: int | None
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """What ``who_spoke_when`` found."""
+
+    spans: tuple[VoiceSpan, ...]
+    """In time order; segments too short to judge have ``voice`` None."""
+    voices: int
+    """Voices found: 0 (no speech long enough), 1 or 2."""
+    centre_cosine: float | None
+    """How alike the two groups' voices are (1 is the same); None without two groups."""
+
+
+def _windows(start_s: float, end_s: float, config: DiarizationConfig) -> list[tuple[float, float]]:
+    """(start, end) of the windows that cover a segment, the last one ending with it."""
+    length_s = end_s - start_s
+    if length_s <= config.window_s:
+        return [(start_s, end_s)]
+    count = int(np.ceil((length_s - config.window_s) / config.hop_s)) + 1
+    starts = np.minimum(start_s + np.arange(count) * config.hop_s, end_s - config.window_s)
+    return [(float(s), float(s) + config.window_s) for s in starts]
+
+
+def two_means(
+    embeddings: Embeddings, weights: npt.NDArray[np.float64], iterations: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Two voice centres (unit vectors) of weighted embeddings, by spherical 2-means.
+
+    Starts from the two sides of the embeddings' main direction of spread (their first
+    principal component): the difference between two voices, where there are two. A
+    start from the two most different windows splits off one odd window instead.
+    """
+    w = weights / max(float(weights.sum()), 1e-12)
+    centred = embeddings - (w[:, np.newaxis] * embeddings).sum(axis=0)
+    spread = (centred * w[:, np.newaxis]).T @ centred
+    _, vectors = np.linalg.eigh(spread)
+    side = centred @ vectors[:, -1] >= 0
+    if side.all() or not side.any():
+        side = np.arange(len(embeddings)) % 2 == 0
+    centres = np.stack(
+        [
+            voice_print((embeddings[g] * weights[g, np.newaxis]).astype(np.float32))
+            for g in (side, ~side)
+        ]
+    )
+    for _ in range(iterations):
+        nearer_first = (embeddings @ centres[0]) >= (embeddings @ centres[1])
+        groups = (nearer_first, ~nearer_first)
+        if not all(group.any() for group in groups):
+            break
+        updated = np.stack(
+            [
+                voice_print((embeddings[g] * weights[g, np.newaxis]).astype(np.float32))
+                for g in groups
+            ]
+        )
+        if np.allclose(updated, centres):
+            break
+        centres = updated
+    return centres[0], centres[1]
+
+
+def _smoothed(labels: npt.NDArray[np.int8], min_steps: int) -> npt.NDArray[np.int8]:
+    """Runs shorter than ``min_steps`` take the label of the longer run beside them,
+    shortest first, until none is left (a whole segment may be one short run)."""
+    labels = labels.copy()
+    while True:
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        bounds = np.concatenate(([0], edges, [len(labels)]))
+        lengths = np.diff(bounds)
+        if len(lengths) <= 1 or lengths.min() >= min_steps:
+            return labels
+        k = int(np.argmin(lengths))
+        before = lengths[k - 1] if k > 0 else -1
+        after = lengths[k + 1] if k + 1 < len(lengths) else -1
+        neighbour = k - 1 if before >= after else k + 1
+        labels[bounds[k] : bounds[k + 1]] = labels[bounds[neighbour]]
+
+
+def who_spoke_when(
+    segments: Sequence[tuple[float, float]],
+    clips: Sequence[npt.NDArray[np.int16]],
+    encoder: SpeakerEncoder,
+    config: DiarizationConfig | None = None,
+) -> Diarization:
+    """Split speech segments between two voices.
+
+    ``segments`` are (start_s, end_s) in time order and ``clips[i]`` is the 16 kHz int16
+    audio of segment i.
+    """
+    config = config or DiarizationConfig()
+    windows: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
+        if end_s - start_s < config.min_segment_s:
+            continue
+        for w_start, w_end in _windows(start_s, end_s, config):
+            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
+            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if b - a < _MIN_WINDOW_SAMPLES or a >= len(clip):
+                continue  # the clip holds less than its segment (a file cut short)
+            windows.append((index, w_start, w_end))
+            audio.append(clip[a:b])
+    unjudged = tuple(VoiceSpan(a, b, None) for a, b in segments)
+    if not windows:
+        return Diarization(unjudged, 0, None)
+    if len(windows) < 2:
+        return Diarization(unjudged, 1, None)  # one window is one voice
+    embeddings = encoder.embed(audio)
+    weights = np.array([b - a for _, a, b in windows], dtype=np.float64)
+    centre_a, centre_b = two_means(embeddings, weights, config.iterations)
+    cosine = float(centre_a @ centre_b)
+    if cosine >= config.one_voice_cosine:
+        return Diarization(unjudged, 1, cosine)
+    margin = embeddings @ centre_a - embeddings @ centre_b
+    by_segment: dict[int, list[int]] = {}
+    for k, (index, _, _) in enumerate(windows):
+        by_segment.setdefault(index, []).append(k)
+    spans: list[VoiceSpan] = []
+    min_steps = max(1, round(config.min_turn_s / _STEP_S))
+    for index, (start_s, end_s) in enumerate(segments):
+        own = by_segment.get(index)
+        if own is None:
+            spans.append(VoiceSpan(start_s, end_s, None))
+            continue
+        steps = max(1, round((end_s - start_s) / _STEP_S))
+        at = start_s + (np.arange(steps) + 0.5) * _STEP_S
+        total = np.zeros(steps)
+        weight = np.zeros(steps)
+        for k in own:
+            _, w_start, w_end = windows[k]
+            inside = (at >= w_start) & (at < w_end)
+            # Nearer a window's middle, its judgement counts more: its edges hear less.
+            middle, half = (w_start + w_end) / 2, max((w_end - w_start) / 2, 1e-3)
+            closeness = np.clip(1.0 - np.abs(at - middle) / half, 0.05, None) * inside
+            total += closeness * margin[k]
+            weight += closeness
+        score = total / np.maximum(weight, 1e-9)
+        labels = _smoothed((score < 0).astype(np.int8), min_steps)
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        bounds = np.concatenate(([0], edges, [steps]))
+        for a, b in itertools.pairwise(bounds):
+            spans.append(
+                VoiceSpan(
+                    start_s if a == 0 else start_s + a * _STEP_S,
+                    end_s if b == steps else start_s + b * _STEP_S,
+                    int(labels[a]),
+                )
+            )
+    if len({s.voice for s in spans if s.voice is not None}) < 2:
+        # Both groups' windows lost every 10 ms to the other: one voice after all.
+        return Diarization(unjudged, 1, cosine)
+    first = next((s.voice for s in spans if s.voice is not None), 0)
+    if first == 1:
+        spans = [
+            VoiceSpan(s.start_s, s.end_s, None if s.voice is None else 1 - s.voice) for s in spans
+        ]
+    return Diarization(tuple(spans), 2, cosine)

@@ -1,0 +1,368 @@
+"""Voice embeddings: resemblyzer's GE2E speaker encoder in numpy (the sole reader of its weights).
+
+The network (Wan et al., "Generalized end-to-end loss for speaker verification"; trained
+by Resemble AI, Apache-2.0) is three LSTM layers of 256 units over 40 mel bands of 25 ms
+windows every 10 ms, then a linear layer, a ReLU and an L2 norm: 256 numbers that lie
+close together (cosine near 1) for one voice and further apart for two. It was trained on
+1.6 s of speech at a time. The weights come with the ``resemblyzer`` wheel, which is
+installed without its dependencies (torch, librosa, webrtcvad): the package itself is
+never imported, only its ``pretrained.pt`` is read, with the standard library and numpy,
+and checked against its SHA-256 first.
+
+``pretrained.pt`` is torch's legacy format: pickles one after the other (a magic number,
+the protocol, the machine's sizes, the checkpoint, the storages' keys), then each storage's
+raw bytes. The checkpoint is read by an unpickler that accepts only the three classes such
+a checkpoint names; anything else is refused, so the file can never run code.
+
+A voice print computed here is kept in memory by its caller and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.errors import ModelError
+
+WEIGHTS_PACKAGE = "resemblyzer"
+WEIGHTS_PACKAGE_VERSION = "0.1.4"
+"""The PyPI wheel that carries the weights (``resemblyzer/pretrained.pt``, Apache-2.0),
+installed with ``--no-deps``: importing the package needs torch and librosa, and fails
+with setuptools 81 or later."""
+WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
+REINSTALL_HINT = (
+    f"pip install --no-deps --force-reinstall {WEIGHTS_PACKAGE}=={WEIGHTS_PACKAGE_VERSION}"
+)
+
+EMBEDDING_SIZE = 256
+MEL_BANDS = 40
+FFT_SAMPLES = 400
+"""25 ms windows, as the network was trained on."""
+HOP_SAMPLES = 160
+"""One mel frame every 10 ms."""
+TRAINED_FRAMES = 160
+"""1.6 s: the length of speech the network was trained to judge."""
+_HIDDEN = 256
+_LAYERS = 3
+_NORM_TARGET_DBFS = -30.0
+"""Quieter speech is raised to this level before it is judged, as resemblyzer does
+(louder speech is left as it is)."""
+_INT16_MAX = 32767.0
+
+Embeddings = npt.NDArray[np.float32]
+"""Shaped (n, 256), each row of unit length."""
+Float32 = npt.NDArray[np.float32]
+
+
+def weights_path() -> Path:
+    """Where the installed ``resemblyzer`` wheel keeps the weights (they may be missing)."""
+    # find_spec locates the package without running its __init__, which imports torch.
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"the voice encoder's weights ({WEIGHTS_PACKAGE} {WEIGHTS_PACKAGE_VERSION}) "
+            f"are not installed: {REINSTALL_HINT}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)), "pretrained.pt")
+
+
+# --- reading the weights -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _StorageRef:
+    """A storage the checkpoint points at: its key among the raw blocks after the pickles."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class _TensorRef:
+    """A tensor as the checkpoint describes it: a view of a float32 storage."""
+
+    storage: _StorageRef
+    offset: int
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+
+
+class _FloatStorage:
+    """Stands for ``torch.FloatStorage`` while unpickling: only its identity is used."""
+
+
+def _rebuild_tensor(
+    storage: _StorageRef,
+    offset: int,
+    shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    *_: object,
+) -> _TensorRef:
+    return _TensorRef(storage, offset, tuple(shape), tuple(stride))
+
+
+class _OrderedDict(dict[Any, Any]):
+    """Stands for ``collections.OrderedDict`` (a dict keeps its order anyway)."""
+
+
+_ALLOWED = {
+    ("collections", "OrderedDict"): _OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch", "FloatStorage"): _FloatStorage,
+}
+
+
+class _CheckpointUnpickler(pickle.Unpickler):
+    """Unpickles a legacy torch checkpoint of float tensors and nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _ALLOWED.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"unexpected class {module}.{name}")
+        return found
+
+    def persistent_load(self, pid: Any) -> _StorageRef:
+        # ('storage', storage type, key, location, size, view metadata)
+        if (
+            not isinstance(pid, tuple)
+            or len(pid) < 3
+            or pid[0] != "storage"
+            or pid[1] is not _FloatStorage
+        ):
+            raise pickle.UnpicklingError("unexpected storage")
+        return _StorageRef(str(pid[2]))
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Unpickles plain values (numbers, strings, lists, dicts) and nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"unexpected class {module}.{name}")
+
+
+def _read_state(data: bytes) -> dict[str, Float32]:
+    """The model's tensors by name, from the bytes of ``pretrained.pt``."""
+    stream = io.BytesIO(data)
+    for _ in range(3):  # magic number, protocol version, sizes of the writing machine
+        _PlainUnpickler(stream).load()
+    checkpoint = _CheckpointUnpickler(stream).load()
+    keys = _PlainUnpickler(stream).load()
+    storages: dict[str, Float32] = {}
+    for key in keys:
+        count = int.from_bytes(stream.read(8), "little")
+        raw = stream.read(4 * count)
+        if len(raw) != 4 * count:
+            raise ValueError("the file ends inside a storage")
+        storages[str(key)] = np.frombuffer(raw, dtype="<f4")
+    state: dict[str, Float32] = {}
+    for name, ref in checkpoint["model_state"].items():
+        if not isinstance(ref, _TensorRef):
+            continue
+        storage = storages[ref.storage.key]
+        size = int(np.prod(ref.shape))
+        contiguous = tuple(int(np.prod(ref.shape[i + 1 :])) for i in range(len(ref.shape)))
+        if ref.stride != contiguous or ref.offset + size > len(storage):
+            raise ValueError(f"unexpected layout of {name}")
+        view = storage[ref.offset : ref.offset + size].reshape(ref.shape)
+        state[str(name)] = np.ascontiguousarray(view, dtype=np.float32)
+    return state
+
+
+# --- the mel spectrogram -------------------------------------------------------------------
+
+
+def _hz_to_mel(hz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Slaney's mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
+    f_sp = 200.0 / 3
+    log_step = np.log(6.4) / 27.0
+    min_log_mel = 1000.0 / f_sp
+    mel = hz / f_sp
+    above = hz >= 1000.0
+    mel[above] = min_log_mel + np.log(hz[above] / 1000.0) / log_step
+    return mel
+
+
+def _mel_to_hz(mel: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    f_sp = 200.0 / 3
+    log_step = np.log(6.4) / 27.0
+    min_log_mel = 1000.0 / f_sp
+    hz = mel * f_sp
+    above = mel >= min_log_mel
+    hz[above] = 1000.0 * np.exp(log_step * (mel[above] - min_log_mel))
+    return hz
+
+
+def mel_filterbank() -> Float32:
+    """(40, 201) triangular filters from 0 Hz to 8 kHz, Slaney-normalised: what
+    ``librosa.filters.mel(sr=16000, n_fft=400, n_mels=40)`` gives."""
+    fft_hz = np.linspace(0.0, SAMPLE_RATE_HZ / 2, 1 + FFT_SAMPLES // 2)
+    edges = _mel_to_hz(
+        np.linspace(
+            _hz_to_mel(np.array([0.0]))[0],
+            _hz_to_mel(np.array([SAMPLE_RATE_HZ / 2]))[0],
+            MEL_BANDS + 2,
+        )
+    )
+    widths = np.diff(edges)
+    ramps = edges[:, np.newaxis] - fft_hz[np.newaxis, :]
+    lower = -ramps[:-2] / widths[:-1, np.newaxis]
+    upper = ramps[2:] / widths[1:, np.newaxis]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, np.newaxis]
+    return weights.astype(np.float32)
+
+
+_MEL = mel_filterbank()
+_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FFT_SAMPLES) / FFT_SAMPLES)).astype(np.float32)
+"""A periodic Hann window, as librosa's STFT uses."""
+
+
+def frames_of(samples: int) -> int:
+    """Mel frames of ``samples`` of audio (centred frames, one per 10 ms, plus one)."""
+    return 1 + samples // HOP_SAMPLES
+
+
+def mel_frames(audio: Float32) -> Float32:
+    """(frames, 40) mel power spectrum of 1-D float audio in full-scale units: centred
+    25 ms Hann windows every 10 ms, zero-padded at the ends (librosa 0.10's default,
+    which resemblyzer calls); power, not its logarithm, as the network was trained on."""
+    padded = np.pad(audio.astype(np.float32), FFT_SAMPLES // 2)
+    count = frames_of(len(audio))
+    at = np.arange(count)[:, np.newaxis] * HOP_SAMPLES + np.arange(FFT_SAMPLES)
+    spectrum = np.fft.rfft(padded[at] * _WINDOW, axis=1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    result: Float32 = power @ _MEL.T
+    return result
+
+
+def normalized(pcm: npt.NDArray[np.int16] | Float32) -> Float32:
+    """int16 audio in full-scale units, raised to -30 dBFS if it is quieter."""
+    audio = np.asarray(pcm, dtype=np.float32)
+    if pcm.dtype == np.int16:
+        audio = audio / np.float32(32768.0)
+    if not len(audio):
+        return audio
+    rms = float(np.sqrt(np.mean(np.square(audio * _INT16_MAX, dtype=np.float64))))
+    if rms <= 0:
+        return audio
+    change_db = _NORM_TARGET_DBFS - 20 * np.log10(rms / _INT16_MAX)
+    if change_db <= 0:
+        return audio
+    result: Float32 = audio * np.float32(10 ** (change_db / 20))
+    return result
+
+
+# --- the network ---------------------------------------------------------------------------
+
+
+def _sigmoid(x: Float32) -> Float32:
+    # tanh form: no overflow warnings for large negative inputs, and exact to float32.
+    result: Float32 = 0.5 * (np.tanh(0.5 * x) + 1.0)
+    return result
+
+
+class SpeakerEncoder:
+    """The speaker encoder's forward pass, batch by batch, on numpy alone."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        """Load and check the weights: a missing or damaged file raises ModelError."""
+        path = weights_path() if path is None else path
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ModelError(
+                f"the voice encoder's weights {path} cannot be read ({e.strerror}): "
+                f"{REINSTALL_HINT}"
+            ) from e
+        if hashlib.sha256(data).hexdigest() != WEIGHTS_SHA256:
+            raise ModelError(
+                f"the voice encoder's weights {path} are damaged (SHA-256 differs): "
+                f"{REINSTALL_HINT}"
+            )
+        try:
+            state = _read_state(data)
+            self._input = [state[f"lstm.weight_ih_l{k}"].T.copy() for k in range(_LAYERS)]
+            self._recurrent = [state[f"lstm.weight_hh_l{k}"].T.copy() for k in range(_LAYERS)]
+            self._bias = [
+                state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"] for k in range(_LAYERS)
+            ]
+            self._linear = state["linear.weight"].T.copy()
+            self._linear_bias = state["linear.bias"]
+        except (pickle.UnpicklingError, ValueError, KeyError, EOFError, TypeError) as e:
+            raise ModelError(
+                f"the voice encoder's weights {path} cannot be read ({e}): {REINSTALL_HINT}"
+            ) from e
+
+    def embed_mels(self, mels: Float32, lengths: npt.NDArray[np.int64] | None = None) -> Embeddings:
+        """Embeddings of a batch of mel spectrograms shaped (batch, frames, 40).
+
+        With ``lengths``, row i ends after its first ``lengths[i]`` frames (the rest is
+        padding, which leaves its state untouched).
+        """
+        batch, frames, _ = mels.shape
+        if lengths is None:
+            lengths = np.full(batch, frames, dtype=np.int64)
+        x = mels
+        for layer in range(_LAYERS):
+            # The input's share of every gate at once: one large product, not one a frame.
+            gates_in = x.reshape(batch * frames, -1) @ self._input[layer] + self._bias[layer]
+            gates_in = gates_in.reshape(batch, frames, 4 * _HIDDEN)
+            h = np.zeros((batch, _HIDDEN), dtype=np.float32)
+            c = np.zeros((batch, _HIDDEN), dtype=np.float32)
+            out = np.empty((batch, frames, _HIDDEN), dtype=np.float32)
+            recurrent = self._recurrent[layer]
+            for t in range(frames):
+                gates = gates_in[:, t] + h @ recurrent
+                # torch's gate order: input, forget, cell, output.
+                i = _sigmoid(gates[:, :_HIDDEN])
+                f = _sigmoid(gates[:, _HIDDEN : 2 * _HIDDEN])
+                g = np.tanh(gates[:, 2 * _HIDDEN : 3 * _HIDDEN])
+                o = _sigmoid(gates[:, 3 * _HIDDEN :])
+                c_next = f * c + i * g
+                h_next = o * np.tanh(c_next)
+                running = (t < lengths)[:, np.newaxis]
+                c = np.where(running, c_next, c)
+                h = np.where(running, h_next, h)
+                out[:, t] = h
+            x = out
+        raw = np.maximum(h @ self._linear + self._linear_bias, 0.0)
+        norm = np.linalg.norm(raw, axis=1, keepdims=True)
+        result: Embeddings = (raw / np.maximum(norm, 1e-12)).astype(np.float32)
+        return result
+
+    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 24) -> Embeddings:
+        """One embedding per clip of 16 kHz int16 audio (any length from 0.1 s; 1.6 s is
+        what the network was trained on), each raised to -30 dBFS if quieter.
+
+        ``batch`` bounds memory: the input's gates of a batch take batch x frames x 4 KB
+        (24 windows of 1.5 s: 15 MB); 64 took 77 MB more at the peak for no gain in speed.
+        """
+        if not clips:
+            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+        mels = [mel_frames(normalized(clip)) for clip in clips]
+        order = np.argsort([len(m) for m in mels], kind="stable")
+        result = np.zeros((len(clips), EMBEDDING_SIZE), dtype=np.float32)
+        # Clips of about the same length go together, so little of a batch is padding.
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            lengths = np.array([len(mels[r]) for r in rows], dtype=np.int64)
+            stacked = np.zeros((len(rows), int(lengths.max()), MEL_BANDS), dtype=np.float32)
+            for k, r in enumerate(rows):
+                stacked[k, : lengths[k]] = mels[r]
+            result[rows] = self.embed_mels(stacked, lengths)
+        return result
+
+
+def voice_print(embeddings: Embeddings) -> Float32:
+    """The mean direction of several embeddings of one voice, of unit length."""
+    mean = embeddings.mean(axis=0)
+    result: Float32 = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return result

@@ -1,0 +1,159 @@
+"""Turn-taking of a recording, from its speech alone: no floors were logged, so turns are
+runs of one partner's speech and backchannels are told from interruptions by length.
+
+Talk time, merging and overlaps follow the rules in ``review.speech``, which the
+review of live sessions uses too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from attune_voice.config import TurnConfig
+from attune_voice.events import PARTNERS
+from attune_voice.review.speech import (
+    SpeechSpan,
+    merged,
+    overlapping,
+    started_during,
+    talk_s,
+)
+
+BACKCHANNEL_MAX_S = TurnConfig().backchannel_max_s
+"""The listener's speech up to this long while the other speaks is a backchannel
+("mm-hm"); longer, it is an interruption: the rule of live sessions."""
+
+
+@dataclass(frozen=True)
+class SpeakerMetrics:
+    """One partner's share of the conversation."""
+
+    speaker: str
+    talk_s: float
+    """Total length of their speech (overlap with the other counts for both)."""
+    share: float
+    """talk_s over both partners' talk_s together, 0 to 1."""
+    turns: int
+    """Times they took the floor: runs of their speech not broken by the other's
+    speech (the other's backchannels do not break a turn)."""
+    longest_turn_s: float
+    """The longest turn, from its first word to its last, pauses included."""
+    backchannels: int
+    """Their short responses (up to 1 s) while the other was speaking."""
+    interruptions: int
+    """Times they started speaking, for longer than 1 s, while the other was speaking."""
+
+
+@dataclass(frozen=True)
+class TurnMetrics:
+    """Turn-taking over a whole recording; times in seconds."""
+
+    speech_s: float
+    """Time during which anyone speaks (overlap counted once)."""
+    speech_ratio: float
+    """speech_s over the recording's duration."""
+    segments: int
+    longest_segment_s: float
+    """The longest single segment: talk without a pause of ``merge_gap_s``."""
+    longest_pause_s: float
+    """The longest silence between two stretches of speech."""
+    median_pause_s: float
+    """The median silence between consecutive stretches of speech (0 with fewer than two)."""
+    overlap_s: float
+    """Time during which both partners speak at once (0 without attribution)."""
+    switches: int
+    """Times the floor passed from one partner to the other."""
+    median_response_s: float | None
+    """The median time from the end of one partner's turn to the start of the other's
+    (negative when they overlapped); None without switches."""
+    speakers: tuple[SpeakerMetrics, ...]
+    """Partner A then B; empty when nothing attributes the speech."""
+
+
+@dataclass
+class _Turn:
+    speaker: str
+    start_s: float
+    end_s: float
+
+
+def _turns(spans: Sequence[SpeechSpan]) -> list[_Turn]:
+    """Each partner's turns in order: runs of their speech that the other partner's
+    speech does not break (a backchannel inside a turn does not)."""
+    turns: list[_Turn] = []
+    for span in sorted(spans, key=lambda s: s.t):
+        if span.partner is None:
+            continue
+        last = turns[-1] if turns else None
+        if last is not None and last.speaker == span.partner:
+            last.end_s = max(last.end_s, span.end_t)
+        elif last is not None and span.duration_s <= BACKCHANNEL_MAX_S and span.t < last.end_s:
+            continue
+        else:
+            turns.append(_Turn(span.partner, span.t, span.end_t))
+    return turns
+
+
+def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
+    """Turn-taking metrics of speech spans (see each ``TurnMetrics`` field)."""
+    stretches = merged(spans)
+    speech_s = talk_s(stretches)
+    pauses = [b.t - a.end_t for a, b in itertools.pairwise(stretches)]
+    own = {speaker: [s for s in spans if s.partner == speaker] for speaker in PARTNERS}
+    speakers: tuple[SpeakerMetrics, ...] = ()
+    switches = 0
+    responses: list[float] = []
+    overlap_s = 0.0
+    if own["A"] or own["B"]:
+        # A channel's segments never overlap each other, so they are paired as they are.
+        pairs = overlapping(own["A"], own["B"])
+        # Summed from the whole 0, which the JSON has always shown for no overlap.
+        overlap_s = sum(shared for _, _, shared in pairs)
+        overlapped = {"A": {i for i, _, _ in pairs}, "B": {j for _, j, _ in pairs}}
+        turns = _turns(spans)
+        changes = [(a, b) for a, b in itertools.pairwise(turns) if a.speaker != b.speaker]
+        switches = len(changes)
+        responses = [b.start_s - a.end_s for a, b in changes]
+        total_talk_s = talk_s(s for s in spans if s.partner is not None)
+        rows = []
+        for speaker, other in (PARTNERS, PARTNERS[::-1]):
+            spoken_s = talk_s(own[speaker])
+            their_turns = [t for t in turns if t.speaker == speaker]
+            other_starts = [s.t for s in own[other]]
+            rows.append(
+                SpeakerMetrics(
+                    speaker=speaker,
+                    talk_s=spoken_s,
+                    share=spoken_s / total_talk_s if total_talk_s > 0 else 0.0,
+                    turns=len(their_turns),
+                    longest_turn_s=max((t.end_s - t.start_s for t in their_turns), default=0.0),
+                    backchannels=sum(
+                        1
+                        for index, s in enumerate(own[speaker])
+                        if s.duration_s <= BACKCHANNEL_MAX_S and index in overlapped[speaker]
+                    ),
+                    interruptions=sum(
+                        1
+                        for s in own[speaker]
+                        if s.duration_s > BACKCHANNEL_MAX_S
+                        and started_during(s.t, own[other], other_starts)
+                    ),
+                )
+            )
+        speakers = tuple(rows)
+    return TurnMetrics(
+        speech_s=speech_s,
+        speech_ratio=speech_s / duration_s if duration_s > 0 else 0.0,
+        segments=len(spans),
+        longest_segment_s=max((s.duration_s for s in spans), default=0.0),
+        longest_pause_s=max(pauses, default=0.0),
+        median_pause_s=float(np.median(pauses)) if pauses else 0.0,
+        overlap_s=overlap_s,
+        switches=switches,
+        median_response_s=float(np.median(responses)) if responses else None,
+        speakers=speakers,
+    )
