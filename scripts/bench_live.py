@@ -623,19 +623,17 @@ def _print(figures: dict[str, Any]) -> None:
     print(f"  speech heard that no partner said: {figures['not_partner_speech_s']:.2f} s")
     if "wall_s" in figures:
         print(describe_busy_home(figures))
-    print("stream")
     print(
-        f"  callbacks {stats['callbacks']}, worst callback {stats['worst_callback_ms']:.2f} ms, "
-        f"longest gap between callbacks {figures['longest_callback_gap_ms']:.0f} ms"
-    )
-    print(
-        f"  input overflows {stats['overflows']}, output underflows {stats['underflows']} "
-        f"({figures['underflows_at_start']} as the stream started), "
-        f"dropped frames {stats['dropped_frames']}, restarts {stats['restarts']}, "
+        f"stream\n  callbacks {stats['callbacks']}, worst callback "
+        f"{stats['worst_callback_ms']:.2f} ms, longest gap between callbacks "
+        f"{figures['longest_callback_gap_ms']:.0f} ms\n  input overflows {stats['overflows']}, "
+        f"output underflows {stats['underflows']} ({figures['underflows_at_start']} at start), "
+        f"dropped frames {stats['dropped_frames']}, stalls {stats['stalls']}, deaths "
+        f"{stats['deaths']} ({stats['silent_deaths']} unflagged), restarts {stats['restarts']}, "
         f"catch-ups {stats['catch_ups']}"
         + (f" (after a {figures['stall_s']:.1f} s stall)" if figures["stall_s"] else "")
         + f", losses {stats['losses']}, "
-        f"alsa-lib messages {stats['alsa_messages']}"
+        f"alsa-lib messages {stats['alsa_messages']}, library lines {stats['library_lines']}"
     )
 
 

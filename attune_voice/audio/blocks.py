@@ -22,6 +22,25 @@ PAIR_SLACK_BLOCKS = 1
 last one written when it arrived: the two callbacks come in bursts of their own, and the
 output block paired with the next input block must already be there."""
 
+PAIR_LEAD_S = 0.04
+"""An input block captured at time t is paired with the output block that reaches the
+speakers at t + this: the echo then comes this much after the pairing even when
+PortAudio's times are a little off (-8 to +40 ms measured through PulseAudio), never
+before it, where the gate could not see it and a prompt's first sound would leak."""
+
+PAIR_CONFIRM_BLOCKS = 5
+"""Input blocks in a row whose times say the pairing moved two blocks or more, and agree
+within a block, before it follows: PortAudio stamps a burst of blocks with nearly one
+time, which alone would jolt the pairing back and forth."""
+
+PAIR_SETTLE_BLOCKS = 25
+"""Input blocks of a new pairing before the times are taken as its reference: a new
+PulseAudio stream stamps its first blocks up to 100 ms off while its latency settles."""
+
+PAIR_LOST_BLOCKS = 25
+"""The counters and the times this far apart: the times are not to be trusted, and the
+pairing falls back to the counters."""
+
 PAIR_DRIFT_BLOCKS = 10
 """The pairing is set again when the output side has run this many blocks further ahead
 of it (the input side lost or skipped audio), or is missing a block it needs."""
@@ -195,49 +214,116 @@ class Pairing:
 
     The offset is set from the first input block read (the output block written just
     before it arrived, less ``PAIR_SLACK_BLOCKS``) and kept, so both sides stay
-    continuous and the echo's delay steady. It is set again when a stream is replaced
-    (``reset``), or when the two sides have drifted ``PAIR_DRIFT_BLOCKS`` apart (an
-    input overflow, a host API that drops blocks): ``pair`` then says so, as the echo's
-    delay has moved with it.
+    continuous and the echo's delay steady. A stall, or speakers that ran dry, moves
+    the block counters apart by the length of the gap; PortAudio's times do not move
+    (both streams' come from one clock). So where the host API reports them, the
+    offset follows them: the output block reaching the speakers ``PAIR_LEAD_S`` after an
+    input block's first sample was captured is found for every block, and when that
+    moves against the reference taken as the pairing settled (``PAIR_SETTLE_BLOCKS``)
+    for ``PAIR_CONFIRM_BLOCKS`` blocks in a row, the offset moves with it, and the echo's
+    delay stays where the gate measured it. Without times, or with times that wander
+    ``PAIR_LOST_BLOCKS`` from the counters, the offset is set again from the counters
+    when the sides drift ``PAIR_DRIFT_BLOCKS`` apart: ``paired`` then says so, as the
+    echo's delay has moved with it. A replaced stream starts a new pairing (``reset``).
     """
 
     def __init__(self) -> None:
         self.offset: int | None = None
+        self._reference: int | None = None
+        """What the times said the offset was, once the pairing settled."""
+        self._settling = 0
+        self._moving: list[int] = []
+        """Offsets the times said, in a row, away from the reference."""
 
     def reset(self) -> None:
         self.offset = None
 
-    def pair(
-        self, rings: Rings, block: int, out_blocks_then: int, output_running: bool
-    ) -> tuple[int | None, bool]:
+    def paired(self, rings: Rings, block: int, output_running: bool) -> tuple[int | None, bool]:
         """(the ring slot of the output block paired with input ``block``, or None when
         nothing was played then; whether the pairing was set again, moving the echo).
 
-        ``out_blocks_then`` is how many output blocks were written when the input block
-        arrived; while the output stream is down the pairing is left as it is.
+        While the output stream is down the pairing is left as it is.
         """
         if not output_running:
             return None, False
+        slot = block % rings.in_pcm.shape[0]
+        out_blocks_then = int(rings.in_out_blocks[slot])
         natural = out_blocks_then - 1 - PAIR_SLACK_BLOCKS - block
+        by_time = self._by_time(rings, float(rings.in_times[slot, 1]))
         moved = False
         if self.offset is None:
             self.offset = natural
-        elif abs(natural - self.offset) > PAIR_DRIFT_BLOCKS:
-            self.offset = natural
-            moved = True
-        wanted = block + self.offset
-        if wanted >= out_blocks_then > 0:
+            self._reference, self._settling = None, 0
+            self._moving.clear()
+        elif abs(natural - self.offset) > (
+            PAIR_DRIFT_BLOCKS if by_time is None else PAIR_LOST_BLOCKS
+        ):
+            self.offset, moved = natural, True
+            self._reference, self._settling = None, 0
+            self._moving.clear()
+        if by_time is not None:
+            self._follow(by_time - block)
+        paired = block + self.offset
+        if paired >= out_blocks_then > 0:
             # The microphone ran ahead (a new stream handing over its start, or what
             # waited in the sound server after a stall): the block it needs is not
             # played yet, so the latest one stands in rather than silence, which
             # would let a prompt's echo through the gate.
-            wanted = out_blocks_then - 1
-        return rings.output_block(wanted), moved
+            paired = out_blocks_then - 1
+        return rings.output_block(paired), moved
+
+    def _follow(self, wanted: int) -> None:
+        """Move the offset as far as the times say the sides moved apart."""
+        if self._reference is None:
+            self._settling += 1
+            if self._settling >= PAIR_SETTLE_BLOCKS:
+                self._reference = wanted
+            return
+        if abs(wanted - self._reference) < 2:
+            self._moving.clear()
+            return
+        if self._moving and abs(wanted - self._moving[-1]) > 1:
+            self._moving.clear()
+        self._moving.append(wanted)
+        if len(self._moving) >= PAIR_CONFIRM_BLOCKS and self.offset is not None:
+            self.offset += wanted - self._reference
+            self._reference = wanted
+            self._moving.clear()
+
+    @staticmethod
+    def _by_time(rings: Rings, captured_s: float) -> int | None:
+        """The output block reaching the speakers ``PAIR_LEAD_S`` after ``captured_s``
+        (or the nearest kept), None where either side gives no times."""
+        written = rings.out_blocks
+        kept = rings.played.shape[0]
+        if written == 0 or captured_s <= 0.0:
+            return None
+        times = rings.played_times[:, 1]
+        last = float(times[(written - 1) % kept])
+        if last <= 0.0:
+            return None
+        # Output blocks are 20 ms apart but for gaps, so counting back from the latest
+        # block lands near the one wanted; one step each way then settles it.
+        target = captured_s + PAIR_LEAD_S
+        oldest = max(0, written - kept + 1)
+        block = min(
+            written - 1,
+            max(oldest, written - 1 - int((last - target) * SAMPLE_RATE_HZ / FRAME_SAMPLES)),
+        )
+        while block > oldest and float(times[block % kept]) > target:
+            block -= 1
+        while block + 1 < written and float(times[(block + 1) % kept]) <= target:
+            block += 1
+        return int(block)
 
 
 __all__ = [
     "INPUT_RING_S",
+    "PAIR_CONFIRM_BLOCKS",
     "PAIR_DRIFT_BLOCKS",
+    "PAIR_LEAD_S",
+    "PAIR_LOST_BLOCKS",
+    "PAIR_SETTLE_BLOCKS",
     "PAIR_SLACK_BLOCKS",
     "PLAYBACK_RING_S",
     "Pairing",

@@ -110,6 +110,9 @@ def _keep_pulse_streams_through_underruns() -> list[str]:
 
 def load_sounddevice() -> Any:
     """Import sounddevice on first use, so the rest of the package works without PortAudio."""
+    # Before the import: importing sounddevice starts PortAudio, whose device scan has
+    # alsa-lib report every device it cannot open.
+    _route_alsa_messages()
     try:
         import sounddevice
     except OSError as e:
@@ -121,7 +124,6 @@ def load_sounddevice() -> Any:
         raise AudioDeviceError(
             "the sounddevice package is missing; reinstall attune-voice (pip install -e .)"
         ) from e
-    _route_alsa_messages()
     _keep_pulse_streams_through_underruns()
     return sounddevice
 

@@ -76,8 +76,8 @@ class DeviceAudio:
     start with the first frame.
 
     Every input block is paired with the output block played during it (``Pairing``:
-    by the streams' block counters, as one duplex callback used to pair them; why two
-    streams, see "Live audio" in docs/architecture.md). ``Frame.playing`` comes from the
+    by PortAudio's capture and playback times, as one duplex callback used to pair them;
+    why two streams, see "Live audio" in docs/architecture.md). ``Frame.playing`` comes from the
     ``EchoGate`` on those pairs: it is True while a prompt or its echo is in the
     microphone, following the measured delay between the two.
 
@@ -238,9 +238,7 @@ class DeviceAudio:
             block = rings.in_read
             slot = block % ring_slots
             pcm = rings.in_pcm[slot].copy()
-            out_slot, moved = self._pairing.pair(
-                rings, block, int(rings.in_out_blocks[slot]), self._streams[OUTPUT] is not None
-            )
+            out_slot, moved = self._pairing.paired(rings, block, self._streams[OUTPUT] is not None)
             if moved:
                 self._echo.reset()
             self._paired[slot] = -1 if out_slot is None else out_slot
