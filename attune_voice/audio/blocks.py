@@ -29,9 +29,9 @@ PortAudio's times are a little off (-8 to +40 ms measured through PulseAudio), n
 before it, where the gate could not see it and a prompt's first sound would leak."""
 
 PAIR_CONFIRM_BLOCKS = 5
-"""Input blocks in a row whose times say the pairing moved two blocks or more, and agree
-within a block, before it follows: PortAudio stamps a burst of blocks with nearly one
-time, which alone would jolt the pairing back and forth."""
+"""Input blocks in a row whose times say the pairing moved two blocks or more, within a
+block of the first of them, before it follows: PortAudio stamps a burst of blocks with
+nearly one time, which alone would jolt the pairing back and forth."""
 
 PAIR_SETTLE_BLOCKS = 25
 """Input blocks of a new pairing before the times are taken as its reference: a new
@@ -282,7 +282,9 @@ class Pairing:
         if abs(wanted - self._reference) < 2:
             self._moving.clear()
             return
-        if self._moving and abs(wanted - self._moving[-1]) > 1:
+        if self._moving and abs(wanted - self._moving[0]) > 1:
+            # Measured from the first of the row, not the last: a burst's blocks, stamped
+            # with nearly one time, drift a block apart each and must not add up.
             self._moving.clear()
         self._moving.append(wanted)
         if len(self._moving) >= PAIR_CONFIRM_BLOCKS and self.offset is not None:
