@@ -267,9 +267,11 @@ class Pairing:
         if paired >= out_blocks_then > 0:
             # The microphone ran ahead (a new stream handing over its start, or what
             # waited in the sound server after a stall): the block it needs is not
-            # played yet, so the latest one stands in rather than silence, which
-            # would let a prompt's echo through the gate.
-            paired = out_blocks_then - 1
+            # played yet. The one the times name stands in while the offset waits to
+            # follow them, else the latest one; not silence, which would let a prompt's
+            # echo through the gate. (The same block again and again would read to the
+            # gate as a prompt repeating itself: 243 ms of "delay" once after a stall.)
+            paired = by_time if by_time is not None else out_blocks_then - 1
         return rings.output_block(paired), moved
 
     def _follow(self, wanted: int) -> None:
