@@ -1,8 +1,11 @@
-# Sourced by scripts/test: a private PulseAudio server with a null sink for the device tests.
+# Sourced by scripts/test: a private PulseAudio server with null sinks for the device tests.
 # shellcheck shell=bash
 #
-# The tests then run real duplex streams without sound hardware and without touching
-# the user's own sound server.
+# The tests then run real streams without sound hardware and without touching the
+# user's own sound server. Two rooms: `attune_room` (16 kHz mono, the default) and
+# `attune_room48` (48 kHz stereo, what a desktop's PulseAudio usually runs at, where an
+# ALSA stream's underrun goes differently); a client picks the second with
+# PULSE_SINK=attune_room48 PULSE_SOURCE=attune_room48.monitor.
 #
 #   attune_pulse_start DIR   # start it; exports the environment the tests need
 #   attune_pulse_stop        # stop it (call from an EXIT trap)
@@ -12,6 +15,7 @@
 # PulseAudio or PipeWire keeps running untouched: nothing here uses its socket.
 
 ATTUNE_PULSE_SINK=attune_room
+ATTUNE_PULSE_SINK48=attune_room48
 ATTUNE_PULSE_PID=""
 
 # Returns 2 when there is no pulseaudio program at all (a PipeWire machine), 1 when
@@ -48,6 +52,11 @@ pcm.attune_monitor {
     device "$ATTUNE_PULSE_SINK.monitor"
     hint { show on description "attune test: what the null sink plays" }
 }
+pcm.room48_monitor {
+    type pulse
+    device "$ATTUNE_PULSE_SINK48.monitor"
+    hint { show on description "attune test: what the 48 kHz null sink plays" }
+}
 EOF
 
     # Without a session bus the server skips its D-Bus names; with one, a user server
@@ -61,6 +70,8 @@ EOF
         --load="module-native-protocol-unix auth-anonymous=1 socket=$runtime/pulse/native" \
         --load="module-null-sink sink_name=$ATTUNE_PULSE_SINK rate=16000 channels=1 \
 sink_properties=device.description=attune_room" \
+        --load="module-null-sink sink_name=$ATTUNE_PULSE_SINK48 rate=48000 channels=2 \
+sink_properties=device.description=attune_room48" \
         </dev/null >"$dir/pulseaudio.log" 2>&1 &
     ATTUNE_PULSE_PID=$!
 
@@ -83,6 +94,7 @@ sink_properties=device.description=attune_room" \
         return 1
     fi
     export ATTUNE_TEST_PULSE=1
+    export ATTUNE_TEST_SINK48="$ATTUNE_PULSE_SINK48"
 }
 
 attune_pulse_stop() {

@@ -1,4 +1,4 @@
-"""Live latency figures on a real duplex stream: decision to prompt, end of speech to event.
+"""Live latency figures on real streams: decision to prompt, end of speech to event.
 
 Run it through scripts/bench-live, which starts a private PulseAudio server whose null
 sink is the room (its monitor is the microphone). A real session runs on it: the
@@ -11,7 +11,11 @@ clicker would be, or, every other floor, by silence: the coach's check-in, then 
 hand-over. Every floor prompt has its own words, so nothing is rendered early by chance.
 With ``--stall S`` this process is stopped for S seconds while the fifth prompt plays,
 as a starved machine stops it, to show that the session catches up and that the
-prompt's echo is still not taken for speech.
+prompt's echo is still not taken for speech. ``--busy`` makes it a busy home
+(``scripts/busy_home.py``): another program plays a notification sound into the room
+every 5-10 s, and this process stalls for 150 ms every 4 s. ``--room 48k`` uses the
+48 kHz stereo null sink, at the rate a desktop's sound server usually runs, instead of
+the 16 kHz mono one.
 
 For each prompt the engine decides, the time runs from the decision (the player is
 asked to say it, before any rendering still needed) to its first sample: handed to
@@ -19,7 +23,10 @@ PortAudio (the callback), at the speaker (the callback's time plus PortAudio's o
 time for that block), and heard back in the microphone (an upper bound: it adds the
 capture path). For each sentence a partner says, from its end in the room to the
 speech segment the listener emits. Times come from ``time.perf_counter``, the stream's
-callbacks (``DeviceAudio.timing``) and the recording; the figures are printed.
+callbacks (``DeviceAudio.timing``) and the recording; the figures are printed. So is
+how the stream held up: restarts, audio lost (wall time the session's clock did not
+count, beyond the stalls), and the lines the sound libraries printed on the terminal
+(this process's file descriptor 2 is read for them).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,7 +60,14 @@ from attune_voice.session.ports import EngineInput, SpeechSegment
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
 
-SINK = "attune_room"
+sys.path.insert(0, str(Path(__file__).parent))
+from busy_home import BusyHome, describe_busy_home  # a script beside this one, not a package
+
+ROOMS = {"16k": "attune_room", "48k": "attune_room48"}
+"""The null sinks scripts/_pulse.sh makes: 16 kHz mono and 48 kHz stereo."""
+SINK = ROOMS["16k"]
+LIBRARY_LINE = re.compile(r"PortAudio|pa_linux_alsa|ALSA lib|Expression '|snd_pcm|PaAlsa")
+"""A line on the terminal from PortAudio or alsa-lib."""
 QUESTIONS = (
     "What was the best part of your week?",
     "What is something you are looking forward to?",
@@ -220,9 +235,13 @@ class Conductor:
     """The frame (counted once a second) by which each output underflow had happened."""
     stall_s: float = 0.0
     stopper: subprocess.Popen[bytes] | None = None
+    sink: str = SINK
+    read_s: list[float] = field(default_factory=list)
+    """perf_counter when the loop handled each frame."""
     _following: list[Decision] = field(default_factory=list)
 
     def __call__(self, frame: Frame) -> None:
+        self.read_s.append(time.perf_counter())
         timing = self.audio.timing(frame.start_sample)
         assert timing is not None
         self.arrived_s.append(timing.arrived_s)
@@ -230,25 +249,30 @@ class Conductor:
             self.output_delays_s.append(timing.output_delay_s)
         self.input_ages_s.append(timing.input_age_s)
         self.heard.append(frame.pcm[0].copy())
-        self._follow(frame, timing.arrived_s, timing)
+        self._follow(frame, timing)
         self._act()
         if self.frames % STATS_EVERY_FRAMES == 0:
             underflows = self.audio.stats().underflows
             self.underflow_frames += [self.frames] * (underflows - len(self.underflow_frames))
         self.frames += 1
 
-    def _follow(self, frame: Frame, arrived_s: float, timing: BlockTiming) -> None:
+    def _follow(self, frame: Frame, timing: BlockTiming) -> None:
         self._following += self.player.decisions[len(self._following) :]
         for decision in self._following:
             if decision.handed_s is None:
                 start = timing.playback_position
-                if timing.prompt_samples and start <= decision.position < (
-                    start + timing.prompt_samples
+                handed_s = timing.handed_s
+                if (
+                    handed_s is not None
+                    and timing.prompt_samples
+                    and start <= decision.position < start + timing.prompt_samples
                 ):
+                    # When the speakers' callback wrote the block, not when the
+                    # microphone's block paired with it arrived.
                     into_s = (decision.position - start) / SAMPLE_RATE_HZ
-                    decision.handed_s = arrived_s + into_s
+                    decision.handed_s = handed_s + into_s
                     if timing.output_delay_s is not None:
-                        decision.dac_s = arrived_s + timing.output_delay_s + into_s
+                        decision.dac_s = handed_s + timing.output_delay_s + into_s
             if decision.handed_s is not None and decision.heard_sample is None:
                 # The room is digital silence but for what is played into it, and the
                 # partners are quiet when a prompt is decided.
@@ -285,7 +309,7 @@ class Conductor:
         process = subprocess.Popen(
             [
                 "pacat",
-                f"--device={SINK}",
+                f"--device={self.sink}",
                 "--raw",
                 "--format=s16le",
                 f"--rate={SAMPLE_RATE_HZ}",
@@ -301,13 +325,21 @@ class Conductor:
         return keys
 
 
-def run(floors: int, latency: Latency, prepare: bool, load: int, stall_s: float) -> dict[str, Any]:
+def run(
+    floors: int, latency: Latency, prepare: bool, load: int, stall_s: float, busy_home: bool
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder:
-        return _run(Path(folder), floors, latency, prepare, load, stall_s)
+        return _run(Path(folder), floors, latency, prepare, load, stall_s, busy_home)
 
 
 def _run(
-    workdir: Path, floors: int, latency: Latency, prepare: bool, load: int, stall_s: float
+    workdir: Path,
+    floors: int,
+    latency: Latency,
+    prepare: bool,
+    load: int,
+    stall_s: float,
+    busy_home: bool,
 ) -> dict[str, Any]:
     config = DetectorConfig()
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
@@ -330,10 +362,16 @@ def _run(
             player = TimedPlayer(PromptVoicePlayer(renderer, audio), audio, listener)
             engine = SessionEngine(bench_exercise(floors), ("Sam", "Alex"), player, log)
             loop = SessionLoop(audio, engine, listener, prepare_ahead=prepare)
-            conductor = Conductor(audio, player, log, sentences, stall_s=stall_s)
+            sink = os.environ.get("PULSE_SINK", SINK)
+            conductor = Conductor(audio, player, log, sentences, stall_s=stall_s, sink=sink)
             loop.frame_sinks.append(conductor)
+            home = BusyHome(sink, workdir, stall_every_s=4.0 if busy_home else 0.0)
             try:
-                loop.run(extra_keys=conductor.take_keys)
+                if busy_home:
+                    with home:
+                        loop.run(extra_keys=conductor.take_keys)
+                else:
+                    loop.run(extra_keys=conductor.take_keys)
                 stats = audio.stats()
             finally:
                 audio.close()
@@ -345,9 +383,23 @@ def _run(
         for process in busy:
             process.terminate()
             process.wait()
-    return _figures(
+    figures = _figures(
         conductor, listener, voices, log.events, player, stats, config, latency, prepare, load
     )
+    # After the stream's first 2 s, as after the consent question in a session.
+    read_s = conductor.read_s[START_FRAMES:]
+    wall_s = read_s[-1] - read_s[0] if len(read_s) > 1 else 0.0
+    session_s = (len(read_s) - 1) * FRAME_SAMPLES / SAMPLE_RATE_HZ
+    figures.update(
+        sink=sink,
+        notification_sounds=home.sounds,
+        stalls=len(home.stalls_s),
+        stalled_s=sum(home.stalls_s),
+        wall_s=wall_s,
+        session_s=session_s,
+        lost_audio_s=wall_s - session_s,
+    )
+    return figures
 
 
 def _captured_s(arrived_s: list[float], sample: int) -> float:
@@ -569,19 +621,19 @@ def _print(figures: dict[str, Any]) -> None:
             + ("none" if leak is None else f"{leak:.1f} dB of the echo, {echo['leaked_ms']:.0f} ms")
         )
     print(f"  speech heard that no partner said: {figures['not_partner_speech_s']:.2f} s")
-    print("stream")
+    if "wall_s" in figures:
+        print(describe_busy_home(figures))
     print(
-        f"  callbacks {stats['callbacks']}, worst callback {stats['worst_callback_ms']:.2f} ms, "
-        f"longest gap between callbacks {figures['longest_callback_gap_ms']:.0f} ms"
-    )
-    print(
-        f"  input overflows {stats['overflows']}, output underflows {stats['underflows']} "
-        f"({figures['underflows_at_start']} as the stream started), "
-        f"dropped frames {stats['dropped_frames']}, restarts {stats['restarts']}, "
+        f"stream\n  callbacks {stats['callbacks']}, worst callback "
+        f"{stats['worst_callback_ms']:.2f} ms, longest gap between callbacks "
+        f"{figures['longest_callback_gap_ms']:.0f} ms\n  input overflows {stats['overflows']}, "
+        f"output underflows {stats['underflows']} ({figures['underflows_at_start']} at start), "
+        f"dropped frames {stats['dropped_frames']}, stalls {stats['stalls']}, deaths "
+        f"{stats['deaths']} ({stats['silent_deaths']} unflagged), restarts {stats['restarts']}, "
         f"catch-ups {stats['catch_ups']}"
         + (f" (after a {figures['stall_s']:.1f} s stall)" if figures["stall_s"] else "")
         + f", losses {stats['losses']}, "
-        f"alsa-lib messages {stats['alsa_messages']}"
+        f"alsa-lib messages {stats['alsa_messages']}, library lines {stats['library_lines']}"
     )
 
 
@@ -604,10 +656,39 @@ def main() -> int:
         metavar="S",
         help=f"Stop this process for S seconds while prompt {STALL_AT_PROMPT} plays.",
     )
+    parser.add_argument(
+        "--room", choices=sorted(ROOMS), default="16k", help="The null sink to run in."
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="Another client plays a sound every 5-10 s; this process stalls 150 ms every 4 s.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the raw figures as JSON.")
     args = parser.parse_args()
     latency = stream_latency() if args.latency is None else parse_latency(args.latency)
-    figures = run(args.floors, latency, not args.no_prepare, args.load, args.stall)
+    # Read by PulseAudio's client library when PortAudio opens the default device.
+    os.environ["PULSE_SINK"] = ROOMS[args.room]
+    os.environ["PULSE_SOURCE"] = f"{ROOMS[args.room]}.monitor"
+    with tempfile.TemporaryFile() as terminal:
+        # What would reach the terminal is kept, counted, and passed on at the end.
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(terminal.fileno(), 2)
+        try:
+            figures = run(
+                args.floors, latency, not args.no_prepare, args.load, args.stall, args.busy
+            )
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        terminal.seek(0)
+        lines = terminal.read().decode(errors="replace").splitlines()
+    figures["terminal_lines"] = sum(bool(LIBRARY_LINE.search(line)) for line in lines)
+    for line in lines:
+        if not LIBRARY_LINE.search(line):
+            print(line, file=sys.stderr)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

@@ -266,7 +266,12 @@ class Session:
     @property
     def steady(self) -> bool:
         stats = self.stats
-        return stats.underflows == stats.overflows == 0
+        # Through PulseAudio the speakers' stream no longer flags an underrun (the sound
+        # server rides it out, see audio/portaudio.py); one that started with an
+        # underrun still shows it in PortAudio's output times, which read "now" while
+        # its buffer is empty.
+        delays_known = all(d is not None for d in self.output_delays_s)
+        return stats.underflows == stats.overflows == 0 and delays_known
 
 
 STEADY_TRIES = 5
@@ -275,7 +280,8 @@ STEADY_TRIES = 5
 
 @pytest.fixture(scope="module")
 def sessions(portaudio: None) -> list[Session]:
-    """Real duplex sessions until one ran steadily: no underflow or overflow.
+    """Real sessions until one ran steadily: no underflow or overflow, and every output
+    block's time known.
 
     A stream that starts with an underrun on a busy machine (one in four here) is played
     back about 0.5% slow for a while: its echo stretches, so exact figures (delay to the
@@ -610,22 +616,47 @@ def test_monitor_output_plays_frames_through_the_speakers(portaudio: None) -> No
 
 
 @needs_pulse
-def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None) -> None:
+@pytest.mark.parametrize("side", [0, 1], ids=["microphone", "speakers"])
+def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None, side: int) -> None:
     frames: list[Frame] = []
     with DeviceAudio(input_device=MONITOR) as audio:
         for frame in audio.frames():
             frames.append(frame)
             if len(frames) == 10:
-                # What PortAudio 19.6 does after some ALSA xruns: its stream thread ends
-                # and the stream reports itself inactive. There is no public way to make
+                # What PortAudio does after some ALSA xruns: its stream thread ends and
+                # the stream reports itself inactive. There is no public way to make
                 # PortAudio fail, hence the private attribute.
-                audio._stream.abort()
+                audio._streams[side].abort()
             if len(frames) == 60:
                 break
         stats = audio.stats()
-    assert stats.restarts == 1
+    assert (stats.deaths, stats.restarts, stats.backoffs) == (1, 1, 0)
+    # Nothing said it was in trouble before it died: counted all the same.
+    assert stats.silent_deaths == 1
     assert stats.losses == 0
     assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(60)]
+
+
+@needs_pulse
+def test_a_stream_that_dies_again_at_once_backs_off(portaudio: None) -> None:
+    frames: list[Frame] = []
+    with DeviceAudio(input_device=MONITOR) as audio:
+        for frame in audio.frames():
+            frames.append(frame)
+            speakers = audio._streams[1]
+            # The speakers' stream dies at the 10th frame and then every time it is
+            # replaced, as a device that fails at once would.
+            if len(frames) >= 10 and speakers is not None and speakers.active:
+                speakers.abort()
+            if len(frames) == 100:
+                break
+        stats = audio.stats()
+    # Replaced once; dying again at once, it is left down (1 s) and then tried again,
+    # not reopened in a loop; the microphone ran on throughout.
+    assert stats.restarts == 2
+    assert stats.backoffs == 2
+    assert stats.deaths == 3
+    assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(100)]
 
 
 @needs_pulse
@@ -653,7 +684,10 @@ def test_a_stream_left_behind_by_a_stall_catches_up(portaudio: None) -> None:
         stats = audio.stats()
     assert stall is not None and stall.wait() == 0
     assert max(ages_s[60:]) > BEHIND_LIMIT_S + stats.latency_s[0], "the stall left it behind"
-    assert stats.catch_ups == 1
+    # A microphone-only stream reads what waited in the sound server as fast as it can,
+    # so it usually catches up by itself; reopening it is the fallback.
+    assert stats.catch_ups <= 1
+    assert stats.stalls == 1
     # Its own stall is not the device's silence: nothing was lost.
     assert stats.losses == 0
     # The last two seconds arrive as promptly as before the stall.

@@ -150,51 +150,80 @@ def pick_device(devices: list[DeviceInfo], index: int | None, kind: DeviceKind) 
     return next(d for d in devices if d.index == index)
 
 
-def open_duplex_stream(
+def open_streams(
     input_spec: str | None,
     output_spec: str | None,
     channels: int,
     latency: Latency,
-    callback: Callable[..., None],
-) -> Any:
-    """Open, not start, a 16 kHz int16 stream: ``channels`` in from the input device, one out
-    to the output device (each a spec as ``resolve_device`` reads it), checked first so a
-    wrong device fails with a useful line. PortAudio calls ``callback`` once a frame."""
+    input_callback: Callable[..., None],
+    output_callback: Callable[..., None],
+    which: tuple[bool, bool] = (True, True),
+) -> tuple[Any, Any]:
+    """Open, not start, a 16 kHz int16 input stream of ``channels`` from the input device
+    and a mono output stream to the output device (each a spec as ``resolve_device``
+    reads it), checked first so a wrong device fails with a useful line. PortAudio calls
+    each callback once a frame. ``which`` says which of the two to open (None for the other).
+
+    Two streams, not one duplex stream: see "Live audio" in docs/architecture.md.
+    """
     sd = load_sounddevice()
     devices = list_devices()
-    if not any(d.max_input_channels > 0 for d in devices):
+    if which[0] and not any(d.max_input_channels > 0 for d in devices):
         raise AudioDeviceError(f"no microphone found; {DEVICE_HINT}")
-    if not any(d.max_output_channels > 0 for d in devices):
+    if which[1] and not any(d.max_output_channels > 0 for d in devices):
         raise AudioDeviceError(f"no speaker found; {DEVICE_HINT}")
-    input_index = resolve_device(input_spec, "input")
-    output_index = resolve_device(output_spec, "output")
-    input_info = pick_device(devices, input_index, "input")
-    output_info = pick_device(devices, output_index, "output")
-    if input_info.max_input_channels < channels:
+    input_info = pick_device(devices, resolve_device(input_spec, "input"), "input")
+    output_info = pick_device(devices, resolve_device(output_spec, "output"), "output")
+    if which[0] and input_info.max_input_channels < channels:
         raise AudioDeviceError(
             f"the input device '{input_info.name}' has {input_info.max_input_channels} "
             f"channel(s), not {channels}; pick another with --input "
             "(list them with: attune-voice devices)"
         )
-    check_settings(sd, input_info, "input", channels)
-    check_settings(sd, output_info, "output", 1)
+    if which[0]:
+        check_settings(sd, input_info, "input", channels)
+    if which[1]:
+        check_settings(sd, output_info, "output", 1)
+    latency_in, latency_out = latency if isinstance(latency, tuple) else (latency, latency)
+    opened: list[Any] = []
     try:
-        return sd.Stream(
-            samplerate=SAMPLE_RATE_HZ,
+        if which[0]:
             # A fixed block size makes PortAudio call us with exactly one frame each
             # time, so one callback is one Frame; the buffer behind it is `latency`.
-            blocksize=FRAME_SAMPLES,
-            device=(input_info.index, output_info.index),
-            channels=(channels, 1),
-            dtype="int16",
-            latency=latency,
-            callback=callback,
-        )
+            opened.append(
+                sd.InputStream(
+                    samplerate=SAMPLE_RATE_HZ,
+                    blocksize=FRAME_SAMPLES,
+                    device=input_info.index,
+                    channels=channels,
+                    dtype="int16",
+                    latency=latency_in,
+                    callback=input_callback,
+                )
+            )
+        else:
+            opened.append(None)
+        if which[1]:
+            opened.append(
+                sd.OutputStream(
+                    samplerate=SAMPLE_RATE_HZ,
+                    blocksize=FRAME_SAMPLES,
+                    device=output_info.index,
+                    channels=1,
+                    dtype="int16",
+                    latency=latency_out,
+                    callback=output_callback,
+                )
+            )
+        else:
+            opened.append(None)
     except (sd.PortAudioError, ValueError) as e:
-        raise AudioDeviceError(
-            f"cannot open '{input_info.name}' and '{output_info.name}' "
-            f"({describe(e)}); {DEVICE_HINT}"
-        ) from e
+        for stream in opened:
+            if stream is not None:
+                stream.close(ignore_errors=True)
+        name = input_info.name if len(opened) == 0 else output_info.name
+        raise AudioDeviceError(f"cannot open '{name}' ({describe(e)}); {DEVICE_HINT}") from e
+    return opened[0], opened[1]
 
 
 __all__ = [
@@ -204,7 +233,7 @@ __all__ = [
     "check_settings",
     "find_device",
     "list_devices",
-    "open_duplex_stream",
+    "open_streams",
     "pick_device",
     "refresh_devices",
     "resolve_device",

@@ -58,10 +58,10 @@ class EchoReport:
 class EchoGate:
     """Says which microphone frames carry the prompts' echo, from what was played and heard.
 
-    The duplex stream pairs each input block with the output block written in the same
-    callback, but an output block's sound reaches the microphone later by the stream's
-    output and input latency (and the air path), and that delay moves whenever the
-    sound server re-buffers: 40 ms at one moment, 220 ms the next, without an error.
+    The device adapter pairs each input block with the output block played during it
+    (``Pairing``), but the sound reaches the microphone later by the air path and by
+    whatever the sound server's reported times miss, and that delay can move when the
+    server re-buffers: 40 ms at one moment, 220 ms the next, without an error.
     So the gate measures it from the audio itself. While a prompt plays and until its
     echo can no longer arrive, it matches the last ``window_s`` heard against what was
     played at every delay up to ``max_delay_s`` (normalised cross-correlation) and takes

@@ -21,14 +21,17 @@ running, where 0.1 s gives 202-215 ms and 0.05 s 89-106 ms. The input side is ke
 larger than the output's: asking both for PortAudio's "low" (40 ms in, 60 out) gave
 the same prompt start but more underflows under load. Lower is not safer: a stream
 that runs dry adds its gap to the round trip from speaker to microphone for good (80 ms
-grew to 3.2 s on a loaded machine). A machine that underruns (underflows in ``run``'s
-closing figures) can ask for more with ``attune-voice devices --latency 0.1 --save``
-(kept in config.toml) or, for one run, ``$ATTUNE_AUDIO_LATENCY`` (``LATENCY_ENV``)."""
+grew to 3.2 s on a loaded machine). Higher is no cure either: underruns come from the
+machine stalling longer than any buffer (another program's sound starting, a freeze),
+and what keeps them harmless is the microphone and speakers on separate streams, so an
+underrun neither ends the stream nor holds up the microphone (``DeviceAudio``). More
+buffer only delays every prompt; a machine that wants it anyway can set it with
+``attune-voice devices --latency 0.1 --save`` (kept in config.toml) or, for one run,
+``$ATTUNE_AUDIO_LATENCY`` (``LATENCY_ENV``)."""
 
 LATENCY_ENV = "ATTUNE_AUDIO_LATENCY"
-"""Environment variable that overrides ``STREAM_LATENCY_S`` and the saved setting for a
-machine whose sound runs dry (underflows in ``attune-voice run``'s closing figures):
-``0.1``, ``0.08,0.1`` (input, output) or ``high``. See ``parse_latency``."""
+"""Environment variable that overrides ``STREAM_LATENCY_S`` and the saved setting for
+one run: ``0.1``, ``0.08,0.1`` (input, output) or ``high``. See ``parse_latency``."""
 
 
 def parse_latency(text: str) -> Latency:

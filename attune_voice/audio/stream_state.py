@@ -31,17 +31,21 @@ class BlockTiming:
     """When one 20 ms block went through the stream callback (``DeviceAudio.timing``)."""
 
     arrived_s: float
-    """``time.perf_counter()`` when the callback that stored it began."""
+    """``time.perf_counter()`` when the microphone's callback that stored it began."""
     playback_position: int
-    """Prompt samples queued before the output block written in that callback."""
+    """Prompt samples queued before the output block played during it (the one paired
+    with it, see ``Pairing``)."""
     prompt_samples: int
     """How many samples of that output block were prompt (the rest was silence)."""
     input_age_s: float | None
     """How long before the callback the input block's first sample was captured, as
     PortAudio tells (None where the host API does not)."""
     output_delay_s: float | None
-    """How long after the callback the output block's first sample is played, as
+    """How long after its callback the output block's first sample is played, as
     PortAudio tells (None where the host API does not)."""
+    handed_s: float | None = None
+    """``time.perf_counter()`` when the speakers' callback wrote that output block (None
+    when no output block was paired with it)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class DeviceStats:
     """Microphone frames discarded because the reader fell more than ``INPUT_RING_S`` behind."""
     callbacks: int
     restarts: int
-    """Times the stream was restarted after PortAudio's own thread gave up."""
+    """Times a stream (microphone or speakers) was replaced after PortAudio's own thread
+    gave up (a death)."""
     worst_callback_ms: float
     """Longest time spent inside our callback (a 20 ms frame is the budget)."""
     latency_s: tuple[float, float]
@@ -68,6 +73,17 @@ class DeviceStats:
     (after the machine stalled); the late audio was dropped."""
     alsa_messages: int = 0
     """Messages alsa-lib reported (each underrun is one) and that were kept off the terminal."""
+    deaths: int = 0
+    """Times PortAudio's thread of a stream ended by itself (each replaced or backed off)."""
+    silent_deaths: int = 0
+    """Deaths with no underflow or overflow flag from that stream before them."""
+    backoffs: int = 0
+    """Times a replaced stream died again at once and was left down for a while."""
+    stalls: int = 0
+    """Times the microphone's audio reached the callback over 0.1 s late: this process or
+    the machine stalled (each is audio the session heard late, not lost)."""
+    library_lines: int = 0
+    """Lines PortAudio and alsa-lib printed, kept off the terminal in their log file."""
     echo: EchoReport | None = None
 
 

@@ -371,10 +371,13 @@ def format_stats(stats: DeviceStats) -> str:
     parts = [
         f"{stats.overflows} input overflows",
         f"{stats.underflows} output underflows",
-        f"{stats.restarts} restarts",
+        f"{stats.deaths} stream deaths ({stats.silent_deaths} without a glitch flag)",
+        f"{stats.restarts} restarts ({stats.backoffs} put off)",
+        f"{stats.stalls} stalls",
         f"{stats.catch_ups} catch-ups after a stall",
         f"lost {stats.losses} times",
         f"callback at most {stats.worst_callback_ms:.1f} ms",
+        f"{stats.library_lines} sound-library lines (in sound-libraries.log)",
     ]
     echo = stats.echo
     if echo is not None and echo.delay_ms is not None:

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 @click.option("--output", "output_device", help="Speakers to use: a name fragment or an index.")
 @click.option(
     "--latency",
-    help="Sound buffer in seconds, more if the sound runs dry: 0.1, or input,output like "
-    "0.08,0.1, or low or high.",
+    help="Sound buffer in seconds (more delays every prompt; it does not stop the sound "
+    "running dry): 0.1, or input,output like 0.08,0.1, or low or high.",
 )
 @click.option(
     "--save",
