@@ -103,7 +103,7 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
     ] * 2
     expected = (
         [(0, StepKind.READY, Who.SPEAKER)]
-        + [(0, StepKind.SAY, Who.SPEAKER)] * 4
+        + [(0, StepKind.SAY, Who.SPEAKER)] * 7
         + [(1, kind, who) for kind, who in one_round]
         + [(2, kind, who) for kind, who in one_round]
         + [
@@ -180,12 +180,12 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
     assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
-        "  6. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"
+        "  9. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"
     )
     assert lines[lines.index("Round (\u00d72):") + 4].startswith(
-        "  9. more (speaker, 15s, yes gives another piece): {speaker}, is there more?"
+        "  12. more (speaker, 15s, yes gives another piece): {speaker}, is there more?"
     )
-    assert lines[-1].startswith("  23. say: Thank you both.")
+    assert lines[-1].startswith("  26. say: Thank you both.")
 
 
 # --- loading by name or path ----------------------------------------------------------------
