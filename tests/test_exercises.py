@@ -354,6 +354,12 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         "a say step gives nobody the floor, so it takes no limit",
     ),
     (
+        "cues on a ready step",
+        VALID + '\n[[closing]]\nkind = "ready"\ntext = "Choose one."\nlimit = "1m"\ncues = ["30s"]\n',
+        22,
+        "a ready step gives nobody the floor, so it takes no cues",
+    ),
+    (
         "key written twice",
         VALID.replace('skill = "empathy"', 'skill = "empathy"\nname = "other"'),
         3,
