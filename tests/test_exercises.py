@@ -355,7 +355,7 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
     ),
     (
         "cues on a ready step",
-        VALID + '\n[[closing]]\nkind = "ready"\ntext = "Choose one."\nlimit = "1m"\ncues = ["30s"]\n',
+        VALID + '\n[[closing]]\nkind = "ready"\ntext = "Choose."\nlimit = "1m"\ncues = ["9s"]\n',
         22,
         "a ready step gives nobody the floor, so it takes no cues",
     ),
