@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine_script import Harness, ready_key
 
 from attune_voice.events import (
@@ -64,6 +66,22 @@ def test_silence_is_not_now_and_ends_the_session_as_not_started() -> None:
     assert [a.answer for a in h.of(Readiness)] == ["silent", "silent"]
     assert [p.text for p in h.of_prompts()][-1] == NOT_NOW_TEXT
     assert not h.of(FloorGiven)
+    assert h.of(SessionEnded)[0].reason is EndReason.NOT_STARTED
+
+
+def test_a_topic_to_choose_gets_the_time_its_ready_step_gives() -> None:
+    # Eight seconds is enough for a yes, not for agreeing on a topic: a ready step with
+    # a limit waits that long for each answer, and still ends kindly after it.
+    topic = Step(StepKind.READY, "Let's choose one thing to talk about.", limit_s=60.0)
+    h = Harness(dataclasses.replace(ready_then_floor(), opening=(topic,)))
+    h.run_until(3.0)
+    asked = h.prompts("ready")[0]
+    h.run_until(asked.end_t + 40.0, [ready_key(asked.end_t + 35.0)])
+    assert [(a.partner, a.answer) for a in h.of(Readiness)] == [("A", "yes")]
+    second = h.prompts("ready")[1]
+    h.run_until(second.end_t + 70.0)
+    assert [(a.partner, a.answer) for a in h.of(Readiness)][1][0] == "B"
+    assert h.of(Readiness)[1].t >= second.end_t + 60.0 - 0.1
     assert h.of(SessionEnded)[0].reason is EndReason.NOT_STARTED
 
 

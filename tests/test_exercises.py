@@ -107,7 +107,7 @@ def test_speaker_listener_gives_each_partner_the_floor_once_per_round() -> None:
     ] * 2
     expected = (
         [(0, StepKind.READY, Who.SPEAKER)]
-        + [(0, StepKind.SAY, Who.SPEAKER)] * 4
+        + [(0, StepKind.SAY, Who.SPEAKER)] * 7
         + [(1, kind, who) for kind, who in one_round]
         + [(2, kind, who) for kind, who in one_round]
         + [
@@ -184,12 +184,12 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
     assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
-        "  6. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"
+        "  9. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"
     )
     assert lines[lines.index("Round (\u00d72):") + 4].startswith(
-        "  9. more (speaker, 15s, yes gives another piece): {speaker}, is there more?"
+        "  12. more (speaker, 15s, yes gives another piece): {speaker}, is there more?"
     )
-    assert lines[-1].startswith("  23. say: Thank you both.")
+    assert lines[-1].startswith("  26. say: Thank you both.")
     # Bids of a line or two have no time cues, and say so.
     assert "; no time cues; " in describe(load_exercise("turning-toward"))[3]
 
@@ -358,6 +358,12 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         VALID + '\n[[closing]]\nkind = "say"\ntext = "Goodbye."\nlimit = "1m"\n',
         21,
         "a say step gives nobody the floor, so it takes no limit",
+    ),
+    (
+        "cues on a ready step",
+        VALID + '\n[[closing]]\nkind = "ready"\ntext = "Choose."\nlimit = "1m"\ncues = ["9s"]\n',
+        22,
+        "a ready step gives nobody the floor, so it takes no cues",
     ),
     (
         "key written twice",

@@ -124,7 +124,8 @@ def test_every_round_gives_both_partners_the_same_time_and_ends_where_it_began(
     for step in exercise.round:
         if step.kind is StepKind.SWAP:
             speaker = OTHER[speaker]
-        elif step.kind is not StepKind.SAY:
+        elif step.kind not in (StepKind.SAY, StepKind.MORE):
+            # "Is there more?" is a yes or a no, and a yes gives more of the same floor.
             who = {Who.SPEAKER: speaker, Who.LISTENER: OTHER[speaker]}[step.who]
             floor_s[who] += exercise.floor_limit_s(step)
 

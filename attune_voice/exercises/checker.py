@@ -402,7 +402,9 @@ class Checker:
                 'remove piece, or make it kind = "floor"',
             )
         if kind is not None and kind not in FLOOR_KINDS:
-            for key in ("limit", "cues"):
+            # A ready step's limit is how long each partner has to answer: a topic to
+            # choose together takes longer than a yes.
+            for key in ("cues",) if kind is StepKind.READY else ("limit", "cues"):
                 if key in table:
                     self.add(
                         (*at, key),

@@ -103,7 +103,7 @@ def estimated_duration_s(exercise: Exercise) -> float:
             continue
         step_s = estimate_speech_s(step.text)
         if step.kind is StepKind.READY:
-            step_s += READY_S
+            step_s += READY_S + (step.limit_s or 0.0)
         if step.kind in FLOOR_KINDS:
             step_s += exercise.floor_limit_s(step)
         if step.kind is StepKind.CONFIRM:
