@@ -371,8 +371,8 @@ def test_a_whisper_does_not_vanish(renderer: SpeechRenderer) -> None:
         # sound is 0.1 s: its first breath may be left out. How much depends on the exact
         # render, and espeak-ng renders the same whisper differently after another voice
         # was loaded in the process (32,094 against 32,243 samples): measured 0.10 to
-        # 0.25 s late, so this bounds the breath the whisper may lose, not one render.
-        assert start_s - 0.02 <= segment.start_t <= start_s + 0.3
+        # 0.32 s late, so this bounds the breath the whisper may lose, not one render.
+        assert start_s - 0.02 <= segment.start_t <= start_s + 0.4
         assert segment.end_t == pytest.approx(end_s, abs=0.08)
 
 
