@@ -221,9 +221,11 @@ def play(renderer: SpeechRenderer) -> Callable[[str, int], Played]:
 
     def run(name: str, seed: int) -> Played:
         if (name, seed) not in played:
-            # Short floors and one round keep a whole session to a few simulated minutes.
+            # Short floors and one round keep a whole session to a few simulated minutes,
+            # and one microphone halves the voice model's work: what is under test is the
+            # script, which a second microphone does not change.
             exercise = load_exercise(name).with_overrides(limit_s=20.0, rounds=1)
-            room = build_room(renderer, RoomConfig(seed=seed, microphones=2))
+            room = build_room(renderer, RoomConfig(seed=seed, microphones=1))
             log = EventLog()
             engine = SessionEngine(exercise, NAMES, PromptVoicePlayer(renderer, room), log)
             reason = SessionLoop(room, engine, Listener(room.channels)).run()
