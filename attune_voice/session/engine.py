@@ -43,7 +43,6 @@ from attune_voice.session.commands import (
     action_for,
     key_word,
 )
-from attune_voice.session.consent import ANSWER_WAIT_S
 from attune_voice.session.floor import (
     ANSWER_ROLES,
     OTHER,
@@ -465,7 +464,7 @@ class SessionEngine(PrepLoop, WayOut):
             spoken=self._understands_speech,
             start_t=max(t, self._busy_until_t),
             log_prompt=self._log,
-            wait_s=self._steps[self._index][1].limit_s or ANSWER_WAIT_S,
+            wait_s=self._steps[self._index][1].limit_s,
         )
         self._enter(Phase.ASKING)
         self._question.handle(Tick(t))

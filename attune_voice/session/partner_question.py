@@ -79,7 +79,7 @@ class PartnerQuestion:
         names: tuple[str, str],
         player: PromptPlayer,
         spoken: bool,
-        wait_s: float = ANSWER_WAIT_S,
+        wait_s: float | None = None,
         *,
         start_t: float = 0.0,
         log_prompt: Callable[[Prompt], None] | None = None,
@@ -88,7 +88,8 @@ class PartnerQuestion:
         self.player = player
         self.spoken = spoken
         """A speech model listens, so the question asks for a spoken yes or no."""
-        self.wait_s = wait_s
+        self.wait_s = ANSWER_WAIT_S if wait_s is None else wait_s
+        """How long each partner has to answer (``ANSWER_WAIT_S`` unless the step sets it)."""
         self.phase = Phase.START
         self.given: list[Given] = []
         self._busy_until_t = start_t
