@@ -1,5 +1,5 @@
 """The couple's own settings file, config.toml: which microphone and speakers to use,
-and how much sound they buffer.
+how much sound they buffer, and the coach's voice.
 
 It lives in ``$ATTUNE_HOME/config.toml`` when ``ATTUNE_HOME`` is set, else in
 ``$XDG_CONFIG_HOME/attune-voice/config.toml`` (``~/.config/attune-voice/config.toml``).
@@ -10,6 +10,9 @@ worth one clear line rather than something to keep::
     input = "USB Speakerphone"
     output = "USB Speakerphone"
     latency = "0.1"
+
+    [voice]
+    name = "heart"
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 FILE_NAME = "config.toml"
-_KEYS = {"audio": ("input", "output", "latency")}
+_KEYS = {"audio": ("input", "output", "latency"), "voice": ("name",)}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class Settings:
     output_device: str | None = None
     latency: str | None = None
     """The sound buffer, as ``attune_voice.audio.latency.parse_latency`` reads it."""
+    voice: str | None = None
+    """The coach's voice by name (``attune-voice voices``); checked when it is used, as
+    whether it is installed can change after it was saved."""
 
 
 def settings_path() -> Path:
@@ -68,26 +74,38 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path} is not valid TOML ({e}); fix or delete it") from e
-    audio = _section(data, path)
+    audio = _section(data, path, "audio")
     return Settings(
         input_device=_device(audio, "input", path),
         output_device=_device(audio, "output", path),
         latency=_latency(audio, path),
+        voice=_voice(_section(data, path, "voice"), path),
     )
 
 
-def _section(data: dict[str, Any], path: Path) -> dict[str, Any]:
+def _section(data: dict[str, Any], path: Path, name: str) -> dict[str, Any]:
     for key, value in data.items():
         if key not in _KEYS:
-            raise UsageError(f"{path}: unknown setting '{key}'; only [audio] belongs there")
+            raise UsageError(
+                f"{path}: unknown setting '{key}'; only [audio] and [voice] belong there"
+            )
         if not isinstance(value, dict):
             raise UsageError(f"{path}: '{key}' must be a table: write [{key}] on its own line")
-    audio: dict[str, Any] = data.get("audio", {})
-    for key in audio:
-        if key not in _KEYS["audio"]:
-            known = " and ".join(_KEYS["audio"])
-            raise UsageError(f"{path}: unknown setting 'audio.{key}'; [audio] takes {known}")
-    return audio
+    section: dict[str, Any] = data.get(name, {})
+    for key in section:
+        if key not in _KEYS[name]:
+            known = " and ".join(_KEYS[name])
+            raise UsageError(f"{path}: unknown setting '{name}.{key}'; [{name}] takes {known}")
+    return section
+
+
+def _voice(section: dict[str, Any], path: Path) -> str | None:
+    value = section.get("name")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f'{path}: voice.name must be a voice\'s name, like name = "heart"')
+    return value.strip()
 
 
 def _device(audio: dict[str, Any], key: str, path: Path) -> str | None:
@@ -124,15 +142,23 @@ def checked_latency(text: str, where: str = "") -> str:
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write config.toml (its folder is made private if new); returns where it went."""
     path = settings_path() if path is None else path
-    lines = ["# attune-voice settings; `attune-voice devices --save` writes this file.", ""]
-    lines.append("[audio]")
-    for key, value in (
-        ("input", settings.input_device),
-        ("output", settings.output_device),
-        ("latency", settings.latency),
-    ):
-        if value is not None:
-            lines.append(f"{key} = {_toml_string(value)}")
+    lines = [
+        "# attune-voice settings; `attune-voice devices --save` and `attune-voice voices use`"
+        " write this file.",
+    ]
+    audio = [
+        f"{key} = {_toml_string(value)}"
+        for key, value in (
+            ("input", settings.input_device),
+            ("output", settings.output_device),
+            ("latency", settings.latency),
+        )
+        if value is not None
+    ]
+    if audio or settings.voice is None:
+        lines += ["", "[audio]", *audio]
+    if settings.voice is not None:
+        lines += ["", "[voice]", f"name = {_toml_string(settings.voice)}"]
     try:
         paths.ensure_private_dir(path.parent)
         temporary = path.with_name(path.name + ".new")
