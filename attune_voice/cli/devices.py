@@ -166,14 +166,33 @@ def _device_json(device: DeviceInfo) -> dict[str, Any]:
 
 # --- check --------------------------------------------------------------------------------
 
+_voice_option = click.option(
+    "--voice",
+    help="The coach's voice this time (default: the one in use; see attune-voice voices).",
+)
+
+
+def _session_voice(option: str | None) -> str:
+    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
+    name that cannot be used stops the command in one line before anything starts."""
+    from attune_voice.store.settings_file import load_settings
+    from attune_voice.voice.coach import chosen_voice
+
+    return chosen_voice(option, load_settings().voice)
+
 
 @cli.command(short_help="A one-minute room check by voice; run uses what it finds.")
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers: a name fragment or an index.")
 @text_or_json_option("text: for reading; json: for programs.")
+@_voice_option
 def check(
-    partners: str | None, input_device: str | None, output_device: str | None, output: str
+    partners: str | None,
+    input_device: str | None,
+    output_device: str | None,
+    output: str,
+    voice: str | None,
 ) -> None:
     """A one-minute room check by voice; run uses what it finds.
 
@@ -184,9 +203,10 @@ def check(
     from attune_voice.session.room_check import SETTING_KEY, EchoFigures, RoomCheck
     from attune_voice.session.wiring import device_choice, device_notices
     from attune_voice.store.database import Store
+    from attune_voice.voice.coach import CoachVoice
     from attune_voice.voice.player import PromptVoicePlayer
-    from attune_voice.voice.tts import SpeechRenderer
 
+    voice_name = _session_voice(voice)
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
         names = remembered_partners(partners, store)
@@ -195,10 +215,8 @@ def check(
         "about a minute.",
         err=True,
     )
-    with (
-        SpeechRenderer() as renderer,
-        DeviceAudio(input_device, output_device, latency=latency) as audio,
-    ):
+    renderer = CoachVoice(voice_name)
+    with DeviceAudio(input_device, output_device, latency=latency) as audio:
         audio.on_status = device_notices(audio, renderer, warn)
         room_check = RoomCheck(names, PromptVoicePlayer(renderer, audio), audio.channels)
         for frame in audio.frames():

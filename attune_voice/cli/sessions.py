@@ -80,6 +80,21 @@ _transcripts_option = click.option(
     is_flag=True,
     help="Keep the recognised words of every turn, with their times, for the review.",
 )
+_voice_option = click.option(
+    "--voice",
+    help="The coach's voice this time (default: the one in use; see attune-voice voices).",
+)
+
+
+def _session_voice(option: str | None) -> str:
+    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
+    name that cannot be used stops the command in one line before anything starts."""
+    from attune_voice.store.settings_file import load_settings
+    from attune_voice.voice.coach import chosen_voice
+
+    return chosen_voice(option, load_settings().voice)
+
+
 DEMO_BREAK_S = 60.0
 """A time-out in the demo lasts a minute, not twenty."""
 
@@ -123,6 +138,7 @@ DEMO_BREAK_S = 60.0
 )
 @_model_option
 @_transcripts_option
+@_voice_option
 def demo(
     exercise: str,
     minutes: float | None,
@@ -136,6 +152,7 @@ def demo(
     save_audio: Path | None,
     model: Path | None,
     transcripts: bool,
+    voice: str | None,
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
@@ -151,10 +168,12 @@ def demo(
         session_voices,
     )
     from attune_voice.simulated.demo import build_room, fit_to_minutes
+    from attune_voice.voice.coach import CoachVoice
     from attune_voice.voice.player import PromptVoicePlayer
     from attune_voice.voice.tts import SpeechRenderer
 
     names = parse_partners(partners)
+    voice_name = _session_voice(voice)
     chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
         try:
@@ -177,6 +196,8 @@ def demo(
         SpeechRenderer() as renderer,
         recording(chosen, names, "demo", warn=warn) as (append, finish),
     ):
+        # The partners keep their espeak-ng voices whatever the coach speaks with.
+        coach = CoachVoice(voice_name, renderer)
         room = build_room(renderer, room_config)
         # With a model the simulated partners hand over and answer by voice.
         room.voice_commands = understanding is not None
@@ -185,7 +206,7 @@ def demo(
         engine = SessionEngine(
             chosen,
             names,
-            PromptVoicePlayer(renderer, room),
+            PromptVoicePlayer(coach, room),
             log,
             commands=CommandConfig(break_s=DEMO_BREAK_S),
             understands_speech=understanding is not None,
@@ -208,7 +229,7 @@ def demo(
             # The log is whole once the engine is done: the session is finished in the
             # store before the summary is spoken, so nothing after it can leave it open.
             session_id = finish(reason, loop.t)
-            _say_summary(loop, renderer, log.events, reason)
+            _say_summary(loop, coach, log.events, reason)
         finally:
             progress.done()
             if monitor is not None:
@@ -225,6 +246,7 @@ def demo(
 @_rounds_option
 @_model_option
 @_transcripts_option
+@_voice_option
 def run(
     exercise: str,
     partners: str | None,
@@ -234,6 +256,7 @@ def run(
     rounds: int | None,
     model: Path | None,
     transcripts: bool,
+    voice: str | None,
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.rebased import Rebased
@@ -256,10 +279,11 @@ def run(
         with_fresh_questions,
     )
     from attune_voice.store.database import Store
+    from attune_voice.voice.coach import CoachVoice
     from attune_voice.voice.player import PromptVoicePlayer
-    from attune_voice.voice.tts import SpeechRenderer
 
     chosen = load_cli_exercise(exercise, limit, rounds)
+    voice_name = _session_voice(voice)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
@@ -274,8 +298,9 @@ def run(
         transcript_model(model)  # a missing model fails here, saying how to get one
     # The model loads before the devices open: nothing waits on a running stream.
     hearing = session_understanding(model, chosen, transcripts)
+    # The voice starts before the devices open, as the model does.
+    renderer = CoachVoice(voice_name)
     with (
-        SpeechRenderer() as renderer,
         KeyReader() as keys,
         DeviceAudio(input_device, output_device, latency=latency) as audio,
     ):

@@ -6,20 +6,6 @@ import click
 
 from attune_voice.cli.app import AttuneGroup, cli, dump_json, list_format_option
 
-voice_option = click.option(
-    "--voice",
-    help="The coach's voice for this session (default: the one in use; see attune-voice voices).",
-)
-"""``--voice`` on the commands that speak: over ``$ATTUNE_VOICE`` and config.toml."""
-
-
-def session_voice(option: str | None) -> str:
-    """The coach's voice a command speaks with, checked (one line if it cannot be used)."""
-    from attune_voice.store.settings_file import load_settings
-    from attune_voice.voice.coach import chosen_voice
-
-    return chosen_voice(option, load_settings().voice)
-
 
 @cli.group(
     cls=AttuneGroup,
@@ -68,7 +54,7 @@ def _list_voices(output: str) -> None:
             {"voices": rows, "in_use": in_use, "problem": problem, "config": str(settings_path())}
         )
         return
-    width = max(len(row["name"]) for row in rows)
+    width = max(len(entry.name) for entry in known_voices())
     for row in rows:
         mark = ">" if row["in_use"] else " "
         note = f"; {row['note']}" if row["note"] else ""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from attune_voice.audio.stream_state import DeviceStatus
     from attune_voice.listening.enrolment import VoiceEnrolment
     from attune_voice.listening.listener import Understanding
-    from attune_voice.voice.tts import SpeechRenderer
+    from attune_voice.voice.player import Renderer
 
 
 def now_iso() -> str:
@@ -135,7 +135,7 @@ def device_choice(
 
 
 def device_notices(
-    audio: DeviceAudio, renderer: SpeechRenderer, tell: Callable[[str], None]
+    audio: DeviceAudio, renderer: Renderer, tell: Callable[[str], None]
 ) -> Callable[[DeviceStatus], None]:
     """``DeviceAudio.on_status`` for a session: say (if the speakers work) and tell the
     terminal that the sound stopped, then that it is back."""

@@ -26,6 +26,9 @@ VOICE_ENV = "ATTUNE_VOICE"
 """The voice for one command, over config.toml's (as ``scripts/demo`` passes it)."""
 
 
+_NEEDS_DOWNLOAD = "needs a download, so it is not used: attune-voice stays offline"
+
+
 @dataclass(frozen=True)
 class VoiceEntry:
     """One voice as ``attune-voice voices`` lists it."""
@@ -53,7 +56,11 @@ def known_voices() -> list[VoiceEntry]:
             )
         )
     for voice in sorted(found, key=lambda v: not v.bundled):
-        note = "" if voice.bundled else "needs a download, so it is not used: attune-voice stays offline"
+        note = (
+            ""
+            if voice.bundled
+            else "needs a download, so it is not used: attune-voice stays offline"
+        )
         entries.append(VoiceEntry(voice.name, voice.description, voice.bundled, note))
     return entries
 

@@ -64,4 +64,5 @@ def normalised(pcm: Pcm, target_dbfs: float = PROMPT_LOUDNESS_DBFS) -> Pcm:
         return pcm
     gain_db = min(target_dbfs - level, PEAK_CEILING_DBFS - peak_dbfs(pcm))
     scaled = pcm.astype(np.float64) * 10.0 ** (gain_db / 20.0)
-    return np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
+    out: Pcm = np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
+    return out

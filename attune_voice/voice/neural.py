@@ -51,7 +51,7 @@ def hibari_voices() -> list[HibariVoice]:
     """Every voice hibari knows, bundled or not (empty when hibari is not installed)."""
     if not installed():
         return []
-    from hibari.voices import VOICES
+    from hibari.voices import VOICES  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     return [
         HibariVoice(
@@ -64,7 +64,10 @@ def hibari_voices() -> list[HibariVoice]:
 
 
 def _bundled_model(name: str) -> Path:
-    from hibari.voices import VOICES, voice_path
+    from hibari.voices import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        VOICES,
+        voice_path,
+    )
 
     entry = VOICES.get(name)
     if entry is None or not entry.get("bundled"):
@@ -90,7 +93,7 @@ class NeuralVoice:
         if not installed():
             raise VoiceError(f"the neural voice is not installed; install it with: {INSTALL_HINT}")
         try:
-            from hibari import Hibari
+            from hibari import Hibari  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
             model = _bundled_model(name)
             # One thread: the listener's voice model needs the other core in a session.
@@ -113,4 +116,6 @@ class NeuralVoice:
             wave = np.asarray(self._tts(text, seed=SEED), dtype=np.float32)
         except Exception as e:  # hibari's text front end raises plain exceptions
             raise VoiceError(f"could not render a prompt with the neural voice: {e}") from e
-        return trim_silence(to_int16(resample(wave[np.newaxis, :], HIBARI_RATE_HZ, SAMPLE_RATE_HZ))[0])
+        return trim_silence(
+            to_int16(resample(wave[np.newaxis, :], HIBARI_RATE_HZ, SAMPLE_RATE_HZ))[0]
+        )
