@@ -4,7 +4,8 @@
 # Usage (from a script that has `set -euo pipefail`):
 #   source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
 #   attune_setup        # runtime only
-#   attune_setup dev    # plus the dev extras (pytest, ruff, mypy)
+#   attune_setup voice  # plus the neural voice (hibari-tts, from PyPI)
+#   attune_setup dev    # plus the dev extras (pytest, ruff, mypy) and the neural voice
 # Afterwards ATTUNE_ROOT is the repository and ATTUNE_VENV its virtualenv.
 # Quiet when there is nothing to do; says one line before each install.
 
@@ -123,11 +124,14 @@ attune_venv() {
         echo "${ATTUNE_NO_DEPS_PACKAGES[*]}"
     ) | sha256sum | cut -d' ' -f1)"
     [[ -f $stamp ]] && have="$(<"$stamp")"
-    # A dev install also satisfies a runtime-only request.
-    if [[ $have == "$hash dev" || ($extras != dev && $have == "$hash ") ]]; then
+    # A dev install also satisfies every other request, a voice install a runtime-only one.
+    if [[ $have == "$hash dev" || $have == "$hash $extras" ||
+        ($extras == "" && $have == "$hash voice") ]]; then
         return 0
     fi
-    [[ $extras == dev ]] && spec=".[dev]"
+    # The tests render with every voice, so a dev install has the neural voice too.
+    [[ $extras == dev ]] && spec=".[dev,voice]"
+    [[ $extras == voice ]] && spec=".[voice]"
     attune_say "installing attune-voice${extras:+ with $extras extras} into $ATTUNE_VENV"
     (
         cd "$ATTUNE_ROOT"
