@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "attune_voice"
 MAX_MODULE_LINES = 700
 MAX_TOP_LEVEL_MODULES = 12
-OUTSIDE_LIBRARIES = ("sounddevice", "onnxruntime", "vosk", "pyttsx3")
+OUTSIDE_LIBRARIES = ("sounddevice", "onnxruntime", "vosk", "pyttsx3", "hibari")
 """Each imported by exactly one module of the package: its adapter."""
 ENGINE_PARTS = (
     "engine",
