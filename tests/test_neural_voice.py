@@ -138,6 +138,21 @@ def test_voices_lists_marks_and_uses(home: Path) -> None:
     assert load_settings().voice == NEURAL
 
 
+def test_without_the_neural_voice_installed_it_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Standing in for an installation without the extra: the package cannot be
+    # uninstalled for one test.
+    monkeypatch.setattr(neural, "installed", lambda: False)
+    listed = invoke("voices").stdout.splitlines()
+    assert listed[0].startswith("> espeak-ng")
+    assert listed[1].startswith("  heart") and "pip install 'attune-voice[voice]'" in listed[1]
+    assert len(listed) == 2
+    result = invoke("voices", "use", "neural")
+    assert result.exit_code == VoiceError.exit_code
+    assert "not installed; install it with: pip install" in one_error_line(result)
+
+
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
