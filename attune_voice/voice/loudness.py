@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from attune_voice.audio.frames import Pcm
 from attune_voice.config import SAMPLE_RATE_HZ
@@ -11,7 +12,8 @@ PROMPT_LOUDNESS_DBFS = -20.0
 """Every prompt is brought to this loudness: loud enough over a fan, with room for the
 peaks of a lively voice below full scale."""
 PEAK_CEILING_DBFS = -1.0
-"""No sample of a normalised prompt goes above this, so the gain never clips."""
+"""No sample of a normalised prompt goes above this: the neural voice's crest factor
+reaches 21 dB, so at the common loudness a few of its peaks would clip."""
 _BLOCK_S = 0.05
 """Loudness is measured on 50 ms blocks: long enough to hold a pitch period or two of
 any voice, short enough that the pauses between words are blocks of their own."""
@@ -56,13 +58,38 @@ def peak_dbfs(pcm: Pcm) -> float:
 
 
 def normalised(pcm: Pcm, target_dbfs: float = PROMPT_LOUDNESS_DBFS) -> Pcm:
-    """``pcm`` with one gain that brings its loudness to ``target_dbfs``, its peaks kept
-    under ``PEAK_CEILING_DBFS`` (a prompt whose peaks would clip comes out a little
-    quieter rather than distorted). Silence stays silence."""
+    """``pcm`` with one gain that brings its loudness to ``target_dbfs``, the few peaks
+    that would then pass ``PEAK_CEILING_DBFS`` brought under it by a short, smooth dip
+    (not a lower gain for the whole prompt, which would make it a jump quieter than the
+    others; not clipping, which distorts). Silence stays silence."""
     level = loudness_dbfs(pcm)
     if not np.isfinite(level):
         return pcm
-    gain_db = min(target_dbfs - level, PEAK_CEILING_DBFS - peak_dbfs(pcm))
-    scaled = pcm.astype(np.float64) * 10.0 ** (gain_db / 20.0)
-    out: Pcm = np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
+    scaled = pcm.astype(np.float64) * 10.0 ** ((target_dbfs - level) / 20.0)
+    ceiling = 10.0 ** (PEAK_CEILING_DBFS / 20.0) * _FULL_SCALE
+    out: Pcm = np.clip(np.round(_limited(scaled, ceiling)), -32768, 32767).astype(np.int16)
     return out
+
+
+_HOLD_S = 0.005
+"""A peak's dip holds its depth this long either side of it, and its edges are smoothed
+over half that: at 5 ms the dip is too short to hear as a change of level, and long
+enough that its edges add no click."""
+
+
+def _limited(x: npt.NDArray[np.float64], ceiling: float) -> npt.NDArray[np.float64]:
+    """``x`` with every sample above ``ceiling`` brought down to it by a smooth dip in
+    gain around it."""
+    over = np.flatnonzero(np.abs(x) > ceiling)
+    if over.size == 0:
+        return x
+    hold = round(_HOLD_S * SAMPLE_RATE_HZ)
+    held = np.ones_like(x)
+    for index, need in zip(over, ceiling / np.abs(x[over]), strict=True):
+        window = held[max(int(index) - hold, 0) : int(index) + hold + 1]
+        np.minimum(window, need, out=window)
+    # A kernel half as wide as the hold: at each peak it averages gains that are all at
+    # most the peak's own, so the peak still ends under the ceiling.
+    kernel = np.hanning(hold + 3)[1:-1]
+    gain = np.convolve(held, kernel / kernel.sum(), mode="same")
+    return x * np.minimum(gain, 1.0)
