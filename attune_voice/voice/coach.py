@@ -70,6 +70,8 @@ def resolve(name: str) -> str:
     VoiceError in one line saying why and what there is."""
     wanted = name.strip().lower()
     wanted = ALIASES.get(wanted, wanted)
+    if wanted == ESPEAK:
+        return ESPEAK  # always there: no need to look for hibari's voices
     for entry in known_voices():
         if entry.name == wanted:
             if not entry.usable:
