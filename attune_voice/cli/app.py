@@ -221,6 +221,21 @@ rounds_option = click.option(
 )
 
 
+voice_option = click.option(
+    "--voice",
+    help="The coach's voice this time (default: the one in use; see attune-voice voices).",
+)
+
+
+def session_voice(option: str | None) -> str:
+    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
+    name that cannot be used stops the command in one line before anything starts."""
+    from attune_voice.store.settings_file import load_settings
+    from attune_voice.voice.coach import chosen_voice
+
+    return chosen_voice(option, load_settings().voice)
+
+
 @click.group(
     "attune-voice", cls=AttuneGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )

@@ -11,7 +11,9 @@ from attune_voice.cli.app import (
     dump_json,
     format_stats,
     remembered_partners,
+    session_voice,
     text_or_json_option,
+    voice_option,
     warn,
 )
 from attune_voice.errors import UsageError
@@ -166,27 +168,13 @@ def _device_json(device: DeviceInfo) -> dict[str, Any]:
 
 # --- check --------------------------------------------------------------------------------
 
-_voice_option = click.option(
-    "--voice",
-    help="The coach's voice this time (default: the one in use; see attune-voice voices).",
-)
-
-
-def _session_voice(option: str | None) -> str:
-    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
-    name that cannot be used stops the command in one line before anything starts."""
-    from attune_voice.store.settings_file import load_settings
-    from attune_voice.voice.coach import chosen_voice
-
-    return chosen_voice(option, load_settings().voice)
-
 
 @cli.command(short_help="A one-minute room check by voice; run uses what it finds.")
 @click.option("--partners", help='The two partners\' names, "Sam,Alex" (remembered).')
 @click.option("--input", "input_device", help="Microphone: a name fragment or an index.")
 @click.option("--output", "output_device", help="Speakers: a name fragment or an index.")
 @text_or_json_option("text: for reading; json: for programs.")
-@_voice_option
+@voice_option
 def check(
     partners: str | None,
     input_device: str | None,
@@ -206,7 +194,7 @@ def check(
     from attune_voice.voice.coach import CoachVoice
     from attune_voice.voice.player import PromptVoicePlayer
 
-    voice_name = _session_voice(voice)
+    voice_name = session_voice(voice)
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
         names = remembered_partners(partners, store)

@@ -21,8 +21,10 @@ from attune_voice.cli.app import (
     parse_partners,
     remembered_partners,
     rounds_option,
+    session_voice,
     text_or_json_option,
     transcript_model,
+    voice_option,
     warn,
 )
 from attune_voice.config import RoomConfig
@@ -80,21 +82,6 @@ _transcripts_option = click.option(
     is_flag=True,
     help="Keep the recognised words of every turn, with their times, for the review.",
 )
-_voice_option = click.option(
-    "--voice",
-    help="The coach's voice this time (default: the one in use; see attune-voice voices).",
-)
-
-
-def _session_voice(option: str | None) -> str:
-    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
-    name that cannot be used stops the command in one line before anything starts."""
-    from attune_voice.store.settings_file import load_settings
-    from attune_voice.voice.coach import chosen_voice
-
-    return chosen_voice(option, load_settings().voice)
-
-
 DEMO_BREAK_S = 60.0
 """A time-out in the demo lasts a minute, not twenty."""
 
@@ -138,7 +125,7 @@ DEMO_BREAK_S = 60.0
 )
 @_model_option
 @_transcripts_option
-@_voice_option
+@voice_option
 def demo(
     exercise: str,
     minutes: float | None,
@@ -173,7 +160,7 @@ def demo(
     from attune_voice.voice.tts import SpeechRenderer
 
     names = parse_partners(partners)
-    voice_name = _session_voice(voice)
+    voice_name = session_voice(voice)
     chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
         try:
@@ -246,7 +233,7 @@ def demo(
 @_rounds_option
 @_model_option
 @_transcripts_option
-@_voice_option
+@voice_option
 def run(
     exercise: str,
     partners: str | None,
@@ -283,7 +270,7 @@ def run(
     from attune_voice.voice.player import PromptVoicePlayer
 
     chosen = load_cli_exercise(exercise, limit, rounds)
-    voice_name = _session_voice(voice)
+    voice_name = session_voice(voice)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
