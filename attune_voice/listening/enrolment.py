@@ -19,6 +19,18 @@ room's noise (the ``noise_percentile`` of the last ``buffer_s``); the stretches 
 pauses are islands, and an island longer than ``piece_s`` is cut into equal pieces about
 that long, so that overlapping speech is judged where one voice leads.
 
+**Two voices at once.** When the listener talks over the floor holder, each piece
+still sounds nearer the louder voice, so overlapped speech is told by how it departs
+from each voice heard alone: every voice's own pieces of ``over_min_s`` or more have
+margins (to its print against the other's) that rarely fall below their mean less
+``over_spread`` standard deviations (its ``low``). A piece as long, in someone's floor,
+whose margin to the holder is below the holder's low and whose margin to the listener
+is below the listener's low sounds like neither alone: both are talking. It stays the
+holder's, and the listener gets a part of their own over it (``VoiceLabel.over``), its
+margin how far below both lows the piece sits; the engine credits it to the listener
+only when that is clear (``session/attribution.py``). Such pieces teach no enrolment.
+The floors come from the session's log, as the enrolments do.
+
 **Enrolment.** When the engine logs the floor holder's own speech (a turn), its pieces
 join the holder's enrolment, except those that already lean towards the other voice
 (the listener's mm-hm or interruption in the holder's floor). An answer by voice to a
@@ -46,7 +58,17 @@ import numpy.typing as npt
 
 from attune_voice.audio.frames import Frame
 from attune_voice.config import SAMPLE_RATE_HZ
-from attune_voice.events import PARTNERS, Event, Prompt, Readiness, Speech, SpeechKind
+from attune_voice.events import (
+    HOLDER_LEAD_S,
+    PARTNERS,
+    Event,
+    FloorEnded,
+    FloorGiven,
+    Prompt,
+    Readiness,
+    Speech,
+    SpeechKind,
+)
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.session.ports import VoiceLabel
@@ -86,6 +108,13 @@ class EnrolmentConfig:
     """Each voice keeps its latest this much speech."""
     answer_wait_s: float = 1.0
     """Speech ending this soon after a spoken answer was understood is that answer."""
+    over_min_s: float = 1.0
+    """Pieces this long or longer are checked for two voices at once (shorter ones vary
+    too much to tell a second voice from a voice's own variety)."""
+    over_spread: float = 3.5
+    """A voice's low: the mean of its own pieces' margins less this many deviations."""
+    over_min_pieces: int = 8
+    """A voice needs this many long pieces enrolled before its low is trusted."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +134,8 @@ class _Piece:
     embedding: npt.NDArray[np.float32]
     duration_s: float
     """The speech it was embedded from."""
+    over: bool = False
+    """Two voices at once: it teaches no enrolment."""
 
     @property
     def mid_t(self) -> float:
@@ -113,6 +144,9 @@ class _Piece:
 
 class VoiceEnrolment:
     """The two partners' voices, learnt from the session's log, and the voice of speech."""
+
+    _FLOORS_KEPT = 8
+    """Floors remembered: speech is judged soon after it ends."""
 
     def __init__(self, encoder: Embedder, config: EnrolmentConfig | None = None) -> None:
         self.config = config or EnrolmentConfig()
@@ -125,6 +159,10 @@ class VoiceEnrolment:
         """Pieces embedded lately, waiting for the log to say whose they were."""
         self._enrolled: dict[str, deque[_Piece]] = {p: deque() for p in PARTNERS}
         self._prints: npt.NDArray[np.float32] | None = None
+        self._lows: npt.NDArray[np.float64] | None = None
+        """Each voice's low (see the module's doc), NaN until trusted; with the prints."""
+        self._floors: list[tuple[str, float, float]] = []
+        """[partner, start_t, end_t] of the floors logged (end inf while open)."""
         self._ready_end_t = 0.0
         self._answers: list[tuple[str, float]] = []
         """(partner, until_t) of answers by voice to a by-name question."""
@@ -169,11 +207,23 @@ class VoiceEnrolment:
         if prints is None or not pieces:
             return [VoicePart(start_t, end_t, None)]
         sims = np.stack([p.embedding for p in pieces]) @ prints.T
-        best = np.argmax(sims, axis=1)
         runs: list[tuple[int, float, float, float, float]] = []
         """(voice, start_t, end_t, margin x seconds, seconds) of pieces of one voice."""
-        for piece, voice, row in zip(pieces, best.tolist(), sims, strict=True):
+        overs: list[tuple[_Piece, VoiceLabel]] = []
+        nearest = np.argmax(sims, axis=1).tolist()
+        for k, (piece, row) in enumerate(zip(pieces, sims, strict=True)):
+            voice = nearest[k]
             margin = float(row[voice] - row[1 - voice])
+            over = self._over(piece, row)
+            # Next to the listener's own voice, it is where their speech begins or
+            # ends over the holder's: one utterance, told by the voice it leans to.
+            beside = nearest[max(0, k - 1) : k] + nearest[k + 1 : k + 2]
+            # Leaning to the listener more than it sits below both lows: theirs alone.
+            alone = over is not None and voice != over[0] and margin >= over[1]
+            if over is not None and 1 - over[0] not in beside and not alone:
+                voice, margin = over
+                piece.over = True
+                overs.append((piece, VoiceLabel(PARTNERS[1 - voice], margin, over=True)))
             if runs and runs[-1][0] == voice:
                 _, first_t, _, weighted, seconds = runs[-1]
                 runs[-1] = (
@@ -193,7 +243,31 @@ class VoiceEnrolment:
             part_end = end_t if k == len(runs) - 1 else last_t
             label = VoiceLabel(PARTNERS[voice], round(weighted / seconds, 4))
             result.append(VoicePart(part_start, part_end, label))
-        return result
+        return result + _joined(overs)
+
+    def _over(self, piece: _Piece, sims: npt.NDArray[np.float32]) -> tuple[int, float] | None:
+        """(holder, how far below both lows) when the piece sounds like both voices at
+        once in someone's floor; None otherwise."""
+        lows = self._lows
+        if lows is None or piece.duration_s < self.config.over_min_s:
+            return None
+        holder = self._holder_at(piece.mid_t)
+        if holder is None:
+            return None
+        h = PARTNERS.index(holder)
+        to_holder = float(sims[h] - sims[1 - h])
+        below = min(lows[h] - to_holder, lows[1 - h] + to_holder)
+        if not below > 0:  # NaN too: a low not yet trusted
+            return None
+        return h, round(float(below), 4)
+
+    def _holder_at(self, t: float) -> str | None:
+        for partner, start_t, end_t in reversed(self._floors):
+            if start_t - HOLDER_LEAD_S <= t < end_t:
+                return partner
+            if end_t <= t:
+                break
+        return None
 
     def _embedded(self, start_t: float, end_t: float) -> list[_Piece]:
         """The segment's pieces long enough to judge, embedded in one batch."""
@@ -252,7 +326,14 @@ class VoiceEnrolment:
 
     def learn(self, event: Event) -> None:
         """Take in one event of the session's log, as it is logged."""
-        if isinstance(event, Prompt) and event.purpose == "ready":
+        if isinstance(event, FloorGiven):
+            self._floors.append((event.partner, event.t, float("inf")))
+            del self._floors[: -self._FLOORS_KEPT]
+        elif isinstance(event, FloorEnded):
+            for k, (partner, start_t, end_t) in enumerate(self._floors):
+                if partner == event.partner and end_t == float("inf"):
+                    self._floors[k] = (partner, start_t, event.t)
+        elif isinstance(event, Prompt) and event.purpose == "ready":
             self._ready_end_t = event.end_t
         elif isinstance(event, Readiness) and event.by == "voice":
             self._answers.append((event.partner, event.t + self.config.answer_wait_s))
@@ -276,6 +357,8 @@ class VoiceEnrolment:
         for piece in self._pieces:
             if not start_t <= piece.mid_t < end_t:
                 kept.append(piece)
+                continue
+            if piece.over:
                 continue
             if prints is not None:
                 sims = prints @ piece.embedding
@@ -334,7 +417,20 @@ class VoiceEnrolment:
         if min(self.enrolled_s()) < self.config.enrol_min_s:
             return None
         self._prints = self._averaged()
+        self._lows = self._own_lows(self._prints)
         return self._prints
+
+    def _own_lows(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """Each voice's low: how low its own long pieces' margins go (NaN: too few)."""
+        lows = np.full(len(PARTNERS), np.nan)
+        for mine, partner in enumerate(PARTNERS):
+            long = [p for p in self._enrolled[partner] if p.duration_s >= self.config.over_min_s]
+            if len(long) < self.config.over_min_pieces:
+                continue
+            sims = np.stack([p.embedding for p in long]) @ prints.T
+            margins = sims[:, mine] - sims[:, 1 - mine]
+            lows[mine] = float(np.mean(margins) - self.config.over_spread * np.std(margins))
+        return lows
 
     def _averaged(self) -> npt.NDArray[np.float32]:
         """Each voice's latest pieces averaged, as much speech of each as the other has."""
@@ -364,6 +460,7 @@ class VoiceEnrolment:
         for enrolled in self._enrolled.values():
             enrolled.clear()
         self._prints = None
+        self._lows = None
 
 
 def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
@@ -380,7 +477,7 @@ def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
         ):
             weighted = last.voice.margin * seconds + label.margin * piece.duration_s
             seconds += piece.duration_s
-            joined = VoiceLabel(label.partner, round(weighted / seconds, 4))
+            joined = VoiceLabel(label.partner, round(weighted / seconds, 4), label.over)
             parts[-1] = VoicePart(last.start_t, piece.end_t, joined)
         else:
             seconds = piece.duration_s

@@ -6,6 +6,8 @@ still, when speech is an aside whoever said it. With a microphone per partner th
 channel says who spoke. With one microphone the listener labels speech with the voice it
 sounds like (``listening/enrolment.py``); the label counts only when its margin is clear,
 and otherwise the speech stays with the floor holder, as it does with no label at all.
+Speech heard over the holder's voice comes as a part of its own beside the holder's, and
+is logged only when it is clearly the listener's.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ class Attribution:
         if seg.voice is not None and seg.voice.margin >= self.config.clear_voice_margin:
             return seg.voice.partner
         return None
+
+    def adds(self, seg: SpeechSegment, floor: Floor | None) -> bool:
+        """Whether the segment adds to the log: speech heard over the holder's voice
+        (``VoiceLabel.over``) does only when its voice is clear and not the holder's,
+        as the holder's own part already covers that time."""
+        if seg.voice is None or not seg.voice.over:
+            return True
+        told = self.told(seg)
+        holder = self.holder_at(seg.start_t, floor)
+        still = self.stood_still_at(seg.start_t)
+        return told is not None and holder not in (None, told) and not still
 
     def speech(self, seg: SpeechSegment, floor: Floor | None) -> Speech:
         """The segment as logged: whose it is, and what kind of speech."""
