@@ -15,7 +15,16 @@ import pytest
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from attune_voice.config import RoomConfig, TurnConfig
-from attune_voice.events import Event, FloorRole, Prompt, Readiness, Speech, SpeechKind, dumps
+from attune_voice.events import (
+    Event,
+    FloorGiven,
+    FloorRole,
+    Prompt,
+    Readiness,
+    Speech,
+    SpeechKind,
+    dumps,
+)
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
 from attune_voice.listening.listener import Listener
@@ -221,6 +230,62 @@ def test_enrolments_are_kept_to_the_latest_speech_and_used_at_the_same_length(
     assert voices._voice_prints() is None
 
 
+def test_the_listener_talking_over_the_holder_gets_a_part_of_their_own(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    _enrol(room, renderer, "A", lines=6)
+    _enrol(room, renderer, "B", lines=6)
+    floor_t = room.t_samples / SAMPLE_RATE_HZ
+    voices.learn(FloorGiven(floor_t, partner="A", role=FloorRole.SHARE, limit_s=90.0))
+    clear = TurnConfig().clear_voice_margin
+    # A alone in A's floor: nobody else is heard.
+    alone = room.add(0.3, _say(renderer, "A", LINES["A"]["share"][0]), 0.3)
+    assert all(p.voice is not None and not p.voice.over for p in voices.parts(*alone))
+    # B, 4 dB softer, comes in half-way through A's sentence, which A talks through.
+    sentence = _say(renderer, "A", LINES["A"]["share"][1])
+    over = _say(renderer, "B", LINES["B"]["interrupt"][1], -28.0)
+    mixed = np.zeros(len(sentence) // 2 + len(over), dtype=np.float32)
+    mixed[: len(sentence)] += sentence
+    mixed[len(sentence) // 2 :] += over
+    start_t, end_t = room.add(0.3, np.clip(mixed, -32768, 32767).astype(np.int16), 0.3)
+    over_t = start_t + 0.3 + len(sentence) / 2 / SAMPLE_RATE_HZ
+    ends_t = start_t + 0.3 + len(sentence) / SAMPLE_RATE_HZ
+    parts = voices.parts(start_t + 0.3, end_t - 0.3)
+    heard_over = [p for p in parts if p.voice is not None and p.voice.over]
+    own = [p for p in parts if p.voice is not None and not p.voice.over]
+    # A's own parts still cover the whole segment, and none of them is B's.
+    assert own[0].start_t == start_t + 0.3 and own[-1].end_t == end_t - 0.3
+    assert {p.voice.partner for p in own if p.voice is not None} == {"A"}
+    [b_over] = heard_over
+    assert b_over.voice is not None and b_over.voice.partner == "B"
+    assert b_over.voice.margin >= clear
+    # Where both talk (to within a piece), and long enough to be an interruption.
+    assert over_t - 1.0 < b_over.start_t and b_over.end_t < ends_t + 1.5
+    assert b_over.end_t - b_over.start_t > TurnConfig().backchannel_max_s
+    # What sounds like both teaches neither voice.
+    before = voices.enrolled_s()
+    voices.learn(_turn("A", (start_t + 0.3, end_t - 0.3)))
+    assert voices.enrolled_s()[0] - before[0] < (ends_t - start_t) - 1.0
+
+
+def test_speech_over_the_holder_is_logged_only_when_clearly_the_listeners() -> None:
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
+    clear = TurnConfig().clear_voice_margin
+
+    def over(partner: str, margin: float) -> SpeechSegment:
+        return SpeechSegment(5.0, 6.5, None, VoiceLabel(partner, margin, over=True))
+
+    assert attribution.adds(over("B", clear + 0.01), floor)
+    assert not attribution.adds(over("B", clear - 0.01), floor)
+    assert not attribution.adds(over("A", 0.2), floor)  # the holder's own part has it
+    assert attribution.adds(SpeechSegment(5.0, 5.5, None, VoiceLabel("A", 0.0)), floor)
+    logged = attribution.speech(over("B", 0.2), floor)
+    assert (logged.partner, logged.speech_kind) == ("B", SpeechKind.INTERRUPTION)
+
+
 def test_a_voice_counts_only_with_a_clear_margin() -> None:
     attribution = Attribution(TurnConfig())
     floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
@@ -270,7 +335,8 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
     by_voice = [s for s in speech if s.attributed_by == "voice"]
 
     # Every part told by voice is the speech of the partner it went to: wrong only where
-    # the other partner speaks and they do not (10 ms steps).
+    # the other partner speaks and they do not (10 ms steps). Speech heard over the
+    # holder's stands for whole pieces (about 1.5 s): their edges may be the holder's alone.
     def speaking(partner: str | None, t: float) -> bool:
         return any(x.start_t <= t < x.end_t for x in played.room.truth if x.partner == partner)
 
@@ -280,7 +346,7 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
         for t in np.arange(s.t, s.end_t, 0.01):
             wrong_s += 0.01 * (speaking(other, t) and not speaking(s.partner, t))
     told_s = sum(s.end_t - s.t for s in by_voice)
-    assert wrong_s / told_s < 0.01
+    assert wrong_s / told_s < 0.02
     truth = played.room.truth
     for kind, logged in (
         ("backchannel", SpeechKind.BACKCHANNEL),

@@ -21,15 +21,18 @@ that long, so that overlapping speech is judged where one voice leads.
 
 **Two voices at once.** When the listener talks over the floor holder, each piece
 still sounds nearer the louder voice, so overlapped speech is told by how it departs
-from each voice heard alone: every voice's own pieces of ``over_min_s`` or more have
-margins (to its print against the other's) that rarely fall below their mean less
-``over_spread`` standard deviations (its ``low``). A piece as long, in someone's floor,
-whose margin to the holder is below the holder's low and whose margin to the listener
-is below the listener's low sounds like neither alone: both are talking. It stays the
-holder's, and the listener gets a part of their own over it (``VoiceLabel.over``), its
-margin how far below both lows the piece sits; the engine credits it to the listener
-only when that is clear (``session/attribution.py``). Such pieces teach no enrolment.
-The floors come from the session's log, as the enrolments do.
+from each voice heard alone. A voice's own enrolled pieces of ``over_min_s`` or more
+give its usual cosine to its print and its usual margin (mean and deviation of each);
+a piece's departure from a voice is how many deviations below usual both fall, added
+(the two drop together when a second voice joins). A piece as long, in someone's
+floor, that departs more than ``over_spread`` from the holder's voice and from the
+listener's sounds like neither alone: both are talking. It stays the holder's, and the
+listener gets a part of their own over it (``VoiceLabel.over``), its margin the smaller
+excess, in the voice's deviations of cosine; the engine credits it to the listener
+only when that is clear (``session/attribution.py``). A piece next to one that leans
+to the listener is where their own speech begins or ends, and is labelled as usual.
+Such pieces teach no enrolment. The floors come from the session's log, as the
+enrolments do.
 
 **Enrolment.** When the engine logs the floor holder's own speech (a turn), its pieces
 join the holder's enrolment, except those that already lean towards the other voice
@@ -111,8 +114,9 @@ class EnrolmentConfig:
     over_min_s: float = 1.0
     """Pieces this long or longer are checked for two voices at once (shorter ones vary
     too much to tell a second voice from a voice's own variety)."""
-    over_spread: float = 3.5
-    """A voice's low: the mean of its own pieces' margins less this many deviations."""
+    over_spread: float = 5.0
+    """Departing from a voice by more than this many deviations (cosine and margin,
+    added) is not that voice alone."""
     over_min_pieces: int = 8
     """A voice needs this many long pieces enrolled before its low is trusted."""
 
@@ -159,8 +163,9 @@ class VoiceEnrolment:
         """Pieces embedded lately, waiting for the log to say whose they were."""
         self._enrolled: dict[str, deque[_Piece]] = {p: deque() for p in PARTNERS}
         self._prints: npt.NDArray[np.float32] | None = None
-        self._lows: npt.NDArray[np.float64] | None = None
-        """Each voice's low (see the module's doc), NaN until trusted; with the prints."""
+        self._usual: npt.NDArray[np.float64] | None = None
+        """Per voice: mean and deviation of its pieces' cosine, and of their margin (NaN
+        until trusted); with the prints."""
         self._floors: list[tuple[str, float, float]] = []
         """[partner, start_t, end_t] of the floors logged (end inf while open)."""
         self._ready_end_t = 0.0
@@ -218,9 +223,7 @@ class VoiceEnrolment:
             # Next to the listener's own voice, it is where their speech begins or
             # ends over the holder's: one utterance, told by the voice it leans to.
             beside = nearest[max(0, k - 1) : k] + nearest[k + 1 : k + 2]
-            # Leaning to the listener more than it sits below both lows: theirs alone.
-            alone = over is not None and voice != over[0] and margin >= over[1]
-            if over is not None and 1 - over[0] not in beside and not alone:
+            if over is not None and 1 - over[0] not in beside:
                 voice, margin = over
                 piece.over = True
                 overs.append((piece, VoiceLabel(PARTNERS[1 - voice], margin, over=True)))
@@ -248,16 +251,21 @@ class VoiceEnrolment:
     def _over(self, piece: _Piece, sims: npt.NDArray[np.float32]) -> tuple[int, float] | None:
         """(holder, how far below both lows) when the piece sounds like both voices at
         once in someone's floor; None otherwise."""
-        lows = self._lows
-        if lows is None or piece.duration_s < self.config.over_min_s:
+        usual = self._usual
+        if usual is None or piece.duration_s < self.config.over_min_s:
             return None
         holder = self._holder_at(piece.mid_t)
         if holder is None:
             return None
         h = PARTNERS.index(holder)
-        to_holder = float(sims[h] - sims[1 - h])
-        below = min(lows[h] - to_holder, lows[1 - h] + to_holder)
-        if not below > 0:  # NaN too: a low not yet trusted
+        excess = []
+        for v in (h, 1 - h):
+            mean_cos, sd_cos, mean_margin, sd_margin = usual[v]
+            departs = (mean_cos - sims[v]) / sd_cos
+            departs += (mean_margin - (sims[v] - sims[1 - v])) / sd_margin
+            excess.append(sd_cos * (departs - self.config.over_spread))
+        below = min(excess)
+        if not below > 0:  # NaN too: a voice's usual not yet known
             return None
         return h, round(float(below), 4)
 
@@ -417,20 +425,25 @@ class VoiceEnrolment:
         if min(self.enrolled_s()) < self.config.enrol_min_s:
             return None
         self._prints = self._averaged()
-        self._lows = self._own_lows(self._prints)
+        self._usual = self._own_usual(self._prints)
         return self._prints
 
-    def _own_lows(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """Each voice's low: how low its own long pieces' margins go (NaN: too few)."""
-        lows = np.full(len(PARTNERS), np.nan)
+    def _own_usual(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """(2, 4): each voice's own long pieces' cosine and margin, mean and deviation."""
+        usual = np.full((len(PARTNERS), 4), np.nan)
         for mine, partner in enumerate(PARTNERS):
             long = [p for p in self._enrolled[partner] if p.duration_s >= self.config.over_min_s]
             if len(long) < self.config.over_min_pieces:
                 continue
             sims = np.stack([p.embedding for p in long]) @ prints.T
             margins = sims[:, mine] - sims[:, 1 - mine]
-            lows[mine] = float(np.mean(margins) - self.config.over_spread * np.std(margins))
-        return lows
+            usual[mine] = (
+                np.mean(sims[:, mine]),
+                max(float(np.std(sims[:, mine])), 1e-3),
+                np.mean(margins),
+                max(float(np.std(margins)), 1e-3),
+            )
+        return usual
 
     def _averaged(self) -> npt.NDArray[np.float32]:
         """Each voice's latest pieces averaged, as much speech of each as the other has."""
@@ -460,7 +473,7 @@ class VoiceEnrolment:
         for enrolled in self._enrolled.values():
             enrolled.clear()
         self._prints = None
-        self._lows = None
+        self._usual = None
 
 
 def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
