@@ -184,9 +184,7 @@ def _floor_events(truth: list[tuple[float, float, str]]) -> list[Event]:
     for a, b, who in truth:
         if b - a >= FLOOR_MIN_S:
             events.append(FloorGiven(a, who, FloorRole.SHARE, b - a))
-            events.append(
-                FloorEnded(b, who, FloorRole.SHARE, FloorEndReason.SILENCE, b - a, 0.0)
-            )
+            events.append(FloorEnded(b, who, FloorRole.SHARE, FloorEndReason.SILENCE, b - a, 0.0))
     return sorted(events, key=lambda e: e.t)
 
 

@@ -26,7 +26,10 @@ give its usual cosine to its print and its usual margin (mean and deviation of e
 a piece's departure from a voice is how many deviations below usual both fall, added
 (the two drop together when a second voice joins). A piece as long, in someone's
 floor, that departs more than ``over_spread`` from the holder's voice and from the
-listener's sounds like neither alone: both are talking. It stays the holder's, and the
+listener's sounds like neither alone; when its cosine to the listener's print is also
+``over_rise`` deviations above what the holder's own pieces usually show, both are
+talking (a holder who merely sounds unlike themself, laughing or far from the
+microphone, sounds no more like the listener). It stays the holder's, and the
 listener gets a part of their own over it (``VoiceLabel.over``), its margin the smaller
 excess, in the voice's deviations of cosine; the engine credits it to the listener
 only when that is clear (``session/attribution.py``). A piece next to one that leans
@@ -44,6 +47,10 @@ nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimm
 both become known, the pieces enrolled so far that lean to the other voice (the
 listener's reactions in the first floor, taken for the speaker's turn) leave that
 enrolment and are handed back once as late parts (``late_parts``).
+
+**Before the session.** The consent question is asked by name before the session's
+clock starts; an answer by voice teaches the one asked (``session/consent_question.py``),
+and ``start_session`` then keeps what was learnt, before time zero, and drops the rest.
 
 A voice print is biometric data: it lives in this object's memory for one session and
 is never written to disk, exported or logged; ``forget`` drops it and the audio.
@@ -117,6 +124,8 @@ class EnrolmentConfig:
     over_spread: float = 5.0
     """Departing from a voice by more than this many deviations (cosine and margin,
     added) is not that voice alone."""
+    over_rise: float = 1.0
+    """The listener's cosine must rise this many deviations above the holder's usual."""
     over_min_pieces: int = 8
     """A voice needs this many long pieces enrolled before its low is trusted."""
 
@@ -164,8 +173,8 @@ class VoiceEnrolment:
         self._enrolled: dict[str, deque[_Piece]] = {p: deque() for p in PARTNERS}
         self._prints: npt.NDArray[np.float32] | None = None
         self._usual: npt.NDArray[np.float64] | None = None
-        """Per voice: mean and deviation of its pieces' cosine, and of their margin (NaN
-        until trusted); with the prints."""
+        """Per voice: mean and deviation of its pieces' cosine, of their margin and of
+        their cosine to the other's print (NaN until trusted); with the prints."""
         self._floors: list[tuple[str, float, float]] = []
         """[partner, start_t, end_t] of the floors logged (end inf while open)."""
         self._ready_end_t = 0.0
@@ -258,9 +267,12 @@ class VoiceEnrolment:
         if holder is None:
             return None
         h = PARTNERS.index(holder)
+        mean_cross, sd_cross = usual[h, 4:]
+        if not sims[1 - h] >= mean_cross + self.config.over_rise * sd_cross:
+            return None
         excess = []
         for v in (h, 1 - h):
-            mean_cos, sd_cos, mean_margin, sd_margin = usual[v]
+            mean_cos, sd_cos, mean_margin, sd_margin = usual[v, :4]
             departs = (mean_cos - sims[v]) / sd_cos
             departs += (mean_margin - (sims[v] - sims[1 - v])) / sd_margin
             excess.append(sd_cos * (departs - self.config.over_spread))
@@ -415,7 +427,7 @@ class VoiceEnrolment:
                 late.extend(
                     (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
                     for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
-                    if off
+                    if off and piece.start_t >= 0.0  # not from before the session
                 )
         if not self._known:
             self._known = True
@@ -429,8 +441,9 @@ class VoiceEnrolment:
         return self._prints
 
     def _own_usual(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """(2, 4): each voice's own long pieces' cosine and margin, mean and deviation."""
-        usual = np.full((len(PARTNERS), 4), np.nan)
+        """(2, 6): each voice's own long pieces' cosine, margin and cosine to the other's
+        print, mean and deviation of each."""
+        usual = np.full((len(PARTNERS), 6), np.nan)
         for mine, partner in enumerate(PARTNERS):
             long = [p for p in self._enrolled[partner] if p.duration_s >= self.config.over_min_s]
             if len(long) < self.config.over_min_pieces:
@@ -442,6 +455,8 @@ class VoiceEnrolment:
                 max(float(np.std(sims[:, mine])), 1e-3),
                 np.mean(margins),
                 max(float(np.std(margins)), 1e-3),
+                np.mean(sims[:, 1 - mine]),
+                max(float(np.std(sims[:, 1 - mine])), 1e-3),
             )
         return usual
 
@@ -464,6 +479,23 @@ class VoiceEnrolment:
         """Parts heard before both voices were known, told once they are (each once)."""
         late, self._late = self._late, []
         return late
+
+    def start_session(self, origin_sample: int) -> None:
+        """The session's clock starts at ``origin_sample`` of the clock heard so far: the
+        voices learnt stay (before time zero, never handed back late); the audio, the
+        pieces waiting and the floors go."""
+        origin_t = origin_sample / SAMPLE_RATE_HZ
+        for enrolled in self._enrolled.values():
+            for piece in enrolled:
+                piece.start_t -= origin_t
+                piece.end_t -= origin_t
+        self._audio[:] = 0
+        self._levels[:] = -120.0
+        self._end_sample = 0
+        self._pieces.clear()
+        self._floors.clear()
+        self._answers.clear()
+        self._ready_end_t = 0.0
 
     def forget(self) -> None:
         """Drop the voice prints, the pieces and the audio: the session is over."""
