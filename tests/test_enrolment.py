@@ -16,10 +16,12 @@ import pytest
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from attune_voice.config import RoomConfig, TurnConfig
 from attune_voice.events import (
+    CommandWord,
     Event,
     FloorGiven,
     FloorRole,
     Prompt,
+    PromptMeaning,
     Readiness,
     Speech,
     SpeechKind,
@@ -31,10 +33,17 @@ from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.review.metrics import summarize
 from attune_voice.session.attribution import Attribution
+from attune_voice.session.consent_question import AnswerVoices, ConsentQuestion
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.floor import Floor
 from attune_voice.session.loop import EventLog, SessionLoop
-from attune_voice.session.ports import SpeechSegment, VoiceLabel
+from attune_voice.session.ports import (
+    Command,
+    KeyPress,
+    SpeechSegment,
+    Tick,
+    VoiceLabel,
+)
 from attune_voice.session.wiring import learning_voices
 from attune_voice.simulated.demo import partner_voices
 from attune_voice.simulated.partners import LINES, VOICES
@@ -369,3 +378,47 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
     later_unsure_s = sum(s.end_t - s.t for s in later if s.attributed_by == "floor")
     assert 0 < summary.unsure_talk_s / total_s < 0.6
     assert later_unsure_s / sum(s.end_t - s.t for s in later) < 0.1
+
+
+class _Saying:
+    """A prompt player that only says how long each prompt takes."""
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        return 2.0
+
+
+def test_answers_to_the_consent_question_by_voice_teach_each_partners_voice(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    question = ConsentQuestion(("Sam", "Alex"), _Saying(), spoken=True)
+    answers = AnswerVoices(question, voices.learn)
+    answers.handle(Tick(0.0))  # Sam is asked, for 2 s
+    room.add(2.0)
+    answers.handle(Tick(2.0))
+
+    def answer(partner: str, text: str) -> tuple[float, float]:
+        start_t, end_t = room.add(0.3, _say(renderer, partner, text), 0.3)
+        span = (start_t + 0.3, end_t - 0.3)
+        voices.parts(*span)  # as the listener does when a segment ends
+        answers.handle(SpeechSegment(*span, None))
+        return span
+
+    answer("A", "Yes, that is fine with me, you may keep my words.")
+    answers.handle(Command(room.t_samples / SAMPLE_RATE_HZ, CommandWord.YES))
+    assert [g.partner for g in question.given] == ["A"]
+    a_s = voices.enrolled_s()[0]
+    assert a_s > 1.5
+    # Alex is asked next; what is said meanwhile and answered by key teaches nothing.
+    asked_t = room.t_samples / SAMPLE_RATE_HZ
+    room.add(2.0)
+    answers.handle(Tick(asked_t + 2.0))
+    answer("B", "Let me think about it for a moment, please.")
+    answers.handle(KeyPress(room.t_samples / SAMPLE_RATE_HZ, "y"))
+    assert [g.by for g in question.given] == ["voice", "key"]
+    assert voices.enrolled_s() == (a_s, 0.0)
+    # The session's clock starts after the question: what was learnt stays, before zero.
+    voices.start_session(room.t_samples)
+    assert voices.enrolled_s() == (a_s, 0.0)
+    assert all(p.end_t <= 0.0 for p in voices._enrolled["A"])

@@ -33,7 +33,8 @@ microphone, sounds no more like the listener). It stays the holder's, and the
 listener gets a part of their own over it (``VoiceLabel.over``), its margin the smaller
 excess, in the voice's deviations of cosine; the engine credits it to the listener
 only when that is clear (``session/attribution.py``). A piece next to one that leans
-to the listener is where their own speech begins or ends, and is labelled as usual.
+to the listener is where their own speech begins or ends, and one leaning to the
+listener by more than that excess is theirs alone: both are labelled as usual.
 Such pieces teach no enrolment. The floors come from the session's log, as the
 enrolments do.
 
@@ -232,7 +233,9 @@ class VoiceEnrolment:
             # Next to the listener's own voice, it is where their speech begins or
             # ends over the holder's: one utterance, told by the voice it leans to.
             beside = nearest[max(0, k - 1) : k] + nearest[k + 1 : k + 2]
-            if over is not None and 1 - over[0] not in beside:
+            # Leaning to the listener by more than it departs from both: theirs alone.
+            alone = over is not None and voice != over[0] and margin >= over[1]
+            if over is not None and 1 - over[0] not in beside and not alone:
                 voice, margin = over
                 piece.over = True
                 overs.append((piece, VoiceLabel(PARTNERS[1 - voice], margin, over=True)))
