@@ -25,6 +25,7 @@ from attune_voice.events import (
     Readiness,
     Speech,
     SpeechKind,
+    WordTime,
     dumps,
 )
 from attune_voice.exercises.library import load_exercise
@@ -39,6 +40,7 @@ from attune_voice.session.floor import Floor
 from attune_voice.session.loop import EventLog, SessionLoop
 from attune_voice.session.ports import (
     Command,
+    Heard,
     KeyPress,
     SpeechSegment,
     Tick,
@@ -293,6 +295,33 @@ def test_speech_over_the_holder_is_logged_only_when_clearly_the_listeners() -> N
     assert attribution.adds(SpeechSegment(5.0, 5.5, None, VoiceLabel("A", 0.0)), floor)
     logged = attribution.speech(over("B", 0.2), floor)
     assert (logged.partner, logged.speech_kind) == ("B", SpeechKind.INTERRUPTION)
+
+
+def test_words_go_to_the_voice_their_speech_was_told_to() -> None:
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
+    clear = TurnConfig().clear_voice_margin
+
+    def words(start_t: float, end_t: float) -> Heard:
+        said = (WordTime("but", start_t, start_t + 0.2), WordTime("no", end_t - 0.2, end_t))
+        return Heard(end_t, said)
+
+    attribution.speech(SpeechSegment(2.0, 4.0, None, VoiceLabel("A", 0.3)), floor)
+    attribution.speech(SpeechSegment(5.0, 6.5, None, VoiceLabel("B", 0.2)), floor)
+    attribution.speech(SpeechSegment(7.0, 8.0, None, VoiceLabel("B", clear / 2)), floor)
+    attribution.speech(SpeechSegment(9.0, 10.0, None, VoiceLabel("A", 0.3)), floor)
+    attribution.speech(SpeechSegment(9.2, 10.0, None, VoiceLabel("B", 0.2, over=True)), floor)
+
+    def whose(start_t: float, end_t: float) -> str | None:
+        transcript = attribution.transcript(words(start_t, end_t), floor)
+        assert transcript is not None
+        return transcript.partner
+
+    assert whose(5.1, 6.4) == "B"  # the listener's, told by voice
+    assert whose(2.1, 3.9) == "A"
+    assert whose(7.1, 7.9) == "A"  # unsure: the floor holder's
+    assert whose(9.3, 9.9) == "A"  # both voices at once: the floor holder's
+    assert whose(11.0, 12.0) == "A"  # no speech told by voice there
 
 
 def test_a_voice_counts_only_with_a_clear_margin() -> None:
