@@ -35,7 +35,8 @@ class VoiceLabel:
     partner: str
     margin: float
     """Its cosine to this partner's voice print minus its cosine to the other's; for
-    speech heard ``over`` the other's, how far it sits below both voices heard alone."""
+    speech heard ``over`` the other's, how far it departs from both voices heard alone
+    (``listening/enrolment.py``)."""
     over: bool = False
     """Heard over the floor holder's voice, which goes on: the holder's part covers the
     same time."""
