@@ -21,7 +21,9 @@ from attune_voice.listening.asr import (
     Recognizer,
     SpeechModel,
 )
+from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.listener import Listener, Understanding
+from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.session.consent import QUESTION, Answer, Logging
 from attune_voice.session.consent_question import (
     KEPT_TEXT,
@@ -285,6 +287,31 @@ def test_partners_answer_yes_aloud_in_the_simulated_room(
     assert origin / SAMPLE_RATE_HZ < room.truth[-1].end_t + 6.0
     first = next(iter(Rebased(room, origin).frames()))
     assert first.start_sample == 0
+
+
+def test_with_one_microphone_each_spoken_answer_teaches_the_one_asked(
+    vosk_model_path: Path, speech_renderer: SpeechRenderer
+) -> None:
+    """One room microphone: each partner's "yes" teaches the session's voice enrolment
+    their voice, and what was learnt stays when the session's clock starts."""
+    room = build_room(speech_renderer, RoomConfig(seed=5, microphones=1))
+    room.voice_commands = True
+    parser = CommandParser(DEFAULT_HANDOVER_PHRASES)
+    recognizer = Recognizer(SpeechModel(vosk_model_path), parser.phrases)
+    voices = VoiceEnrolment(SpeakerEncoder())
+    listener = Listener(1, understanding=Understanding(recognizer, parser), voices=voices)
+    question = ConsentQuestion(NAMES, PromptVoicePlayer(speech_renderer, room), spoken=True)
+
+    origin = ask_consent(room, question, listener, teach=voices.learn)
+
+    assert [(g.partner, g.by) for g in question.given] == [("A", "voice"), ("B", "voice")]
+    said_s = {seg.partner: seg.end_t - seg.start_t for seg in room.truth}
+    learnt = dict(zip("AB", voices.enrolled_s(), strict=True))
+    for partner in "AB":
+        # Each one's own "yes", and nothing of the other's (the pieces cover the speech).
+        assert 0.3 <= learnt[partner] <= said_s[partner] + 0.1, (partner, learnt, said_s)
+    voices.start_session(origin)
+    assert voices.enrolled_s() == (learnt["A"], learnt["B"])
 
 
 __all__ = ["speech_renderer", "vosk_model_path"]  # pytest fixtures, used by name

@@ -15,17 +15,37 @@ import pytest
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from attune_voice.config import RoomConfig, TurnConfig
-from attune_voice.events import Event, FloorRole, Prompt, Readiness, Speech, SpeechKind, dumps
+from attune_voice.events import (
+    CommandWord,
+    Event,
+    FloorGiven,
+    FloorRole,
+    Prompt,
+    PromptMeaning,
+    Readiness,
+    Speech,
+    SpeechKind,
+    WordTime,
+    dumps,
+)
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.review.metrics import summarize
 from attune_voice.session.attribution import Attribution
+from attune_voice.session.consent_question import AnswerVoices, ConsentQuestion
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.floor import Floor
 from attune_voice.session.loop import EventLog, SessionLoop
-from attune_voice.session.ports import SpeechSegment, VoiceLabel
+from attune_voice.session.ports import (
+    Command,
+    Heard,
+    KeyPress,
+    SpeechSegment,
+    Tick,
+    VoiceLabel,
+)
 from attune_voice.session.wiring import learning_voices
 from attune_voice.simulated.demo import partner_voices
 from attune_voice.simulated.partners import LINES, VOICES
@@ -221,6 +241,89 @@ def test_enrolments_are_kept_to_the_latest_speech_and_used_at_the_same_length(
     assert voices._voice_prints() is None
 
 
+def test_the_listener_talking_over_the_holder_gets_a_part_of_their_own(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    _enrol(room, renderer, "A", lines=6)
+    _enrol(room, renderer, "B", lines=6)
+    floor_t = room.t_samples / SAMPLE_RATE_HZ
+    voices.learn(FloorGiven(floor_t, partner="A", role=FloorRole.SHARE, limit_s=90.0))
+    clear = TurnConfig().clear_voice_margin
+    # A alone in A's floor: nobody else is heard.
+    alone = room.add(0.3, _say(renderer, "A", LINES["A"]["share"][0]), 0.3)
+    assert all(p.voice is not None and not p.voice.over for p in voices.parts(*alone))
+    # B, 4 dB softer, comes in half-way through A's sentence, which A talks through.
+    sentence = _say(renderer, "A", LINES["A"]["share"][1])
+    over = _say(renderer, "B", LINES["B"]["interrupt"][1], -28.0)
+    mixed = np.zeros(len(sentence) // 2 + len(over), dtype=np.float32)
+    mixed[: len(sentence)] += sentence
+    mixed[len(sentence) // 2 :] += over
+    start_t, end_t = room.add(0.3, np.clip(mixed, -32768, 32767).astype(np.int16), 0.3)
+    over_t = start_t + 0.3 + len(sentence) / 2 / SAMPLE_RATE_HZ
+    ends_t = start_t + 0.3 + len(sentence) / SAMPLE_RATE_HZ
+    parts = voices.parts(start_t + 0.3, end_t - 0.3)
+    heard_over = [p for p in parts if p.voice is not None and p.voice.over]
+    own = [p for p in parts if p.voice is not None and not p.voice.over]
+    # A's own parts still cover the whole segment, and none of them is B's.
+    assert own[0].start_t == start_t + 0.3 and own[-1].end_t == end_t - 0.3
+    assert {p.voice.partner for p in own if p.voice is not None} == {"A"}
+    [b_over] = heard_over
+    assert b_over.voice is not None and b_over.voice.partner == "B"
+    assert b_over.voice.margin >= clear
+    # Where both talk (to within a piece), and long enough to be an interruption.
+    assert over_t - 1.0 < b_over.start_t and b_over.end_t < ends_t + 1.5
+    assert b_over.end_t - b_over.start_t > TurnConfig().backchannel_max_s
+    # What sounds like both teaches neither voice.
+    before = voices.enrolled_s()
+    voices.learn(_turn("A", (start_t + 0.3, end_t - 0.3)))
+    assert voices.enrolled_s()[0] - before[0] < (ends_t - start_t) - 1.0
+
+
+def test_speech_over_the_holder_is_logged_only_when_clearly_the_listeners() -> None:
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
+    clear = TurnConfig().clear_voice_margin
+
+    def over(partner: str, margin: float) -> SpeechSegment:
+        return SpeechSegment(5.0, 6.5, None, VoiceLabel(partner, margin, over=True))
+
+    assert attribution.adds(over("B", clear + 0.01), floor)
+    assert not attribution.adds(over("B", clear - 0.01), floor)
+    assert not attribution.adds(over("A", 0.2), floor)  # the holder's own part has it
+    assert attribution.adds(SpeechSegment(5.0, 5.5, None, VoiceLabel("A", 0.0)), floor)
+    logged = attribution.speech(over("B", 0.2), floor)
+    assert (logged.partner, logged.speech_kind) == ("B", SpeechKind.INTERRUPTION)
+
+
+def test_words_go_to_the_voice_their_speech_was_told_to() -> None:
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
+    clear = TurnConfig().clear_voice_margin
+
+    def words(start_t: float, end_t: float) -> Heard:
+        said = (WordTime("but", start_t, start_t + 0.2), WordTime("no", end_t - 0.2, end_t))
+        return Heard(end_t, said)
+
+    attribution.speech(SpeechSegment(2.0, 4.0, None, VoiceLabel("A", 0.3)), floor)
+    attribution.speech(SpeechSegment(5.0, 6.5, None, VoiceLabel("B", 0.2)), floor)
+    attribution.speech(SpeechSegment(7.0, 8.0, None, VoiceLabel("B", clear / 2)), floor)
+    attribution.speech(SpeechSegment(9.0, 10.0, None, VoiceLabel("A", 0.3)), floor)
+    attribution.speech(SpeechSegment(9.2, 10.0, None, VoiceLabel("B", 0.2, over=True)), floor)
+
+    def whose(start_t: float, end_t: float) -> str | None:
+        transcript = attribution.transcript(words(start_t, end_t), floor)
+        assert transcript is not None
+        return transcript.partner
+
+    assert whose(5.1, 6.4) == "B"  # the listener's, told by voice
+    assert whose(2.1, 3.9) == "A"
+    assert whose(7.1, 7.9) == "A"  # unsure: the floor holder's
+    assert whose(9.3, 9.9) == "A"  # both voices at once: the floor holder's
+    assert whose(11.0, 12.0) == "A"  # no speech told by voice there
+
+
 def test_a_voice_counts_only_with_a_clear_margin() -> None:
     attribution = Attribution(TurnConfig())
     floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)
@@ -270,7 +373,8 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
     by_voice = [s for s in speech if s.attributed_by == "voice"]
 
     # Every part told by voice is the speech of the partner it went to: wrong only where
-    # the other partner speaks and they do not (10 ms steps).
+    # the other partner speaks and they do not (10 ms steps). Speech heard over the
+    # holder's stands for whole pieces (about 1.5 s): their edges may be the holder's alone.
     def speaking(partner: str | None, t: float) -> bool:
         return any(x.start_t <= t < x.end_t for x in played.room.truth if x.partner == partner)
 
@@ -280,7 +384,7 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
         for t in np.arange(s.t, s.end_t, 0.01):
             wrong_s += 0.01 * (speaking(other, t) and not speaking(s.partner, t))
     told_s = sum(s.end_t - s.t for s in by_voice)
-    assert wrong_s / told_s < 0.01
+    assert wrong_s / told_s < 0.02
     truth = played.room.truth
     for kind, logged in (
         ("backchannel", SpeechKind.BACKCHANNEL),
@@ -303,3 +407,47 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
     later_unsure_s = sum(s.end_t - s.t for s in later if s.attributed_by == "floor")
     assert 0 < summary.unsure_talk_s / total_s < 0.6
     assert later_unsure_s / sum(s.end_t - s.t for s in later) < 0.1
+
+
+class _Saying:
+    """A prompt player that only says how long each prompt takes."""
+
+    def say(self, text: str, meaning: PromptMeaning) -> float:
+        return 2.0
+
+
+def test_answers_to_the_consent_question_by_voice_teach_each_partners_voice(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    question = ConsentQuestion(("Sam", "Alex"), _Saying(), spoken=True)
+    answers = AnswerVoices(question, voices.learn)
+    answers.handle(Tick(0.0))  # Sam is asked, for 2 s
+    room.add(2.0)
+    answers.handle(Tick(2.0))
+
+    def answer(partner: str, text: str) -> tuple[float, float]:
+        start_t, end_t = room.add(0.3, _say(renderer, partner, text), 0.3)
+        span = (start_t + 0.3, end_t - 0.3)
+        voices.parts(*span)  # as the listener does when a segment ends
+        answers.handle(SpeechSegment(*span, None))
+        return span
+
+    answer("A", "Yes, that is fine with me, you may keep my words.")
+    answers.handle(Command(room.t_samples / SAMPLE_RATE_HZ, CommandWord.YES))
+    assert [g.partner for g in question.given] == ["A"]
+    a_s = voices.enrolled_s()[0]
+    assert a_s > 1.5
+    # Alex is asked next; what is said meanwhile and answered by key teaches nothing.
+    asked_t = room.t_samples / SAMPLE_RATE_HZ
+    room.add(2.0)
+    answers.handle(Tick(asked_t + 2.0))
+    answer("B", "Let me think about it for a moment, please.")
+    answers.handle(KeyPress(room.t_samples / SAMPLE_RATE_HZ, "y"))
+    assert [g.by for g in question.given] == ["voice", "key"]
+    assert voices.enrolled_s() == (a_s, 0.0)
+    # The session's clock starts after the question: what was learnt stays, before zero.
+    voices.start_session(room.t_samples)
+    assert voices.enrolled_s() == (a_s, 0.0)
+    assert all(p.end_t <= 0.0 for p in voices._enrolled["A"])

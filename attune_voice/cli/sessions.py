@@ -305,7 +305,11 @@ def run(
         # printed always; frames resume on the same clock when it is back.
         audio.on_status = device_notices(audio, renderer, warn)
         player = PromptVoicePlayer(renderer, audio)
-        logging, origin_sample = _ask_consent(audio, player, names, detector, hearing, keys)
+        # With one microphone, each partner's answer by voice is their voice's first lesson.
+        voices = session_voices(audio.channels, warn)
+        logging, origin_sample = _ask_consent(audio, player, names, detector, hearing, keys, voices)
+        if voices is not None:
+            voices.start_session(origin_sample)
         understanding = hearing() if hearing is not None else None
         # Recording starts only once the devices are open and both partners have
         # answered, so a wrong device or a Ctrl-C during the question leaves no empty
@@ -317,7 +321,6 @@ def run(
             finish,
         ):
             session_audio = Rebased(audio, origin_sample)
-            voices = session_voices(audio.channels, warn)
             log = EventLog(learning_voices(append, voices))
             engine = SessionEngine(
                 chosen,
@@ -355,6 +358,7 @@ def _ask_consent(
     detector: Any,
     hearing: Callable[[], Any] | None,
     keys: Any,
+    voices: Any = None,
 ) -> tuple[Any, int]:
     """Ask both partners whether the session may keep words; returns (logging, origin).
 
@@ -366,7 +370,10 @@ def _ask_consent(
 
     question = ConsentQuestion(names, player, spoken=hearing is not None)
     listener = Listener(
-        audio.channels, detector, understanding=hearing() if hearing is not None else None
+        audio.channels,
+        detector,
+        understanding=hearing() if hearing is not None else None,
+        voices=voices,
     )
     answer_by = "say yes or no, or" if hearing is not None else ""
     click.echo(
@@ -376,7 +383,13 @@ def _ask_consent(
     )
     keys.poll()  # a key pressed before the question is not an answer to it
     try:
-        origin_sample = ask_consent(audio, question, listener, extra_keys=keys.poll)
+        origin_sample = ask_consent(
+            audio,
+            question,
+            listener,
+            extra_keys=keys.poll,
+            teach=voices.learn if voices is not None else None,
+        )
     except KeyboardInterrupt:
         click.echo(
             "attune-voice: stopped before the session started; nothing was recorded", err=True

@@ -19,6 +19,25 @@ room's noise (the ``noise_percentile`` of the last ``buffer_s``); the stretches 
 pauses are islands, and an island longer than ``piece_s`` is cut into equal pieces about
 that long, so that overlapping speech is judged where one voice leads.
 
+**Two voices at once.** When the listener talks over the floor holder, each piece
+still sounds nearer the louder voice, so overlapped speech is told by how it departs
+from each voice heard alone. A voice's own enrolled pieces of ``over_min_s`` or more
+give its usual cosine to its print and its usual margin (mean and deviation of each);
+a piece's departure from a voice is how many deviations below usual both fall, added
+(the two drop together when a second voice joins). A piece as long, in someone's
+floor, that departs more than ``over_spread`` from the holder's voice and from the
+listener's sounds like neither alone; when its cosine to the listener's print is also
+``over_rise`` deviations above what the holder's own pieces usually show, both are
+talking (a holder who merely sounds unlike themself, laughing or far from the
+microphone, sounds no more like the listener). It stays the holder's, and the
+listener gets a part of their own over it (``VoiceLabel.over``), its margin the smaller
+excess, in the voice's deviations of cosine; the engine credits it to the listener
+only when that is clear (``session/attribution.py``). A piece next to one that leans
+to the listener is where their own speech begins or ends, and one leaning to the
+listener by more than that excess is theirs alone: both are labelled as usual.
+Such pieces teach no enrolment. The floors come from the session's log, as the
+enrolments do.
+
 **Enrolment.** When the engine logs the floor holder's own speech (a turn), its pieces
 join the holder's enrolment, except those that already lean towards the other voice
 (the listener's mm-hm or interruption in the holder's floor). An answer by voice to a
@@ -29,6 +48,10 @@ nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimm
 both become known, the pieces enrolled so far that lean to the other voice (the
 listener's reactions in the first floor, taken for the speaker's turn) leave that
 enrolment and are handed back once as late parts (``late_parts``).
+
+**Before the session.** The consent question is asked by name before the session's
+clock starts; an answer by voice teaches the one asked (``session/consent_question.py``),
+and ``start_session`` then keeps what was learnt, before time zero, and drops the rest.
 
 A voice print is biometric data: it lives in this object's memory for one session and
 is never written to disk, exported or logged; ``forget`` drops it and the audio.
@@ -46,7 +69,17 @@ import numpy.typing as npt
 
 from attune_voice.audio.frames import Frame
 from attune_voice.config import SAMPLE_RATE_HZ
-from attune_voice.events import PARTNERS, Event, Prompt, Readiness, Speech, SpeechKind
+from attune_voice.events import (
+    HOLDER_LEAD_S,
+    PARTNERS,
+    Event,
+    FloorEnded,
+    FloorGiven,
+    Prompt,
+    Readiness,
+    Speech,
+    SpeechKind,
+)
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.session.ports import VoiceLabel
@@ -86,6 +119,16 @@ class EnrolmentConfig:
     """Each voice keeps its latest this much speech."""
     answer_wait_s: float = 1.0
     """Speech ending this soon after a spoken answer was understood is that answer."""
+    over_min_s: float = 1.0
+    """Pieces this long or longer are checked for two voices at once (shorter ones vary
+    too much to tell a second voice from a voice's own variety)."""
+    over_spread: float = 5.0
+    """Departing from a voice by more than this many deviations (cosine and margin,
+    added) is not that voice alone."""
+    over_rise: float = 1.0
+    """The listener's cosine must rise this many deviations above the holder's usual."""
+    over_min_pieces: int = 8
+    """A voice needs this many long pieces enrolled before its low is trusted."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +148,8 @@ class _Piece:
     embedding: npt.NDArray[np.float32]
     duration_s: float
     """The speech it was embedded from."""
+    over: bool = False
+    """Two voices at once: it teaches no enrolment."""
 
     @property
     def mid_t(self) -> float:
@@ -113,6 +158,9 @@ class _Piece:
 
 class VoiceEnrolment:
     """The two partners' voices, learnt from the session's log, and the voice of speech."""
+
+    _FLOORS_KEPT = 8
+    """Floors remembered: speech is judged soon after it ends."""
 
     def __init__(self, encoder: Embedder, config: EnrolmentConfig | None = None) -> None:
         self.config = config or EnrolmentConfig()
@@ -125,6 +173,11 @@ class VoiceEnrolment:
         """Pieces embedded lately, waiting for the log to say whose they were."""
         self._enrolled: dict[str, deque[_Piece]] = {p: deque() for p in PARTNERS}
         self._prints: npt.NDArray[np.float32] | None = None
+        self._usual: npt.NDArray[np.float64] | None = None
+        """Per voice: mean and deviation of its pieces' cosine, of their margin and of
+        their cosine to the other's print (NaN until trusted); with the prints."""
+        self._floors: list[tuple[str, float, float]] = []
+        """[partner, start_t, end_t] of the floors logged (end inf while open)."""
         self._ready_end_t = 0.0
         self._answers: list[tuple[str, float]] = []
         """(partner, until_t) of answers by voice to a by-name question."""
@@ -169,11 +222,23 @@ class VoiceEnrolment:
         if prints is None or not pieces:
             return [VoicePart(start_t, end_t, None)]
         sims = np.stack([p.embedding for p in pieces]) @ prints.T
-        best = np.argmax(sims, axis=1)
         runs: list[tuple[int, float, float, float, float]] = []
         """(voice, start_t, end_t, margin x seconds, seconds) of pieces of one voice."""
-        for piece, voice, row in zip(pieces, best.tolist(), sims, strict=True):
+        overs: list[tuple[_Piece, VoiceLabel]] = []
+        nearest = np.argmax(sims, axis=1).tolist()
+        for k, (piece, row) in enumerate(zip(pieces, sims, strict=True)):
+            voice = nearest[k]
             margin = float(row[voice] - row[1 - voice])
+            over = self._over(piece, row)
+            # Next to the listener's own voice, it is where their speech begins or
+            # ends over the holder's: one utterance, told by the voice it leans to.
+            beside = nearest[max(0, k - 1) : k] + nearest[k + 1 : k + 2]
+            # Leaning to the listener by more than it departs from both: theirs alone.
+            alone = over is not None and voice != over[0] and margin >= over[1]
+            if over is not None and 1 - over[0] not in beside and not alone:
+                voice, margin = over
+                piece.over = True
+                overs.append((piece, VoiceLabel(PARTNERS[1 - voice], margin, over=True)))
             if runs and runs[-1][0] == voice:
                 _, first_t, _, weighted, seconds = runs[-1]
                 runs[-1] = (
@@ -193,7 +258,39 @@ class VoiceEnrolment:
             part_end = end_t if k == len(runs) - 1 else last_t
             label = VoiceLabel(PARTNERS[voice], round(weighted / seconds, 4))
             result.append(VoicePart(part_start, part_end, label))
-        return result
+        return result + _joined(overs)
+
+    def _over(self, piece: _Piece, sims: npt.NDArray[np.float32]) -> tuple[int, float] | None:
+        """(holder, how far below both lows) when the piece sounds like both voices at
+        once in someone's floor; None otherwise."""
+        usual = self._usual
+        if usual is None or piece.duration_s < self.config.over_min_s:
+            return None
+        holder = self._holder_at(piece.mid_t)
+        if holder is None:
+            return None
+        h = PARTNERS.index(holder)
+        mean_cross, sd_cross = usual[h, 4:]
+        if not sims[1 - h] >= mean_cross + self.config.over_rise * sd_cross:
+            return None
+        excess = []
+        for v in (h, 1 - h):
+            mean_cos, sd_cos, mean_margin, sd_margin = usual[v, :4]
+            departs = (mean_cos - sims[v]) / sd_cos
+            departs += (mean_margin - (sims[v] - sims[1 - v])) / sd_margin
+            excess.append(sd_cos * (departs - self.config.over_spread))
+        below = min(excess)
+        if not below > 0:  # NaN too: a voice's usual not yet known
+            return None
+        return h, round(float(below), 4)
+
+    def _holder_at(self, t: float) -> str | None:
+        for partner, start_t, end_t in reversed(self._floors):
+            if start_t - HOLDER_LEAD_S <= t < end_t:
+                return partner
+            if end_t <= t:
+                break
+        return None
 
     def _embedded(self, start_t: float, end_t: float) -> list[_Piece]:
         """The segment's pieces long enough to judge, embedded in one batch."""
@@ -252,7 +349,14 @@ class VoiceEnrolment:
 
     def learn(self, event: Event) -> None:
         """Take in one event of the session's log, as it is logged."""
-        if isinstance(event, Prompt) and event.purpose == "ready":
+        if isinstance(event, FloorGiven):
+            self._floors.append((event.partner, event.t, float("inf")))
+            del self._floors[: -self._FLOORS_KEPT]
+        elif isinstance(event, FloorEnded):
+            for k, (partner, start_t, end_t) in enumerate(self._floors):
+                if partner == event.partner and end_t == float("inf"):
+                    self._floors[k] = (partner, start_t, event.t)
+        elif isinstance(event, Prompt) and event.purpose == "ready":
             self._ready_end_t = event.end_t
         elif isinstance(event, Readiness) and event.by == "voice":
             self._answers.append((event.partner, event.t + self.config.answer_wait_s))
@@ -276,6 +380,8 @@ class VoiceEnrolment:
         for piece in self._pieces:
             if not start_t <= piece.mid_t < end_t:
                 kept.append(piece)
+                continue
+            if piece.over:
                 continue
             if prints is not None:
                 sims = prints @ piece.embedding
@@ -324,7 +430,7 @@ class VoiceEnrolment:
                 late.extend(
                     (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
                     for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
-                    if off
+                    if off and piece.start_t >= 0.0  # not from before the session
                 )
         if not self._known:
             self._known = True
@@ -334,7 +440,28 @@ class VoiceEnrolment:
         if min(self.enrolled_s()) < self.config.enrol_min_s:
             return None
         self._prints = self._averaged()
+        self._usual = self._own_usual(self._prints)
         return self._prints
+
+    def _own_usual(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """(2, 6): each voice's own long pieces' cosine, margin and cosine to the other's
+        print, mean and deviation of each."""
+        usual = np.full((len(PARTNERS), 6), np.nan)
+        for mine, partner in enumerate(PARTNERS):
+            long = [p for p in self._enrolled[partner] if p.duration_s >= self.config.over_min_s]
+            if len(long) < self.config.over_min_pieces:
+                continue
+            sims = np.stack([p.embedding for p in long]) @ prints.T
+            margins = sims[:, mine] - sims[:, 1 - mine]
+            usual[mine] = (
+                np.mean(sims[:, mine]),
+                max(float(np.std(sims[:, mine])), 1e-3),
+                np.mean(margins),
+                max(float(np.std(margins)), 1e-3),
+                np.mean(sims[:, 1 - mine]),
+                max(float(np.std(sims[:, 1 - mine])), 1e-3),
+            )
+        return usual
 
     def _averaged(self) -> npt.NDArray[np.float32]:
         """Each voice's latest pieces averaged, as much speech of each as the other has."""
@@ -356,6 +483,23 @@ class VoiceEnrolment:
         late, self._late = self._late, []
         return late
 
+    def start_session(self, origin_sample: int) -> None:
+        """The session's clock starts at ``origin_sample`` of the clock heard so far: the
+        voices learnt stay (before time zero, never handed back late); the audio, the
+        pieces waiting and the floors go."""
+        origin_t = origin_sample / SAMPLE_RATE_HZ
+        for enrolled in self._enrolled.values():
+            for piece in enrolled:
+                piece.start_t -= origin_t
+                piece.end_t -= origin_t
+        self._audio[:] = 0
+        self._levels[:] = -120.0
+        self._end_sample = 0
+        self._pieces.clear()
+        self._floors.clear()
+        self._answers.clear()
+        self._ready_end_t = 0.0
+
     def forget(self) -> None:
         """Drop the voice prints, the pieces and the audio: the session is over."""
         self._audio[:] = 0
@@ -364,6 +508,7 @@ class VoiceEnrolment:
         for enrolled in self._enrolled.values():
             enrolled.clear()
         self._prints = None
+        self._usual = None
 
 
 def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
@@ -380,7 +525,7 @@ def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
         ):
             weighted = last.voice.margin * seconds + label.margin * piece.duration_s
             seconds += piece.duration_s
-            joined = VoiceLabel(label.partner, round(weighted / seconds, 4))
+            joined = VoiceLabel(label.partner, round(weighted / seconds, 4), label.over)
             parts[-1] = VoicePart(last.start_t, piece.end_t, joined)
         else:
             seconds = piece.duration_s

@@ -6,6 +6,10 @@ still, when speech is an aside whoever said it. With a microphone per partner th
 channel says who spoke. With one microphone the listener labels speech with the voice it
 sounds like (``listening/enrolment.py``); the label counts only when its margin is clear,
 and otherwise the speech stays with the floor holder, as it does with no label at all.
+Speech heard over the holder's voice comes as a part of its own beside the holder's, and
+is logged only when it is clearly the listener's. Words go to whoever the speech they
+were said in was told to by voice, when that speech has been logged and only one
+partner's voice fills their time; otherwise to the floor holder.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ class Attribution:
     """(partner, start_t, end_t) of every floor that has ended, in order."""
     still: list[list[float]] = field(default_factory=list)
     """[start_t, end_t] of every stretch the session stood still (end inf while open)."""
+    voiced: list[tuple[float, float, str]] = field(default_factory=list)
+    """(start_t, end_t, partner) of the latest speech told by voice, for words said in it."""
+
+    VOICED_KEPT = 16
+    """Speech told by voice remembered for the words: they come soon after it."""
 
     @property
     def last_floor(self) -> tuple[str, float, float] | None:
@@ -62,6 +71,17 @@ class Attribution:
             return seg.voice.partner
         return None
 
+    def adds(self, seg: SpeechSegment, floor: Floor | None) -> bool:
+        """Whether the segment adds to the log: speech heard over the holder's voice
+        (``VoiceLabel.over``) does only when its voice is clear and not the holder's,
+        as the holder's own part already covers that time."""
+        if seg.voice is None or not seg.voice.over:
+            return True
+        told = self.told(seg)
+        holder = self.holder_at(seg.start_t, floor)
+        still = self.stood_still_at(seg.start_t)
+        return told is not None and holder not in (None, told) and not still
+
     def speech(self, seg: SpeechSegment, floor: Floor | None) -> Speech:
         """The segment as logged: whose it is, and what kind of speech."""
         still = self.stood_still_at(seg.start_t)
@@ -81,9 +101,27 @@ class Attribution:
                 kind = SpeechKind.BACKCHANNEL
             else:
                 kind = SpeechKind.INTERRUPTION
+        if by == "voice" and partner is not None:
+            self.voiced.append((seg.start_t, seg.end_t, partner))
+            del self.voiced[: -self.VOICED_KEPT]
         return Speech(
             seg.start_t, end_t=seg.end_t, partner=partner, speech_kind=kind, attributed_by=by
         )
+
+    def voice_of(self, start_t: float, end_t: float) -> str | None:
+        """Whose voice fills [start_t, end_t): one partner's speech told by voice covers
+        at least half of it and the other's none of it; else None."""
+        span_s = max(end_t - start_t, 1e-3)
+        covered = {
+            partner: sum(
+                max(0.0, min(end_t, b) - max(start_t, a)) for a, b, p in self.voiced if p == partner
+            )
+            for partner in {p for _, _, p in self.voiced}
+        }
+        filled = [p for p, seconds in covered.items() if seconds > 0.0]
+        if len(filled) == 1 and covered[filled[0]] >= 0.5 * span_s:
+            return filled[0]
+        return None
 
     def transcript(self, heard: Heard, floor: Floor | None) -> Transcript | None:
         """The words as logged, attributed as speech is; None when nothing was heard."""
@@ -91,6 +129,8 @@ class Attribution:
             return None
         start_t = heard.words[0].start
         partner = heard.partner
+        if partner is None:
+            partner = self.voice_of(start_t, heard.words[-1].end)
         if partner is None and not self.stood_still_at(start_t):
             partner = self.holder_at(start_t, floor)
         return Transcript(

@@ -625,6 +625,8 @@ class SessionEngine(PrepLoop, WayOut):
 
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
+        if not self._attribution.adds(seg, floor):
+            return
         still = self._attribution.stood_still_at(seg.start_t)
         if floor is not None and not still and is_holder(self._attribution.told(seg), floor):
             floor.speaking = bool({floor.partner, None} & self._active)

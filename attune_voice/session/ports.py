@@ -34,7 +34,12 @@ class VoiceLabel:
 
     partner: str
     margin: float
-    """Its cosine to this partner's voice print minus its cosine to the other's."""
+    """Its cosine to this partner's voice print minus its cosine to the other's; for
+    speech heard ``over`` the other's, how far it departs from both voices heard alone
+    (``listening/enrolment.py``)."""
+    over: bool = False
+    """Heard over the floor holder's voice, which goes on: the holder's part covers the
+    same time."""
 
 
 @dataclass(frozen=True)
