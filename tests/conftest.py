@@ -1,8 +1,10 @@
-"""Fixtures shared by the test modules: the real espeak-ng speech renderer."""
+"""Fixtures shared by the test modules: the real espeak-ng speech renderer, the sink rule."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,3 +18,27 @@ def renderer() -> Iterator[SpeechRenderer]:
     figures would depend on which modules ran first."""
     with SpeechRenderer() as r:
         yield r
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each parallel worker keeps its data in a home of its own under ATTUNE_HOME, so two
+    tests never share a database, a prompt cache or a lock by accident."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    home = os.environ.get("ATTUNE_HOME")
+    if worker and home:
+        own = Path(home) / worker
+        own.mkdir(parents=True, exist_ok=True)
+        os.environ["ATTUNE_HOME"] = str(own)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``pulse`` need the private PulseAudio null sink that scripts/test
+    starts (and says so with ATTUNE_TEST_PULSE=1); anywhere else they are skipped."""
+    if os.environ.get("ATTUNE_TEST_PULSE") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason="needs the private PulseAudio null sink that scripts/test starts; run ./scripts/test"
+    )
+    for item in items:
+        if item.get_closest_marker("pulse") is not None:
+            item.add_marker(skip)

@@ -55,12 +55,6 @@ NOISE_AT_FRAME = 120
 """A noise burst later on: unlike the tone, it matches itself at one delay only."""
 FRAMES_READ = 200
 
-needs_pulse = pytest.mark.skipif(
-    os.environ.get("ATTUNE_TEST_PULSE") != "1",
-    reason="needs the private PulseAudio null sink that scripts/test starts "
-    "(ATTUNE_TEST_PULSE=1); run ./scripts/test",
-)
-
 
 # --- the echo gate, on real speech (no device needed) ------------------------------------
 
@@ -364,7 +358,7 @@ def _peak_hz(frames: list[Frame]) -> float:
     return float(np.argmax(spectrum)) * SAMPLE_RATE_HZ / len(heard)
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_lists_inputs_outputs_and_one_default_each(portaudio: None) -> None:
     devices = list_devices()
     assert any(d.max_input_channels > 0 for d in devices)
@@ -377,7 +371,7 @@ def test_lists_inputs_outputs_and_one_default_each(portaudio: None) -> None:
     assert [d.index for d in devices] == list(range(len(devices)))
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_resolves_indexes_and_name_fragments(portaudio: None) -> None:
     monitor = next(d for d in list_devices() if d.name == MONITOR)
     assert resolve_device(None, "input") is None
@@ -400,13 +394,13 @@ def test_unknown_device_is_one_clear_line(portaudio: None) -> None:
         resolve_device("9999", "input")
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_opening_an_unknown_device_fails_before_any_stream(portaudio: None) -> None:
     with pytest.raises(AudioDeviceError, match=r"^no output device matches 'no-such-speaker'"):
         DeviceAudio(output_device="no-such-speaker")
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_frames_follow_the_sample_clock(session: Session) -> None:
     frames = session.frames
     assert len(frames) == FRAMES_READ
@@ -416,7 +410,7 @@ def test_frames_follow_the_sample_clock(session: Session) -> None:
     assert not any(np.shares_memory(a.pcm, b.pcm) for a, b in itertools.pairwise(frames))
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_the_monitor_hears_the_tone(session: Session) -> None:
     frames = session.frames[:NOISE_AT_FRAME]
     loud = [i for i, f in enumerate(frames) if _rms(f) > 1000.0]
@@ -441,7 +435,7 @@ def _playing_and_loud(session: Session) -> Iterator[tuple[list[int], list[int]]]
         )
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_playing_covers_the_echo_in_the_microphone(sessions: list[Session]) -> None:
     # In every session, steady or not: one unbroken run from where play() was called,
     # covering every frame in which the microphone heard the sound.
@@ -451,14 +445,14 @@ def test_playing_covers_the_echo_in_the_microphone(sessions: list[Session]) -> N
             assert playing[0] >= 0 and set(loud) <= set(playing)
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_playing_ends_within_the_margin_after_the_echo(session: Session) -> None:
     margin_frames = round(ECHO_MARGIN_S * 1000 / FRAME_MS)
     for playing, loud in _playing_and_loud(session):
         assert playing[-1] - loud[-1] <= margin_frames + 1
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_the_echo_delay_is_measured_from_the_audio(session: Session) -> None:
     heard = np.concatenate([f.pcm[0] for f in session.frames]).astype(np.int64)
     after = session.noise_played_at
@@ -479,13 +473,13 @@ def test_the_echo_delay_is_measured_from_the_audio(session: Session) -> None:
     assert echo.leaked_ms == 0.0
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_keys_ride_on_the_next_frame(session: Session) -> None:
     assert session.frames[0].keys == ("pagedown",)
     assert all(f.keys == () for f in session.frames[1:])
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_stats_count_callbacks_and_glitches(sessions: list[Session], session: Session) -> None:
     # Whatever the stream did, the reader kept up and the device was never lost.
     assert all(s.stats.dropped_frames == 0 and s.stats.losses == 0 for s in sessions)
@@ -499,7 +493,7 @@ def test_stats_count_callbacks_and_glitches(sessions: list[Session], session: Se
     assert all(latency_s > 0.0 for latency_s in stats.latency_s)
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_each_block_says_when_its_output_reaches_the_speakers(session: Session) -> None:
     # PortAudio's output time for each callback: within the buffer the stream reports
     # (its blocks are asked for in bursts, so some wait longer than others).
@@ -511,7 +505,7 @@ def test_each_block_says_when_its_output_reaches_the_speakers(session: Session) 
     assert np.median(known) <= session.stats.latency_s[1] + 0.05
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_close_ends_frames_and_refuses_to_play(session: Session) -> None:
     assert session.after_close is None
     assert session.play_after_close is not None
@@ -528,7 +522,7 @@ def pactl() -> Iterator[str]:
     subprocess.run([found, "suspend-sink", SINK, "0"], check=True)
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_a_lost_device_pauses_and_resumes_on_the_same_clock(portaudio: None, pactl: str) -> None:
     told: list[DeviceStatus] = []
 
@@ -556,7 +550,7 @@ def test_a_lost_device_pauses_and_resumes_on_the_same_clock(portaudio: None, pac
     assert stats.losses == 1
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_a_device_that_stays_lost_ends_with_one_clear_line(portaudio: None, pactl: str) -> None:
     told: list[DeviceState] = []
     with DeviceAudio(
@@ -575,13 +569,13 @@ def test_a_device_that_stays_lost_ends_with_one_clear_line(portaudio: None, pact
     assert told == [DeviceState.LOST]
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_play_alone_plays_on_the_speakers_or_says_it_cannot(portaudio: None) -> None:
     assert play_alone(_tone()[: SAMPLE_RATE_HZ // 5])
     assert not play_alone(_tone(), output_device="no-such-speaker")
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_alsa_messages_are_counted_not_printed(
     portaudio: None, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -595,7 +589,7 @@ def test_alsa_messages_are_counted_not_printed(
     assert "ALSA lib" not in capfd.readouterr().err
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_monitor_output_plays_frames_through_the_speakers(portaudio: None) -> None:
     # The demo hands over float frames at int16 scale, one per 20 ms step.
     chunks = _tone().astype(np.float32).reshape(-1, FRAME_SAMPLES)
@@ -615,7 +609,7 @@ def test_monitor_output_plays_frames_through_the_speakers(portaudio: None) -> No
     assert not any(f.playing for f in heard)
 
 
-@needs_pulse
+@pytest.mark.pulse
 @pytest.mark.parametrize("side", [0, 1], ids=["microphone", "speakers"])
 def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None, side: int) -> None:
     frames: list[Frame] = []
@@ -637,7 +631,7 @@ def test_a_stream_portaudio_gave_up_on_is_replaced(portaudio: None, side: int) -
     assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(60)]
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_a_stream_that_dies_again_at_once_backs_off(portaudio: None) -> None:
     frames: list[Frame] = []
     with DeviceAudio(input_device=MONITOR) as audio:
@@ -659,7 +653,7 @@ def test_a_stream_that_dies_again_at_once_backs_off(portaudio: None) -> None:
     assert [f.start_sample for f in frames] == [i * FRAME_SAMPLES for i in range(100)]
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_a_stream_left_behind_by_a_stall_catches_up(portaudio: None) -> None:
     # A real stall: this process is stopped for 2 s, as a starved machine stops it.
     # PulseAudio keeps what the monitor captured meanwhile and hands it over at the
@@ -753,7 +747,7 @@ def test_settings_file_problems_are_one_line(home: Path, text: str, message: str
     assert "\n" not in str(raised.value)
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_devices_lists_both_kinds_with_the_defaults_marked(portaudio: None, home: Path) -> None:
     result = invoke("devices")
     assert result.exit_code == 0, result.output
@@ -767,7 +761,7 @@ def test_devices_lists_both_kinds_with_the_defaults_marked(portaudio: None, home
     assert data["input"] == default["index"]
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_devices_save_and_forget_the_choice(portaudio: None, home: Path) -> None:
     monitor = next(d for d in list_devices() if d.name == MONITOR)
     result = invoke("devices", "--input", "attune_mon", "--save")
@@ -784,7 +778,7 @@ def test_devices_save_and_forget_the_choice(portaudio: None, home: Path) -> None
     assert load_settings() == Settings()
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_devices_save_the_sound_buffer_for_run_and_check(
     portaudio: None, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,8 +4,6 @@ scripts/test)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from attune_voice.audio.devices import list_devices
@@ -14,12 +12,6 @@ from attune_voice.audio.stream import DeviceAudio
 from attune_voice.errors import AudioDeviceError
 
 MONITOR = "attune_monitor"
-
-needs_pulse = pytest.mark.skipif(
-    os.environ.get("ATTUNE_TEST_PULSE") != "1",
-    reason="needs the private PulseAudio null sink that scripts/test starts "
-    "(ATTUNE_TEST_PULSE=1); run ./scripts/test",
-)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +81,7 @@ def test_the_built_in_latency_is_an_input_output_pair() -> None:
     assert 0.0 < input_s <= 0.2
 
 
-@needs_pulse
+@pytest.mark.pulse
 def test_a_stream_opens_with_the_latency_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

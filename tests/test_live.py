@@ -87,12 +87,7 @@ stand above the noise floor), so starts are tight and ends a little looser."""
 ROUND_TRIP_MAX_S = 0.6
 """The most the session's play()-to-hearing round trip may plausibly be."""
 
-needs_pulse = pytest.mark.skipif(
-    os.environ.get("ATTUNE_TEST_PULSE") != "1",
-    reason="needs the private PulseAudio null sink that scripts/test starts "
-    "(ATTUNE_TEST_PULSE=1); run ./scripts/test",
-)
-pytestmark = [pytest.mark.pulse, needs_pulse]
+pytestmark = pytest.mark.pulse
 
 
 # --- the partners' speech -------------------------------------------------------------
