@@ -281,6 +281,37 @@ def test_the_listener_talking_over_the_holder_gets_a_part_of_their_own(
     assert voices.enrolled_s()[0] - before[0] < (ends_t - start_t) - 1.0
 
 
+def test_the_listener_talking_over_the_first_floor_is_told_late(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder)
+    room = _Room(voices)
+    voices.learn(FloorGiven(0.0, partner="A", role=FloorRole.SHARE, limit_s=90.0))
+    _enrol(room, renderer, "A", lines=8)
+    # In A's first floor, before anyone knows B, B (4 dB softer) talks over A, who
+    # talks on through it.
+    sentence = np.concatenate([_say(renderer, "A", LINES["A"]["share"][k]) for k in (3, 4)])
+    over = _say(renderer, "B", LINES["B"]["interrupt"][1], -28.0)
+    mixed = sentence.astype(np.float32)
+    at = len(sentence) // 4
+    mixed[at : at + len(over)] += over[: len(sentence) - at]
+    start_t, end_t = room.add(0.3, np.clip(mixed, -32768, 32767).astype(np.int16), 0.3)
+    over_t = start_t + 0.3 + at / SAMPLE_RATE_HZ
+    ends_t = over_t + len(over) / SAMPLE_RATE_HZ
+    [part] = voices.parts(start_t + 0.3, end_t - 0.3)
+    assert part.voice is None
+    voices.learn(_turn("A", (start_t + 0.3, end_t - 0.3)))
+    _enrol(room, renderer, "A", lines=4)
+    assert voices.late_parts() == []
+    # B's own floor: once B's voice is known well enough, B's part over A is told.
+    _enrol(room, renderer, "B", lines=8)
+    [late] = voices.late_parts()
+    assert late.voice is not None and late.voice.partner == "B" and late.voice.over
+    assert late.voice.margin >= TurnConfig().clear_voice_margin
+    assert over_t - 1.0 < late.start_t and late.end_t < ends_t + 1.5
+    assert voices.late_parts() == []  # told once
+
+
 def test_speech_over_the_holder_is_logged_only_when_clearly_the_listeners() -> None:
     attribution = Attribution(TurnConfig())
     floor = Floor("A", FloorRole.SPEAK, start_t=0.0, limit_s=60.0, cues_s=[], attempt=1)

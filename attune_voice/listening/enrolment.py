@@ -26,17 +26,23 @@ give its usual cosine to its print and its usual margin (mean and deviation of e
 a piece's departure from a voice is how many deviations below usual both fall, added
 (the two drop together when a second voice joins). A piece as long, in someone's
 floor, that departs more than ``over_spread`` from the holder's voice and from the
-listener's sounds like neither alone; when its cosine to the listener's print is also
-``over_rise`` deviations above what the holder's own pieces usually show, both are
-talking (a holder who merely sounds unlike themself, laughing or far from the
-microphone, sounds no more like the listener). It stays the holder's, and the
-listener gets a part of their own over it (``VoiceLabel.over``), its margin the smaller
-excess, in the voice's deviations of cosine; the engine credits it to the listener
-only when that is clear (``session/attribution.py``). A piece next to one that leans
-to the listener is where their own speech begins or ends, and one leaning to the
-listener by more than that excess is theirs alone: both are labelled as usual.
+listener's sounds like neither alone; when its cosine to the listener's print and its
+level rise ``over_rise`` deviations (added) above what the holder's own pieces usually
+show, both are talking (a holder who merely sounds unlike themself, laughing or far from
+the microphone, sounds no more like the listener and is no louder); and a listener
+whose voice is usually louder than the holder's must raise the piece's level above the
+holder's usual by at least ``over_level_share`` of that lead (a second voice adds its
+energy). It stays the holder's, and the listener gets a part of their own over it
+(``VoiceLabel.over``), its margin the smaller excess, in the voice's deviations of
+cosine; the engine credits it to the listener only when that is clear
+(``session/attribution.py``). A piece next to one that leans to the listener is where
+their own speech begins or ends, and one leaning to the listener by more than that
+excess is theirs alone: both are labelled as usual.
 Such pieces teach no enrolment. The floors come from the session's log, as the
-enrolments do.
+enrolments do. The first floors are heard before the listener's voice is known: their
+long pieces, enrolled as the holder's, are checked once both voices' usual is trusted
+(each against its voice's usual taken without it), and those found leave the enrolment
+and are handed back late with the listener's part over them.
 
 **Enrolment.** When the engine logs the floor holder's own speech (a turn), its pieces
 join the holder's enrolment, except those that already lean towards the other voice
@@ -126,9 +132,13 @@ class EnrolmentConfig:
     """Departing from a voice by more than this many deviations (cosine and margin,
     added) is not that voice alone."""
     over_rise: float = 1.0
-    """The listener's cosine must rise this many deviations above the holder's usual."""
+    """The listener's cosine must rise this many deviations above the holder's usual; the
+    level's rise above the holder's usual, in its own deviations, counts towards it."""
     over_min_pieces: int = 8
     """A voice needs this many long pieces enrolled before its low is trusted."""
+    over_level_share: float = 0.5
+    """A listener usually louder than the holder, talking over them, raises the level
+    by at least this share of their usual lead."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,8 @@ class _Piece:
     """The speech it was embedded from."""
     over: bool = False
     """Two voices at once: it teaches no enrolment."""
+    level_db: float = float("nan")
+    """Its loudness: the power mean of its sub-frames, in dBFS."""
 
     @property
     def mid_t(self) -> float:
@@ -161,6 +173,7 @@ class VoiceEnrolment:
 
     _FLOORS_KEPT = 8
     """Floors remembered: speech is judged soon after it ends."""
+    _LEANING_KEPT = 256
 
     def __init__(self, encoder: Embedder, config: EnrolmentConfig | None = None) -> None:
         self.config = config or EnrolmentConfig()
@@ -185,6 +198,11 @@ class VoiceEnrolment:
         self._known = False
         """Both voices have been known: late parts are handed back only the first time."""
         self._late: list[VoicePart] = []
+        self._unchecked: list[tuple[int, _Piece]] = []
+        """(voice, piece) of long pieces enrolled before both voices' usual was trusted:
+        checked for two voices at once when it is."""
+        self._leaning: deque[tuple[float, float]] = deque(maxlen=self._LEANING_KEPT)
+        """(start_t, end_t) of the latest pieces of a floor that leaned to the listener."""
 
     # --- the microphone -------------------------------------------------------------------
 
@@ -269,9 +287,25 @@ class VoiceEnrolment:
         holder = self._holder_at(piece.mid_t)
         if holder is None:
             return None
-        h = PARTNERS.index(holder)
-        mean_cross, sd_cross = usual[h, 4:]
-        if not sims[1 - h] >= mean_cross + self.config.over_rise * sd_cross:
+        return self._both(piece, sims, PARTNERS.index(holder), usual)
+
+    def _both(
+        self,
+        piece: _Piece,
+        sims: npt.NDArray[np.float32],
+        h: int,
+        usual: npt.NDArray[np.float64],
+    ) -> tuple[int, float] | None:
+        """(h, how far below both lows) when the piece, in ``h``'s floor, sounds like
+        both voices at once; None otherwise."""
+        mean_cross, sd_cross = usual[h, 4:6]
+        # A second voice shows as the listener's cosine rising or the level rising, each
+        # in the holder's own deviations: the two add up.
+        louder = max(0.0, (piece.level_db - usual[h, 6]) / usual[h, 7])
+        if not (sims[1 - h] - mean_cross) / sd_cross + louder >= self.config.over_rise:
+            return None
+        lead_db = usual[1 - h, 6] - usual[h, 6]
+        if lead_db > 0 and piece.level_db - usual[h, 6] < self.config.over_level_share * lead_db:
             return None
         excess = []
         for v in (h, 1 - h):
@@ -337,13 +371,20 @@ class VoiceEnrolment:
         embeddings = self._encoder.embed(clips)
         self.pieces_embedded += len(spans)
         pieces = [
-            _Piece(a * SUBFRAME_S, b * SUBFRAME_S, e, (y - x) * SUBFRAME_S)
+            _Piece(
+                a * SUBFRAME_S, b * SUBFRAME_S, e, (y - x) * SUBFRAME_S, level_db=self._level(x, y)
+            )
             for (a, b), (x, y), e in zip(covers, spans, embeddings, strict=True)
         ]
         self._pieces.extend(pieces)
         while self._pieces and self._pieces[0].end_t < end_t - config.buffer_s:
             self._pieces.popleft()
         return pieces
+
+    def _level(self, first: int, last: int) -> float:
+        """The power mean of sub-frames [first, last), in dBFS."""
+        levels = self._levels[np.arange(first, last) % len(self._levels)].astype(np.float64)
+        return float(10 * np.log10(np.mean(10 ** (levels / 10))))
 
     # --- enrolment ------------------------------------------------------------------------
 
@@ -387,8 +428,11 @@ class VoiceEnrolment:
                 sims = prints @ piece.embedding
                 if sims[1 - mine] > sims[mine]:
                     # The other voice leads here: their mm-hm or interruption.
+                    self._leaning.append((piece.start_t, piece.end_t))
                     continue
             self._enrolled[partner].append(piece)
+            if piece.duration_s >= self.config.over_min_s and not self._trusted():
+                self._unchecked.append((mine, piece))
         self._pieces = kept
         if self._known:
             self._trim(partner)
@@ -422,6 +466,11 @@ class VoiceEnrolment:
             enrolled = self._enrolled[partner]
             sims = np.stack([p.embedding for p in enrolled]) @ prints.T
             leaning = sims[:, 1 - mine] > sims[:, mine]
+            self._leaning.extend(
+                (p.start_t, p.end_t)
+                for p, off in zip(enrolled, leaning.tolist(), strict=True)
+                if off
+            )
             if leaning.any():
                 self._enrolled[partner] = deque(
                     p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
@@ -441,14 +490,52 @@ class VoiceEnrolment:
             return None
         self._prints = self._averaged()
         self._usual = self._own_usual(self._prints)
+        if self._unchecked and self._trusted():
+            self._check_unchecked(self._prints)
         return self._prints
 
-    def _own_usual(self, prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """(2, 6): each voice's own long pieces' cosine, margin and cosine to the other's
-        print, mean and deviation of each."""
-        usual = np.full((len(PARTNERS), 6), np.nan)
+    def _trusted(self) -> bool:
+        """Both voices' usual is known (enough long pieces of each)."""
+        return self._usual is not None and not np.isnan(self._usual[:, :6]).any()
+
+    def _check_unchecked(self, prints: npt.NDArray[np.float32]) -> None:
+        """Once both voices' usual is trusted, the long pieces enrolled before then (the
+        first floors, while the listener was not yet known) are checked for two voices
+        at once: those found leave the enrolment, and the listener's part over them is
+        handed back late (``late_parts``)."""
+        found: list[tuple[_Piece, VoiceLabel]] = []
+        for mine, piece in self._unchecked:
+            sims = prints @ piece.embedding
+            # Judged against the rest: its own voice's usual taken without it.
+            both = self._both(piece, sims, mine, self._own_usual(prints, without=piece))
+            if both is None or any(
+                a - JOIN_GAP_S < piece.end_t and piece.start_t < b + JOIN_GAP_S
+                for a, b in self._leaning
+            ):
+                continue
+            piece.over = True
+            partner = PARTNERS[mine]
+            self._enrolled[partner] = deque(p for p in self._enrolled[partner] if p is not piece)
+            if piece.start_t >= 0.0:  # not from before the session
+                found.append((piece, VoiceLabel(PARTNERS[1 - mine], both[1], over=True)))
+        self._unchecked = []
+        if found:
+            self._late += _joined(sorted(found, key=lambda pl: pl[0].start_t))
+            self._prints = self._averaged()
+            self._usual = self._own_usual(self._prints)
+
+    def _own_usual(
+        self, prints: npt.NDArray[np.float32], without: _Piece | None = None
+    ) -> npt.NDArray[np.float64]:
+        """(2, 8): each voice's own long pieces' cosine, margin, cosine to the other's
+        print and level (dBFS), mean and deviation of each; ``without`` that piece."""
+        usual = np.full((len(PARTNERS), 8), np.nan)
         for mine, partner in enumerate(PARTNERS):
-            long = [p for p in self._enrolled[partner] if p.duration_s >= self.config.over_min_s]
+            long = [
+                p
+                for p in self._enrolled[partner]
+                if p.duration_s >= self.config.over_min_s and p is not without
+            ]
             if len(long) < self.config.over_min_pieces:
                 continue
             sims = np.stack([p.embedding for p in long]) @ prints.T
@@ -460,6 +547,8 @@ class VoiceEnrolment:
                 max(float(np.std(margins)), 1e-3),
                 np.mean(sims[:, 1 - mine]),
                 max(float(np.std(sims[:, 1 - mine])), 1e-3),
+                np.mean([p.level_db for p in long]),
+                max(float(np.std([p.level_db for p in long])), 0.1),
             )
         return usual
 
@@ -498,6 +587,7 @@ class VoiceEnrolment:
         self._pieces.clear()
         self._floors.clear()
         self._answers.clear()
+        self._leaning.clear()
         self._ready_end_t = 0.0
 
     def forget(self) -> None:
@@ -509,6 +599,8 @@ class VoiceEnrolment:
             enrolled.clear()
         self._prints = None
         self._usual = None
+        self._unchecked = []
+        self._leaning.clear()
 
 
 def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
