@@ -1,13 +1,15 @@
-"""Frames to engine inputs: the speech detector, the recogniser and the gate around prompts."""
+"""Frames to engine inputs: the speech detector, the recogniser, and the prompts' echo."""
 
 from __future__ import annotations
 
 import enum
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from attune_voice.audio.echo_canceller import EchoCanceller
 from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
@@ -32,6 +34,10 @@ is said (the target is 0.3 s). Longer than the pause at a comma in quick speech,
 the words of a speech segment are known by the time the segment closes."""
 REFINE_WINDOW_S = 0.15
 """Word times move a speech segment's edge only when they are this close to it."""
+RESIDUAL_MARGIN_DB = 6.0
+"""The echo left after cancelling may stand this far above the room's noise floor; any
+louder (the canceller not converged, a Bluetooth speaker, a second clock drifting) and
+the microphone closes for the rest of the prompt, as it did before there was one."""
 _LEVEL_HISTORY_S = 30.0
 _WORD_HISTORY = 200
 
@@ -194,8 +200,38 @@ class Understanding:
         return inputs
 
 
+@dataclass
+class EchoFigures:
+    """How the prompts' echo was dealt with, for the closing figures."""
+
+    prompt_frames: int = 0
+    """Frames that carried a prompt or its echo."""
+    cancelled_frames: int = 0
+    """Of those, frames heard through the echo canceller."""
+    gated_frames: int = 0
+    """Of those, frames the microphone was closed for."""
+    fallbacks: int = 0
+    """Prompts during which the echo left was too loud and the microphone closed."""
+
+    @property
+    def prompt_s(self) -> float:
+        return self.prompt_frames * FRAME_SAMPLES / SAMPLE_RATE_HZ
+
+    @property
+    def gated_s(self) -> float:
+        return self.gated_frames * FRAME_SAMPLES / SAMPLE_RATE_HZ
+
+
 class Listener:
-    """Gates the microphone around prompts and turns frames into engine inputs.
+    """Hears the partners through the prompts' echo and turns frames into engine inputs.
+
+    Where the audio adapter gives what was played (``Frame.played``), an echo canceller
+    takes the prompts' echo out of the microphone and, while a prompt or its echo is in
+    the microphone, the detector and the recogniser hear the cancelled signal, so speech
+    over a prompt is heard. When the echo left stands more than ``RESIDUAL_MARGIN_DB``
+    above the room's noise, the microphone is closed (gated) for the rest of that
+    prompt as before, and counted (``echo.fallbacks``). Without a reference, it is
+    always gated.
 
     With one microphone and ``voices``, each segment is split where the voice changes
     and each part carries the voice it sounds like (``listening/enrolment.py``); once
@@ -214,6 +250,11 @@ class Listener:
         self._detector = ChannelDetector(self._config, channels)
         self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
+        self._channels = channels
+        self._canceller: EchoCanceller | None = None
+        self._fallback = False
+        """The echo left was too loud during the current prompt: closed until it ends."""
+        self.echo = EchoFigures()
         self.understanding = understanding
         if understanding is not None:
             understanding.attach(channels)
@@ -237,8 +278,23 @@ class Listener:
             self.voices.hear(frame)
         if frame.playing:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
-        if frame.playing or frame.t < self._gate_until_t:
+        cancelled = self._cancel(frame)
+        echo = frame.playing or frame.t < self._gate_until_t
+        through = False
+        if echo:
+            self.echo.prompt_frames += 1
+            if cancelled is not None and not self._fallback and not self._echo_left_loud():
+                self.echo.cancelled_frames += 1
+                frame = Frame(cancelled, frame.start_sample, frame.playing, frame.keys)
+                echo, through = False, True
+            elif cancelled is not None and not self._fallback:
+                self._fallback = True
+                self.echo.fallbacks += 1
+        else:
+            self._fallback = False
+        if echo:
             # The prompt and its echo are in the microphone: nothing here is a partner.
+            self.echo.gated_frames += 1
             if self.understanding is not None:
                 heard = self.understanding.close(frame.t)
             closed = self._detector.skip(frame.pcm.shape[-1])
@@ -247,13 +303,32 @@ class Listener:
         else:
             if self.understanding is not None:
                 heard = self.understanding.hear(frame)
-            onsets, segments = self._detector.feed(frame.pcm)
+            onsets, segments = self._detector.feed(frame.pcm, through)
             inputs.extend(SpeechOnset(o.t, self._partners[o.channel]) for o in onsets)
             for s in segments:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
+
+    def _cancel(self, frame: Frame) -> Pcm | None:
+        """The frame with the prompts' echo taken out, or None without a reference."""
+        if frame.played is None:
+            return None
+        if self._canceller is None:
+            self._canceller = EchoCanceller(self._channels)
+        # Every frame goes through, so the canceller stays aligned and its filter ready.
+        return self._canceller.process(frame.pcm, frame.played)
+
+    def _echo_left_loud(self) -> bool:
+        canceller = self._canceller
+        assert canceller is not None
+        for channel in range(self._channels):
+            residual = canceller.residual_dbfs(channel)
+            floor = self._detector.noise_floor_dbfs(channel)
+            if residual is None or residual > floor + RESIDUAL_MARGIN_DB:
+                return True
+        return False
 
     def flush(self, t: float = 0.0) -> list[EngineInput]:
         """End of the audio: close open segments and finish the last utterance."""
