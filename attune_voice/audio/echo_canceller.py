@@ -16,9 +16,17 @@ RESIDUAL_HISTORY_S = 3.0
 """The residual echo is judged over this much recent prompt audio: long enough that a
 partner talking over one prompt does not read as echo, short enough to follow a change."""
 
-RESIDUAL_PERCENTILE = 10.0
-"""The echo left is a low percentile of the output's level while a prompt plays: a
-partner's voice only adds to the output, the echo left is there when they pause."""
+RESIDUAL_PERCENTILE = 25.0
+"""The echo left is a low percentile of the output's level in the frames where the
+prompt is loudest: a partner's voice only adds to the output, the echo left is there
+when they pause; frames where the prompt itself pauses say nothing of it."""
+
+NOISE_PERCENTILE = 10.0
+"""The room's noise is a low percentile of the output's level while nothing plays."""
+
+REFERENCE_NOW_S = 0.06
+"""How much of what was played counts as "now" for the frames where the prompt is
+loudest: its echo comes 40 ms after the pre-aligned reference, and lingers."""
 
 REFERENCE_SMOOTH_S = 0.2
 """The reference level is taken over this much of what was played: the echo of a
@@ -27,8 +35,18 @@ sample lasts as long as the room rings, so a pause in a prompt still echoes."""
 REFERENCE_QUIET_DBFS = -50.0
 """Played audio quieter than this says nothing about the echo path."""
 
-RESIDUAL_KNOWN_S = 0.6
-"""Prompt audio needed before the residual is known; until then it is taken as loud."""
+RESIDUAL_KNOWN_S = 4.0
+"""Prompt audio needed before the residual is known; until then it is taken as loud.
+AEC3 starts by holding down everything while a prompt plays, whatever the reference
+(with a reference 1.2 s off, the output stood at the noise for 3 s, then let the echo
+through): a quiet output in the first seconds says nothing of the echo path."""
+
+NOISE_KNOWN_S = 1.0
+"""Audio heard while nothing played needed before the room's noise is known."""
+
+NOISE_HISTORY_S = 10.0
+"""The room's noise at the canceller's output is a low percentile of its level over
+this much audio heard while nothing was played."""
 
 SILENT_DBFS = -120.0
 
@@ -46,11 +64,14 @@ class EchoCanceller:
     One AEC3 instance per channel; not thread-safe, so it runs on the loop's thread.
 
     It also says how loud the echo it leaves is (``residual_dbfs``): a low percentile
-    of the output's level over the last ``RESIDUAL_HISTORY_S`` of prompt audio (the
-    output against the reference, per frame, was tried: once converged the output is
-    the room's noise, and the ratio then rises and falls with the prompt's own level,
-    reading as echo left in every loud syllable). The listener closes the microphone
-    as before whenever that stands too far above the room's noise.
+    of the output's level, in the frames where the prompt was loudest, over the last
+    ``RESIDUAL_HISTORY_S`` of prompt audio; and the room's noise (``noise_dbfs``), the
+    same at the output while nothing was played. The listener closes the microphone as
+    before whenever the one stands too far above the other (``excess_db``). Tried and
+    left: output against reference per frame (once converged the output is the room's
+    noise, and that ratio rises and falls with the prompt's own level, reading as echo
+    left in every loud syllable), and the detector's noise floor (learnt from the echo
+    itself when a session opens with a prompt, it let the echo through).
     """
 
     def __init__(self, channels: int) -> None:
@@ -60,9 +81,19 @@ class EchoCanceller:
         self._aec: list[Any] = [Aec3(SAMPLE_RATE_HZ, 1, 0) for _ in range(channels)]
         smooth = max(1, round(REFERENCE_SMOOTH_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
         self._reference_power: deque[float] = deque(maxlen=smooth)
+        self._now = max(1, round(REFERENCE_NOW_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
+        self._reference_now: deque[float] = deque(
+            maxlen=round(RESIDUAL_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        )
+        """The level of the last ``REFERENCE_NOW_S`` played, for each frame of ``_levels``."""
         history = round(RESIDUAL_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
         self._levels: list[deque[float]] = [deque(maxlen=history) for _ in range(channels)]
         self._known = round(RESIDUAL_KNOWN_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._noise_known = round(NOISE_KNOWN_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._loud_frames = 0
+        """Frames processed while something was played, since the last reset."""
+        quiet = round(NOISE_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._quiet: list[deque[float]] = [deque(maxlen=quiet) for _ in range(channels)]
         self.reference_dbfs = SILENT_DBFS
         """The played audio's level over the last ``REFERENCE_SMOOTH_S``."""
         self.frames = 0
@@ -81,18 +112,39 @@ class EchoCanceller:
         power = float(np.mean(played.astype(np.float64) ** 2))
         self._reference_power.append(power)
         self.reference_dbfs = _dbfs(float(np.mean(self._reference_power)))
-        if self.reference_dbfs > REFERENCE_QUIET_DBFS:
-            for c in range(self.channels):
-                self._levels[c].append(_dbfs(float(np.mean(out[c].astype(np.float64) ** 2))))
+        loud = self.reference_dbfs > REFERENCE_QUIET_DBFS
+        if loud:
+            self._loud_frames += 1
+            recent = list(self._reference_power)[-self._now :]
+            self._reference_now.append(_dbfs(float(np.mean(recent))))
+        for c in range(self.channels):
+            level = _dbfs(float(np.mean(out[c].astype(np.float64) ** 2)))
+            (self._levels if loud else self._quiet)[c].append(level)
         return out
 
     def residual_dbfs(self, channel: int = 0) -> float | None:
         """How loud the echo left in ``channel`` is now; None until enough prompt audio
         has been heard to tell (the canceller may not have converged)."""
         levels = self._levels[channel]
-        if len(levels) < self._known:
+        if self._loud_frames < self._known:
             return None
-        return float(np.percentile(np.fromiter(levels, dtype=np.float64), RESIDUAL_PERCENTILE))
+        out = np.fromiter(levels, dtype=np.float64)
+        played = np.fromiter(self._reference_now, dtype=np.float64)
+        loudest = out[played >= np.median(played)]
+        return float(np.percentile(loudest, RESIDUAL_PERCENTILE))
+
+    def noise_dbfs(self, channel: int = 0) -> float | None:
+        """The room's noise at the output, heard while nothing was played; None before."""
+        quiet = self._quiet[channel]
+        if len(quiet) < self._noise_known:
+            return None
+        return float(np.percentile(np.fromiter(quiet, dtype=np.float64), NOISE_PERCENTILE))
+
+    def excess_db(self, channel: int = 0) -> float | None:
+        """How far the echo left stands above the room's noise; None while either is
+        not known yet (the canceller may not have converged: take it as too loud)."""
+        residual, noise = self.residual_dbfs(channel), self.noise_dbfs(channel)
+        return None if residual is None or noise is None else residual - noise
 
     def reset(self) -> None:
         """The stream was reopened: the echo path is to be learnt again."""
@@ -100,6 +152,8 @@ class EchoCanceller:
             aec.reset()
         for levels in self._levels:
             levels.clear()
+        self._reference_now.clear()
+        self._loud_frames = 0
         self._reference_power.clear()
         self.reference_dbfs = SILENT_DBFS
 
