@@ -13,23 +13,31 @@ listener a session uses (echo canceller, fallback gate, speech detector):
 - partner speech played over prompts: the share of its duration found as speech and
   how late its start was found (first onset against the line's first sample);
 - fallback gating: prompts during which the echo left was too loud, and the time gated;
+- "pause" and "stop" said over a prompt, in six espeak-ng voices the generated test
+  model never heard: how many were heard as that command;
 - the canceller's CPU time over the audio's time.
+
+Each room starts with 2 s of quiet (the canceller learns the room's noise from it) and
+its first 4 s of prompt audio are gated while the canceller converges.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from attune_voice.audio.echo_canceller import EchoCanceller
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
 from attune_voice.config import RoomConfig
-from attune_voice.listening.listener import Listener
+from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
+from attune_voice.listening.listener import Listener, Understanding
 from attune_voice.listening.subframes import subframe_dbfs
-from attune_voice.session.ports import SpeechOnset, SpeechSegment
+from attune_voice.session.ports import Command, EngineInput, SpeechOnset, SpeechSegment
 from attune_voice.simulated.partners import VOICES, PartnerVoice
 from attune_voice.simulated.room import SimulatedRoom
 from attune_voice.voice.tts import SpeechRenderer
@@ -117,7 +125,7 @@ def run(
     onsets: list[float] = []
     segments: list[tuple[float, float]] = []
     prompt_s = 0.0
-    next_prompt_t = 1.0
+    next_prompt_t = 2.0
     order = 0
     for frame in room.frames():
         if room.queued_s() <= 0.0 and frame.t >= next_prompt_t and prompt_s < minutes * 60:
@@ -197,21 +205,71 @@ def echo_removed(
     return _db(before[0]) - _db(before[1]), _db(after[0]) - _db(after[1])
 
 
+COMMAND_VOICES = (
+    ("gmw/en-us+m3", 165),
+    ("gmw/en-gb-x-rp+f4", 175),
+    ("gmw/en+Annie", 150),
+    ("gmw/en-us+Mike", 190),
+    ("gmw/en-gb-scotland+sandro", 160),
+    ("gmw/en-us+pablo", 200),
+)
+"""The test model's unheard voices (``tests/vosk_fixtures.TEST_VOICES``)."""
+
+
+def commands_heard(
+    renderer: SpeechRenderer, model: SpeechModel, delay_ms: float, echo_db: float, seed: int
+) -> tuple[int, int]:
+    """ "pause" and "stop" over the middle of a prompt 10 s into the prompts, each voice."""
+    prompts = [renderer.render(text) for text in PROMPTS[:4]]
+    heard = said = 0
+    empty = {"A": PartnerVoice({}), "B": PartnerVoice({})}
+    for voice, rate in COMMAND_VOICES:
+        for word in ("pause", "stop"):
+            config = RoomConfig(seed=seed, microphones=1, echo_delay_ms=delay_ms, echo_db=echo_db)
+            room = SimulatedRoom(empty, config, max_seconds=40.0)
+            parser = CommandParser(())
+            recognizer = Recognizer(model, parser.phrases)
+            listener = Listener(1, understanding=Understanding(recognizer, parser))
+            inputs: list[EngineInput] = []
+            at = 0
+            for frame in room.frames():
+                if frame.start_sample == 2 * SAMPLE_RATE_HZ:
+                    for pcm in prompts:
+                        room.play(pcm, None)
+                    at = (
+                        frame.start_sample + sum(len(p) for p in prompts[:3]) + len(prompts[3]) // 2
+                    )
+                    room.speak_at("A", renderer.render(word, voice, rate), at)
+                inputs += listener.feed(frame)
+                if at and room.queued_s() <= 0.0 and not frame.playing:
+                    break
+            inputs += listener.flush(room.queued_s())
+            words = [i.word.value for i in inputs if isinstance(i, Command)]
+            said += 1
+            heard += words == [word]
+    return heard, said
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="prompt time per echo path")
     args = parser.parse_args()
     renderer = SpeechRenderer()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_asr import model_path
+
+    model = SpeechModel(model_path(None))
     print("echo cancellation (simulated room, one microphone, espeak-ng prompts)")
     print(
         f"{'delay':>6} {'echo':>5} {'removed 1st 1.5 s':>17} {'after':>6} "
         f"{'speech in prompts /10 min':>25} {'fallbacks':>9} {'gated':>7} "
-        f"{'over: timed':>11} {'start median/max':>17} {'CPU':>6}"
+        f"{'over: timed':>11} {'start median/max':>17} {'commands':>8} {'CPU':>6}"
     )
     for delay_ms, echo_db, seed in PATHS:
         first_db, later_db = echo_removed(renderer, delay_ms, echo_db, seed)
         quiet = run(renderer, delay_ms, echo_db, seed, args.minutes, over=False)
         over = run(renderer, delay_ms, echo_db, seed, args.minutes / 2, over=True)
+        heard, said = commands_heard(renderer, model, delay_ms, echo_db, seed)
         per_10 = quiet.speech_found_s * 600.0 / max(quiet.prompt_s, 1e-9)
         starts = np.array(over.starts_ms)
         found = starts[np.isfinite(starts)]
@@ -222,7 +280,7 @@ def main() -> None:
             f"{100 * over.over_found_s / max(over.over_s, 1e-9):10.1f}% "
             f"{np.median(found) if found.size else float('nan'):7.0f}/"
             f"{found.max() if found.size else float('nan'):.0f} ms "
-            f"({found.size}/{starts.size}) {100 * quiet.cpu_share:5.2f}%"
+            f"({found.size}/{starts.size}) {heard:3d} of {said:2d} {100 * quiet.cpu_share:5.2f}%"
         )
 
 

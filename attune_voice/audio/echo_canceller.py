@@ -41,6 +41,10 @@ AEC3 starts by holding down everything while a prompt plays, whatever the refere
 (with a reference 1.2 s off, the output stood at the noise for 3 s, then let the echo
 through): a quiet output in the first seconds says nothing of the echo path."""
 
+NOISE_LEAST_DBFS = -70.0
+"""The room's noise is taken as no quieter than this: a digital room (a null sink, a
+loopback) is silent, and echo left this far down is too quiet to be taken for speech."""
+
 NOISE_KNOWN_S = 1.0
 """Audio heard while nothing played needed before the room's noise is known."""
 
@@ -138,7 +142,8 @@ class EchoCanceller:
         quiet = self._quiet[channel]
         if len(quiet) < self._noise_known:
             return None
-        return float(np.percentile(np.fromiter(quiet, dtype=np.float64), NOISE_PERCENTILE))
+        noise = float(np.percentile(np.fromiter(quiet, dtype=np.float64), NOISE_PERCENTILE))
+        return max(noise, NOISE_LEAST_DBFS)
 
     def excess_db(self, channel: int = 0) -> float | None:
         """How far the echo left stands above the room's noise; None while either is

@@ -230,6 +230,16 @@ class EchoFigures:
     def gated_s(self) -> float:
         return self.gated_frames * FRAME_SAMPLES / SAMPLE_RATE_HZ
 
+    def summary(self) -> str:
+        """One line for the closing figures."""
+        if not self.prompt_frames:
+            return "prompts' echo: no prompt was heard"
+        heard = 100.0 * self.cancelled_frames / self.prompt_frames
+        return (
+            f"prompts' echo: heard through {heard:.0f}% of {self.prompt_s:.0f} s of prompts; "
+            f"microphone closed for echo {self.fallbacks} times ({self.gated_s:.1f} s)"
+        )
+
 
 class Listener:
     """Hears the partners through the prompts' echo and turns frames into engine inputs.
@@ -308,6 +318,7 @@ class Listener:
             if self.understanding is not None:
                 heard = self.understanding.close(frame.t)
             closed = self._detector.skip(frame.pcm.shape[-1])
+            self._speaking = 0
             for s in closed:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         else:
@@ -365,11 +376,14 @@ class Listener:
         """Is the echo left quiet enough to listen through (the fallback's decision)?"""
         loud = self._echo_left_loud(0.0 if not self._fallback else RESIDUAL_RELEASE_DB)
         if not self._fallback:
-            if loud:
+            # A partner talking over the prompt raises the output as echo would: while
+            # the detector hears them the gate stays open (live, closing then lost the
+            # second sentence of a partner who talked through a 6.6 s prompt).
+            if loud and not self._speaking:
                 self._fallback = True
                 self._quiet_frames = 0
                 self.echo.fallbacks += 1
-            return not loud
+            return not self._fallback
         self._quiet_frames = 0 if loud else self._quiet_frames + 1
         if self._quiet_frames * FRAME_SAMPLES >= RESIDUAL_RELEASE_S * SAMPLE_RATE_HZ:
             self._fallback = False
