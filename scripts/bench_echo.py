@@ -81,9 +81,9 @@ class TimedCanceller(EchoCanceller):
 
     cpu_s = 0.0
 
-    def process(self, heard: Pcm, played: Pcm) -> Pcm:
+    def process(self, heard: Pcm, played: Pcm, speaking: bool = False) -> Pcm:
         started = time.process_time()
-        out = super().process(heard, played)
+        out = super().process(heard, played, speaking)
         self.cpu_s += time.process_time() - started
         return out
 

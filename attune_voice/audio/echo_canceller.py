@@ -41,6 +41,12 @@ AEC3 starts by holding down everything while a prompt plays, whatever the refere
 (with a reference 1.2 s off, the output stood at the noise for 3 s, then let the echo
 through): a quiet output in the first seconds says nothing of the echo path."""
 
+RECHECK_AFTER_S = 2.0
+RECHECK_S = 0.4
+"""After this long with nothing played, the echo left is judged afresh, from this much
+of the new prompt (until then ``excess_db`` is None, and the microphone closed): live,
+the first 0.3 s of a prompt after a 10 s floor came through as speech."""
+
 NOISE_LEAST_DBFS = -70.0
 """The room's noise is taken as no quieter than this: a digital room (a null sink, a
 loopback) is silent, and echo left this far down is too quiet to be taken for speech."""
@@ -96,6 +102,12 @@ class EchoCanceller:
         self._noise_known = round(NOISE_KNOWN_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
         self._loud_frames = 0
         """Frames processed while something was played, since the last reset."""
+        self._quiet_run = 0
+        """Frames in a row with nothing played."""
+        self._recheck = round(RECHECK_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._recheck_after = round(RECHECK_AFTER_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._fresh = 0
+        """Frames played since the last long quiet."""
         quiet = round(NOISE_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
         self._quiet: list[deque[float]] = [deque(maxlen=quiet) for _ in range(channels)]
         self.reference_dbfs = SILENT_DBFS
@@ -103,9 +115,11 @@ class EchoCanceller:
         self.frames = 0
         """Frames processed."""
 
-    def process(self, heard: Pcm, played: Pcm) -> Pcm:
+    def process(self, heard: Pcm, played: Pcm, speaking: bool = False) -> Pcm:
         """The microphone block (channels, samples) with the echo of ``played`` (mono,
-        the same length) taken out, ``CANCELLER_DELAY_S`` late."""
+        the same length) taken out, ``CANCELLER_DELAY_S`` late. ``speaking``: a partner
+        is heard now, so this block says nothing of the echo left (live, counting such
+        blocks closed the microphone between two sentences said over a prompt)."""
         far = played.astype(np.float32) / 32768.0
         out = np.empty_like(heard)
         near = heard.astype(np.float32) / 32768.0
@@ -117,7 +131,13 @@ class EchoCanceller:
         self._reference_power.append(power)
         self.reference_dbfs = _dbfs(float(np.mean(self._reference_power)))
         loud = self.reference_dbfs > REFERENCE_QUIET_DBFS
+        self._quiet_run = 0 if loud else self._quiet_run + 1
+        if self._quiet_run >= self._recheck_after:
+            self._fresh = 0
+        if loud and speaking:
+            return out
         if loud:
+            self._fresh += 1
             self._loud_frames += 1
             recent = list(self._reference_power)[-self._now :]
             self._reference_now.append(_dbfs(float(np.mean(recent))))
@@ -130,12 +150,17 @@ class EchoCanceller:
         """How loud the echo left in ``channel`` is now; None until enough prompt audio
         has been heard to tell (the canceller may not have converged)."""
         levels = self._levels[channel]
-        if self._loud_frames < self._known:
+        if self._loud_frames < self._known or self._fresh < self._recheck:
             return None
         out = np.fromiter(levels, dtype=np.float64)
         played = np.fromiter(self._reference_now, dtype=np.float64)
         loudest = out[played >= np.median(played)]
         return float(np.percentile(loudest, RESIDUAL_PERCENTILE))
+
+    @property
+    def converged(self) -> bool:
+        """Enough prompt audio has been heard for the echo path to be learnt."""
+        return self._loud_frames >= self._known
 
     def noise_dbfs(self, channel: int = 0) -> float | None:
         """The room's noise at the output, heard while nothing was played; None before."""

@@ -374,6 +374,11 @@ class Listener:
 
     def _echo_cancelled(self) -> bool:
         """Is the echo left quiet enough to listen through (the fallback's decision)?"""
+        canceller = self._canceller
+        assert canceller is not None
+        if canceller.converged and not self._fallback and canceller.excess_db() is None:
+            # A prompt after a long quiet: closed while the echo left is judged afresh.
+            return False
         loud = self._echo_left_loud(0.0 if not self._fallback else RESIDUAL_RELEASE_DB)
         if not self._fallback:
             # A partner talking over the prompt raises the output as echo would: while
