@@ -6,6 +6,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
 
@@ -47,6 +48,17 @@ RECHECK_S = 0.4
 of the new prompt (until then ``excess_db`` is None, and the microphone closed): live,
 the first 0.3 s of a prompt after a 10 s floor came through as speech."""
 
+AFTER_CHIME_S = 1.5
+"""A chime, and this long after it, the echo left is taken as unknown (the microphone
+closed): AEC3 learns a chime's few steady tones, not a voice's, and the prompt after a
+chime leaked 0.2-0.6 s of echo that read as speech (and once stopped the prompt)."""
+
+TONAL_FLATNESS = 3e-5
+TONAL_BLOCKS = 3
+"""Played audio is a chime where this many blocks in a row have a spectral flatness
+(Hann-windowed 20 ms) below ``TONAL_FLATNESS``: the chimes measured at most 7e-6,
+espeak-ng prompts at least 2e-4."""
+
 NOISE_LEAST_DBFS = -70.0
 """The room's noise is taken as no quieter than this: a digital room (a null sink, a
 loopback) is silent, and echo left this far down is too quiet to be taken for speech."""
@@ -63,6 +75,13 @@ SILENT_DBFS = -120.0
 
 def _dbfs(power: float) -> float:
     return 10.0 * float(np.log10(max(power, 1e-12))) - 10.0 * float(np.log10(32768.0**2))
+
+
+def _tonal(block: npt.NDArray[np.float32]) -> bool:
+    """Is a block of played audio a few steady tones, by its spectral flatness?"""
+    power = np.abs(np.fft.rfft(block * np.hanning(block.shape[0]))) ** 2 + 1e-12
+    flatness = float(np.exp(np.mean(np.log(power))) / np.mean(power))
+    return flatness < TONAL_FLATNESS
 
 
 class EchoCanceller:
@@ -108,6 +127,10 @@ class EchoCanceller:
         self._recheck_after = round(RECHECK_AFTER_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
         self._fresh = 0
         """Frames played since the last long quiet."""
+        self._after_chime = round(AFTER_CHIME_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._since_chime = self._after_chime
+        """Frames since the last one that played a chime's tones."""
+        self._tonal_run = 0
         quiet = round(NOISE_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
         self._quiet: list[deque[float]] = [deque(maxlen=quiet) for _ in range(channels)]
         self.reference_dbfs = SILENT_DBFS
@@ -131,6 +154,9 @@ class EchoCanceller:
         self._reference_power.append(power)
         self.reference_dbfs = _dbfs(float(np.mean(self._reference_power)))
         loud = self.reference_dbfs > REFERENCE_QUIET_DBFS
+        audible = power > 10.0 ** (REFERENCE_QUIET_DBFS / 10.0) * 32768.0**2
+        self._tonal_run = self._tonal_run + 1 if audible and _tonal(far) else 0
+        self._since_chime = 0 if self._tonal_run >= TONAL_BLOCKS else self._since_chime + 1
         self._quiet_run = 0 if loud else self._quiet_run + 1
         if self._quiet_run >= self._recheck_after:
             self._fresh = 0
@@ -151,6 +177,8 @@ class EchoCanceller:
         has been heard to tell (the canceller may not have converged)."""
         levels = self._levels[channel]
         if self._loud_frames < self._known or self._fresh < self._recheck:
+            return None
+        if self._since_chime < self._after_chime:
             return None
         out = np.fromiter(levels, dtype=np.float64)
         played = np.fromiter(self._reference_now, dtype=np.float64)
