@@ -349,6 +349,7 @@ def run(
         stats = audio.stats()
     print_review(log.events, session_id, "text")
     click.echo(format_stats(stats), err=True)
+    click.echo(listener.echo.summary(), err=True)
 
 
 def _ask_consent(

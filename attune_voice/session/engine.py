@@ -36,6 +36,7 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, cues_within
 from attune_voice.session.attribution import Attribution
+from attune_voice.session.barge_in import SpokenOverWatch
 from attune_voice.session.commands import (
     Action,
     CommandConfig,
@@ -158,6 +159,7 @@ class SessionEngine(PrepLoop, WayOut):
         self._handover_said = handover_said(exercise.handover_phrases, understands_speech)
         """``{handover}`` in every text: the hand-over this couple has."""
         self._question: ReadinessQuestion | None = None
+        self._over = SpokenOverWatch(exercise.may_cut, player, log)
         self._pieces: Pieces | None = None
         self.t = 0.0
         self._foresight = Foresight(
@@ -241,6 +243,7 @@ class SessionEngine(PrepLoop, WayOut):
         if isinstance(inp, Stop):
             self._stop(inp.t, inp.reason)
             return
+        self._busy_until_t = self._over.hear(inp, self._busy_until_t)
         if self.phase is Phase.ASKING:
             self._asking(inp)
             return
@@ -330,6 +333,7 @@ class SessionEngine(PrepLoop, WayOut):
         start_t = max(t, self._busy_until_t)
         duration_s = self._player.say(spoken, meaning)
         self._busy_until_t = start_t + duration_s
+        self._over.said(start_t, self._busy_until_t, meaning.purpose)
         self._log(Prompt(start_t, end_t=self._busy_until_t, text=spoken, purpose=meaning.purpose))
         if meaning.purpose in _REPEATABLE:
             self._last_prompt = (spoken, meaning)
