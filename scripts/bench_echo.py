@@ -118,7 +118,7 @@ def run(
     leads_s: list[float] = []
     empty = {"A": PartnerVoice({}), "B": PartnerVoice({})}
     room = SimulatedRoom(empty, config, max_seconds=minutes * 60.0 * 1.6 + 10.0)
-    listener = Listener(1)
+    listener = Listener(1, hear_through=True)
     canceller = TimedCanceller(1)
     listener._canceller = canceller
 
@@ -229,7 +229,9 @@ def commands_heard(
             room = SimulatedRoom(empty, config, max_seconds=40.0)
             parser = CommandParser(())
             recognizer = Recognizer(model, parser.phrases)
-            listener = Listener(1, understanding=Understanding(recognizer, parser))
+            listener = Listener(
+                1, understanding=Understanding(recognizer, parser), hear_through=True
+            )
             inputs: list[EngineInput] = []
             at = 0
             for frame in room.frames():

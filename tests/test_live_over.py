@@ -148,7 +148,7 @@ def test_speech_over_a_prompt_is_heard_and_timed(
     alex_over: Utterance,
 ) -> None:
     fan = _fan(tmp_path)
-    session = Session(tmp_path, "run", "--partners", "Sam,Alex", str(EXERCISE))
+    session = Session(tmp_path, "run", "--hear-through", "--partners", "Sam,Alex", str(EXERCISE))
     try:
 
         def sam_speaks(partners: Partners) -> None:

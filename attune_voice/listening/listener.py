@@ -244,7 +244,11 @@ class EchoFigures:
 class Listener:
     """Hears the partners through the prompts' echo and turns frames into engine inputs.
 
-    Where the audio adapter gives what was played (``Frame.played``), an echo canceller
+    By default the microphone is closed (gated) while a prompt plays and for
+    ``gate_tail_s`` after it: nothing said over the coach is heard. With
+    ``hear_through`` (opt-in: ``--hear-through``, ``ATTUNE_HEAR_THROUGH=1`` or
+    ``hear_through = true`` in config.toml) and where the audio adapter gives what was
+    played (``Frame.played``), an echo canceller
     takes the prompts' echo out of the microphone and, while a prompt or its echo is in
     the microphone, the detector and the recogniser hear the cancelled signal, so speech
     over a prompt is heard. When the echo left stands more than ``RESIDUAL_MARGIN_DB``
@@ -264,8 +268,12 @@ class Listener:
         config: DetectorConfig | None = None,
         understanding: Understanding | None = None,
         voices: VoiceEnrolment | None = None,
+        hear_through: bool = False,
     ) -> None:
         self._config = config or DetectorConfig()
+        self.hear_through = hear_through
+        """Listen through the echo canceller while a prompt plays (barge-in); off, the
+        microphone is gated around every prompt and ``Frame.played`` is not used."""
         self._detector = ChannelDetector(self._config, channels)
         self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
@@ -364,8 +372,9 @@ class Listener:
         return heard
 
     def _cancel(self, frame: Frame) -> Pcm | None:
-        """The frame with the prompts' echo taken out, or None without a reference."""
-        if frame.played is None:
+        """The frame with the prompts' echo taken out, or None without a reference or
+        when hearing through prompts is off."""
+        if not self.hear_through or frame.played is None:
             return None
         if self._canceller is None:
             self._canceller = EchoCanceller(self._channels)
