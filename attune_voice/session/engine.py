@@ -110,12 +110,11 @@ class SessionEngine(PrepLoop, WayOut):
         FLOOR --yes/no/not_quite on a confirm floor--> (floor ends with that answer)
         any --Stop--> DONE
 
-    Every phase change goes through ``_enter``, which allows only the moves that
-    ``phases.MOVES`` lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's
-    clock stands still: on the way back its start moves on by the time that passed.
-    Speech segments are logged whenever they arrive, attributed by the floor (one
-    microphone) or by channel (a microphone per partner); speech while the session
-    stands still is an aside.
+    Every phase change goes through ``_enter``, which allows only the moves that ``phases.MOVES``
+    lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's clock stands still: on the way
+    back its start moves on by the time that passed. Speech segments are logged whenever they
+    arrive, attributed by the floor (one microphone) or by channel (a microphone per partner);
+    speech while the session stands still is an aside.
     """
 
     def __init__(
@@ -213,14 +212,13 @@ class SessionEngine(PrepLoop, WayOut):
     def upcoming_prompts(self, understands_speech: bool = False) -> list[str]:
         """The prompts the engine may say next, as they would be spoken, soonest first.
 
-        For the player to render ahead of time, so that saying one costs no rendering
-        when the moment comes. From where the session stands: the next step's prompt;
-        on a floor (or while its prompt plays), its cues, overtime reminder and check-in,
-        and what follows it; when the session stands still, what takes it back.
-        ``understands_speech`` says whether spoken words reach the engine (a speech
-        model): only then can a confirmation be answered yes or not quite, and a voice
-        command come, whose answers are then included too. A prediction that turns out
-        wrong costs nothing but its rendering: the prompt said instead is rendered then.
+        For the player to render ahead of time, so that saying one costs no rendering when the
+        moment comes. From where the session stands: the next step's prompt; on a floor (or while
+        its prompt plays), its cues, overtime reminder and check-in, and what follows it; when the
+        session stands still, what takes it back. ``understands_speech`` says whether spoken words
+        reach the engine (a speech model): only then can a confirmation be answered yes or not
+        quite, and a voice command come, whose answers are then included too. A prediction that
+        turns out wrong costs nothing but its rendering: the prompt said instead is rendered then.
         """
         now = Moment(
             phase=self.phase,

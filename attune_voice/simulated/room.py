@@ -187,7 +187,9 @@ class SimulatedRoom:
         if meaning.purpose == "floor":
             # The floor is given anew: a hand-over someone still meant to make is moot.
             self._pending = [p for p in self._pending if p.kind not in _HAND_OVERS]
-        plans = self._behaviour.react(meaning, self._prompt_end)
+        # The partners hear the prompt end when the microphone does, once the sound has
+        # come out of the speaker: they react from then, not from its last sample sent.
+        plans = self._behaviour.react(meaning, self._prompt_end + self._echo_delay)
         self._pending.extend(self._talk_over(meaning, start, plans))
         self._pending.sort(key=lambda plan: plan.sample)
 
