@@ -23,6 +23,11 @@ class DetectorConfig:
     speech_off_probability: float = 0.35
     """Once voiced, a sub-frame stays voiced until the probability falls below this
     (Silero's own ``threshold - 0.15``)."""
+    cancelled_on_probability: float = 0.1
+    cancelled_off_probability: float = 0.05
+    """The same, on audio heard through the echo canceller while a prompt plays: AEC3
+    muffles a voice over a loud echo (at -6 dB of echo, 46% of a line's sub-frames
+    reached 0.5, 85% reached 0.08), while the echo it leaves stayed under 0.04."""
     merge_gap_s: float = 0.3
     """Pauses shorter than this inside speech are merged into one segment."""
     min_speech_s: float = 0.08
@@ -91,13 +96,20 @@ class RoomConfig:
     """Each partner's voice as heard by the other partner's microphone."""
     echo_db: float = -14.0
     """The prompts' echo in the microphones."""
-    echo_delay_ms: float = 12.0
+    echo_delay_ms: float = 120.0
+    """From a sample leaving the speaker to its echo (the sound card's buffers and the air)."""
+    speaker_cutoff_hz: float = 250.0
+    """A small speaker plays little below this: the echo is high-passed."""
     noise_dbfs: float = -52.0
     """Background noise level (RMS): a quiet living room with a fan."""
     speech_dbfs: float = -22.0
     """The louder partner's speaking level at their own microphone (RMS)."""
     partner_b_offset_db: float = -4.0
     """Partner B sits a little further away."""
+    talk_over_share: float = 0.5
+    """How often the floor holder, checked in on, takes up their thought again while
+    the coach is still speaking (their own randomness: the rest of the seed's session
+    stays as it was)."""
 
 
 @dataclass(frozen=True)

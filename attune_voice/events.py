@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     TRANSCRIPT = "transcript"
     READINESS = "readiness"
     MORE = "more"
+    SPOKEN_OVER = "spoken_over"
 
 
 class CommandWord(StrEnum):
@@ -311,6 +312,20 @@ class VoiceCommand(Event):
 
 
 @dataclass(frozen=True)
+class SpokenOver(Event):
+    """A partner kept talking over a prompt (barge-in); ``t`` is when their speech began."""
+
+    kind = EventKind.SPOKEN_OVER
+    partner: str | None
+    """Who spoke, where a microphone or a voice tells; else None."""
+    purpose: str
+    """The purpose of the prompt spoken over."""
+    cut: bool
+    """True when the coach stopped the prompt for it; False when the prompt may not be
+    cut (a step's own lines, safety lines among them) and was said to its end."""
+
+
+@dataclass(frozen=True)
 class Paused(Event):
     kind = EventKind.PAUSED
 
@@ -384,6 +399,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Transcript,
         Readiness,
         More,
+        SpokenOver,
     )
 }
 
@@ -434,9 +450,9 @@ def event_from_json(data: Any) -> Event:
             value = _ENUM_FIELDS[f.name](value)
         elif f.name == "words":
             value = _words_from_json(str(kind), value)
-        elif f.name == "applied":
+        elif f.name in ("applied", "cut"):
             if not isinstance(value, bool):
-                raise ValueError(f"{kind} event: applied must be true or false")
+                raise ValueError(f"{kind} event: {f.name} must be true or false")
         elif f.name == "partners":
             if not (
                 isinstance(value, (list, tuple))
@@ -469,7 +485,7 @@ def event_from_json(data: Any) -> Event:
     return cls(**values)
 
 
-_MAYBE_NOBODY = (Speech, VoiceCommand, Transcript)
+_MAYBE_NOBODY = (Speech, VoiceCommand, Transcript, SpokenOver)
 
 
 def _words_from_json(kind: str, value: Any) -> tuple[WordTime, ...]:

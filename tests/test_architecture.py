@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "attune_voice"
 MAX_MODULE_LINES = 700
 MAX_TOP_LEVEL_MODULES = 12
-OUTSIDE_LIBRARIES = ("sounddevice", "onnxruntime", "vosk", "pyttsx3", "hibari")
+OUTSIDE_LIBRARIES = ("sounddevice", "onnxruntime", "vosk", "pyttsx3", "hibari", "pywebrtc_audio")
 """Each imported by exactly one module of the package: its adapter."""
 ENGINE_PARTS = (
     "engine",
@@ -25,6 +25,7 @@ ENGINE_PARTS = (
     "prep_loop",
     "readiness",
     "partner_question",
+    "barge_in",
 )
 """The engine and the modules it is made of."""
 HARDWARE_AND_MODELS = (*OUTSIDE_LIBRARIES, "attune_voice.audio.", "attune_voice.listening.")

@@ -206,3 +206,34 @@ def test_run_with_a_missing_device_gives_one_line() -> None:
     assert "no-such-microphone" in line or "device" in line
     # Nothing was recorded for a session that never started.
     assert "No sessions yet" in invoke("sessions").stdout
+
+
+def test_hearing_through_prompts_is_off_unless_switched_on(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attune_voice.cli.app import session_hear_through
+    from attune_voice.errors import UsageError
+    from attune_voice.store.settings_file import Settings, load_settings, save_settings
+
+    monkeypatch.delenv("ATTUNE_HEAR_THROUGH", raising=False)
+    assert session_hear_through(None) is False
+    assert session_hear_through(True) is True
+    save_settings(Settings(voice="heart", hear_through=True))
+    assert "hear_through = true" in (home / "config.toml").read_text(encoding="utf-8")
+    assert load_settings() == Settings(voice="heart", hear_through=True)
+    assert session_hear_through(None) is True
+    monkeypatch.setenv("ATTUNE_HEAR_THROUGH", "0")
+    assert session_hear_through(None) is False
+    assert session_hear_through(True) is True
+    monkeypatch.setenv("ATTUNE_HEAR_THROUGH", "yes")
+    with pytest.raises(UsageError, match="ATTUNE_HEAR_THROUGH=yes"):
+        session_hear_through(None)
+    (home / "config.toml").write_text('[audio]\nhear_through = "on"\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"audio\.hear_through must be true or false"):
+        load_settings()
+
+
+def test_demo_hears_through_prompts_when_asked() -> None:
+    result = invoke("demo", *SHORT, "--hear-through", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)

@@ -182,6 +182,10 @@ def test_describe_lists_timings_and_numbered_steps() -> None:
     assert lines[4] == "Length: about 39 minutes with every floor used in full"
     assert lines[5] == ('Hand-over: "i\'m done", "over to you", "that\'s all"; a break lasts 20m')
     assert lines[6] == "Sounds: bell before a cue, fall when a floor ends, bowl at the limit"
+    assert lines[7] == (
+        "Talked over (with --hear-through): its check-in, cue, more-time, overtime, piece-end,"
+        " repeat prompts stop; the rest is said to the end"
+    )
     assert "Round (\u00d72):" in lines
     assert lines[lines.index("Round (\u00d72):") + 1].startswith(
         "  9. floor (speaker, 2m in pieces of up to 40s, cues at 1m and 30s): {speaker}, you"

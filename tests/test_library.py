@@ -579,6 +579,8 @@ def test_show_prints_the_whole_script_with_overrides() -> None:
     assert data["name"] == "awareness" and data["sounds"]["cue"] == "bell"
     assert len(data["steps"]) == len(load_exercise("awareness").unrolled())
     assert data["steps"][0]["kind"] == "ready" and data["steps"][0]["round"] == 0
+    # The prompts a partner may talk over and stop: a set, shown as a sorted list.
+    assert data["may_cut"] == sorted(load_exercise("awareness").may_cut)
 
 
 def test_new_writes_a_template_that_checks_and_runs_by_name() -> None:

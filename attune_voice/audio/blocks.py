@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
+from attune_voice.audio.stream_state import BlockTiming
 
 INPUT_RING_S = 10.0
 """How far the reader may fall behind the microphone before blocks are dropped."""
@@ -201,6 +203,64 @@ class Rings:
         # Publish after the copy: the callback reads only below out_written.
         self.out_written += chunk.shape[0]
         return int(chunk.shape[0])
+
+    def cut_out(self, keep_samples: int) -> int:
+        """Keep only the next ``keep_samples`` of queued prompt audio, faded out; drop
+        the rest. Returns the samples dropped.
+
+        The output callback may play one block between reading ``out_read`` here and
+        ``out_written`` moving back, so the block it may be copying is left as it is
+        and ``keep_samples`` must be at least two blocks: ``out_written`` then never
+        falls below what the callback has taken.
+        """
+        position = self.out_read
+        end = position + max(keep_samples, 2 * FRAME_SAMPLES)
+        if end >= self.out_written:
+            return 0
+        capacity = self.out_pcm.shape[0]
+        fade_from = position + FRAME_SAMPLES
+        index = np.arange(fade_from, end) % capacity
+        ramp = np.linspace(1.0, 0.0, end - fade_from, endpoint=False)
+        self.out_pcm[index] = (self.out_pcm[index] * ramp).astype(np.int16)
+        dropped = self.out_written - end
+        self.out_written = end
+        return dropped
+
+    def timing(
+        self,
+        start_sample: int,
+        paired: npt.NDArray[np.int64],
+        input_age_s: Callable[[int], float | None],
+    ) -> BlockTiming | None:
+        """How the block holding session sample ``start_sample`` went through the
+        callbacks, with the output block ``paired`` with its slot, if it is still in
+        the input ring (``DeviceAudio.timing``)."""
+        ring_blocks = self.in_pcm.shape[0]
+        block = start_sample // FRAME_SAMPLES
+        read = self.in_read
+        if not read - ring_blocks <= block < read:
+            return None
+        slot = block % ring_blocks
+        out_slot = int(paired[slot])
+        if out_slot < 0:
+            return BlockTiming(
+                arrived_s=float(self.in_wall_s[slot]),
+                playback_position=self.out_read,
+                prompt_samples=0,
+                input_age_s=input_age_s(slot),
+                output_delay_s=None,
+            )
+        now, played = (float(x) for x in self.played_times[out_slot])
+        # A host API that does not know these times reports 0 for them; PortAudio's ALSA
+        # side reports the output time as now while an underrun empties its buffer.
+        return BlockTiming(
+            arrived_s=float(self.in_wall_s[slot]),
+            playback_position=int(self.played_pos[out_slot]),
+            prompt_samples=int(self.played_taken[out_slot]),
+            input_age_s=input_age_s(slot),
+            output_delay_s=played - now if played > now > 0.0 else None,
+            handed_s=float(self.played_wall_s[out_slot]),
+        )
 
     def output_block(self, block: int) -> int | None:
         """The ring slot of output block ``block``, if it was written and is still kept."""

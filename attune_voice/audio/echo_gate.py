@@ -28,6 +28,15 @@ ECHO_TRACK_S = 0.03
 """A new echo delay this close to the one known so far is the same echo, drifting or a
 voice's pitch period off; a farther one must be the only good match (``ECHO_CLEAR``)."""
 
+REFERENCE_LEAD_S = 0.04
+"""The echo canceller's reference is pre-aligned to lead the echo by this much: AEC3's
+own delay search fails at long delays (600 ms measured), and a reference that comes
+after its echo cannot cancel it."""
+
+REFERENCE_MOVE_S = 0.02
+"""The reference's alignment follows the measured delay only when it moves this far:
+each step skips or repeats samples, which the canceller has to learn around."""
+
 ECHO_CLEAR = 0.9
 """A match counts when no delay outside ``ECHO_TRACK_S`` of it matches this well
 relative to it: a steady tone matches itself at many delays, speech at one."""
@@ -126,6 +135,8 @@ class EchoGate:
         self._last_leaked_frame = -1
         self._leaked_frames = 0
         self._prompts = 0
+        self._reference_shift = 0
+        """Samples the reference is taken from before the frame: the delay less the lead."""
 
     @property
     def delay_s(self) -> float | None:
@@ -169,6 +180,19 @@ class EchoGate:
         self._frame_gated[slot] = gated
         self._account(n)
         return gated
+
+    def reference(self) -> Pcm:
+        """What was played that echoes into the frame pushed last (the echo canceller's
+        reference): the output paired with it until the echo's delay is measured, then
+        the output ``REFERENCE_LEAD_S`` less than that delay before it."""
+        if self._delay is not None:
+            wanted = max(0, self._delay - round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ))
+            if abs(wanted - self._reference_shift) > REFERENCE_MOVE_S * SAMPLE_RATE_HZ:
+                self._reference_shift = wanted
+        start = (self._frames - 1) * self._n_frame - self._reference_shift
+        positions = np.arange(start, start + self._n_frame) % self._history
+        reference: Pcm = self._played[positions].astype(np.int16)
+        return reference
 
     def _new_run(self, start: int) -> None:
         self._finish_run()
@@ -345,6 +369,7 @@ __all__ = [
     "ECHO_TRACK_S",
     "ECHO_WINDOW_S",
     "MAX_ECHO_DELAY_S",
+    "REFERENCE_LEAD_S",
     "EchoGate",
     "EchoReport",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,10 @@ class Frame:
     ``pcm`` is what the microphones heard, shape (channels, samples); ``playing`` says
     whether the speakers were playing a prompt during this same frame (the duplex
     alignment that gates echo). ``keys`` are hand-over key presses (Enter, space, a
-    presenter clicker) that arrived during the frame.
+    presenter clicker) that arrived during the frame. ``played`` is what the speakers
+    played that echoes into this frame (mono), pre-aligned by the adapter with the
+    echo's known delay so that it leads the echo by no more than a few hundred
+    milliseconds: the echo canceller's reference. None where the adapter has none.
     """
 
     pcm: Pcm
@@ -31,6 +34,7 @@ class Frame:
     """Samples consumed before this frame since the session started: the clock."""
     playing: bool = False
     keys: tuple[str, ...] = ()
+    played: Pcm | None = None
 
     @property
     def t(self) -> float:
@@ -69,4 +73,27 @@ class DuplexAudio(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["FRAME_SAMPLES", "SAMPLE_RATE_HZ", "DuplexAudio", "Frame", "Pcm", "PromptMeaning"]
+STOP_FADE_S = 0.06
+"""A stopped prompt fades out over this long rather than clicking off."""
+
+
+@runtime_checkable
+class StoppablePrompts(Protocol):
+    """An adapter that can stop the prompt audio playing and queued."""
+
+    def stop_prompts(self) -> float:
+        """Fade out what plays now over ``STOP_FADE_S`` and drop the rest of the queue;
+        returns the seconds of prompt audio dropped (0 when nothing was playing)."""
+        ...
+
+
+__all__ = [
+    "FRAME_SAMPLES",
+    "SAMPLE_RATE_HZ",
+    "STOP_FADE_S",
+    "DuplexAudio",
+    "Frame",
+    "Pcm",
+    "PromptMeaning",
+    "StoppablePrompts",
+]

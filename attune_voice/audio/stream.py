@@ -19,7 +19,14 @@ import numpy.typing as npt
 from attune_voice.audio.blocks import INPUT_RING_S, PLAYBACK_RING_S, Pairing, Rings
 from attune_voice.audio.devices import DEVICE_HINT, open_streams, refresh_devices
 from attune_voice.audio.echo_gate import EchoGate
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm, PromptMeaning
+from attune_voice.audio.frames import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE_HZ,
+    STOP_FADE_S,
+    Frame,
+    Pcm,
+    PromptMeaning,
+)
 from attune_voice.audio.latency import Latency, stream_latency
 from attune_voice.audio.monitor import play_alone
 from attune_voice.audio.portaudio import (
@@ -253,7 +260,8 @@ class DeviceAudio:
             self._consumed_samples += FRAME_SAMPLES
             if rings.in_read % 50 == 0:
                 self._log_glitches()
-            yield Frame(pcm=pcm, start_sample=start_sample, playing=gated, keys=self._keys())
+            played = self._echo.reference()
+            yield Frame(pcm, start_sample, playing=gated, keys=self._keys(), played=played)
             if behind:
                 self._catch_up()
 
@@ -583,6 +591,11 @@ class DeviceAudio:
                 "attune-voice devices"
             )
 
+    def stop_prompts(self) -> float:
+        """Fade out the prompt playing and drop what is queued after it (barge-in)."""
+        with self._play_lock:
+            return self._rings.cut_out(round(STOP_FADE_S * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+
     def queued_s(self) -> float:
         """Seconds of prompt audio queued and not yet handed to the speakers."""
         return (self._rings.out_written - self._rings.out_read) / SAMPLE_RATE_HZ
@@ -598,33 +611,7 @@ class DeviceAudio:
 
         For latency measurements: the rest of the package never looks at the clock.
         """
-        rings = self._rings
-        ring_blocks = rings.in_pcm.shape[0]
-        block = start_sample // FRAME_SAMPLES
-        read = rings.in_read
-        if not read - ring_blocks <= block < read:
-            return None
-        slot = block % ring_blocks
-        out_slot = int(self._paired[slot])
-        if out_slot < 0:
-            return BlockTiming(
-                arrived_s=float(rings.in_wall_s[slot]),
-                playback_position=rings.out_read,
-                prompt_samples=0,
-                input_age_s=self._input_age_s(slot),
-                output_delay_s=None,
-            )
-        now, played = (float(x) for x in rings.played_times[out_slot])
-        # A host API that does not know these times reports 0 for them; PortAudio's ALSA
-        # side reports the output time as now while an underrun empties its buffer.
-        return BlockTiming(
-            arrived_s=float(rings.in_wall_s[slot]),
-            playback_position=int(rings.played_pos[out_slot]),
-            prompt_samples=int(rings.played_taken[out_slot]),
-            input_age_s=self._input_age_s(slot),
-            output_delay_s=played - now if played > now > 0.0 else None,
-            handed_s=float(rings.played_wall_s[out_slot]),
-        )
+        return self._rings.timing(start_sample, self._paired, self._input_age_s)
 
     def announce(self, pcm: Pcm) -> bool:
         """Play ``pcm`` on the output device alone and wait until it has played.

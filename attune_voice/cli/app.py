@@ -227,6 +227,31 @@ voice_option = click.option(
 )
 
 
+hear_through_option = click.option(
+    "--hear-through",
+    is_flag=True,
+    default=None,
+    help="Hear the couple while the coach speaks (echo cancellation; talking over a"
+    " reminder stops it). Off by default: the microphone closes around each prompt."
+    " Also ATTUNE_HEAR_THROUGH=1, or hear_through = true under [audio] in config.toml.",
+)
+
+
+def session_hear_through(option: bool | None) -> bool:
+    """Whether to hear through the prompts: --hear-through, else $ATTUNE_HEAR_THROUGH
+    ("1" or "0"), else config.toml's ``audio.hear_through``, else off."""
+    from attune_voice.store.settings_file import load_settings
+
+    if option:
+        return True
+    value = os.environ.get("ATTUNE_HEAR_THROUGH", "").strip()
+    if value in ("1", "0"):
+        return value == "1"
+    if value:
+        raise UsageError(f"ATTUNE_HEAR_THROUGH={value}: use 1 (on) or 0 (off)")
+    return bool(load_settings().hear_through)
+
+
 def session_voice(option: str | None) -> str:
     """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
     name that cannot be used stops the command in one line before anything starts."""

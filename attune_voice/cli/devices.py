@@ -87,10 +87,11 @@ def devices(
             input_device=_to_save(input_device, picked_input, saved.input_device),
             output_device=_to_save(output_device, picked_output, saved.output_device),
             latency=saved.latency if latency is None else latency,
+            hear_through=saved.hear_through,
             voice=saved.voice,
         )
-        # --forget is about the devices: the coach's voice stays as chosen.
-        saved = Settings(voice=saved.voice) if forget else kept
+        # --forget is about the devices: the coach's voice and hearing through stay.
+        saved = Settings(hear_through=saved.hear_through, voice=saved.voice) if forget else kept
         path = save_settings(saved)
         click.echo(f"{'Forgot the saved settings' if forget else 'Saved'} in {path}", err=True)
     buffer, source = _buffer(saved.latency)

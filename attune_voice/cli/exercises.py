@@ -118,6 +118,8 @@ def exercises_show(name: str, limit: str | None, rounds: int | None, output: str
         click.echo(script_text(name)[0], nl=False)
     elif output == "json":
         data = dataclasses.asdict(exercise)
+        # A set has no JSON form: the purposes, in a stable order.
+        data["may_cut"] = sorted(exercise.may_cut)
         data["duration_s"] = round(estimated_duration_s(exercise))
         data["steps"] = [
             {"round": number, **dataclasses.asdict(step)} for number, step in exercise.unrolled()

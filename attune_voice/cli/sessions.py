@@ -16,11 +16,13 @@ from attune_voice.cli.app import (
     Progress,
     cli,
     dump_json,
+    hear_through_option,
     limit_option,
     load_cli_exercise,
     parse_partners,
     remembered_partners,
     rounds_option,
+    session_hear_through,
     session_voice,
     text_or_json_option,
     transcript_model,
@@ -126,6 +128,7 @@ DEMO_BREAK_S = 60.0
 @_model_option
 @_transcripts_option
 @voice_option
+@hear_through_option
 def demo(
     exercise: str,
     minutes: float | None,
@@ -140,6 +143,7 @@ def demo(
     model: Path | None,
     transcripts: bool,
     voice: str | None,
+    hear_through: bool | None,
 ) -> None:
     """Play a whole session between two simulated partners and print the review."""
     from attune_voice.audio.wav import WavWriter
@@ -161,6 +165,7 @@ def demo(
 
     names = parse_partners(partners)
     voice_name = session_voice(voice)
+    through = session_hear_through(hear_through)
     chosen = load_cli_exercise(exercise, limit, rounds)
     if minutes is not None:
         try:
@@ -198,7 +203,9 @@ def demo(
             commands=CommandConfig(break_s=DEMO_BREAK_S),
             understands_speech=understanding is not None,
         )
-        listener = Listener(room.channels, understanding=understanding, voices=voices)
+        listener = Listener(
+            room.channels, understanding=understanding, voices=voices, hear_through=through
+        )
         loop = SessionLoop(room, engine, listener)
         progress = Progress("simulating", estimated_duration_s(chosen))
         loop.on_progress = progress
@@ -234,6 +241,7 @@ def demo(
 @_model_option
 @_transcripts_option
 @voice_option
+@hear_through_option
 def run(
     exercise: str,
     partners: str | None,
@@ -244,6 +252,7 @@ def run(
     model: Path | None,
     transcripts: bool,
     voice: str | None,
+    hear_through: bool | None,
 ) -> None:
     """Run a session aloud with the microphone and speakers."""
     from attune_voice.audio.rebased import Rebased
@@ -271,6 +280,7 @@ def run(
 
     chosen = load_cli_exercise(exercise, limit, rounds)
     voice_name = session_voice(voice)
+    through = session_hear_through(hear_through)
     # --input/--output, else the choice saved by `devices --save`, else the defaults.
     input_device, output_device, latency = device_choice(input_device, output_device)
     with Store.open() as store:
@@ -307,7 +317,9 @@ def run(
         player = PromptVoicePlayer(renderer, audio)
         # With one microphone, each partner's answer by voice is their voice's first lesson.
         voices = session_voices(audio.channels, warn)
-        logging, origin_sample = _ask_consent(audio, player, names, detector, hearing, keys, voices)
+        logging, origin_sample = _ask_consent(
+            audio, player, names, detector, hearing, keys, voices, through
+        )
         if voices is not None:
             voices.start_session(origin_sample)
         understanding = hearing() if hearing is not None else None
@@ -330,7 +342,7 @@ def run(
                 understands_speech=understanding is not None,
                 first_speaker=first_speaker_for(earlier),
             )
-            listener = Listener(audio.channels, detector, understanding, voices)
+            listener = Listener(audio.channels, detector, understanding, voices, through)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None
             try:
@@ -349,6 +361,7 @@ def run(
         stats = audio.stats()
     print_review(log.events, session_id, "text")
     click.echo(format_stats(stats), err=True)
+    click.echo(listener.echo.summary(), err=True)
 
 
 def _ask_consent(
@@ -359,6 +372,7 @@ def _ask_consent(
     hearing: Callable[[], Any] | None,
     keys: Any,
     voices: Any = None,
+    hear_through: bool = False,
 ) -> tuple[Any, int]:
     """Ask both partners whether the session may keep words; returns (logging, origin).
 
@@ -374,6 +388,7 @@ def _ask_consent(
         detector,
         understanding=hearing() if hearing is not None else None,
         voices=voices,
+        hear_through=hear_through,
     )
     answer_by = "say yes or no, or" if hearing is not None else ""
     click.echo(

@@ -33,6 +33,7 @@ def describe(exercise: Exercise) -> list[str]:
     handover = ", ".join(f'"{p}"' for p in exercise.handover_phrases) or "the button only"
     lines.append(f"Hand-over: {handover}; a break lasts {format_duration(exercise.break_s)}")
     lines.append(f"Sounds: {_describe_sounds(exercise)}")
+    lines.append(f"Talked over (with --hear-through): {_describe_may_cut(exercise)}")
     number = 0
     sections = (
         ("Opening:", exercise.opening),
@@ -70,6 +71,13 @@ def _describe_sounds(exercise: Exercise) -> str:
         f"{labels[event]}"
         for event in SOUND_EVENTS
     )
+
+
+def _describe_may_cut(exercise: Exercise) -> str:
+    if not exercise.may_cut:
+        return "every prompt is said to the end"
+    purposes = ", ".join(purpose.replace("_", "-") for purpose in sorted(exercise.may_cut))
+    return f"its {purposes} prompts stop; the rest is said to the end"
 
 
 def _plural(count: int, word: str) -> str:

@@ -176,6 +176,10 @@ def says_question(text: str) -> bool:
     return fill_question(text, "\0") != text
 
 
+MAY_CUT = frozenset({"cue", "check_in", "overtime", "more_time", "repeat", "piece_end"})
+"""Prompts a partner may talk over and stop, unless an exercise says otherwise."""
+
+
 @dataclass(frozen=True)
 class Exercise:
     name: str
@@ -200,6 +204,10 @@ class Exercise:
     break_s: float = DEFAULT_BREAK_S
     """How long a time-out lasts when either partner asks for a break."""
     sounds: Sounds = field(default_factory=Sounds)
+    may_cut: frozenset[str] = MAY_CUT
+    """The purposes of the prompts the coach stops when a partner keeps talking over
+    them: its own short reminders. A step's lines (the safety lines among them), the
+    questions and what the way out says are always said to the end."""
     questions: tuple[str, ...] = ()
     """The question bank for ``{question}``; see ``pick_question``."""
     asked: tuple[str, ...] = ()

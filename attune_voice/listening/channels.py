@@ -123,16 +123,22 @@ class ChannelDetector:
         x = pcm.reshape(self.channels, -1)
         return np.stack([v.feed_subframes(x[c]) for c, v in enumerate(self._voicing)])
 
-    def evidence(self, pcm: Pcm, probability: Probabilities | None = None) -> tuple[Bools, Bools]:
+    def evidence(
+        self, pcm: Pcm, probability: Probabilities | None = None, cancelled: bool = False
+    ) -> tuple[Bools, Bools]:
         """Sound and voicing of each sub-frame of a (channels, samples) block, shaped
         (channels, sub-frames); advances the model (unless its ``probability`` is
-        given), the floors and the voicing, not the segmenters."""
+        given), the floors and the voicing, not the segmenters. ``cancelled``: the
+        block was heard through the echo canceller, which muffles a voice."""
         if probability is None:
             probability = self.probabilities(pcm)
         config = self._config
-        voiced = hysteresis(
-            probability, config.speech_on_probability, config.speech_off_probability, self._voiced
+        on, off = (
+            (config.cancelled_on_probability, config.cancelled_off_probability)
+            if cancelled
+            else (config.speech_on_probability, config.speech_off_probability)
         )
+        voiced = hysteresis(probability, on, off, self._voiced)
         if voiced.shape[1]:
             self._voiced = voiced[:, -1].copy()
         levels = self._levels.levels(pcm)
@@ -151,10 +157,11 @@ class ChannelDetector:
             voiced &= sound
         return sound, voiced
 
-    def feed(self, pcm: Pcm) -> tuple[list[Onset], list[Segment]]:
-        """Process a (channels, samples) block whose length is a multiple of 10 ms."""
+    def feed(self, pcm: Pcm, cancelled: bool = False) -> tuple[list[Onset], list[Segment]]:
+        """Process a (channels, samples) block whose length is a multiple of 10 ms
+        (``cancelled``: heard through the echo canceller; live only)."""
         if not self._batch:
-            return self._run(pcm, None)
+            return self._run(pcm, None, cancelled)
         self._gathered.append(pcm.reshape(self.channels, -1))
         self._gathered_samples += self._gathered[-1].shape[1]
         if self._gathered_samples < _BATCH_S * SUBFRAME_SAMPLES * 100:
@@ -178,11 +185,11 @@ class ChannelDetector:
         return onsets, segments
 
     def _run(
-        self, pcm: Pcm, probability: Probabilities | None
+        self, pcm: Pcm, probability: Probabilities | None, cancelled: bool = False
     ) -> tuple[list[Onset], list[Segment]]:
         onsets: list[Onset] = []
         segments: list[Segment] = []
-        sound, voiced = self.evidence(pcm, probability)
+        sound, voiced = self.evidence(pcm, probability, cancelled)
         count = sound.shape[1]
         for channel in range(self.channels):
             found = self._segmenters[channel].run(self._index, sound[channel], voiced[channel])

@@ -1,13 +1,15 @@
-"""Frames to engine inputs: the speech detector, the recogniser and the gate around prompts."""
+"""Frames to engine inputs: the speech detector, the recogniser, and the prompts' echo."""
 
 from __future__ import annotations
 
 import enum
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from attune_voice.audio.echo_canceller import EchoCanceller
 from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
@@ -32,6 +34,19 @@ is said (the target is 0.3 s). Longer than the pause at a comma in quick speech,
 the words of a speech segment are known by the time the segment closes."""
 REFINE_WINDOW_S = 0.15
 """Word times move a speech segment's edge only when they are this close to it."""
+RESIDUAL_MARGIN_DB = 6.0
+"""The echo left after cancelling may stand this far above the room's noise floor; any
+louder (the canceller not converged, a Bluetooth speaker, a second clock drifting) and
+the microphone closes, as it did before there was a canceller."""
+RESIDUAL_RELEASE_S = 1.0
+RESIDUAL_RELEASE_DB = 3.0
+"""Once closed for echo, the microphone opens again only after the echo left has stood
+this much inside the margin for this long: a canceller that cannot find the echo dips
+in and out of the margin (with a reference 1.2 s off, opening after 0.5 s within it
+let 3 stretches of echo through in 20 s of prompts)."""
+_HELD_S = 0.3
+"""Over a prompt, audio this far back from the speech detector's onset (its window and
+confirmation) goes to the recogniser with it."""
 _LEVEL_HISTORY_S = 30.0
 _WORD_HISTORY = 200
 
@@ -194,8 +209,52 @@ class Understanding:
         return inputs
 
 
+@dataclass
+class EchoFigures:
+    """How the prompts' echo was dealt with, for the closing figures."""
+
+    prompt_frames: int = 0
+    """Frames that carried a prompt or its echo."""
+    cancelled_frames: int = 0
+    """Of those, frames heard through the echo canceller."""
+    gated_frames: int = 0
+    """Of those, frames the microphone was closed for."""
+    fallbacks: int = 0
+    """Prompts during which the echo left was too loud and the microphone closed."""
+
+    @property
+    def prompt_s(self) -> float:
+        return self.prompt_frames * FRAME_SAMPLES / SAMPLE_RATE_HZ
+
+    @property
+    def gated_s(self) -> float:
+        return self.gated_frames * FRAME_SAMPLES / SAMPLE_RATE_HZ
+
+    def summary(self) -> str:
+        """One line for the closing figures."""
+        if not self.prompt_frames:
+            return "prompts' echo: no prompt was heard"
+        heard = 100.0 * self.cancelled_frames / self.prompt_frames
+        return (
+            f"prompts' echo: heard through {heard:.0f}% of {self.prompt_s:.0f} s of prompts; "
+            f"microphone closed for echo {self.fallbacks} times ({self.gated_s:.1f} s)"
+        )
+
+
 class Listener:
-    """Gates the microphone around prompts and turns frames into engine inputs.
+    """Hears the partners through the prompts' echo and turns frames into engine inputs.
+
+    By default the microphone is closed (gated) while a prompt plays and for
+    ``gate_tail_s`` after it: nothing said over the coach is heard. With
+    ``hear_through`` (opt-in: ``--hear-through``, ``ATTUNE_HEAR_THROUGH=1`` or
+    ``hear_through = true`` in config.toml) and where the audio adapter gives what was
+    played (``Frame.played``), an echo canceller
+    takes the prompts' echo out of the microphone and, while a prompt or its echo is in
+    the microphone, the detector and the recogniser hear the cancelled signal, so speech
+    over a prompt is heard. When the echo left stands more than ``RESIDUAL_MARGIN_DB``
+    above the room's noise, the microphone is closed (gated) as before until it has
+    been quiet for ``RESIDUAL_RELEASE_S``, and counted (``echo.fallbacks``). Without a
+    reference, it is always gated.
 
     With one microphone and ``voices``, each segment is split where the voice changes
     and each part carries the voice it sounds like (``listening/enrolment.py``); once
@@ -209,11 +268,24 @@ class Listener:
         config: DetectorConfig | None = None,
         understanding: Understanding | None = None,
         voices: VoiceEnrolment | None = None,
+        hear_through: bool = False,
     ) -> None:
         self._config = config or DetectorConfig()
+        self.hear_through = hear_through
+        """Listen through the echo canceller while a prompt plays (barge-in); off, the
+        microphone is gated around every prompt and ``Frame.played`` is not used."""
         self._detector = ChannelDetector(self._config, channels)
         self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
+        self._channels = channels
+        self._canceller: EchoCanceller | None = None
+        self._fallback = False
+        """The echo left was too loud: closed until it is quiet again, or the prompts end."""
+        self._quiet_frames = 0
+        self.echo = EchoFigures()
+        self._speaking = 0
+        """Speech onsets not yet ended by their segment."""
+        self._held: deque[Frame] = deque(maxlen=round(_HELD_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
         self.understanding = understanding
         if understanding is not None:
             understanding.attach(channels)
@@ -237,23 +309,108 @@ class Listener:
             self.voices.hear(frame)
         if frame.playing:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
-        if frame.playing or frame.t < self._gate_until_t:
+        cancelled = self._cancel(frame)
+        echo = frame.playing or frame.t < self._gate_until_t
+        through = False
+        if echo:
+            self.echo.prompt_frames += 1
+            if cancelled is not None and self._echo_cancelled():
+                self.echo.cancelled_frames += 1
+                frame = Frame(cancelled, frame.start_sample, frame.playing, frame.keys)
+                echo, through = False, True
+        else:
+            self._fallback = False
+        if echo:
             # The prompt and its echo are in the microphone: nothing here is a partner.
+            self.echo.gated_frames += 1
             if self.understanding is not None:
                 heard = self.understanding.close(frame.t)
             closed = self._detector.skip(frame.pcm.shape[-1])
+            self._speaking = 0
             for s in closed:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         else:
+            onsets, segments = self._detector.feed(frame.pcm, through)
+            self._speaking = max(0, self._speaking + len(onsets) - len(segments))
             if self.understanding is not None:
-                heard = self.understanding.hear(frame)
-            onsets, segments = self._detector.feed(frame.pcm)
+                heard = self._understand(frame, through, bool(onsets), bool(segments))
             inputs.extend(SpeechOnset(o.t, self._partners[o.channel]) for o in onsets)
             for s in segments:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
+
+    def _understand(
+        self, frame: Frame, through: bool, onset: bool, ended: bool
+    ) -> list[EngineInput]:
+        """The recogniser's inputs from an open-microphone frame.
+
+        Over a prompt the recogniser hears only what the speech detector found, from a
+        little before its onset to its end: the echo left, muffled as it is, reads to
+        vosk as words ("I'm", "that's") that ran into a command said after them and
+        made it no command (2 of 24 heard, against 14 of 24 this way: six voices, two
+        rooms at -14 and -10 dB of echo).
+        """
+        understanding = self.understanding
+        assert understanding is not None
+        if not through:
+            self._held.clear()
+            return understanding.hear(frame)
+        self._held.append(frame)
+        if not self._speaking and not ended:
+            return understanding.close(frame.t)
+        heard: list[EngineInput] = []
+        if onset:
+            for held in self._held:
+                heard += understanding.hear(held)
+        else:
+            heard += understanding.hear(frame)
+        self._held.clear()
+        if ended and not self._speaking:
+            heard += understanding.close(frame.end_t)
+        return heard
+
+    def _cancel(self, frame: Frame) -> Pcm | None:
+        """The frame with the prompts' echo taken out, or None without a reference or
+        when hearing through prompts is off."""
+        if not self.hear_through or frame.played is None:
+            return None
+        if self._canceller is None:
+            self._canceller = EchoCanceller(self._channels)
+        # Every frame goes through, so the canceller stays aligned and its filter ready.
+        return self._canceller.process(frame.pcm, frame.played)
+
+    def _echo_cancelled(self) -> bool:
+        """Is the echo left quiet enough to listen through (the fallback's decision)?"""
+        canceller = self._canceller
+        assert canceller is not None
+        if canceller.converged and not self._fallback and canceller.excess_db() is None:
+            # A prompt after a long quiet: closed while the echo left is judged afresh.
+            return False
+        loud = self._echo_left_loud(0.0 if not self._fallback else RESIDUAL_RELEASE_DB)
+        if not self._fallback:
+            # A partner talking over the prompt raises the output as echo would: while
+            # the detector hears them the gate stays open (live, closing then lost the
+            # second sentence of a partner who talked through a 6.6 s prompt).
+            if loud and not self._speaking:
+                self._fallback = True
+                self._quiet_frames = 0
+                self.echo.fallbacks += 1
+            return not self._fallback
+        self._quiet_frames = 0 if loud else self._quiet_frames + 1
+        if self._quiet_frames * FRAME_SAMPLES >= RESIDUAL_RELEASE_S * SAMPLE_RATE_HZ:
+            self._fallback = False
+        return not self._fallback
+
+    def _echo_left_loud(self, inside_db: float) -> bool:
+        canceller = self._canceller
+        assert canceller is not None
+        for channel in range(self._channels):
+            excess_db = canceller.excess_db(channel)
+            if excess_db is None or excess_db > RESIDUAL_MARGIN_DB - inside_db:
+                return True
+        return False
 
     def flush(self, t: float = 0.0) -> list[EngineInput]:
         """End of the audio: close open segments and finish the last utterance."""

@@ -36,6 +36,7 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.model import Exercise, Step, StepKind, cues_within
 from attune_voice.session.attribution import Attribution
+from attune_voice.session.barge_in import SpokenOverWatch
 from attune_voice.session.commands import (
     Action,
     CommandConfig,
@@ -109,12 +110,11 @@ class SessionEngine(PrepLoop, WayOut):
         FLOOR --yes/no/not_quite on a confirm floor--> (floor ends with that answer)
         any --Stop--> DONE
 
-    Every phase change goes through ``_enter``, which allows only the moves that
-    ``phases.MOVES`` lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's
-    clock stands still: on the way back its start moves on by the time that passed.
-    Speech segments are logged whenever they arrive, attributed by the floor (one
-    microphone) or by channel (a microphone per partner); speech while the session
-    stands still is an aside.
+    Every phase change goes through ``_enter``, which allows only the moves that ``phases.MOVES``
+    lists. While PAUSED, in a BREAK or CONFIRMING_STOP the floor's clock stands still: on the way
+    back its start moves on by the time that passed. Speech segments are logged whenever they
+    arrive, attributed by the floor (one microphone) or by channel (a microphone per partner);
+    speech while the session stands still is an aside.
     """
 
     def __init__(
@@ -158,6 +158,7 @@ class SessionEngine(PrepLoop, WayOut):
         self._handover_said = handover_said(exercise.handover_phrases, understands_speech)
         """``{handover}`` in every text: the hand-over this couple has."""
         self._question: ReadinessQuestion | None = None
+        self._over = SpokenOverWatch(exercise.may_cut, player, log)
         self._pieces: Pieces | None = None
         self.t = 0.0
         self._foresight = Foresight(
@@ -211,14 +212,13 @@ class SessionEngine(PrepLoop, WayOut):
     def upcoming_prompts(self, understands_speech: bool = False) -> list[str]:
         """The prompts the engine may say next, as they would be spoken, soonest first.
 
-        For the player to render ahead of time, so that saying one costs no rendering
-        when the moment comes. From where the session stands: the next step's prompt;
-        on a floor (or while its prompt plays), its cues, overtime reminder and check-in,
-        and what follows it; when the session stands still, what takes it back.
-        ``understands_speech`` says whether spoken words reach the engine (a speech
-        model): only then can a confirmation be answered yes or not quite, and a voice
-        command come, whose answers are then included too. A prediction that turns out
-        wrong costs nothing but its rendering: the prompt said instead is rendered then.
+        For the player to render ahead of time, so that saying one costs no rendering when the
+        moment comes. From where the session stands: the next step's prompt; on a floor (or while
+        its prompt plays), its cues, overtime reminder and check-in, and what follows it; when the
+        session stands still, what takes it back. ``understands_speech`` says whether spoken words
+        reach the engine (a speech model): only then can a confirmation be answered yes or not
+        quite, and a voice command come, whose answers are then included too. A prediction that
+        turns out wrong costs nothing but its rendering: the prompt said instead is rendered then.
         """
         now = Moment(
             phase=self.phase,
@@ -241,6 +241,7 @@ class SessionEngine(PrepLoop, WayOut):
         if isinstance(inp, Stop):
             self._stop(inp.t, inp.reason)
             return
+        self._busy_until_t = self._over.hear(inp, self._busy_until_t)
         if self.phase is Phase.ASKING:
             self._asking(inp)
             return
@@ -330,6 +331,7 @@ class SessionEngine(PrepLoop, WayOut):
         start_t = max(t, self._busy_until_t)
         duration_s = self._player.say(spoken, meaning)
         self._busy_until_t = start_t + duration_s
+        self._over.said(start_t, self._busy_until_t, meaning.purpose)
         self._log(Prompt(start_t, end_t=self._busy_until_t, text=spoken, purpose=meaning.purpose))
         if meaning.purpose in _REPEATABLE:
             self._last_prompt = (spoken, meaning)

@@ -1,5 +1,8 @@
 """The simulated room: two virtual partners, the prompts' echo and background noise.
 
+The echo path is a real one for the echo canceller to learn: the speaker's high-pass,
+a delay, and the room's reverberation.
+
 It is a duplex audio adapter like the device: the engine cannot tell them apart. Its
 own record of who really spoke when (``truth``) is for tests and benchmarks and is
 never handed to the engine.
@@ -14,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, STOP_FADE_S, Frame, Pcm
 from attune_voice.config import RoomConfig
 from attune_voice.events import PromptMeaning
 from attune_voice.simulated.partners import Behaviour, PartnerVoice, Plan
@@ -23,6 +26,11 @@ Float = npt.NDArray[np.float32]
 _NOISE_SECONDS = 7
 _HAND_OVERS = ("key", "handover")
 _REVERB_S = 0.18
+_SPEAKER_TAPS = 129
+_REFERENCE_LEAD_S = 0.04
+"""The reference is pre-aligned to lead its echo by this much, as the device's pairing
+by output time does: the canceller's own delay search fails at long delays."""
+"""Length of the speaker's high-pass (linear phase: it adds 4 ms to the echo's delay)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class _Playing:
     start: int
     pcm: Float
     kind: str
+    heard: list[_Playing] | None = None
+    """For a dry prompt: its echo and its monitor copy, cut with it when it stops."""
 
 
 def _db(gain_db: float) -> float:
@@ -66,6 +76,7 @@ class SimulatedRoom:
         self.channels = config.microphones
         self._config = config
         rng = np.random.default_rng(config.seed)
+        self._over_rng = np.random.default_rng([config.seed, 19])
         self._behaviour = Behaviour(rng, voices, SAMPLE_RATE_HZ)
         self._noise = self._make_noise(rng)
         self._echo_ir = self._room_response(rng)
@@ -85,6 +96,9 @@ class SimulatedRoom:
         self._sounds: list[_Playing] = []
         """Everything audible now or later: partners' lines, prompt echoes."""
         self._prompt_spans: list[tuple[int, int]] = []
+        self._dry: list[_Playing] = []
+        """The prompts as played, the echo canceller's reference (``Frame.played``)."""
+        self._echo_delay = int(config.echo_delay_ms * SAMPLE_RATE_HZ / 1000) + _SPEAKER_TAPS // 2
         self.monitor_prompts = False
         """Also mix a listener's version (dry prompts, no noise) into ``monitor``."""
         self.monitor: npt.NDArray[np.float32] | None = None
@@ -126,6 +140,13 @@ class SimulatedRoom:
         response = np.zeros(delay + length, dtype=np.float32)
         response[delay] = 1.0
         response[delay:] += ir
+        # A small speaker: a windowed-sinc high-pass, the far end of the echo path.
+        k = np.arange(_SPEAKER_TAPS) - _SPEAKER_TAPS // 2
+        cutoff = 2.0 * self._config.speaker_cutoff_hz / SAMPLE_RATE_HZ
+        low = np.sinc(cutoff * k) * np.hanning(_SPEAKER_TAPS)
+        high = -low / low.sum()
+        high[_SPEAKER_TAPS // 2] += 1.0
+        response = np.convolve(response, high.astype(np.float32)).astype(np.float32)
         return response * _db(self._config.echo_db)
 
     def _convolve(self, signal: Float, response: Float) -> Float:
@@ -140,10 +161,13 @@ class SimulatedRoom:
         start = max(self._sample, self._prompt_end)
         dry = pcm.astype(np.float32) / 32768.0
         self._prompt_end = start + len(dry)
-        self._prompt_spans.append((start, self._prompt_end))
-        self._sounds.append(_Playing("echo", start, self._convolve(dry, self._echo_ir), "echo"))
+        # The microphone hears the prompt until its echo has arrived.
+        self._prompt_spans.append((start, self._prompt_end + self._echo_delay))
+        heard = [_Playing("echo", start, self._convolve(dry, self._echo_ir), "echo")]
         if self.monitor_prompts:
-            self._sounds.append(_Playing("prompt", start, dry, "prompt"))
+            heard.append(_Playing("prompt", start, dry, "prompt"))
+        self._sounds.extend(heard)
+        self._dry.append(_Playing("prompt", start, dry, "prompt", heard))
         if meaning is None:
             # A chime: people let it ring out before they go on, so whatever either
             # partner was about to start during it waits until it has faded. What they
@@ -163,12 +187,58 @@ class SimulatedRoom:
         if meaning.purpose == "floor":
             # The floor is given anew: a hand-over someone still meant to make is moot.
             self._pending = [p for p in self._pending if p.kind not in _HAND_OVERS]
-        self._pending.extend(self._behaviour.react(meaning, self._prompt_end))
+        # The partners hear the prompt end when the microphone does, once the sound has
+        # come out of the speaker: they react from then, not from its last sample sent.
+        plans = self._behaviour.react(meaning, self._prompt_end + self._echo_delay)
+        self._pending.extend(self._talk_over(meaning, start, plans))
         self._pending.sort(key=lambda plan: plan.sample)
+
+    def _talk_over(self, meaning: PromptMeaning, start: int, plans: list[Plan]) -> list[Plan]:
+        """Sometimes the holder, checked in on, goes on over the coach's words; what
+        they meant to do after the prompt then waits until they have finished."""
+        partner = meaning.addressee
+        rng = self._over_rng
+        if meaning.purpose != "check_in" or partner is None:
+            return plans
+        if rng.random() >= self._config.talk_over_share:
+            return plans
+        lines = self._behaviour.voices[partner].lines["share"]
+        pcm = lines[int(rng.integers(len(lines)))]
+        sample = start + int(rng.uniform(0.4, 1.0) * SAMPLE_RATE_HZ)
+        over = Plan(partner, sample, "over", pcm)
+        after = sample + len(pcm) + int(rng.uniform(0.5, 1.0) * SAMPLE_RATE_HZ)
+        if not plans:
+            return [over]
+        shift = max(0, after - min(p.sample for p in plans))
+        return [over, *(replace(p, sample=p.sample + shift) for p in plans)]
 
     def _wrap_up(self, partner: str, from_sample: int) -> None:
         # Told the time is up, a partner finishes the sentence under way and says no more.
         self._pending = [p for p in self._pending if p.partner != partner or p.sample < from_sample]
+
+    def stop_prompts(self) -> float:
+        """Fade out the prompt playing and drop the rest (a partner talked over it)."""
+        cut = self._sample
+        if self._prompt_end <= cut:
+            return 0.0
+        dropped_s = (self._prompt_end - cut) / SAMPLE_RATE_HZ
+        fade = round(STOP_FADE_S * SAMPLE_RATE_HZ)
+        for sound in self._dry:
+            keep = max(0, min(len(sound.pcm), cut + fade - sound.start))
+            if keep == len(sound.pcm):
+                continue
+            dry = sound.pcm[:keep].copy()
+            faded = min(keep, max(0, keep - (cut - sound.start)))
+            if faded:
+                dry[keep - faded :] *= np.linspace(1.0, 0.0, faded, dtype=np.float32)
+            sound.pcm = dry
+            # The echo of what was played still rings; the echo of the rest never comes.
+            for copy in sound.heard or []:
+                copy.pcm = self._convolve(dry, self._echo_ir) if copy.kind == "echo" else dry
+        self._prompt_end = min(self._prompt_end, cut + fade)
+        end = self._prompt_end + self._echo_delay
+        self._prompt_spans = [(a, min(b, end)) for a, b in self._prompt_spans if a < end]
+        return dropped_s
 
     def queued_s(self) -> float:
         return max(0, self._prompt_end - self._sample) / SAMPLE_RATE_HZ
@@ -195,13 +265,31 @@ class SimulatedRoom:
             self._mix_sounds(mix, start, end)
         self._prompt_spans = [span for span in self._prompt_spans if span[1] > start]
         playing = any(a < end for a, _ in self._prompt_spans)
+        lead = round(_REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
+        shift = max(0, self._echo_delay - lead)
+        played = self._played(start - shift, end - shift)
         self._sample = end
         mix *= 32768.0
         # np.clip's own checks cost more than the clipping of 640 samples.
         np.maximum(mix, -32768.0, out=mix)
         np.minimum(mix, 32767.0, out=mix)
         pcm = mix.astype(np.int16)
-        return Frame(pcm=pcm, start_sample=start, playing=playing, keys=keys)
+        return Frame(pcm=pcm, start_sample=start, playing=playing, keys=keys, played=played)
+
+    def _played(self, start: int, end: int) -> Pcm:
+        """What the speaker played in [start, end): the adapter's reference, exact here."""
+        out = np.zeros(end - start, dtype=np.float32)
+        still: list[_Playing] = []
+        for sound in self._dry:
+            a = max(start, sound.start)
+            b = min(end, sound.start + len(sound.pcm))
+            if a < b:
+                out[a - start : b - start] += sound.pcm[a - sound.start : b - sound.start]
+            if sound.start + len(sound.pcm) > end:
+                still.append(sound)
+        self._dry = still
+        played: Pcm = np.clip(out * 32768.0, -32768, 32767).astype(np.int16)
+        return played
 
     def _mix_sounds(self, mix: npt.NDArray[np.float32], start: int, end: int) -> None:
         """Add the partners' lines and the prompts' echo that sound in [start, end)."""
@@ -225,6 +313,12 @@ class SimulatedRoom:
         if self.monitor_prompts:
             # What a person in the room hears: both voices and the prompts, full level.
             self.monitor = np.clip((sources[0] + sources[1] + prompt) * 32768.0, -32768, 32767)
+
+    def speak_at(self, partner: str, pcm: Pcm, sample: int, kind: str = "over") -> None:
+        """Have ``partner`` say ``pcm`` from ``sample`` on, whatever the coach is doing
+        (a benchmark's or a test's line, logged in ``truth`` like any other)."""
+        self._pending.append(Plan(partner, max(sample, self._sample), kind, pcm))
+        self._pending.sort(key=lambda plan: plan.sample)
 
     def _start_due(self, end: int) -> tuple[str, ...]:
         keys: list[str] = []

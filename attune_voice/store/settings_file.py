@@ -1,5 +1,6 @@
 """The couple's own settings file, config.toml: which microphone and speakers to use,
-how much sound they buffer, and the coach's voice.
+how much sound they buffer, whether to hear the couple through the prompts, and the
+coach's voice.
 
 It lives in ``$ATTUNE_HOME/config.toml`` when ``ATTUNE_HOME`` is set, else in
 ``$XDG_CONFIG_HOME/attune-voice/config.toml`` (``~/.config/attune-voice/config.toml``).
@@ -10,6 +11,7 @@ worth one clear line rather than something to keep::
     input = "USB Speakerphone"
     output = "USB Speakerphone"
     latency = "0.1"
+    hear_through = true
 
     [voice]
     name = "heart"
@@ -34,7 +36,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 FILE_NAME = "config.toml"
-_KEYS = {"audio": ("input", "output", "latency"), "voice": ("name",)}
+_KEYS = {"audio": ("input", "output", "latency", "hear_through"), "voice": ("name",)}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Settings:
     output_device: str | None = None
     latency: str | None = None
     """The sound buffer, as ``attune_voice.audio.latency.parse_latency`` reads it."""
+    hear_through: bool | None = None
+    """Hear the couple through the prompts (echo cancellation and barge-in) rather than
+    close the microphone while the coach speaks; off unless set."""
     voice: str | None = None
     """The coach's voice by name (``attune-voice voices``); checked when it is used, as
     whether it is installed can change after it was saved."""
@@ -79,6 +84,7 @@ def load_settings(path: Path | None = None) -> Settings:
         input_device=_device(audio, "input", path),
         output_device=_device(audio, "output", path),
         latency=_latency(audio, path),
+        hear_through=_hear_through(audio, path),
         voice=_voice(_section(data, path, "voice"), path),
     )
 
@@ -106,6 +112,17 @@ def _voice(section: dict[str, Any], path: Path) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise UsageError(f'{path}: voice.name must be a voice\'s name, like name = "heart"')
     return value.strip()
+
+
+def _hear_through(audio: dict[str, Any], path: Path) -> bool | None:
+    value = audio.get("hear_through")
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise UsageError(
+            f"{path}: audio.hear_through must be true or false, like hear_through = true"
+        )
+    return value
 
 
 def _device(audio: dict[str, Any], key: str, path: Path) -> str | None:
@@ -155,6 +172,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
         )
         if value is not None
     ]
+    if settings.hear_through is not None:
+        audio.append(f"hear_through = {'true' if settings.hear_through else 'false'}")
     if audio or settings.voice is None:
         lines += ["", "[audio]", *audio]
     if settings.voice is not None:

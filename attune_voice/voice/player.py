@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from attune_voice.audio.frames import DuplexAudio, Pcm
+from attune_voice.audio.frames import DuplexAudio, Pcm, StoppablePrompts
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.events import PromptMeaning
 
@@ -76,3 +76,10 @@ class PromptVoicePlayer:
             self.said_prepared += 1
         self._audio.play(pcm, meaning)
         return len(pcm) / SAMPLE_RATE_HZ
+
+    def stop(self) -> bool:
+        """Stop the prompt playing and anything queued after it (a partner talked over
+        it); False when the audio cannot stop prompts or nothing was playing."""
+        if not isinstance(self._audio, StoppablePrompts):
+            return False
+        return self._audio.stop_prompts() > 0.0

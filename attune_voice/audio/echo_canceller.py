@@ -1,0 +1,219 @@
+"""The prompts' echo taken out of the microphone (WebRTC AEC3, the sole pywebrtc_audio import)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
+
+CANCELLER_DELAY_S = 0.008
+"""AEC3 hands back each sample this much later than it came in (measured: 128 samples)."""
+
+RESIDUAL_HISTORY_S = 3.0
+"""The residual echo is judged over this much recent prompt audio: long enough that a
+partner talking over one prompt does not read as echo, short enough to follow a change."""
+
+RESIDUAL_PERCENTILE = 25.0
+"""The echo left is a low percentile of the output's level in the frames where the
+prompt is loudest: a partner's voice only adds to the output, the echo left is there
+when they pause; frames where the prompt itself pauses say nothing of it."""
+
+NOISE_PERCENTILE = 10.0
+"""The room's noise is a low percentile of the output's level while nothing plays."""
+
+REFERENCE_NOW_S = 0.06
+"""How much of what was played counts as "now" for the frames where the prompt is
+loudest: its echo comes 40 ms after the pre-aligned reference, and lingers."""
+
+REFERENCE_SMOOTH_S = 0.2
+"""The reference level is taken over this much of what was played: the echo of a
+sample lasts as long as the room rings, so a pause in a prompt still echoes."""
+
+REFERENCE_QUIET_DBFS = -50.0
+"""Played audio quieter than this says nothing about the echo path."""
+
+RESIDUAL_KNOWN_S = 4.0
+"""Prompt audio needed before the residual is known; until then it is taken as loud.
+AEC3 starts by holding down everything while a prompt plays, whatever the reference
+(with a reference 1.2 s off, the output stood at the noise for 3 s, then let the echo
+through): a quiet output in the first seconds says nothing of the echo path."""
+
+RECHECK_AFTER_S = 2.0
+RECHECK_S = 0.4
+"""After this long with nothing played, the echo left is judged afresh, from this much
+of the new prompt (until then ``excess_db`` is None, and the microphone closed): live,
+the first 0.3 s of a prompt after a 10 s floor came through as speech."""
+
+AFTER_CHIME_S = 1.5
+"""A chime, and this long after it, the echo left is taken as unknown (the microphone
+closed): AEC3 learns a chime's few steady tones, not a voice's, and the prompt after a
+chime leaked 0.2-0.6 s of echo that read as speech (and once stopped the prompt)."""
+
+TONAL_FLATNESS = 3e-5
+TONAL_BLOCKS = 3
+"""Played audio is a chime where this many blocks in a row have a spectral flatness
+(Hann-windowed 20 ms) below ``TONAL_FLATNESS``: the chimes measured at most 7e-6,
+espeak-ng prompts at least 2e-4."""
+
+NOISE_LEAST_DBFS = -70.0
+"""The room's noise is taken as no quieter than this: a digital room (a null sink, a
+loopback) is silent, and echo left this far down is too quiet to be taken for speech."""
+
+NOISE_KNOWN_S = 1.0
+"""Audio heard while nothing played needed before the room's noise is known."""
+
+NOISE_HISTORY_S = 10.0
+"""The room's noise at the canceller's output is a low percentile of its level over
+this much audio heard while nothing was played."""
+
+SILENT_DBFS = -120.0
+
+
+def _dbfs(power: float) -> float:
+    return 10.0 * float(np.log10(max(power, 1e-12))) - 10.0 * float(np.log10(32768.0**2))
+
+
+def _tonal(block: npt.NDArray[np.float32]) -> bool:
+    """Is a block of played audio a few steady tones, by its spectral flatness?"""
+    power = np.abs(np.fft.rfft(block * np.hanning(block.shape[0]))) ** 2 + 1e-12
+    flatness = float(np.exp(np.mean(np.log(power))) / np.mean(power))
+    return flatness < TONAL_FLATNESS
+
+
+class EchoCanceller:
+    """Takes the prompts' echo out of each microphone channel, with what was played.
+
+    ``played`` must reach the canceller no later than its echo reaches the microphone,
+    and no more than a few hundred milliseconds before: AEC3's own delay search fails
+    at 600 ms (measured), so the audio adapter pre-aligns it with the echo's known delay.
+    One AEC3 instance per channel; not thread-safe, so it runs on the loop's thread.
+
+    It also says how loud the echo it leaves is (``residual_dbfs``): a low percentile
+    of the output's level, in the frames where the prompt was loudest, over the last
+    ``RESIDUAL_HISTORY_S`` of prompt audio; and the room's noise (``noise_dbfs``), the
+    same at the output while nothing was played. The listener closes the microphone as
+    before whenever the one stands too far above the other (``excess_db``). Tried and
+    left: output against reference per frame (once converged the output is the room's
+    noise, and that ratio rises and falls with the prompt's own level, reading as echo
+    left in every loud syllable), and the detector's noise floor (learnt from the echo
+    itself when a session opens with a prompt, it let the echo through).
+    """
+
+    def __init__(self, channels: int) -> None:
+        from pywebrtc_audio import EchoCanceller as Aec3
+
+        self.channels = channels
+        self._aec: list[Any] = [Aec3(SAMPLE_RATE_HZ, 1, 0) for _ in range(channels)]
+        smooth = max(1, round(REFERENCE_SMOOTH_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
+        self._reference_power: deque[float] = deque(maxlen=smooth)
+        self._now = max(1, round(REFERENCE_NOW_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
+        self._reference_now: deque[float] = deque(
+            maxlen=round(RESIDUAL_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        )
+        """The level of the last ``REFERENCE_NOW_S`` played, for each frame of ``_levels``."""
+        history = round(RESIDUAL_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._levels: list[deque[float]] = [deque(maxlen=history) for _ in range(channels)]
+        self._known = round(RESIDUAL_KNOWN_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._noise_known = round(NOISE_KNOWN_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._loud_frames = 0
+        """Frames processed while something was played, since the last reset."""
+        self._quiet_run = 0
+        """Frames in a row with nothing played."""
+        self._recheck = round(RECHECK_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._recheck_after = round(RECHECK_AFTER_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._fresh = 0
+        """Frames played since the last long quiet."""
+        self._after_chime = round(AFTER_CHIME_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._since_chime = self._after_chime
+        """Frames since the last one that played a chime's tones."""
+        self._tonal_run = 0
+        quiet = round(NOISE_HISTORY_S * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+        self._quiet: list[deque[float]] = [deque(maxlen=quiet) for _ in range(channels)]
+        self.reference_dbfs = SILENT_DBFS
+        """The played audio's level over the last ``REFERENCE_SMOOTH_S``."""
+        self.frames = 0
+        """Frames processed."""
+
+    def process(self, heard: Pcm, played: Pcm, speaking: bool = False) -> Pcm:
+        """The microphone block (channels, samples) with the echo of ``played`` (mono,
+        the same length) taken out, ``CANCELLER_DELAY_S`` late. ``speaking``: a partner
+        is heard now, so this block says nothing of the echo left (live, counting such
+        blocks closed the microphone between two sentences said over a prompt)."""
+        far = played.astype(np.float32) / 32768.0
+        out = np.empty_like(heard)
+        near = heard.astype(np.float32) / 32768.0
+        for c, aec in enumerate(self._aec):
+            cleaned = aec.process(near[c], far)
+            out[c] = np.clip(np.rint(cleaned * 32768.0), -32768, 32767).astype(np.int16)
+        self.frames += 1
+        power = float(np.mean(played.astype(np.float64) ** 2))
+        self._reference_power.append(power)
+        self.reference_dbfs = _dbfs(float(np.mean(self._reference_power)))
+        loud = self.reference_dbfs > REFERENCE_QUIET_DBFS
+        audible = power > 10.0 ** (REFERENCE_QUIET_DBFS / 10.0) * 32768.0**2
+        self._tonal_run = self._tonal_run + 1 if audible and _tonal(far) else 0
+        self._since_chime = 0 if self._tonal_run >= TONAL_BLOCKS else self._since_chime + 1
+        self._quiet_run = 0 if loud else self._quiet_run + 1
+        if self._quiet_run >= self._recheck_after:
+            self._fresh = 0
+        if loud and speaking:
+            return out
+        if loud:
+            self._fresh += 1
+            self._loud_frames += 1
+            recent = list(self._reference_power)[-self._now :]
+            self._reference_now.append(_dbfs(float(np.mean(recent))))
+        for c in range(self.channels):
+            level = _dbfs(float(np.mean(out[c].astype(np.float64) ** 2)))
+            (self._levels if loud else self._quiet)[c].append(level)
+        return out
+
+    def residual_dbfs(self, channel: int = 0) -> float | None:
+        """How loud the echo left in ``channel`` is now; None until enough prompt audio
+        has been heard to tell (the canceller may not have converged)."""
+        levels = self._levels[channel]
+        if self._loud_frames < self._known or self._fresh < self._recheck:
+            return None
+        if self._since_chime < self._after_chime:
+            return None
+        out = np.fromiter(levels, dtype=np.float64)
+        played = np.fromiter(self._reference_now, dtype=np.float64)
+        loudest = out[played >= np.median(played)]
+        return float(np.percentile(loudest, RESIDUAL_PERCENTILE))
+
+    @property
+    def converged(self) -> bool:
+        """Enough prompt audio has been heard for the echo path to be learnt."""
+        return self._loud_frames >= self._known
+
+    def noise_dbfs(self, channel: int = 0) -> float | None:
+        """The room's noise at the output, heard while nothing was played; None before."""
+        quiet = self._quiet[channel]
+        if len(quiet) < self._noise_known:
+            return None
+        noise = float(np.percentile(np.fromiter(quiet, dtype=np.float64), NOISE_PERCENTILE))
+        return max(noise, NOISE_LEAST_DBFS)
+
+    def excess_db(self, channel: int = 0) -> float | None:
+        """How far the echo left stands above the room's noise; None while either is
+        not known yet (the canceller may not have converged: take it as too loud)."""
+        residual, noise = self.residual_dbfs(channel), self.noise_dbfs(channel)
+        return None if residual is None or noise is None else residual - noise
+
+    def reset(self) -> None:
+        """The stream was reopened: the echo path is to be learnt again."""
+        for aec in self._aec:
+            aec.reset()
+        for levels in self._levels:
+            levels.clear()
+        self._reference_now.clear()
+        self._loud_frames = 0
+        self._reference_power.clear()
+        self.reference_dbfs = SILENT_DBFS
+
+
+__all__ = ["CANCELLER_DELAY_S", "EchoCanceller"]
