@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,9 +32,39 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["ATTUNE_HOME"] = str(own)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+WORKER_GROUPS = {
+    "test_library.py": "a",
+    "test_crash.py": "a",
+    "test_privacy.py": "a",
+    "test_speaker_encoder.py": "a",
+    "test_cli_words.py": "a",
+    "test_asr.py": "b",
+    "test_session.py": "b",
+    "test_cli.py": "b",
+    "test_prep_loop.py": "b",
+    "test_cli_input.py": "b",
+}
+"""The slowest files, split between the two parallel workers by their measured time
+(test_asr.py builds the test speech model that the b group's spoken sessions use);
+every other file goes by a hash of its name, so adding one moves no other."""
+
+
+def _worker_group(file_name: str) -> str:
+    return WORKER_GROUPS.get(file_name) or "ab"[zlib.crc32(file_name.encode()) % 2]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``pulse`` need the private PulseAudio null sink that scripts/test
-    starts (and says so with ATTUNE_TEST_PULSE=1); anywhere else they are skipped."""
+    starts (and says so with ATTUNE_TEST_PULSE=1); anywhere else they are skipped.
+
+    In parallel, each file joins one of two fixed groups, and a group runs whole, in
+    order, on one worker: espeak-ng renders a text a little differently after what its
+    process rendered before, so a worker that took files in whatever order it was
+    handed them could give a test other audio from one run to the next."""
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            group = _worker_group(item.path.name)
+            item.add_marker(pytest.mark.xdist_group(group))
     if os.environ.get("ATTUNE_TEST_PULSE") == "1":
         return
     skip = pytest.mark.skip(
