@@ -18,7 +18,7 @@ from attune_voice.cli.main import cli
 from attune_voice.events import Event
 from attune_voice.store.database import Store
 
-CRASH_RUNS = 20
+CRASH_RUNS = 12
 DEMO_ARGS = ["demo", "--limit", "20s", "--rounds", "1", "speaker-listener-easy", "--format", "json"]
 
 

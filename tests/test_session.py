@@ -230,7 +230,12 @@ def test_backchannels_and_interruptions_are_told_apart(renderer: SpeechRenderer)
     assert len(found) == len(interrupts)
     for seg, event in zip(interrupts, found, strict=True):
         assert event.partner == seg.partner
-        assert abs(event.t - seg.start_t) < 0.05
+        # The detector's start targets: a median error within 30 ms, and 150 ms at the
+        # 90th percentile. One interruption here has measured 95 ms late when espeak-ng
+        # had rendered other texts before in the same process (3-21 ms when it had not).
+        assert abs(event.t - seg.start_t) < 0.15, (seg, event)
+    errors_s = [abs(e.t - seg.start_t) for seg, e in zip(interrupts, found, strict=True)]
+    assert np.median(errors_s) < 0.03
 
 
 def test_one_microphone_attributes_speech_by_the_floor(renderer: SpeechRenderer) -> None:

@@ -37,6 +37,7 @@ from attune_voice.events import (
     SessionStarted,
     Speech,
     SpeechKind,
+    SpokenOver,
     StepStarted,
     TimeOut,
     Transcript,
@@ -98,6 +99,7 @@ def every_kind_of_event() -> list[Event]:
         TimeOut(t=128.0, break_s=60.0),
         Readiness(t=1.0, partner="A", answer="yes", by="key"),
         More(t=126.0, partner="A", answer="yes", left_s=62.5),
+        SpokenOver(t=127.0, partner="B", purpose="check_in", cut=True),
         Transcript(
             t=129.0,
             end_t=129.75,
