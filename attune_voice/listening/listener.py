@@ -213,14 +213,17 @@ class Understanding:
 class EchoFigures:
     """How the prompts' echo was dealt with, for the closing figures."""
 
-    prompt_frames: int = 0
-    """Frames that carried a prompt or its echo."""
     cancelled_frames: int = 0
-    """Of those, frames heard through the echo canceller."""
+    """Frames that carried a prompt or its echo and were heard through the canceller."""
     gated_frames: int = 0
-    """Of those, frames the microphone was closed for."""
+    """Frames that carried a prompt or its echo and the microphone was closed for."""
     fallbacks: int = 0
     """Prompts during which the echo left was too loud and the microphone closed."""
+
+    @property
+    def prompt_frames(self) -> int:
+        """Frames that carried a prompt or its echo: each was heard through or gated."""
+        return self.cancelled_frames + self.gated_frames
 
     @property
     def prompt_s(self) -> float:
@@ -313,7 +316,6 @@ class Listener:
         echo = frame.playing or frame.t < self._gate_until_t
         through = False
         if echo:
-            self.echo.prompt_frames += 1
             if cancelled is not None and self._echo_cancelled():
                 self.echo.cancelled_frames += 1
                 frame = Frame(cancelled, frame.start_sample, frame.playing, frame.keys)
