@@ -14,6 +14,7 @@ from attune_voice.exercises.folders import builtin_names
 from attune_voice.exercises.library import load_exercise
 from attune_voice.exercises.loader import check_exercise_text, load_exercise_file
 from attune_voice.exercises.model import (
+    MAY_CUT,
     PLACEHOLDERS,
     Exercise,
     Sounds,
@@ -536,6 +537,33 @@ BROKEN: list[tuple[str, bytes | str | None, int | None, str]] = [
         'the hand-over phrase "that is all I wanted to say" is long',
     ),
     (
+        "a step's own line named as one the coach may stop",
+        VALID.replace('limit = "2m"', 'stop_when_talked_over = ["cue", "say"]'),
+        3,
+        '"say" is not a prompt that may stop when talked over; the coach\'s reminders that '
+        'may stop are "check-in", "cue", "more-time", "overtime", "piece-end" or "repeat"; '
+        "a step's own lines are always said to the end",
+    ),
+    (
+        "a misspelt reminder the coach may stop",
+        VALID.replace('limit = "2m"', 'stop_when_talked_over = ["checkin"]'),
+        3,
+        '"checkin" is not a prompt that may stop when talked over; did you mean "check-in"?',
+    ),
+    (
+        "the reminders the coach may stop as one word",
+        VALID.replace('limit = "2m"', 'stop_when_talked_over = "cue"'),
+        3,
+        'stop_when_talked_over must be a list, not "cue"; write stop_when_talked_over = '
+        '["cue", "check-in"], or [] to say every prompt to the end',
+    ),
+    (
+        "a reminder the coach may stop, listed twice",
+        VALID.replace('limit = "2m"', 'stop_when_talked_over = ["cue", "Cue"]'),
+        3,
+        '"Cue" is listed twice; keep one',
+    ),
+    (
         "a floor prompt that is a speech",
         VALID.replace("you have the floor.", "you have the floor. " + "We talk and listen. " * 12),
         8,
@@ -829,6 +857,26 @@ def test_sounds_handover_and_break_are_read_from_the_script() -> None:
         exercise.sounds.chime_for("start")
 
 
+def test_a_script_narrows_the_reminders_a_partner_may_talk_over_and_stop() -> None:
+    only_cues, problems = check_exercise_text(
+        VALID.replace('limit = "2m"', 'stop_when_talked_over = ["cue", "Check_In"]'), "x"
+    )
+    assert problems == []
+    assert only_cues is not None and only_cues.may_cut == {"cue", "check_in"}
+    assert (
+        "Talked over (with --hear-through): its check-in, cue prompts stop; the rest is said"
+        " to the end"
+    ) in describe(only_cues)
+
+    said_whole, _ = check_exercise_text(
+        VALID.replace('limit = "2m"', "stop_when_talked_over = []"), "x"
+    )
+    assert said_whole is not None and said_whole.may_cut == frozenset()
+    assert "Talked over (with --hear-through): every prompt is said to the end" in describe(
+        said_whole
+    )
+
+
 def test_the_defaults_when_a_script_says_nothing() -> None:
     exercise, _ = check_exercise_text(VALID, "x")
 
@@ -837,6 +885,7 @@ def test_the_defaults_when_a_script_says_nothing() -> None:
     assert exercise.break_s == 1200.0
     assert exercise.sounds == Sounds("bell", "fall", "bowl", silent=False)
     assert exercise.questions == ()
+    assert exercise.may_cut == MAY_CUT
     no_spoken_handover, _ = check_exercise_text(VALID.replace('limit = "2m"', "handover = []"), "x")
     assert no_spoken_handover is not None and no_spoken_handover.handover_phrases == ()
 

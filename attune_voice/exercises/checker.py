@@ -10,6 +10,7 @@ from typing import Any
 
 from attune_voice.bounds import BREAK_S, FLOOR_LIMIT_S, MAX_ATTEMPTS, ROUNDS, Bound
 from attune_voice.durations import format_duration, parse_duration_s
+from attune_voice.exercises import talked_over
 from attune_voice.exercises.folders import SLUG
 from attune_voice.exercises.model import (
     CHIME_NAMES,
@@ -59,6 +60,7 @@ _TOP_KEYS = (
     "questions",
     "prompts",
     "sounds",
+    talked_over.KEY,
     *_BLOCKS,
 )
 _STEP_KEYS = ("kind", "text", "who", "limit", "cues", "piece")
@@ -601,6 +603,9 @@ class Checker:
         questions = self.question_bank(data.get("questions"))
         prompts = self.prompts(data.get("prompts"))
         sounds = self.sounds(data.get("sounds"))
+        may_cut = talked_over.stop_when_talked_over(
+            data.get(talked_over.KEY), lambda *problem: self.add((talked_over.KEY,), *problem)
+        )
         blocks = {block: self.block(block, data.get(block)) for block in _BLOCKS}
         self.question_use(blocks, data)
 
@@ -663,6 +668,7 @@ class Checker:
             handover_phrases=_BASE.handover_phrases if handover is None else handover,
             break_s=_BASE.break_s if break_s is None else break_s,
             sounds=sounds,
+            may_cut=_BASE.may_cut if may_cut is None else may_cut,
             questions=questions or (),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attune_voice.durations import format_duration
 from attune_voice.exercises.model import NO_SOUND, SOUND_EVENTS, Exercise, Step, StepKind
+from attune_voice.exercises.talked_over import said_name
 from attune_voice.exercises.timing import estimated_duration_s
 
 __all__ = ["describe"]
@@ -76,7 +77,7 @@ def _describe_sounds(exercise: Exercise) -> str:
 def _describe_may_cut(exercise: Exercise) -> str:
     if not exercise.may_cut:
         return "every prompt is said to the end"
-    purposes = ", ".join(purpose.replace("_", "-") for purpose in sorted(exercise.may_cut))
+    purposes = ", ".join(said_name(purpose) for purpose in sorted(exercise.may_cut))
     return f"its {purposes} prompts stop; the rest is said to the end"
 
 
