@@ -14,13 +14,14 @@ import pytest
 from cli_run import invoke, one_error_line
 
 from attune_voice.audio.chimes import chime, chime_names
+from attune_voice.cli.app import session_voice
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import VoiceError
 from attune_voice.events import Prompt
 from attune_voice.store.database import Store
 from attune_voice.store.settings_file import Settings, load_settings, save_settings
 from attune_voice.voice import neural
-from attune_voice.voice.coach import ESPEAK, NEURAL, CoachVoice, chosen_voice, resolve
+from attune_voice.voice.coach import ESPEAK, NEURAL, CoachVoice, resolve
 from attune_voice.voice.loudness import (
     PEAK_CEILING_DBFS,
     PROMPT_LOUDNESS_DBFS,
@@ -125,13 +126,15 @@ def test_a_damaged_neural_model_is_one_line(monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_voice_is_the_option_then_the_environment_then_the_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert chosen_voice(None, None) == ESPEAK
-    assert chosen_voice(None, "neural") == NEURAL
+    assert session_voice(None) == ESPEAK
+    save_settings(Settings(voice="neural"))
+    assert session_voice(None) == NEURAL
     monkeypatch.setenv("ATTUNE_VOICE", "espeak")
-    assert chosen_voice(None, "heart") == ESPEAK
-    assert chosen_voice("Heart", "espeak-ng") == NEURAL
+    assert session_voice(None) == ESPEAK
+    save_settings(Settings(voice=ESPEAK))
+    assert session_voice("Heart") == NEURAL
     with pytest.raises(VoiceError, match="no voice called 'robot'; the voices here are"):
-        chosen_voice("robot", None)
+        session_voice("robot")
 
 
 def test_voices_lists_marks_and_uses(home: Path) -> None:

@@ -237,28 +237,47 @@ hear_through_option = click.option(
 )
 
 
+T = TypeVar("T")
+
+
+def first_given(
+    option: T | None, env_name: str, from_env: Callable[[str], T], saved: T | None
+) -> T | None:
+    """A session setting as every one is chosen: the command line's option, else the
+    environment variable (read by ``from_env``), else config.toml's; None if none is set."""
+    if option is not None:
+        return option
+    value = os.environ.get(env_name, "").strip()
+    if value:
+        return from_env(value)
+    return saved
+
+
+def _on_off(value: str) -> bool:
+    if value not in ("1", "0"):
+        raise UsageError(f"ATTUNE_HEAR_THROUGH={value}: use 1 (on) or 0 (off)")
+    return value == "1"
+
+
 def session_hear_through(option: bool | None) -> bool:
     """Whether to hear through the prompts: --hear-through, else $ATTUNE_HEAR_THROUGH
     ("1" or "0"), else config.toml's ``audio.hear_through``, else off."""
     from attune_voice.store.settings_file import load_settings
 
-    if option:
-        return True
-    value = os.environ.get("ATTUNE_HEAR_THROUGH", "").strip()
-    if value in ("1", "0"):
-        return value == "1"
-    if value:
-        raise UsageError(f"ATTUNE_HEAR_THROUGH={value}: use 1 (on) or 0 (off)")
-    return bool(load_settings().hear_through)
+    # The flag has no "off" form: left out, it is not given.
+    saved = load_settings().hear_through
+    return bool(first_given(option or None, "ATTUNE_HEAR_THROUGH", _on_off, saved))
 
 
 def session_voice(option: str | None) -> str:
-    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's; checked, so a
-    name that cannot be used stops the command in one line before anything starts."""
+    """The coach's voice: --voice, else $ATTUNE_VOICE, else config.toml's, else espeak-ng;
+    checked, so a name that cannot be used stops the command in one line before anything
+    starts."""
     from attune_voice.store.settings_file import load_settings
-    from attune_voice.voice.coach import chosen_voice
+    from attune_voice.voice.coach import DEFAULT_VOICE, VOICE_ENV, resolve
 
-    return chosen_voice(option, load_settings().voice)
+    given = first_given(option, VOICE_ENV, str, load_settings().voice)
+    return DEFAULT_VOICE if given is None else resolve(given)
 
 
 @click.group(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -56,11 +55,7 @@ def known_voices() -> list[VoiceEntry]:
             )
         )
     for voice in sorted(found, key=lambda v: not v.bundled):
-        note = (
-            ""
-            if voice.bundled
-            else "needs a download, so it is not used: attune-voice stays offline"
-        )
+        note = "" if voice.bundled else _NEEDS_DOWNLOAD
         entries.append(VoiceEntry(voice.name, voice.description, voice.bundled, note))
     return entries
 
@@ -79,15 +74,6 @@ def resolve(name: str) -> str:
             return entry.name
     there = ", ".join(e.name for e in known_voices() if e.usable)
     raise VoiceError(f"no voice called {name!r}; the voices here are {there}")
-
-
-def chosen_voice(option: str | None, saved: str | None) -> str:
-    """The voice to speak with: ``--voice``, else ``$ATTUNE_VOICE``, else config.toml's,
-    else espeak-ng; checked, so a bad name stops the command before anything starts."""
-    for given in (option, os.environ.get(VOICE_ENV) or None, saved):
-        if given is not None:
-            return resolve(given)
-    return DEFAULT_VOICE
 
 
 class CoachVoice:
