@@ -190,11 +190,17 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=8)
+    parser.add_argument(
+        "--conversations", type=int, default=8, help="synthetic ones of each kind; 0: none"
+    )
     args = parser.parse_args(argv)
+    if args.conversations < 0:
+        parser.error("--conversations must be 0 or more")
     encoder = SpeakerEncoder()
     for line in real(encoder):
         print(line, flush=True)
+    if args.conversations == 0:
+        return
     with SpeechRenderer() as renderer:
         speech = Speech(renderer)
         for line in synthetic(speech, encoder, args.conversations):
