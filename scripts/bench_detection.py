@@ -15,6 +15,9 @@ every default, one stream on one thread):
 - ``attune-voice analyze`` of a 12-minute file, whole process, against single-thread
   streaming Silero (time and peak memory), and the live detector's work per second.
 
+Where the real recordings' frame errors lie, and the ceiling their labels allow:
+``scripts/bench_detection_errors.py``.
+
     .venv/bin/python scripts/bench_detection.py            # everything
     .venv/bin/python scripts/bench_detection.py --quick    # skip the speed runs
 """
