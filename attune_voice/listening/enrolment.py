@@ -53,7 +53,8 @@ length of each (the shorter one's), so neither partner's voice is known better, 
 nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimmed: when
 both become known, the pieces enrolled so far that lean to the other voice (the
 listener's reactions in the first floor, taken for the speaker's turn) leave that
-enrolment and are handed back once as late parts (``late_parts``).
+enrolment and are handed back once as late parts (``late_parts``), told against the
+voices learnt without them.
 
 **Before the session.** The consent question is asked by name before the session's
 clock starts; an answer by voice teaches the one asked (``session/consent_question.py``),
@@ -461,28 +462,28 @@ class VoiceEnrolment:
         # Pieces learnt before the other voice was known may be theirs (the listener's
         # mm-hm in the first floor): once both are known, those leaning the other way go,
         # and the first time, they are handed back as late parts of the other's voice.
-        late: list[tuple[_Piece, VoiceLabel]] = []
+        off: list[tuple[_Piece, int]] = []
+        """(piece, whose voice it leans to) of those leaving an enrolment."""
         for mine, partner in enumerate(PARTNERS):
             enrolled = self._enrolled[partner]
             sims = np.stack([p.embedding for p in enrolled]) @ prints.T
-            leaning = sims[:, 1 - mine] > sims[:, mine]
-            self._leaning.extend(
-                (p.start_t, p.end_t)
-                for p, off in zip(enrolled, leaning.tolist(), strict=True)
-                if off
-            )
-            if leaning.any():
-                self._enrolled[partner] = deque(
-                    p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
-                )
-                margins = sims[:, 1 - mine] - sims[:, mine]
-                late.extend(
-                    (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
-                    for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
-                    if off and piece.start_t >= 0.0  # not from before the session
-                )
+            leaning = (sims[:, 1 - mine] > sims[:, mine]).tolist()
+            marked = list(zip(enrolled, leaning, strict=True))
+            self._leaning.extend((p.start_t, p.end_t) for p, o in marked if o)
+            off += [(p, 1 - mine) for p, o in marked if o]
+            self._enrolled[partner] = deque(p for p, o in marked if not o)
         if not self._known:
             self._known = True
+            # Told against the voices without them: each was in the other's print, which
+            # it pulled towards itself (a quiet mm-hm then falls under the clear margin).
+            clean = self._averaged() if min(self.enrolled_s()) > 0 else prints
+            late = []
+            for piece, theirs in off:
+                margin = float(
+                    clean[theirs] @ piece.embedding - clean[1 - theirs] @ piece.embedding
+                )
+                if piece.start_t >= 0.0 and margin > 0:  # not from before the session
+                    late.append((piece, VoiceLabel(PARTNERS[theirs], margin)))
             self._late = _joined(sorted(late, key=lambda pl: pl[0].start_t))
             for partner in PARTNERS:
                 self._trim(partner)
