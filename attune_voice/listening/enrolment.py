@@ -53,7 +53,10 @@ length of each (the shorter one's), so neither partner's voice is known better, 
 nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimmed: when
 both become known, the pieces enrolled so far that lean to the other voice (the
 listener's reactions in the first floor, taken for the speaker's turn) leave that
-enrolment and are handed back once as late parts (``late_parts``).
+enrolment and are handed back once as late parts (``late_parts``). The speech they were
+in has been logged already, so each comes as heard over it (``VoiceLabel.over``): the
+engine logs it only when it is clearly the other voice, and never a second time as the
+holder's.
 
 **Before the session.** The consent question is asked by name before the session's
 clock starts; an answer by voice teaches the one asked (``session/consent_question.py``),
@@ -476,8 +479,9 @@ class VoiceEnrolment:
                     p for p, off in zip(enrolled, leaning.tolist(), strict=True) if not off
                 )
                 margins = sims[:, 1 - mine] - sims[:, mine]
+                # Over the holder's turn, logged already: it adds only when clear.
                 late.extend(
-                    (piece, VoiceLabel(PARTNERS[1 - mine], float(margin)))
+                    (piece, VoiceLabel(PARTNERS[1 - mine], float(margin), over=True))
                     for piece, off, margin in zip(enrolled, leaning, margins, strict=True)
                     if off and piece.start_t >= 0.0  # not from before the session
                 )
