@@ -7,7 +7,7 @@ the simulated room, whose own record of who spoke when is the truth.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from attune_voice.events import (
     dumps,
 )
 from attune_voice.exercises.library import load_exercise
-from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
+from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment, VoicePart
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.review.metrics import summarize
@@ -163,9 +163,24 @@ def test_the_listeners_pieces_in_the_holders_turn_are_not_enrolled(
     assert 1.5 < after[0] - before[0] < 3.5
 
 
-def test_the_listeners_mm_hm_before_their_voice_was_known_is_told_late(
-    encoder: SpeakerEncoder, renderer: SpeechRenderer
-) -> None:
+@dataclass
+class _FirstFloor:
+    """A's first floor with B's mm-hm in it, heard before B's voice was known."""
+
+    holders_part: VoicePart
+    """The segment as it reached the engine: one part, no voice."""
+    mm_hm: tuple[float, float]
+    """Where B's mm-hm was (the truth)."""
+    late_before_b: list[VoicePart]
+    late: list[VoicePart]
+    """What was handed back late once B had spoken alone, and then again."""
+    late_again: list[VoicePart]
+    heard_now: VoicePart
+    """The same mm-hm at the end of the same sentence, heard once both voices are known."""
+
+
+@pytest.fixture(scope="module")
+def first_floor(encoder: SpeakerEncoder, renderer: SpeechRenderer) -> _FirstFloor:
     voices = VoiceEnrolment(encoder)
     room = _Room(voices)
     _enrol(room, renderer, "A", lines=4)
@@ -175,21 +190,64 @@ def test_the_listeners_mm_hm_before_their_voice_was_known_is_told_late(
     start_t, end_t = room.add(0.3, sentence, 0.15, mm_hm, 0.3)
     mm_hm_t = start_t + 0.3 + (len(sentence) + 0.15 * SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
     [part] = voices.parts(start_t + 0.3, end_t - 0.3)
-    assert part.voice is None
     voices.learn(_turn("A", (part.start_t, part.end_t)))
-    assert voices.late_parts() == []
+    late_before_b = voices.late_parts()
     _enrol(room, renderer, "B", lines=4)
-    [late] = voices.late_parts()
+    late = voices.late_parts()
+    late_again = voices.late_parts()
+    start_t, end_t = room.add(0.3, sentence, 0.15, mm_hm, 0.3)
+    *_, heard_now = voices.parts(start_t + 0.3, end_t - 0.3)
+    return _FirstFloor(
+        part,
+        (mm_hm_t, mm_hm_t + len(mm_hm) / SAMPLE_RATE_HZ),
+        late_before_b,
+        late,
+        late_again,
+        heard_now,
+    )
+
+
+def test_the_listeners_mm_hm_before_their_voice_was_known_is_told_late(
+    first_floor: _FirstFloor,
+) -> None:
+    assert first_floor.holders_part.voice is None
+    assert first_floor.late_before_b == []
+    [late] = first_floor.late
     assert late.voice is not None and late.voice.partner == "B"
-    assert abs(late.start_t - mm_hm_t) < 0.05
-    assert abs(late.end_t - (mm_hm_t + len(mm_hm) / SAMPLE_RATE_HZ)) < 0.05
-    assert voices.late_parts() == []  # each is told once
+    assert late.voice.over  # the holder's turn, logged before, covers its time
+    assert abs(late.start_t - first_floor.mm_hm[0]) < 0.05
+    assert abs(late.end_t - first_floor.mm_hm[1]) < 0.05
+    assert first_floor.late_again == []  # each is told once
     # Told against A's voice without it (it was enrolled in A's turn): as clearly as
     # the same mm-hm heard now that both voices are known.
-    start_t, end_t = room.add(0.3, sentence, 0.15, mm_hm, 0.3)
-    *_, now = voices.parts(start_t + 0.3, end_t - 0.3)
-    assert now.voice is not None and now.voice.partner == "B"
-    assert late.voice.margin > max(TurnConfig().clear_voice_margin, 0.8 * now.voice.margin)
+    now = first_floor.heard_now.voice
+    assert now is not None and now.partner == "B"
+    assert late.voice.margin > max(TurnConfig().clear_voice_margin, 0.8 * now.margin)
+
+
+@pytest.mark.parametrize("clear", [True, False])
+def test_a_late_part_adds_to_the_log_only_when_clearly_the_listeners(
+    first_floor: _FirstFloor, clear: bool
+) -> None:
+    # The holder's turn was logged when the segment ended, over the mm-hm's time too;
+    # a late part is logged beside it only when its voice is clearly the listener's.
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SHARE, start_t=0.0, limit_s=90.0, cues_s=[], attempt=1)
+    part = first_floor.holders_part
+    [late] = first_floor.late
+    assert late.voice is not None
+    margin = TurnConfig().clear_voice_margin + (0.01 if clear else -0.01)
+    heard = [
+        SpeechSegment(part.start_t, part.end_t, None, part.voice),
+        SpeechSegment(late.start_t, late.end_t, None, replace(late.voice, margin=margin)),
+    ]
+    logged = [attribution.speech(seg, floor) for seg in heard if attribution.adds(seg, floor)]
+    holders = [s for s in logged if s.partner == "A"]
+    # The holder's speech is counted once: their logged turns never overlap.
+    assert [(s.t, s.end_t) for s in holders] == [(part.start_t, part.end_t)]
+    assert summarize(logged).partners_summary[0].talk_s == pytest.approx(part.end_t - part.start_t)
+    listeners = [(s.partner, s.speech_kind, s.attributed_by) for s in logged[1:]]
+    assert listeners == ([("B", SpeechKind.BACKCHANNEL, "voice")] if clear else [])
 
 
 @pytest.mark.parametrize("by", ["voice", "key"])

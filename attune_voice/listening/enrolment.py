@@ -54,7 +54,9 @@ nothing is labelled until both have ``enrol_min_s``. Until then nothing is trimm
 both become known, the pieces enrolled so far that lean to the other voice (the
 listener's reactions in the first floor, taken for the speaker's turn) leave that
 enrolment and are handed back once as late parts (``late_parts``), told against the
-voices learnt without them.
+voices learnt without them. The speech they were in has been logged already, so each
+comes as heard over it (``VoiceLabel.over``): the engine logs it only when it is clearly
+the other voice, and never a second time as the holder's.
 
 **Before the session.** The consent question is asked by name before the session's
 clock starts; an answer by voice teaches the one asked (``session/consent_question.py``),
@@ -483,7 +485,8 @@ class VoiceEnrolment:
                     clean[theirs] @ piece.embedding - clean[1 - theirs] @ piece.embedding
                 )
                 if piece.start_t >= 0.0 and margin > 0:  # not from before the session
-                    late.append((piece, VoiceLabel(PARTNERS[theirs], margin)))
+                    # Over the holder's turn, logged already: it adds only when clear.
+                    late.append((piece, VoiceLabel(PARTNERS[theirs], margin, over=True)))
             self._late = _joined(sorted(late, key=lambda pl: pl[0].start_t))
             for partner in PARTNERS:
                 self._trim(partner)

@@ -7,9 +7,11 @@ channel says who spoke. With one microphone the listener labels speech with the 
 sounds like (``listening/enrolment.py``); the label counts only when its margin is clear,
 and otherwise the speech stays with the floor holder, as it does with no label at all.
 Speech heard over the holder's voice comes as a part of its own beside the holder's, and
-is logged only when it is clearly the listener's. Words go to whoever the speech they
-were said in was told to by voice, when that speech has been logged and only one
-partner's voice fills their time; otherwise to the floor holder.
+is logged only when it is clearly the listener's; so are the late parts (the listener's
+speech told once both voices are known), which the holder's turn logged before covers.
+Words go to whoever the speech they were said in was told to by voice, when that speech
+has been logged and only one partner's voice fills their time; otherwise to the floor
+holder.
 """
 
 from __future__ import annotations
@@ -73,8 +75,9 @@ class Attribution:
 
     def adds(self, seg: SpeechSegment, floor: Floor | None) -> bool:
         """Whether the segment adds to the log: speech heard over the holder's voice
-        (``VoiceLabel.over``) does only when its voice is clear and not the holder's,
-        as the holder's own part already covers that time."""
+        (``VoiceLabel.over``: a late part too) does only when its voice is clear and not
+        the holder's, as the holder's own part already covers that time; unsure, it
+        would be counted for the holder twice."""
         if seg.voice is None or not seg.voice.over:
             return True
         told = self.told(seg)

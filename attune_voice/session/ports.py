@@ -35,8 +35,10 @@ class VoiceLabel:
     partner: str
     margin: float
     """Its cosine to this partner's voice print minus its cosine to the other's; for
-    speech heard ``over`` the other's, how far it departs from both voices heard alone
-    (``listening/enrolment.py``)."""
+    speech heard ``over`` the other's as it happened, how far it departs from both voices
+    heard alone (a late part, told once both voices are known, keeps the cosine margin;
+    ``listening/enrolment.py``). Either way the engine logs it only above the clear
+    margin."""
     over: bool = False
     """Heard over the floor holder's voice, which goes on: the holder's part covers the
     same time."""
