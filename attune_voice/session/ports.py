@@ -37,7 +37,7 @@ class VoiceLabel:
     """Its cosine to this partner's voice print minus its cosine to the other's; for
     speech heard ``over`` the other's as it happened, how far it departs from both voices
     heard alone (a late part, told once both voices are known, keeps the cosine margin;
-    ``listening/enrolment.py``). Either way the engine logs it only above the clear
+    ``listening/enrolment.py``). Speech heard ``over`` is logged only above the clear
     margin."""
     over: bool = False
     """Heard over the floor holder's voice, which goes on: the holder's part covers the
