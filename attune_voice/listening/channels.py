@@ -87,6 +87,7 @@ class ChannelDetector:
         self._config = config
         self.channels = channels
         model = SileroModel() if model is None else model
+        self.model = model
         self._voicing: list[SubframeVoicing] = (
             [SileroBatch(model) for _ in range(channels)]
             if batch
@@ -157,11 +158,14 @@ class ChannelDetector:
             voiced &= sound
         return sound, voiced
 
-    def feed(self, pcm: Pcm, cancelled: bool = False) -> tuple[list[Onset], list[Segment]]:
+    def feed(
+        self, pcm: Pcm, cancelled: bool = False, probability: Probabilities | None = None
+    ) -> tuple[list[Onset], list[Segment]]:
         """Process a (channels, samples) block whose length is a multiple of 10 ms
-        (``cancelled``: heard through the echo canceller; live only)."""
+        (``cancelled``: heard through the echo canceller, with the model's
+        ``probability`` of each sub-frame if it was judged apart; live only)."""
         if not self._batch:
-            return self._run(pcm, None, cancelled)
+            return self._run(pcm, probability, cancelled)
         self._gathered.append(pcm.reshape(self.channels, -1))
         self._gathered_samples += self._gathered[-1].shape[1]
         if self._gathered_samples < _BATCH_S * SUBFRAME_SAMPLES * 100:

@@ -17,6 +17,7 @@ from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.noise_floor import NoiseFloor
+from attune_voice.listening.silero import Probabilities, SileroStream
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 from attune_voice.session.ports import (
     Command,
@@ -282,6 +283,8 @@ class Listener:
         self._gate_until_t = 0.0
         self._channels = channels
         self._canceller: EchoCanceller | None = None
+        self._linear_voicing = [SileroStream(self._detector.model) for _ in range(channels)]
+        """The voice model on the linear canceller's output, while heard through."""
         self._fallback = False
         """The echo left was too loud: closed until it is quiet again, or the prompts end."""
         self._quiet_frames = 0
@@ -322,6 +325,9 @@ class Listener:
                 echo, through = False, True
         else:
             self._fallback = False
+        if not through:
+            for voicing in self._linear_voicing:
+                voicing.reset()
         if echo:
             # The prompt and its echo are in the microphone: nothing here is a partner.
             self.echo.gated_frames += 1
@@ -332,7 +338,8 @@ class Listener:
             for s in closed:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         else:
-            onsets, segments = self._detector.feed(frame.pcm, through)
+            probability = self._through_probability(frame.pcm) if through else None
+            onsets, segments = self._detector.feed(frame.pcm, through, probability)
             self._speaking = max(0, self._speaking + len(onsets) - len(segments))
             if self.understanding is not None:
                 heard = self._understand(frame, through, bool(onsets), bool(segments))
@@ -342,6 +349,19 @@ class Listener:
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
+
+    def _through_probability(self, cancelled: Pcm) -> Probabilities:
+        """The voice model's speech probability of each sub-frame heard through: on the
+        linear canceller's output where the canceller says the partners are heard (the
+        voice whole), on AEC3's elsewhere (the echo gone). AEC3 alone muffled a voice
+        over a loud echo: at -6 and -10 dB of echo about half of a line was found."""
+        canceller = self._canceller
+        assert canceller is not None
+        aec3 = self._detector.probabilities(cancelled)
+        linear = np.stack(
+            [v.feed_subframes(canceller.linear[c]) for c, v in enumerate(self._linear_voicing)]
+        )
+        return np.where(canceller.near_end, linear, aec3)
 
     def _understand(
         self, frame: Frame, through: bool, onset: bool, ended: bool
