@@ -10,8 +10,9 @@ listener a session uses (echo canceller, fallback gate, speech detector):
 - echo removed: the echo's level in the microphone against what the canceller left,
   in the first 1.5 s of prompt audio and after, with the room's noise taken away;
 - prompt time counted as speech, with nobody talking, scaled to 10 minutes of prompts;
-- partner speech played over prompts: the share of its duration found as speech and
-  how late its start was found (first onset against the line's first sample);
+- partner speech played over prompts: the share of its duration found as speech, the
+  speech found beyond it (the echo taken for its continuation, per line), and how late
+  its start was found (first onset against the line's first sample);
 - fallback gating: prompts during which the echo left was too loud, and the time gated;
 - "pause" and "stop" said over a prompt, in six espeak-ng voices the generated test
   model never heard: how many were heard as that command;
@@ -261,7 +262,8 @@ def main() -> None:
     print(
         f"{'delay':>6} {'echo':>5} {'removed 1st 1.5 s':>17} {'after':>6} "
         f"{'speech in prompts /10 min':>25} {'fallbacks':>9} {'gated':>7} "
-        f"{'over: timed':>11} {'start median/max':>17} {'commands':>8} {'CPU':>6}"
+        f"{'over: timed':>11} {'beyond/line':>11} {'start median/max':>17} {'commands':>8} "
+        f"{'CPU':>6}"
     )
     for delay_ms, echo_db, seed in PATHS:
         first_db, later_db = echo_removed(renderer, delay_ms, echo_db, seed)
@@ -276,6 +278,7 @@ def main() -> None:
             f"{per_10:21.2f} s   {quiet.fallbacks + over.fallbacks:9d} "
             f"{quiet.gated_s + over.gated_s:5.1f} s "
             f"{100 * over.over_found_s / max(over.over_s, 1e-9):10.1f}% "
+            f"{(over.speech_found_s - over.over_found_s) / max(starts.size, 1):9.2f} s "
             f"{np.median(found) if found.size else float('nan'):7.0f}/"
             f"{found.max() if found.size else float('nan'):.0f} ms "
             f"({found.size}/{starts.size}) {heard:3d} of {said:2d} {100 * quiet.cpu_share:5.2f}%"

@@ -86,9 +86,12 @@ over what it leaves (clipped to [``LINEAR_STEP_LEAST``, 1]): large while it stil
 learns, small once the echo left is mostly noise."""
 
 NEAR_END_MARGIN_DB = 6.0
+NEAR_END_BLOCKS = 2
 NEAR_END_HOLD_S = 0.3
 """A 10 ms block is the partners' (near end), not the echo's, where AEC3's output
-stands this far above the room's noise, or did within ``NEAR_END_HOLD_S``: AEC3
+stands this far above the room's noise for ``NEAR_END_BLOCKS`` blocks in a row, or
+did within ``NEAR_END_HOLD_S`` (a lone block is the echo left, popping up: one such
+block, 7 dB up, read as 0.3 s of speech at 600 ms of echo). AEC3
 holds the echo down to the noise (32-41 dB removed once converged), and a voice over
 it comes through, muffled, in its louder syllables; the hold spans the quieter ones
 between (at 300 ms, 87-96% of a line's blocks over the echo, at four echo paths)."""
@@ -184,6 +187,7 @@ class EchoCanceller:
         """The linear output's last samples, handed back late to keep AEC3's timing."""
         self._near_end_hold = round(NEAR_END_HOLD_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
         self._since_near_end = [self._near_end_hold + 1] * channels
+        self._above_run = [0] * channels
         blocks = FRAME_SAMPLES // BLOCK_SAMPLES
         self.linear: Pcm = np.zeros((channels, FRAME_SAMPLES), dtype=np.int16)
         """The last block through the linear filter alone (``LinearFilter``), as late as
@@ -267,7 +271,9 @@ class EchoCanceller:
             block = slice(start, start + BLOCK_SAMPLES)
             level = _dbfs(float(np.mean(cancelled[block].astype(np.float64) ** 2)))
             above = noise is not None and level > noise + NEAR_END_MARGIN_DB
-            self._since_near_end[channel] = 0 if above else self._since_near_end[channel] + 1
+            self._above_run[channel] = self._above_run[channel] + 1 if above else 0
+            voice = self._above_run[channel] >= NEAR_END_BLOCKS
+            self._since_near_end[channel] = 0 if voice else self._since_near_end[channel] + 1
             near_end = self._since_near_end[channel] <= self._near_end_hold
             self.near_end[channel, k] = near_end
             left[block] = self._linear[channel].process(near[block], far[block], not near_end)
