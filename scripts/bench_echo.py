@@ -8,10 +8,13 @@ reverberation) plays the coach's prompts, with real espeak-ng speech, through th
 listener a session uses (echo canceller, fallback gate, speech detector):
 
 - echo removed: the echo's level in the microphone against what the canceller left,
-  in the first 1.5 s of prompt audio and after, with the room's noise taken away;
+  in the first 1.5 s of prompt audio and after (and after, by the linear filter alone,
+  whose output the detector hears where the partners are heard), with the room's noise
+  taken away;
 - prompt time counted as speech, with nobody talking, scaled to 10 minutes of prompts;
-- partner speech played over prompts: the share of its duration found as speech and
-  how late its start was found (first onset against the line's first sample);
+- partner speech played over prompts: the share of its duration found as speech, the
+  speech found beyond it (the echo taken for its continuation, per line), and how late
+  its start was found (first onset against the line's first sample);
 - fallback gating: prompts during which the echo left was too loud, and the time gated;
 - "pause" and "stop" said over a prompt, in six espeak-ng voices the generated test
   model never heard: how many were heard as that command;
@@ -31,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from attune_voice.audio.echo_canceller import EchoCanceller
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
+from attune_voice.audio.echo_canceller import EchoCanceller, EchoRemoved, echo_removed
+from attune_voice.audio.frames import SAMPLE_RATE_HZ, Pcm
 from attune_voice.config import RoomConfig
 from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
 from attune_voice.listening.listener import Listener, Understanding
@@ -92,10 +95,6 @@ def _audible_s(pcm: Pcm) -> float:
     """Where a line's sound starts: its first 10 ms within 40 dB of its loudest."""
     levels = subframe_dbfs(pcm)
     return float(np.argmax(levels >= levels.max() - 40.0)) * 0.01
-
-
-def _db(power: float) -> float:
-    return 10.0 * float(np.log10(max(power, 1e-20)))
 
 
 def run(
@@ -174,9 +173,7 @@ def run(
     return figures
 
 
-def echo_removed(
-    renderer: SpeechRenderer, delay_ms: float, echo_db: float, seed: int
-) -> tuple[float, float]:
+def removed(renderer: SpeechRenderer, delay_ms: float, echo_db: float, seed: int) -> EchoRemoved:
     """Echo in the microphone against what the canceller left, first 1.5 s and after,
     in a room with no noise (so that the room's noise does not bound the figure)."""
     config = RoomConfig(
@@ -184,25 +181,9 @@ def echo_removed(
     )
     empty = {"A": PartnerVoice({}), "B": PartnerVoice({})}
     room = SimulatedRoom(empty, config, max_seconds=60.0)
-    canceller = EchoCanceller(1)
-    prompts = [renderer.render(text) for text in PROMPTS]
-    for pcm in prompts:
-        room.play(pcm, None)
-    before = [0.0, 0.0]
-    after = [0.0, 0.0]
-    echo_s = 0.0
-    for frame in room.frames():
-        assert frame.played is not None
-        out = canceller.process(frame.pcm, frame.played)
-        if not frame.playing:
-            if room.queued_s() <= 0.0 and echo_s > 0:
-                break
-            continue
-        echo_s += FRAME_SAMPLES / SAMPLE_RATE_HZ
-        into = before if echo_s <= 1.5 else after
-        into[0] += float(np.sum(frame.pcm.astype(np.float64) ** 2))
-        into[1] += float(np.sum(out.astype(np.float64) ** 2))
-    return _db(before[0]) - _db(before[1]), _db(after[0]) - _db(after[1])
+    for text in PROMPTS:
+        room.play(renderer.render(text), None)
+    return echo_removed(room.frames(), EchoCanceller(1))
 
 
 def commands_heard(
@@ -259,12 +240,13 @@ def main() -> None:
     model = SpeechModel(model_path(None))
     print("echo cancellation (simulated room, one microphone, espeak-ng prompts)")
     print(
-        f"{'delay':>6} {'echo':>5} {'removed 1st 1.5 s':>17} {'after':>6} "
+        f"{'delay':>6} {'echo':>5} {'removed 1st 1.5 s':>17} {'after':>6} {'linear':>8} "
         f"{'speech in prompts /10 min':>25} {'fallbacks':>9} {'gated':>7} "
-        f"{'over: timed':>11} {'start median/max':>17} {'commands':>8} {'CPU':>6}"
+        f"{'over: timed':>11} {'beyond/line':>11} {'start median/max':>17} {'commands':>8} "
+        f"{'CPU':>6}"
     )
     for delay_ms, echo_db, seed in PATHS:
-        first_db, later_db = echo_removed(renderer, delay_ms, echo_db, seed)
+        echo = removed(renderer, delay_ms, echo_db, seed)
         quiet = run(renderer, delay_ms, echo_db, seed, args.minutes, over=False)
         over = run(renderer, delay_ms, echo_db, seed, args.minutes / 2, over=True)
         heard, said = commands_heard(renderer, model, COMMAND_VOICES, delay_ms, echo_db, seed)
@@ -272,10 +254,12 @@ def main() -> None:
         starts = np.array(over.starts_ms)
         found = starts[np.isfinite(starts)]
         print(
-            f"{delay_ms:4.0f}ms {echo_db:4.0f}dB {first_db:15.1f}dB {later_db:4.1f}dB "
+            f"{delay_ms:4.0f}ms {echo_db:4.0f}dB {echo.first_db:15.1f}dB {echo.later_db:4.1f}dB "
+            f"{echo.linear_db:6.1f}dB "
             f"{per_10:21.2f} s   {quiet.fallbacks + over.fallbacks:9d} "
             f"{quiet.gated_s + over.gated_s:5.1f} s "
             f"{100 * over.over_found_s / max(over.over_s, 1e-9):10.1f}% "
+            f"{(over.speech_found_s - over.over_found_s) / max(starts.size, 1):9.2f} s "
             f"{np.median(found) if found.size else float('nan'):7.0f}/"
             f"{found.max() if found.size else float('nan'):.0f} ms "
             f"({found.size}/{starts.size}) {heard:3d} of {said:2d} {100 * quiet.cpu_share:5.2f}%"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from vosk_fixtures import TEST_VOICES, vosk_model_path
 
-from attune_voice.audio.echo_canceller import EchoCanceller
+from attune_voice.audio.echo_canceller import EchoCanceller, echo_removed
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.config import RoomConfig
 from attune_voice.events import CommandWord, Event, PromptMeaning, SpokenOver
@@ -92,10 +92,6 @@ def prompts(rendered: list[Pcm]) -> list[Pcm]:
     return rendered[: len(PROMPTS)]
 
 
-def _db(power: float) -> float:
-    return 10.0 * float(np.log10(max(power, 1e-20)))
-
-
 def _audible_s(pcm: Pcm) -> float:
     levels = subframe_dbfs(pcm)
     return float(np.argmax(levels >= levels.max() - 40.0)) * 0.01
@@ -109,24 +105,14 @@ def test_the_canceller_takes_out_the_prompts_echo(prompts: list[Pcm], delay_ms: 
     room = SimulatedRoom(NOBODY, config, max_seconds=40.0)
     for pcm in prompts:
         room.play(pcm, None)
-    canceller = EchoCanceller(1)
-    heard = [0.0, 0.0]
-    left = [0.0, 0.0]
-    echo_s = 0.0
-    for frame in room.frames():
-        assert frame.played is not None
-        out = canceller.process(frame.pcm, frame.played)
-        if not frame.playing:
-            if echo_s > 0.0:
-                break
-            continue
-        echo_s += FRAME_SAMPLES / SAMPLE_RATE_HZ
-        part = 0 if echo_s <= 1.5 else 1
-        heard[part] += float(np.sum(frame.pcm.astype(np.float64) ** 2))
-        left[part] += float(np.sum(out.astype(np.float64) ** 2))
-    assert echo_s > 15.0
-    assert _db(heard[0]) - _db(left[0]) >= 20.0
-    assert _db(heard[1]) - _db(left[1]) >= 30.0
+    echo = echo_removed(room.frames(), EchoCanceller(1))
+    assert echo.echo_s > 15.0
+    assert echo.first_db >= 20.0
+    assert echo.later_db >= 30.0
+    # The linear filter alone leaves more (AEC3's suppressor takes the rest, and the
+    # figure counts the seconds it learns in); the detector hears it only where AEC3's
+    # output says the partners are heard.
+    assert echo.linear_db >= 8.0
 
 
 QUIET_S = 2.0
@@ -183,8 +169,9 @@ def test_prompts_are_not_speech_and_speech_over_them_is_timed(
         found_s += found
         first = min(t for t in onsets if c - 0.3 <= t <= d)
         assert abs(first - start_s) <= 0.1
-    # The target is 90%: AEC3 muffles a voice over the echo, and here 86% is found.
-    assert found_s >= 0.85 * sum(d - c for c, d in truth)
+    # The target, 90%: where the partners are heard the detector hears the linear
+    # canceller's output, not AEC3's muffled voice (with AEC3's alone, 86% was found).
+    assert found_s >= 0.9 * sum(d - c for c, d in truth)
     # Past the first prompt the canceller had converged: the rest was heard through.
     assert listener.echo.fallbacks == 1
     assert listener.echo.cancelled_frames > 0.8 * listener.echo.prompt_frames

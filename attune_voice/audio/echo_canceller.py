@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 
 CANCELLER_DELAY_S = 0.008
 """AEC3 hands back each sample this much later than it came in (measured: 128 samples)."""
@@ -72,6 +74,31 @@ this much audio heard while nothing was played."""
 
 SILENT_DBFS = -120.0
 
+BLOCK_SAMPLES = 160
+"""The linear filter and the near-end decision work in 10 ms blocks."""
+
+LINEAR_FILTER_S = 0.25
+"""The linear filter's length: the reference leads its echo by about 40 ms, and a
+room's reverberation is 30 dB down within some 150 ms."""
+
+LINEAR_STEP = 0.5
+LINEAR_STEP_LEAST = 0.3
+"""The linear filter's step, normalised per frequency bin, times the echo it predicts
+over what it leaves (clipped to [``LINEAR_STEP_LEAST``, 1]): large once it predicts
+the echo, smaller while what it leaves is mostly not echo. At a least of 0.1, it took
+out 6 dB of the echo of 20 s of prompts in a silent room; at 0.3, 10 dB; at 1, 14 dB."""
+
+NEAR_END_MARGIN_DB = 6.0
+NEAR_END_BLOCKS = 2
+NEAR_END_HOLD_S = 0.3
+"""A 10 ms block is the partners' (near end), not the echo's, where AEC3's output
+stands this far above the room's noise for ``NEAR_END_BLOCKS`` blocks in a row, or
+did within ``NEAR_END_HOLD_S``. AEC3 holds the echo down to the noise (33-41 dB
+removed once converged), and a voice over it comes through, muffled, in its louder
+syllables; the hold spans the quieter ones between (87-96% of a line's blocks over
+the echo, at four echo paths). A lone block is the echo left popping up: one, 7 dB
+up, read as 0.3 s of speech at 600 ms of echo."""
+
 
 def _dbfs(power: float) -> float:
     return 10.0 * float(np.log10(max(power, 1e-12))) - 10.0 * float(np.log10(32768.0**2))
@@ -84,6 +111,55 @@ def _tonal(block: npt.NDArray[np.float32]) -> bool:
     return flatness < TONAL_FLATNESS
 
 
+class LinearFilter:
+    """A linear echo canceller for one channel (a partitioned-block frequency-domain
+    adaptive filter): what it leaves is the voice whole, with more echo left than
+    AEC3 leaves (15-20 dB removed after 10 s where AEC3 removes 33-41 dB). AEC3's
+    echo suppressor muffles a voice over a loud echo: at -6 dB of echo, 28% of a
+    line's blocks read as a voice to the speech model after AEC3, 96% after this
+    filter. It learns only where the block is not the partners' (``adapt``): a voice
+    would pull it off the echo."""
+
+    def __init__(self, partitions: int) -> None:
+        bins = BLOCK_SAMPLES + 1
+        self._weights = np.zeros((partitions, bins), dtype=np.complex128)
+        self._spectra = np.zeros((partitions, bins), dtype=np.complex128)
+        """The reference's last ``partitions`` blocks, newest first, each with the one before."""
+        self._previous = np.zeros(BLOCK_SAMPLES)
+        self._reference_power = np.full(bins, 1e-6)
+        self._echo_power = np.full(bins, 1e-6)
+        self._left_power = np.full(bins, 1e-6)
+        self._blocks = 0
+
+    def process(
+        self, near: npt.NDArray[np.float64], far: npt.NDArray[np.float64], adapt: bool
+    ) -> npt.NDArray[np.float64]:
+        """The 10 ms block ``near`` with the echo of ``far`` (the same block played) taken out."""
+        spectrum = np.fft.rfft(np.concatenate((self._previous, far)))
+        self._previous = far
+        self._spectra = np.roll(self._spectra, 1, axis=0)
+        self._spectra[0] = spectrum
+        echo = np.sum(self._weights * self._spectra, axis=0)
+        left = near - np.fft.irfft(echo)[BLOCK_SAMPLES:]
+        left_spectrum = np.fft.rfft(np.concatenate((np.zeros(BLOCK_SAMPLES), left)))
+        smooth = 0.9
+        self._reference_power += (1.0 - smooth) * (np.abs(spectrum) ** 2 - self._reference_power)
+        self._echo_power += (1.0 - smooth) * (np.abs(echo) ** 2 - self._echo_power)
+        self._left_power += (1.0 - smooth) * (np.abs(left_spectrum) ** 2 - self._left_power)
+        if adapt:
+            share = np.clip(self._echo_power / self._left_power, LINEAR_STEP_LEAST, 1.0)
+            gain = LINEAR_STEP * share / (len(self._weights) * self._reference_power + 1e-3)
+            self._weights += np.conj(self._spectra) * (gain * left_spectrum)
+        # Each block one partition is kept a true linear convolution (its second half
+        # of taps zeroed), in turn: all of them each block costs 25 FFTs more.
+        k = self._blocks % len(self._weights)
+        taps = np.fft.irfft(self._weights[k])
+        taps[BLOCK_SAMPLES:] = 0.0
+        self._weights[k] = np.fft.rfft(taps)
+        self._blocks += 1
+        return left
+
+
 class EchoCanceller:
     """Takes the prompts' echo out of each microphone channel, with what was played.
 
@@ -91,6 +167,10 @@ class EchoCanceller:
     and no more than a few hundred milliseconds before: AEC3's own delay search fails
     at 600 ms (measured), so the audio adapter pre-aligns it with the echo's known delay.
     One AEC3 instance per channel; not thread-safe, so it runs on the loop's thread.
+
+    Beside AEC3 a linear filter runs (``LinearFilter``): ``linear`` is the last block
+    through it alone, and ``near_end`` says for each 10 ms whether AEC3's output shows
+    the partners (``NEAR_END_MARGIN_DB``); the listener's detector hears the one there.
 
     It also says how loud the echo it leaves is (``residual_dbfs``): a low percentile
     of the output's level, in the frames where the prompt was loudest, over the last
@@ -108,6 +188,20 @@ class EchoCanceller:
 
         self.channels = channels
         self._aec: list[Any] = [Aec3(SAMPLE_RATE_HZ, 1, 0) for _ in range(channels)]
+        partitions = round(LINEAR_FILTER_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
+        self._linear = [LinearFilter(partitions) for _ in range(channels)]
+        self._linear_delay = round(CANCELLER_DELAY_S * SAMPLE_RATE_HZ)
+        self._linear_tail = np.zeros((channels, self._linear_delay))
+        """The linear output's last samples, handed back late to keep AEC3's timing."""
+        self._near_end_hold = round(NEAR_END_HOLD_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
+        self._since_near_end = [self._near_end_hold + 1] * channels
+        self._above_run = [0] * channels
+        blocks = FRAME_SAMPLES // BLOCK_SAMPLES
+        self.linear: Pcm = np.zeros((channels, FRAME_SAMPLES), dtype=np.int16)
+        """The last block through the linear filter alone (``LinearFilter``), as late as
+        ``process``'s output."""
+        self.near_end = np.zeros((channels, blocks), dtype=bool)
+        """For each 10 ms of the last block: is it the partners' (``NEAR_END_MARGIN_DB``)?"""
         smooth = max(1, round(REFERENCE_SMOOTH_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
         self._reference_power: deque[float] = deque(maxlen=smooth)
         self._now = max(1, round(REFERENCE_NOW_S * SAMPLE_RATE_HZ / FRAME_SAMPLES))
@@ -146,9 +240,12 @@ class EchoCanceller:
         far = played.astype(np.float32) / 32768.0
         out = np.empty_like(heard)
         near = heard.astype(np.float32) / 32768.0
+        self.linear = np.empty_like(heard)
+        self.near_end = np.zeros((self.channels, heard.shape[-1] // BLOCK_SAMPLES), dtype=bool)
         for c, aec in enumerate(self._aec):
             cleaned = aec.process(near[c], far)
             out[c] = np.clip(np.rint(cleaned * 32768.0), -32768, 32767).astype(np.int16)
+            self._linear_channel(c, heard[c], played, out[c])
         self.frames += 1
         power = float(np.mean(played.astype(np.float64) ** 2))
         self._reference_power.append(power)
@@ -171,6 +268,26 @@ class EchoCanceller:
             level = _dbfs(float(np.mean(out[c].astype(np.float64) ** 2)))
             (self._levels if loud else self._quiet)[c].append(level)
         return out
+
+    def _linear_channel(self, channel: int, heard: Pcm, played: Pcm, cancelled: Pcm) -> None:
+        """The near-end decision from AEC3's output, and the linear filter, for one channel."""
+        noise = self.noise_dbfs(channel)
+        near = heard.astype(np.float64)
+        far = played.astype(np.float64)
+        left = np.empty(len(near))
+        for k, start in enumerate(range(0, len(near), BLOCK_SAMPLES)):
+            block = slice(start, start + BLOCK_SAMPLES)
+            level = _dbfs(float(np.mean(cancelled[block].astype(np.float64) ** 2)))
+            above = noise is not None and level > noise + NEAR_END_MARGIN_DB
+            self._above_run[channel] = self._above_run[channel] + 1 if above else 0
+            voice = self._above_run[channel] >= NEAR_END_BLOCKS
+            self._since_near_end[channel] = 0 if voice else self._since_near_end[channel] + 1
+            near_end = self._since_near_end[channel] <= self._near_end_hold
+            self.near_end[channel, k] = near_end
+            left[block] = self._linear[channel].process(near[block], far[block], not near_end)
+        late = np.concatenate((self._linear_tail[channel], left))
+        self._linear_tail[channel] = late[len(left) :]
+        self.linear[channel] = np.clip(np.rint(late[: len(left)]), -32768, 32767).astype(np.int16)
 
     def residual_dbfs(self, channel: int = 0) -> float | None:
         """How loud the echo left in ``channel`` is now; None until enough prompt audio
@@ -208,6 +325,9 @@ class EchoCanceller:
         """The stream was reopened: the echo path is to be learnt again."""
         for aec in self._aec:
             aec.reset()
+        partitions = round(LINEAR_FILTER_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
+        self._linear = [LinearFilter(partitions) for _ in range(self.channels)]
+        self._linear_tail[...] = 0.0
         for levels in self._levels:
             levels.clear()
         self._reference_now.clear()
@@ -216,4 +336,53 @@ class EchoCanceller:
         self.reference_dbfs = SILENT_DBFS
 
 
-__all__ = ["CANCELLER_DELAY_S", "EchoCanceller"]
+@dataclass(frozen=True)
+class EchoRemoved:
+    """How much of the echo in the microphone a canceller took out, in dB."""
+
+    first_db: float
+    """AEC3, over the first ``first_s`` of prompt audio (while it converges)."""
+    later_db: float
+    """AEC3, after that."""
+    linear_db: float
+    """The linear filter alone, after that."""
+    echo_s: float
+    """Prompt audio heard."""
+
+
+def _db(energy: float) -> float:
+    return 10.0 * float(np.log10(max(energy, 1e-20)))
+
+
+def echo_removed(
+    frames: Iterable[Frame], canceller: EchoCanceller, first_s: float = 1.5
+) -> EchoRemoved:
+    """The echo in the microphone against what ``canceller`` left, over ``frames`` up to
+    the first one without a prompt after some prompt audio (for a room with no other
+    sound: otherwise it is counted as echo)."""
+    heard = [0.0, 0.0]
+    left = [0.0, 0.0]
+    linear = 0.0
+    echo_s = 0.0
+    for frame in frames:
+        assert frame.played is not None
+        out = canceller.process(frame.pcm, frame.played)
+        if not frame.playing:
+            if echo_s > 0.0:
+                break
+            continue
+        echo_s += FRAME_SAMPLES / SAMPLE_RATE_HZ
+        part = 0 if echo_s <= first_s else 1
+        heard[part] += float(np.sum(frame.pcm.astype(np.float64) ** 2))
+        left[part] += float(np.sum(out.astype(np.float64) ** 2))
+        if part:
+            linear += float(np.sum(canceller.linear.astype(np.float64) ** 2))
+    return EchoRemoved(
+        first_db=_db(heard[0]) - _db(left[0]),
+        later_db=_db(heard[1]) - _db(left[1]),
+        linear_db=_db(heard[1]) - _db(linear),
+        echo_s=echo_s,
+    )
+
+
+__all__ = ["CANCELLER_DELAY_S", "EchoCanceller", "EchoRemoved", "echo_removed"]

@@ -30,7 +30,7 @@ import numpy as np
 
 from attune_voice.audio.frames import Pcm
 from attune_voice.config import DetectorConfig
-from attune_voice.listening.arrays import Bools, scalar_f64
+from attune_voice.listening.arrays import Bools, Floats, scalar_f64
 from attune_voice.listening.features import LevelMeter
 from attune_voice.listening.noise_floor import FloorTracker
 from attune_voice.listening.segmenter import Onset, Segment, Segmenter
@@ -50,7 +50,9 @@ _PIECE_SUBFRAMES = 1000
 """The levels and segmenters take a judged batch 10 s at a time (bounded memory)."""
 
 
-def hysteresis(probability: Probabilities, on: float, off: float, voiced: Bools) -> Bools:
+def hysteresis(
+    probability: Probabilities, on: float | Floats, off: float | Floats, voiced: Bools
+) -> Bools:
     """Voicing of each sub-frame, time along the last axis: on from a probability of at
     least ``on``, off below ``off``, else as before (``voiced``, one per channel, is
     the state before the block)."""
@@ -87,6 +89,7 @@ class ChannelDetector:
         self._config = config
         self.channels = channels
         model = SileroModel() if model is None else model
+        self.model = model
         self._voicing: list[SubframeVoicing] = (
             [SileroBatch(model) for _ in range(channels)]
             if batch
@@ -124,20 +127,23 @@ class ChannelDetector:
         return np.stack([v.feed_subframes(x[c]) for c, v in enumerate(self._voicing)])
 
     def evidence(
-        self, pcm: Pcm, probability: Probabilities | None = None, cancelled: bool = False
+        self, pcm: Pcm, probability: Probabilities | None = None, cancelled: bool | Bools = False
     ) -> tuple[Bools, Bools]:
         """Sound and voicing of each sub-frame of a (channels, samples) block, shaped
         (channels, sub-frames); advances the model (unless its ``probability`` is
         given), the floors and the voicing, not the segmenters. ``cancelled``: the
-        block was heard through the echo canceller, which muffles a voice."""
+        block (or, as an array, each sub-frame) was heard through AEC3, which muffles a
+        voice."""
         if probability is None:
             probability = self.probabilities(pcm)
         config = self._config
-        on, off = (
-            (config.cancelled_on_probability, config.cancelled_off_probability)
-            if cancelled
-            else (config.speech_on_probability, config.speech_off_probability)
-        )
+        on: float | Floats = config.speech_on_probability
+        off: float | Floats = config.speech_off_probability
+        if isinstance(cancelled, np.ndarray):
+            on = np.where(cancelled, config.cancelled_on_probability, on)
+            off = np.where(cancelled, config.cancelled_off_probability, off)
+        elif cancelled:
+            on, off = config.cancelled_on_probability, config.cancelled_off_probability
         voiced = hysteresis(probability, on, off, self._voiced)
         if voiced.shape[1]:
             self._voiced = voiced[:, -1].copy()
@@ -157,11 +163,17 @@ class ChannelDetector:
             voiced &= sound
         return sound, voiced
 
-    def feed(self, pcm: Pcm, cancelled: bool = False) -> tuple[list[Onset], list[Segment]]:
+    def feed(
+        self,
+        pcm: Pcm,
+        cancelled: bool | Bools = False,
+        probability: Probabilities | None = None,
+    ) -> tuple[list[Onset], list[Segment]]:
         """Process a (channels, samples) block whose length is a multiple of 10 ms
-        (``cancelled``: heard through the echo canceller; live only)."""
+        (``cancelled``: heard through AEC3, the block or each sub-frame; with the
+        model's ``probability`` of each sub-frame when it was judged apart; live only)."""
         if not self._batch:
-            return self._run(pcm, None, cancelled)
+            return self._run(pcm, probability, cancelled)
         self._gathered.append(pcm.reshape(self.channels, -1))
         self._gathered_samples += self._gathered[-1].shape[1]
         if self._gathered_samples < _BATCH_S * SUBFRAME_SAMPLES * 100:
@@ -185,7 +197,7 @@ class ChannelDetector:
         return onsets, segments
 
     def _run(
-        self, pcm: Pcm, probability: Probabilities | None, cancelled: bool = False
+        self, pcm: Pcm, probability: Probabilities | None, cancelled: bool | Bools = False
     ) -> tuple[list[Onset], list[Segment]]:
         onsets: list[Onset] = []
         segments: list[Segment] = []

@@ -13,10 +13,12 @@ from attune_voice.audio.echo_canceller import EchoCanceller
 from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
+from attune_voice.listening.arrays import Bools
 from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.noise_floor import NoiseFloor
+from attune_voice.listening.silero import Probabilities, SileroStream
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 from attune_voice.session.ports import (
     Command,
@@ -282,6 +284,8 @@ class Listener:
         self._gate_until_t = 0.0
         self._channels = channels
         self._canceller: EchoCanceller | None = None
+        self._linear_voicing = [SileroStream(self._detector.model) for _ in range(channels)]
+        """The voice model on the linear canceller's output, while heard through."""
         self._fallback = False
         """The echo left was too loud: closed until it is quiet again, or the prompts end."""
         self._quiet_frames = 0
@@ -315,13 +319,18 @@ class Listener:
         cancelled = self._cancel(frame)
         echo = frame.playing or frame.t < self._gate_until_t
         through = False
+        detected: tuple[Pcm, Bools, Probabilities] | None = None
         if echo:
             if cancelled is not None and self._echo_cancelled():
                 self.echo.cancelled_frames += 1
+                detected = self._heard_through(cancelled)
                 frame = Frame(cancelled, frame.start_sample, frame.playing, frame.keys)
                 echo, through = False, True
         else:
             self._fallback = False
+        if not through:
+            for voicing in self._linear_voicing:
+                voicing.reset()
         if echo:
             # The prompt and its echo are in the microphone: nothing here is a partner.
             self.echo.gated_frames += 1
@@ -332,7 +341,10 @@ class Listener:
             for s in closed:
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         else:
-            onsets, segments = self._detector.feed(frame.pcm, through)
+            if detected is None:
+                onsets, segments = self._detector.feed(frame.pcm)
+            else:
+                onsets, segments = self._detector.feed(*detected)
             self._speaking = max(0, self._speaking + len(onsets) - len(segments))
             if self.understanding is not None:
                 heard = self._understand(frame, through, bool(onsets), bool(segments))
@@ -342,6 +354,24 @@ class Listener:
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
+
+    def _heard_through(self, cancelled: Pcm) -> tuple[Pcm, Bools, Probabilities]:
+        """What the detector hears through a prompt, each 10 ms: where the canceller says
+        the partners are heard, the linear canceller's output (the voice whole, with the
+        model's own thresholds); elsewhere AEC3's (the echo gone, the lower thresholds
+        for a muffled voice). AEC3 alone muffled a voice over a loud echo: at -6 and
+        -10 dB of echo about half of a line said over a prompt was found. Returns the
+        audio, where it is AEC3's, and the model's probability of each sub-frame."""
+        canceller = self._canceller
+        assert canceller is not None
+        near_end = canceller.near_end
+        aec3 = self._detector.probabilities(cancelled)
+        linear = np.stack(
+            [v.feed_subframes(canceller.linear[c]) for c, v in enumerate(self._linear_voicing)]
+        )
+        samples = np.repeat(near_end, cancelled.shape[-1] // near_end.shape[-1], axis=-1)
+        pcm: Pcm = np.where(samples, canceller.linear, cancelled)
+        return pcm, ~near_end, np.where(near_end, linear, aec3)
 
     def _understand(
         self, frame: Frame, through: bool, onset: bool, ended: bool
