@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 from busy_home import notification_wav  # a script of the benchmarks, not a package
 from live_room import (
     CHUNK,
+    CLICKER,
     RATE_HZ,
     REACTION_S,
     ROUND_TRIP_MAX_S,
@@ -464,6 +465,8 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
     # are said within the floor.
     session = Session(tmp_path, "run", "--partners", "Sam,Alex", "--limit", "20s", str(EXERCISE))
     survived: list[str] = []
+    marks: dict[str, float] = {}
+    """Room (recording) times of what Alex did, and of the session's end: said on failure."""
 
     def outage(name: str, cut: Callable[[], None], restore: Callable[[], None]) -> None:
         room.deaf()
@@ -490,7 +493,7 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
 
                 def suspended_then_clicker() -> None:
                     outage("suspended", suspend, resume)
-                    partners.after(1.0, lambda: session.press(b"\x1b[6~"))
+                    partners.after(1.0, lambda: session.press(CLICKER))
 
                 partners.reactions.append(when_quiet(played, 0.5, suspended_then_clicker))
 
@@ -499,7 +502,13 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
         def alex_speaks(partners: Partners) -> None:
             def speak() -> None:
                 played = room.play(alex)
-                partners.reactions.append(when_quiet(played, 0.5, session.interrupt))
+                marks["Alex speaks"] = room.now_s
+
+                def ctrl_c() -> None:
+                    marks["Ctrl-C"] = room.now_s
+                    session.interrupt()
+
+                partners.reactions.append(when_quiet(played, 0.5, ctrl_c))
 
             def unloaded_then_speak() -> None:
                 outage("unloaded", unload_sink, load_sink)
@@ -518,6 +527,7 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
             ],
         )
         partners.run_until(session, lambda: False)
+        marks["ended"] = room.now_s
         code, out, err = session.finish()
     finally:
         session.kill()
@@ -526,7 +536,7 @@ def test_lost_sound_pauses_the_session_and_ctrl_c_keeps_the_log(
     # Ctrl-C ended it cleanly: exit status 0, the review printed, nothing else.
     assert code == 0, err
     assert "Traceback" not in err and "ALSA lib" not in err, err
-    assert "(stopped)" in out
+    assert "(stopped)" in out, (marks, out)
 
     session_id = store.latest_session_id()
     assert session_id is not None
