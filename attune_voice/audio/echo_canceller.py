@@ -188,8 +188,8 @@ class EchoCanceller:
 
         self.channels = channels
         self._aec: list[Any] = [Aec3(SAMPLE_RATE_HZ, 1, 0) for _ in range(channels)]
-        partitions = round(LINEAR_FILTER_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
-        self._linear = [LinearFilter(partitions) for _ in range(channels)]
+        self._partitions = round(LINEAR_FILTER_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
+        self._linear = [LinearFilter(self._partitions) for _ in range(channels)]
         self._linear_delay = round(CANCELLER_DELAY_S * SAMPLE_RATE_HZ)
         self._linear_tail = np.zeros((channels, self._linear_delay))
         """The linear output's last samples, handed back late to keep AEC3's timing."""
@@ -325,8 +325,7 @@ class EchoCanceller:
         """The stream was reopened: the echo path is to be learnt again."""
         for aec in self._aec:
             aec.reset()
-        partitions = round(LINEAR_FILTER_S * SAMPLE_RATE_HZ / BLOCK_SAMPLES)
-        self._linear = [LinearFilter(partitions) for _ in range(self.channels)]
+        self._linear = [LinearFilter(self._partitions) for _ in range(self.channels)]
         self._linear_tail[...] = 0.0
         for levels in self._levels:
             levels.clear()
