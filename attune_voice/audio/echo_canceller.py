@@ -1,4 +1,5 @@
-"""The prompts' echo taken out of the microphone (WebRTC AEC3, the sole pywebrtc_audio import)."""
+"""The prompts' echo taken out of the microphone: WebRTC AEC3 (the sole pywebrtc_audio import)
+and a linear filter beside it, which leaves a voice over the echo whole."""
 
 from __future__ import annotations
 
