@@ -211,6 +211,35 @@ def text_or_json_option(help_text: str) -> Callable[[F], F]:
 list_format_option = text_or_json_option("How to print the list.")
 """``--format text|json`` for the commands that list things (sessions, exercises)."""
 
+
+def listing_group(
+    name: str, short_help: str, help_text: str, list_help: str, lister: Callable[[str], None]
+) -> click.Group:
+    """A command group of ``cli`` that lists its things (``lister``, given the format)
+    when no subcommand follows, with ``list`` (``list_help``) as the same: ``sessions``,
+    ``exercises`` and ``voices``."""
+
+    @cli.group(
+        name,
+        cls=AttuneGroup,
+        invoke_without_command=True,
+        short_help=short_help,
+        help=help_text,
+    )
+    @list_format_option
+    @click.pass_context
+    def group(ctx: click.Context, output: str) -> None:
+        if ctx.invoked_subcommand is None:
+            lister(output)
+
+    @group.command("list", help=list_help)
+    @list_format_option
+    def listed(output: str) -> None:
+        lister(output)
+
+    return group
+
+
 limit_option = click.option(
     "--limit",
     metavar="DURATION",

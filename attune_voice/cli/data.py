@@ -10,37 +10,16 @@ import click
 
 from attune_voice.cli.app import (
     DEMO_HINT,
-    AttuneGroup,
     cli,
     dump_json,
     fail,
-    list_format_option,
+    listing_group,
     warn,
 )
 from attune_voice.errors import ArchiveError
 
 if TYPE_CHECKING:
     pass
-
-
-@cli.group(
-    cls=AttuneGroup,
-    invoke_without_command=True,
-    short_help="List the stored sessions, newest first (or delete some).",
-)
-@list_format_option
-@click.pass_context
-def sessions(ctx: click.Context, output: str) -> None:
-    """List the stored sessions, newest first (or delete them: sessions delete)."""
-    if ctx.invoked_subcommand is None:
-        _list_sessions(output)
-
-
-@sessions.command("list")
-@list_format_option
-def sessions_list(output: str) -> None:
-    """List the stored sessions (the same as attune-voice sessions)."""
-    _list_sessions(output)
 
 
 def _list_sessions(output: str) -> None:
@@ -88,6 +67,15 @@ def _list_sessions(output: str) -> None:
     header = ["session", "started", "exercise", "partners", "length", "mode", "status"]
     for line in text_table(header, rows, right=(0, 4)):
         click.echo(line)
+
+
+sessions = listing_group(
+    "sessions",
+    "List the stored sessions, newest first (or delete some).",
+    "List the stored sessions, newest first (or delete them: sessions delete).",
+    "List the stored sessions (the same as attune-voice sessions).",
+    _list_sessions,
+)
 
 
 @sessions.command(short_help="Remove a session (or --all) for good.")

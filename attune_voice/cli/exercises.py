@@ -9,12 +9,10 @@ from typing import Any
 import click
 
 from attune_voice.cli.app import (
-    AttuneGroup,
-    cli,
     dump_json,
     fail,
     limit_option,
-    list_format_option,
+    listing_group,
     load_cli_exercise,
     rounds_option,
 )
@@ -39,26 +37,6 @@ def _row(exercise: Exercise) -> dict[str, Any]:
         "limit_s": exercise.limit_s,
         "source": _source_label(exercise),
     }
-
-
-@cli.group(
-    cls=AttuneGroup,
-    invoke_without_command=True,
-    short_help="List the exercises (or show, write or check one).",
-)
-@list_format_option
-@click.pass_context
-def exercises(ctx: click.Context, output: str) -> None:
-    """List the exercises: name, skill, length and goal (show, write or check one)."""
-    if ctx.invoked_subcommand is None:
-        _list_exercises(output)
-
-
-@exercises.command("list")
-@list_format_option
-def exercises_list(output: str) -> None:
-    """List the exercises (the same as attune-voice exercises)."""
-    _list_exercises(output)
 
 
 def _list_exercises(output: str) -> None:
@@ -93,6 +71,15 @@ def _list_exercises(output: str) -> None:
         f"\nLengths are with every floor used in full. Your own exercises go in "
         f"{custom_folder()}; start one with: attune-voice exercises new NAME"
     )
+
+
+exercises = listing_group(
+    "exercises",
+    "List the exercises (or show, write or check one).",
+    "List the exercises: name, skill, length and goal (show, write or check one).",
+    "List the exercises (the same as attune-voice exercises).",
+    _list_exercises,
+)
 
 
 @exercises.command("show")

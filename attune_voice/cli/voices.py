@@ -4,27 +4,7 @@ from __future__ import annotations
 
 import click
 
-from attune_voice.cli.app import AttuneGroup, cli, dump_json, list_format_option
-
-
-@cli.group(
-    cls=AttuneGroup,
-    invoke_without_command=True,
-    short_help="The coach's voices: list them (or use one).",
-)
-@list_format_option
-@click.pass_context
-def voices(ctx: click.Context, output: str) -> None:
-    """List the coach's voices, the one in use marked with > (use one with: voices use NAME)."""
-    if ctx.invoked_subcommand is None:
-        _list_voices(output)
-
-
-@voices.command("list")
-@list_format_option
-def voices_list(output: str) -> None:
-    """List the coach's voices (the same as attune-voice voices)."""
-    _list_voices(output)
+from attune_voice.cli.app import dump_json, listing_group
 
 
 def _list_voices(output: str) -> None:
@@ -61,6 +41,15 @@ def _list_voices(output: str) -> None:
         click.echo(f"{mark} {row['name']:<{width}}  {row['description']}{note}")
     if problem is not None:
         click.echo(f"attune-voice: config.toml asks for {problem}", err=True)
+
+
+voices = listing_group(
+    "voices",
+    "The coach's voices: list them (or use one).",
+    "List the coach's voices, the one in use marked with > (use one with: voices use NAME).",
+    "List the coach's voices (the same as attune-voice voices).",
+    _list_voices,
+)
 
 
 @voices.command("use", short_help="Speak every session with this voice.")
