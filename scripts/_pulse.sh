@@ -95,6 +95,8 @@ sink_properties=device.description=attune_room48" \
     fi
     export ATTUNE_TEST_PULSE=1
     export ATTUNE_TEST_SINK48="$ATTUNE_PULSE_SINK48"
+    # For the test that freezes the server to leave a stream start blocked.
+    export ATTUNE_TEST_PULSE_PID="$ATTUNE_PULSE_PID"
 }
 
 attune_pulse_stop() {

@@ -222,8 +222,14 @@ class Session:
             stdout=self._out,
             stderr=self._err,
             start_new_session=True,
-            # Read by PulseAudio's client library when PortAudio opens `default`.
-            env={**os.environ, "PULSE_SINK": sink, "PULSE_SOURCE": f"{sink}.monitor"},
+            # Read by PulseAudio's client library when PortAudio opens `default`; the
+            # fault handler lets ``kill`` show where a session that did not end was.
+            env={
+                **os.environ,
+                "PULSE_SINK": sink,
+                "PULSE_SOURCE": f"{sink}.monitor",
+                "PYTHONFAULTHANDLER": "1",
+            },
         )
         os.close(terminal)
 
@@ -247,10 +253,21 @@ class Session:
         return code, out, err
 
     def kill(self) -> None:
-        """After a failure: end the process and release what ``finish`` would have."""
+        """After a failure: end the process and release what ``finish`` would have.
+
+        A session still running is first made to write every thread's stack (SIGABRT,
+        with Python's fault handler on), printed here for the failure's report.
+        """
         if self.running:
-            self.process.kill()
-            self.process.wait()
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(5.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._err.flush()
+            stacks = (self._folder / "stderr.txt").read_text(errors="replace")
+            print("the session was still running; its stderr ends:", stacks[-6000:])
         if not self._out.closed:
             self._out.close()
             self._err.close()

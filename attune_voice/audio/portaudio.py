@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import threading
@@ -236,6 +237,10 @@ def start_within(stream: Any, timeout_s: float) -> bool:
     behind an ALSA device cannot be created (the sink was unloaded: "pulse_prepare:
     Unable to create stream"). So the start runs on a helper thread, which is left
     blocked if it never returns. A PortAudioError from the start is raised here.
+
+    sounddevice terminates PortAudio when the process exits, and that waits for good
+    on a start still blocked: once one is, the process leaves PortAudio to the system,
+    which frees it with the process (else a session ended by Ctrl-C would never exit).
     """
     finished = threading.Event()
     errors: list[Exception] = []
@@ -251,6 +256,7 @@ def start_within(stream: Any, timeout_s: float) -> bool:
     threading.Thread(target=start, name="attune-stream-start", daemon=True).start()
     if not finished.wait(timeout_s):
         stuck_streams.append(stream)
+        atexit.unregister(load_sounddevice()._exit_handler)
         return False
     if errors:
         raise errors[0]
