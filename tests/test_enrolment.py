@@ -119,7 +119,6 @@ def test_nothing_is_labelled_until_both_voices_are_enrolled(
     span = room.add(0.5, _say(renderer, "B", LINES["B"]["share"][0]), 0.5)
     [part] = voices.parts(*span)
     assert part.voice is None  # B is not known yet
-    assert part.voice is None
     assert (part.start_t, part.end_t) == span
 
 
