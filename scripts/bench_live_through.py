@@ -188,13 +188,10 @@ def through_figures(
 ) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     """The figures of speech over prompts, and where each line over a prompt was."""
     length_s = recording.shape[0] / SAMPLE_RATE_HZ
+    heard = [p for p in over.prompts if p.heard_sample is not None]
+    starts_s = [(p.heard_sample or 0) / SAMPLE_RATE_HZ for p in heard]
     prompt_spans = [
-        (
-            p.heard_sample / SAMPLE_RATE_HZ,
-            min(length_s, p.heard_sample / SAMPLE_RATE_HZ + p.duration_s),
-        )
-        for p in over.prompts
-        if p.heard_sample is not None
+        (a, min(length_s, a + p.duration_s)) for a, p in zip(starts_s, heard, strict=True)
     ]
     over_spans, timed, starts_ms = [], [], []
     for line in over.said:
@@ -213,7 +210,14 @@ def through_figures(
     ]
     prompt_only = _mask(prompt_spans, bins) & ~_mask(theirs, bins)
     prompt_s = sum(b - a for a, b in prompt_spans)
-    taken_s = float(np.sum(prompt_only & _mask(segments, bins))) * BIN_S
+    taken = prompt_only & _mask(segments, bins)
+    taken_s = float(np.sum(taken)) * BIN_S
+    # Which prompts' echo was taken, and how far into each it began.
+    taken_in = []
+    for p, (a, b) in zip(heard, prompt_spans, strict=True):
+        inside = np.flatnonzero(taken[int(a / BIN_S) : int(np.ceil(b / BIN_S))])
+        if inside.size:
+            taken_in.append((p.purpose, inside.size * BIN_S, inside[0] * BIN_S))
     over_s = [(b - a) / SAMPLE_RATE_HZ for a, b in over_spans]
     figures = {
         "prompts": len(prompt_spans),
@@ -221,6 +225,7 @@ def through_figures(
         "prompt_only_s": float(np.sum(prompt_only)) * BIN_S,
         "prompt_only_speech_s": taken_s,
         "prompt_only_speech_per_10_min_s": taken_s * 600.0 / max(prompt_s, 1e-9),
+        "prompt_only_speech_in": taken_in,
         "over_lines": len(over_spans),
         "over_s": sum(over_s),
         "over_timed_s": sum(t * s for t, s in zip(timed, over_s, strict=True)),
