@@ -140,6 +140,12 @@ def _print_through(figures: dict[str, Any]) -> None:
         f"{100 * share:.1f}% (per line: {per_line or 'none'}; target >= "
         f"{100 * OVER_TIMED_TARGET:.0f}%: {'met' if share >= OVER_TIMED_TARGET else 'NOT met'})"
     )
+    beyond = figures["over_beyond_s"]
+    if beyond:
+        print(
+            f"  speech found beyond the lines (echo taken as their continuation): "
+            f"{sum(beyond) / len(beyond):.2f} s per line, most {max(beyond):.2f} s"
+        )
     starts = np.array(figures["over_start_ms"], dtype=np.float64)
     found = starts[np.isfinite(starts)]
     if found.size:

@@ -193,13 +193,16 @@ def through_figures(
     prompt_spans = [
         (a, min(length_s, a + p.duration_s)) for a, p in zip(starts_s, heard, strict=True)
     ]
-    over_spans, timed, starts_ms = [], [], []
+    over_spans, timed, starts_ms, beyond_s = [], [], [], []
     for line in over.said:
         pcm = over.lines[line.partner][line.line]
         span = locate(recording, pcm, line.started_frame)
         over_spans.append(span)
         a, b = span[0] / SAMPLE_RATE_HZ, span[1] / SAMPLE_RATE_HZ
         timed.append(sum(max(0.0, min(b, d) - max(a, c)) for c, d in segments) / (b - a))
+        # The line's own segments beyond it: the echo after it taken as its continuation.
+        own = [(c, d) for c, d in segments if near(c, d, span)]
+        beyond_s.append(sum(max(0.0, a - c) + max(0.0, d - b) for c, d in own))
         found = [t for t in onsets if a - PARTNER_MARGIN_S <= t <= b]
         true_start_s = a + _audible_s(pcm)
         starts_ms.append((min(found) - true_start_s) * 1000.0 if found else float("nan"))
@@ -231,6 +234,7 @@ def through_figures(
         "over_timed_s": sum(t * s for t, s in zip(timed, over_s, strict=True)),
         "over_timed_per_line": timed,
         "over_start_ms": starts_ms,
+        "over_beyond_s": beyond_s,
         "echo_summary": echo.summary(),
         "fallbacks": echo.fallbacks,
         "gated_s": echo.gated_s,
