@@ -15,7 +15,9 @@ prompt's echo is still not taken for speech. ``--busy`` makes it a busy home
 (``scripts/busy_home.py``): another program plays a notification sound into the room
 every 5-10 s, and this process stalls for 150 ms every 4 s. ``--room 48k`` uses the
 48 kHz stereo null sink, at the rate a desktop's sound server usually runs, instead of
-the 16 kHz mono one.
+the 16 kHz mono one. ``--hear-through`` makes the listener hear through the prompts, as
+``attune-voice run --hear-through``, and a partner say a line over every other floor
+prompt (``scripts/bench_live_through.py``): its figures are printed too.
 
 For each prompt the engine decides, the time runs from the decision (the player is
 asked to say it, before any rendering still needed) to its first sample: handed to
@@ -56,12 +58,14 @@ from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
 from attune_voice.listening.listener import Listener
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop
-from attune_voice.session.ports import EngineInput, SpeechSegment
+from attune_voice.session.ports import EngineInput, SpeechOnset, SpeechSegment
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from busy_home import BusyHome, describe_busy_home  # a script beside this one, not a package
+from bench_live_report import print_figures  # scripts beside this one, not packages
+from bench_live_through import OverPrompts, TimedCanceller, locate, near, through_figures
+from busy_home import BusyHome
 
 ROOMS = {"16k": "attune_room", "48k": "attune_room48"}
 """The null sinks scripts/_pulse.sh makes: 16 kHz mono and 48 kHz stereo."""
@@ -94,8 +98,6 @@ KEY_AFTER_FRAMES = 50
 STATS_EVERY_FRAMES = 50
 START_FRAMES = 100
 """Underflows in the first 2 s are the stream starting, not the machine being busy."""
-PROMPT_START_TARGET_MS = 100.0
-EVENT_MARGIN_TARGET_MS = 40.0
 
 
 def bench_exercise(floors: int) -> Exercise:
@@ -148,22 +150,26 @@ class Decision:
     """When its first sample reached the speaker, by PortAudio's output time."""
     heard_sample: int | None = None
     """Session sample where its first sample came back into the microphone."""
+    purpose: str = ""
+    duration_s: float = 0.0
 
 
 class TimedListener(Listener):
     """The session's listener, noting which frame is being handled and when each speech
     segment came out."""
 
-    def __init__(self, channels: int, config: DetectorConfig) -> None:
-        super().__init__(channels, config)
+    def __init__(self, channels: int, config: DetectorConfig, hear_through: bool) -> None:
+        super().__init__(channels, config, hear_through=hear_through)
         self.frame: Frame | None = None
         self.segments: list[tuple[SpeechSegment, float]] = []
+        self.onsets: list[float] = []
 
     def feed(self, frame: Frame) -> list[EngineInput]:
         self.frame = frame
         inputs = super().feed(frame)
         emitted_s = time.perf_counter()
         self.segments += [(i, emitted_s) for i in inputs if isinstance(i, SpeechSegment)]
+        self.onsets += [i.t for i in inputs if isinstance(i, SpeechOnset)]
         return inputs
 
 
@@ -193,8 +199,9 @@ class TimedPlayer:
             frame_arrived_s=None if timing is None else timing.arrived_s,
             position=self._audio.play_position(),
             prepared=True,
+            purpose=meaning.purpose,
         )
-        duration_s = self.inner.say(text, meaning)
+        duration_s = decision.duration_s = self.inner.say(text, meaning)
         decision.played_s = time.perf_counter()
         decision.prepared = self.inner.said_on_demand == on_demand
         self.decisions.append(decision)
@@ -305,20 +312,14 @@ class Conductor:
 
     def _speak(self, partner: str) -> None:
         number = len(self.said) % len(SENTENCES)
-        path = self.sentences[partner][number]
-        process = subprocess.Popen(
-            [
-                "pacat",
-                f"--device={self.sink}",
-                "--raw",
-                "--format=s16le",
-                f"--rate={SAMPLE_RATE_HZ}",
-                "--channels=1",
-                str(path),
-            ]
-        )
+        process = self.play(self.sentences[partner][number])
         self.speaking = Utterance(partner, number, self.frames, process)
         self.said.append(self.speaking)
+
+    def play(self, path: Path) -> subprocess.Popen[bytes]:
+        """A partner says the sentence in ``path`` (raw audio) into the room."""
+        raw = ["--raw", "--format=s16le", f"--rate={SAMPLE_RATE_HZ}", "--channels=1"]
+        return subprocess.Popen(["pacat", f"--device={self.sink}", *raw, str(path)])
 
     def take_keys(self) -> list[str]:
         keys, self.keys = self.keys, []
@@ -326,10 +327,17 @@ class Conductor:
 
 
 def run(
-    floors: int, latency: Latency, prepare: bool, load: int, stall_s: float, busy_home: bool
+    floors: int,
+    latency: Latency,
+    prepare: bool,
+    load: int,
+    stall_s: float,
+    busy_home: bool,
+    hear_through: bool = False,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder:
-        return _run(Path(folder), floors, latency, prepare, load, stall_s, busy_home)
+        args = (floors, latency, prepare, load, stall_s, busy_home, hear_through)
+        return _run(Path(folder), *args)
 
 
 def _run(
@@ -340,6 +348,7 @@ def _run(
     load: int,
     stall_s: float,
     busy_home: bool,
+    hear_through: bool,
 ) -> dict[str, Any]:
     config = DetectorConfig()
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
@@ -357,7 +366,10 @@ def _run(
                     path.write_bytes(pcm.astype("<i2").tobytes())
                     sentences[partner].append(path)
             audio = DeviceAudio(latency=latency)
-            listener = TimedListener(audio.channels, config)
+            listener = TimedListener(audio.channels, config, hear_through)
+            canceller = TimedCanceller(audio.channels) if hear_through else None
+            # Set before the first frame, the listener uses it as its own.
+            listener._canceller = canceller
             log = EventLog()
             player = TimedPlayer(PromptVoicePlayer(renderer, audio), audio, listener)
             engine = SessionEngine(bench_exercise(floors), ("Sam", "Alex"), player, log)
@@ -365,6 +377,11 @@ def _run(
             sink = os.environ.get("PULSE_SINK", SINK)
             conductor = Conductor(audio, player, log, sentences, stall_s=stall_s, sink=sink)
             loop.frame_sinks.append(conductor)
+            over = None
+            if hear_through:
+                args = (PARTNER_VOICES, workdir, player.decisions, conductor.play)
+                over = OverPrompts.render(renderer, *args)
+                loop.frame_sinks.append(over)
             home = BusyHome(sink, workdir, stall_every_s=4.0 if busy_home else 0.0)
             try:
                 if busy_home:
@@ -377,15 +394,16 @@ def _run(
                 audio.close()
                 for utterance in conductor.said:
                     utterance.process.wait()
+                if over is not None:
+                    over.wait()
                 if conductor.stopper is not None:
                     conductor.stopper.wait()
     finally:
         for process in busy:
             process.terminate()
             process.wait()
-    figures = _figures(
-        conductor, listener, voices, log.events, player, stats, config, latency, prepare, load
-    )
+    args = (conductor, listener, voices, log.events, player, stats, config, latency, prepare, load)
+    figures = _figures(*args, over, canceller)
     # After the stream's first 2 s, as after the consent question in a session.
     read_s = conductor.read_s[START_FRAMES:]
     wall_s = read_s[-1] - read_s[0] if len(read_s) > 1 else 0.0
@@ -424,17 +442,6 @@ def _adc_s(arrived_s: list[float], ages_s: list[float | None], sample: int) -> f
     return arrived_s[block] - age_s + (sample % FRAME_SAMPLES) / SAMPLE_RATE_HZ
 
 
-def _locate(recording: np.ndarray, pcm: np.ndarray, from_frame: int) -> tuple[int, int]:
-    """Where the partner's sentence is in what the microphone heard (session samples)."""
-    first = from_frame * FRAME_SAMPLES
-    region = recording[first : first + pcm.shape[0] + 3 * SAMPLE_RATE_HZ]
-    template = pcm.astype(np.float64)
-    size = 1 << int(np.ceil(np.log2(region.shape[0] + template.shape[0])))
-    products = np.fft.irfft(np.fft.rfft(region, size) * np.conj(np.fft.rfft(template, size)), size)
-    at = first + int(np.argmax(products[: region.shape[0] - template.shape[0] + 1]))
-    return at, at + pcm.shape[0]
-
-
 def _figures(
     conductor: Conductor,
     listener: TimedListener,
@@ -446,6 +453,8 @@ def _figures(
     latency: Latency,
     prepare: bool,
     load: int,
+    over: OverPrompts | None,
+    canceller: TimedCanceller | None,
 ) -> dict[str, Any]:
     arrived_s = conductor.arrived_s
     recording = np.concatenate(conductor.heard).astype(np.float64)
@@ -474,13 +483,10 @@ def _figures(
         if utterance.ended_frame is None:
             continue
         pcm = voices[utterance.partner][utterance.sentence]
-        start, end = _locate(recording, pcm, utterance.started_frame)
+        start, end = locate(recording, pcm, utterance.started_frame)
         partner_spans.append((start, end))
         mine = [
-            (seg, emitted_s)
-            for seg, emitted_s in listener.segments
-            if seg.end_t * SAMPLE_RATE_HZ > start - 0.3 * SAMPLE_RATE_HZ
-            and seg.start_t * SAMPLE_RATE_HZ < end + 0.3 * SAMPLE_RATE_HZ
+            (s, at_s) for s, at_s in listener.segments if near(s.start_t, s.end_t, (start, end))
         ]
         if not mine:
             continue
@@ -494,14 +500,18 @@ def _figures(
             adc_event_ms.append((emitted_s - captured_s) * 1000)
         detected_end = round(last.end_t * SAMPLE_RATE_HZ)
         detected_event_ms.append((emitted_s - _captured_s(arrived_s, detected_end)) * 1000)
-    margin = 0.3 * SAMPLE_RATE_HZ
+    through: dict[str, Any] = {}
+    if over is not None:
+        # Speech over the prompts is a partner's too, in the figure below.
+        segments = [(seg.start_t, seg.end_t) for seg, _ in listener.segments]
+        wall_s = conductor.read_s[-1] - conductor.read_s[0] if conductor.read_s else 0.0
+        args = (over, partner_spans, segments, listener.onsets, listener.echo, canceller, wall_s)
+        through, over_spans = through_figures(recording, *args)
+        partner_spans += over_spans
     not_partner_s = sum(
         seg.end_t - seg.start_t
         for seg, _ in listener.segments
-        if not any(
-            seg.end_t * SAMPLE_RATE_HZ > a - margin and seg.start_t * SAMPLE_RATE_HZ < b + margin
-            for a, b in partner_spans
-        )
+        if not any(near(seg.start_t, seg.end_t, span) for span in partner_spans)
     )
     gaps_ms = np.diff(np.array(arrived_s)) * 1000 if len(arrived_s) > 1 else np.zeros(1)
     return {
@@ -532,109 +542,8 @@ def _figures(
         "longest_callback_gap_ms": float(gaps_ms.max()),
         "underflows_at_start": sum(f <= START_FRAMES for f in conductor.underflow_frames),
         "stats": asdict(stats),
+        **({"hear_through": through} if through else {}),
     }
-
-
-def _spread(values: list[float]) -> str:
-    if not values:
-        return "none measured"
-    array = np.array(values)
-    return (
-        f"median {np.median(array):6.0f} ms   95% {np.percentile(array, 95):6.0f} ms   "
-        f"max {array.max():6.0f} ms   (n={array.size})"
-    )
-
-
-def _verdict(values: list[float], target_ms: float) -> str:
-    if not values:
-        return "not measured"
-    worst = float(np.max(values))
-    p95 = float(np.percentile(values, 95))
-    if worst <= target_ms:
-        return "met by every one"
-    return f"{'met' if p95 <= target_ms else 'NOT met'} at 95%, worst {worst:.0f} ms"
-
-
-def _print(figures: dict[str, Any]) -> None:
-    stats = figures["stats"]
-    echo = stats["echo"] or {}
-    hangover_ms = figures["hangover_ms"]
-    latency_in_ms, latency_out_ms = (x * 1000 for x in stats["latency_s"])
-    prepared = "rendered ahead" if figures["prepare"] else "rendered when said (--no-prepare)"
-    print(
-        f"attune-voice live figures: PulseAudio null sink, stream latency setting "
-        f"{figures['latency_setting']} (stream reports {latency_in_ms:.0f} ms in, "
-        f"{latency_out_ms:.0f} ms out), {figures['busy_loops']} busy loops, "
-        f"{figures['floors']} floors"
-    )
-    print(
-        f"prompt start: {figures['decisions']} decisions, prompts {prepared}; "
-        f"{figures['prepared']} were ready"
-    )
-    print(f"  decision -> play() (rendering)      {_spread(figures['decision_to_play_ms'])}")
-    print(f"  decision -> first sample sent out   {_spread(figures['decision_to_output_ms'])}")
-    print(f"  decision -> first sample at speaker {_spread(figures['decision_to_dac_ms'])}")
-    print(f"  decision -> first sample heard back {_spread(figures['decision_to_heard_ms'])}")
-    print(f"  frame arrival -> decision (loop)    {_spread(figures['frame_to_decision_ms'])}")
-    output_ms = figures["output_delay_ms"]
-    print(
-        f"  (target: audio starts within {PROMPT_START_TARGET_MS:.0f} ms of the decision: "
-        f"{_verdict(figures['decision_to_dac_ms'], PROMPT_START_TARGET_MS)} at the speaker; "
-        "heard back is an upper bound, it adds the capture path; PortAudio's output time "
-        + ("unknown" if output_ms is None else f"{output_ms:.0f} ms")
-        + ")"
-    )
-    print("end of speech")
-    print(f"  speech end (ADC) -> segment event   {_spread(figures['speech_end_adc_to_event_ms'])}")
-    # The room is a null sink whose monitor is the microphone: it captures each sample
-    # as it plays it, so PortAudio's two clocks should agree on a prompt's first sample.
-    print("  (check: a prompt's first sample captured (ADC) minus played (DAC), 0 if both")
-    print(f"   of PortAudio's times are right: {_spread(figures['capture_minus_output_ms'])})")
-    print(f"  speech end (callback) -> event      {_spread(figures['speech_end_to_event_ms'])}")
-    print(f"  detected end -> segment event       {_spread(figures['detected_end_to_event_ms'])}")
-    target_ms = hangover_ms + EVENT_MARGIN_TARGET_MS
-    age_ms = figures["input_age_ms"]
-    print(
-        f"  (target: within the hang-over {hangover_ms:.0f} ms + {EVENT_MARGIN_TARGET_MS:.0f} ms "
-        f"= {target_ms:.0f} ms: {_verdict(figures['speech_end_adc_to_event_ms'], target_ms)} "
-        "from the microphone, by each block's capture time as PortAudio tells (a block's "
-        "first sample was "
-        + ("unknown" if age_ms is None else f"{age_ms:.0f} ms")
-        + " old at its callback, median); "
-        f"{_verdict(figures['speech_end_to_event_ms'], target_ms)} from the callback, "
-        "which takes a block's last sample as captured when its callback began)"
-    )
-    print(f"  turn start vs played speech         {_spread(figures['segment_start_error_ms'])}")
-    print(f"  turn end vs played speech           {_spread(figures['segment_end_error_ms'])}")
-    delay = echo.get("delay_ms")
-    print("echo")
-    if delay is None:
-        print("  not heard")
-    else:
-        leak = echo["leak_db"]
-        print(
-            f"  delay {echo['delay_min_ms']:.0f}-{echo['delay_max_ms']:.0f} ms (last {delay:.0f}), "
-            f"gain {echo['gain_db']:.1f} dB, {echo['measurements']} measurements"
-        )
-        print(
-            "  leaked past the gate: "
-            + ("none" if leak is None else f"{leak:.1f} dB of the echo, {echo['leaked_ms']:.0f} ms")
-        )
-    print(f"  speech heard that no partner said: {figures['not_partner_speech_s']:.2f} s")
-    if "wall_s" in figures:
-        print(describe_busy_home(figures))
-    print(
-        f"stream\n  callbacks {stats['callbacks']}, worst callback "
-        f"{stats['worst_callback_ms']:.2f} ms, longest gap between callbacks "
-        f"{figures['longest_callback_gap_ms']:.0f} ms\n  input overflows {stats['overflows']}, "
-        f"output underflows {stats['underflows']} ({figures['underflows_at_start']} at start), "
-        f"dropped frames {stats['dropped_frames']}, stalls {stats['stalls']}, deaths "
-        f"{stats['deaths']} ({stats['silent_deaths']} unflagged), restarts {stats['restarts']}, "
-        f"catch-ups {stats['catch_ups']}"
-        + (f" (after a {figures['stall_s']:.1f} s stall)" if figures["stall_s"] else "")
-        + f", losses {stats['losses']}, "
-        f"alsa-lib messages {stats['alsa_messages']}, library lines {stats['library_lines']}"
-    )
 
 
 def main() -> int:
@@ -664,6 +573,11 @@ def main() -> int:
         action="store_true",
         help="Another client plays a sound every 5-10 s; this process stalls 150 ms every 4 s.",
     )
+    parser.add_argument(
+        "--hear-through",
+        action="store_true",
+        help="Hear through the prompts (as run --hear-through); a partner talks over some.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the raw figures as JSON.")
     args = parser.parse_args()
     latency = stream_latency() if args.latency is None else parse_latency(args.latency)
@@ -676,9 +590,9 @@ def main() -> int:
         saved = os.dup(2)
         os.dup2(terminal.fileno(), 2)
         try:
-            figures = run(
-                args.floors, latency, not args.no_prepare, args.load, args.stall, args.busy
-            )
+            prepare = not args.no_prepare
+            args_run = (args.floors, latency, prepare, args.load, args.stall, args.busy)
+            figures = run(*args_run, args.hear_through)
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -692,7 +606,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        _print(figures)
+        print_figures(figures)
     return 0
 
 
