@@ -64,7 +64,14 @@ from attune_voice.voice.tts import SpeechRenderer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_live_report import print_figures  # scripts beside this one, not packages
-from bench_live_through import OverPrompts, TimedCanceller, locate, near, through_figures
+from bench_live_through import (
+    OverPrompts,
+    TimedCanceller,
+    locate,
+    near,
+    rendered_lines,
+    through_figures,
+)
 from busy_home import BusyHome
 
 ROOMS = {"16k": "attune_room", "48k": "attune_room48"}
@@ -354,17 +361,9 @@ def _run(
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
     try:
         with SpeechRenderer() as renderer:
-            voices = {
-                partner: [renderer.render(text, *voice) for text in SENTENCES]
-                for partner, voice in PARTNER_VOICES.items()
-            }
-            sentences: dict[str, list[Path]] = {}
-            for partner, rendered in voices.items():
-                sentences[partner] = []
-                for number, pcm in enumerate(rendered):
-                    path = workdir / f"partner-{partner}-{number}.raw"
-                    path.write_bytes(pcm.astype("<i2").tobytes())
-                    sentences[partner].append(path)
+            voices, sentences = rendered_lines(
+                renderer, SENTENCES, PARTNER_VOICES, workdir, "partner"
+            )
             audio = DeviceAudio(latency=latency)
             listener = TimedListener(audio.channels, config, hear_through)
             canceller = TimedCanceller(audio.channels) if hear_through else None

@@ -95,6 +95,25 @@ class OverLine:
     process: subprocess.Popen[bytes]
 
 
+def rendered_lines(
+    renderer: SpeechRenderer,
+    texts: Sequence[str],
+    voices: dict[str, tuple[str, int]],
+    workdir: Path,
+    stem: str,
+) -> tuple[dict[str, list[Pcm]], dict[str, list[Path]]]:
+    """Each partner's voice saying each text, and the raw files pacat plays them from."""
+    lines = {p: [renderer.render(text, *voice) for text in texts] for p, voice in voices.items()}
+    paths: dict[str, list[Path]] = {}
+    for partner, rendered in lines.items():
+        paths[partner] = []
+        for number, pcm in enumerate(rendered):
+            path = workdir / f"{stem}-{partner}-{number}.raw"
+            path.write_bytes(pcm.astype("<i2").tobytes())
+            paths[partner].append(path)
+    return lines, paths
+
+
 @dataclass
 class OverPrompts:
     """A frame sink: a partner says a line over every ``OVER_EVERY``-th floor prompt."""
@@ -119,16 +138,7 @@ class OverPrompts:
         prompts: Sequence[Said],
         speak: Callable[[Path], subprocess.Popen[bytes]],
     ) -> OverPrompts:
-        lines = {
-            p: [renderer.render(text, *voice) for text in LINES] for p, voice in voices.items()
-        }
-        paths: dict[str, list[Path]] = {}
-        for partner, rendered in lines.items():
-            paths[partner] = []
-            for number, pcm in enumerate(rendered):
-                path = workdir / f"over-{partner}-{number}.raw"
-                path.write_bytes(pcm.astype("<i2").tobytes())
-                paths[partner].append(path)
+        lines, paths = rendered_lines(renderer, LINES, voices, workdir, "over")
         return cls(prompts, lines, paths, speak)
 
     def __call__(self, frame: Frame) -> None:
