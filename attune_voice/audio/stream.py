@@ -27,6 +27,7 @@ from attune_voice.audio.frames import (
     Pcm,
     PromptMeaning,
 )
+from attune_voice.audio.interrupt import DeferredInterrupt
 from attune_voice.audio.latency import Latency, stream_latency
 from attune_voice.audio.monitor import play_alone
 from attune_voice.audio.portaudio import (
@@ -135,6 +136,7 @@ class DeviceAudio:
             data_dir() / LIBRARY_LOG_NAME if library_log is None else library_log
         )
         self._library_log: LibraryLog | None = None
+        self._interrupt = DeferredInterrupt()
 
         self._rings = Rings(channels)
         self._pairing = Pairing()
@@ -200,6 +202,7 @@ class DeviceAudio:
         if self._state is not DeviceState.OPEN:
             return
         sd = load_sounddevice()
+        self._interrupt.install()
         self._library_log = library_output_to(self._library_log_path)
         try:
             # The speakers first: their buffer fills while the microphone starts.
@@ -239,6 +242,7 @@ class DeviceAudio:
         rings = self._rings
         ring_slots = rings.in_pcm.shape[0]
         while not self._closed.is_set():
+            self._interrupt.check()
             if not self._wait_for_input():
                 return
             self._check_output()
@@ -332,6 +336,7 @@ class DeviceAudio:
                 break
             remaining_s = deadline_s - time.monotonic()
             woken = remaining_s > 0 and rings.input_ready.wait(min(remaining_s, _LIVENESS_CHECK_S))
+            self._interrupt.check()
             now_s = time.monotonic()
             away_s = now_s - checked_s - _LIVENESS_CHECK_S
             checked_s = now_s
@@ -437,6 +442,7 @@ class DeviceAudio:
                     "attune-voice devices"
                 )
             self._closed.wait(RETRY_S)
+            self._interrupt.check()
         return False
 
     def _tell(self, state: DeviceState, message: str) -> None:
@@ -584,7 +590,9 @@ class DeviceAudio:
         rings.output_space.clear()
         if rings.out_written - rings.out_read < rings.out_pcm.shape[0]:
             return
-        if not rings.output_space.wait(self._stall_timeout_s):
+        ready = rings.output_space.wait(self._stall_timeout_s)
+        self._interrupt.check()
+        if not ready:
             raise AudioDeviceError(
                 f"the speakers stopped taking audio for {self._stall_timeout_s:g} s "
                 "(unplugged, or the sound server stopped?); check them with: "
@@ -658,6 +666,7 @@ class DeviceAudio:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._interrupt.remove()
         self._change(DeviceChange.CLOSE)
         # Wake a reader or a player waiting on the other thread so it sees _closed.
         self._rings.input_ready.set()
