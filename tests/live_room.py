@@ -487,6 +487,21 @@ def find(
     return first + best, float(match[best])
 
 
+def find_start(
+    recording: np.ndarray, pcm: np.ndarray, from_s: float, to_s: float, piece_s: float = 0.75
+) -> tuple[int, float]:
+    """Where ``pcm`` starts in ``recording`` between the two times, by whichever of its
+    first two pieces matches better: a stall or another program's sound in one of
+    them leaves the other whole. (sample, match)"""
+    piece = round(piece_s * RATE_HZ)
+    found = [
+        find(recording, pcm[k * piece : (k + 1) * piece], from_s + k * piece_s, to_s + k * piece_s)
+        for k in (0, 1)
+    ]
+    k = int(found[1][1] > found[0][1])
+    return found[k][0] - k * piece, found[k][1]
+
+
 @dataclass(frozen=True)
 class Truth:
     partner: str

@@ -62,7 +62,7 @@ from live_room import (
     Utterance,
     answer_consent,
     fan,
-    find,
+    find_start,
     floor_given,
     is_loud,
     load_sink,
@@ -402,8 +402,8 @@ def test_a_busy_home_on_a_48k_sink_keeps_the_session_whole(
     # The consent question took the room no more than its own waits and 2 s: from the
     # first sound of the question to Sam to where the session's clock starts, which is
     # where its opening prompt (said at its session time) is heard. Both are found in
-    # the room's recording by their first second and a half (espeak-ng times a long
-    # text a little differently each time), so the speakers' latency cancels but for
+    # the room's recording by the better of their first two 0.75 s pieces (espeak-ng
+    # times a long text a little differently each time), so the speakers' latency cancels but for
     # what the stalls added to it. Each key came while its question played, so the
     # question's own waits are the three prompts it said: its clock (the samples the
     # session heard) ran that long, and the room's should run no more than 2 s longer.
@@ -412,13 +412,12 @@ def test_a_busy_home_on_a_48k_sink_keeps_the_session_whole(
     said.append(renderer.render(KEPT_TEXT))
     own_samples = sum(pcm.shape[0] for pcm in said)
     own_s = own_samples / RATE_HZ
-    head = round(1.5 * RATE_HZ)
-    asked_at, asked_match = find(recording, said[0][:head], 0.0, marks["first sound"] + 0.5)
+    asked_at, asked_match = find_start(recording, said[0], 0.0, marks["first sound"] + 0.5)
     asked_s = asked_at / RATE_HZ
     opening = next(e for e in events if isinstance(e, Prompt))
-    opening_at, opening_match = find(
+    opening_at, opening_match = find_start(
         recording,
-        renderer.render(opening.text)[:head],
+        renderer.render(opening.text),
         asked_s + own_s - 1.0,
         asked_s + own_s + 4.0,
     )
@@ -430,7 +429,7 @@ def test_a_busy_home_on_a_48k_sink_keeps_the_session_whole(
     due_s = asked_s
     for before, pcm in itertools.pairwise(said):
         due_s += before.shape[0] / RATE_HZ
-        at, _ = find(recording, pcm[:head], due_s - 0.5, due_s + 2.0)
+        at, _ = find_start(recording, pcm, due_s - 0.5, due_s + 2.0)
         late_ms.append(f"{(at / RATE_HZ - due_s) * 1000:+.0f}")
     loud_at = next(
         k for k in range(asked_at, recording.shape[0], CHUNK) if is_loud(recording[k:][:CHUNK])
