@@ -342,25 +342,14 @@ def run(
     busy_home: bool,
     hear_through: bool = False,
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder:
-        args = (floors, latency, prepare, load, stall_s, busy_home, hear_through)
-        return _run(Path(folder), *args)
-
-
-def _run(
-    workdir: Path,
-    floors: int,
-    latency: Latency,
-    prepare: bool,
-    load: int,
-    stall_s: float,
-    busy_home: bool,
-    hear_through: bool,
-) -> dict[str, Any]:
     config = DetectorConfig()
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
     try:
-        with SpeechRenderer() as renderer:
+        with (
+            tempfile.TemporaryDirectory(prefix="attune-bench-live-") as folder,
+            SpeechRenderer() as renderer,
+        ):
+            workdir = Path(folder)
             voices, sentences = rendered_lines(
                 renderer, SENTENCES, PARTNER_VOICES, workdir, "partner"
             )
