@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from attune_voice.audio.chimes import chime, chime_names
 from attune_voice.audio.devices import list_devices, resolve_device
-from attune_voice.audio.echo_gate import ECHO_MARGIN_S, MAX_ECHO_DELAY_S, EchoGate
+from attune_voice.audio.echo_gate import ECHO_MARGIN_S, ECHO_TRACK_S, MAX_ECHO_DELAY_S, EchoGate
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.audio.latency import LATENCY_ENV, STREAM_LATENCY_S
 from attune_voice.audio.monitor import MonitorOutput, play_alone
@@ -39,8 +39,10 @@ from attune_voice.audio.stream_state import (
 from attune_voice.cli.main import cli
 from attune_voice.config import FRAME_MS
 from attune_voice.errors import AudioDeviceError, UsageError
+from attune_voice.exercises.model import Prompts
 from attune_voice.session.wiring import device_choice
 from attune_voice.store.settings_file import Settings, load_settings, save_settings, settings_path
+from attune_voice.voice.loudness import normalised
 from attune_voice.voice.tts import SpeechRenderer
 
 MONITOR = "attune_monitor"
@@ -205,6 +207,37 @@ def test_gate_without_any_echo_falls_back_to_a_short_tail(prompts: list[Pcm]) ->
     first, second = _gate_ends(run)
     assert first - run.spans[0][1] >= MAX_ECHO_DELAY_S * SAMPLE_RATE_HZ
     assert second - run.spans[1][1] < 0.3 * SAMPLE_RATE_HZ
+
+
+@pytest.fixture(scope="module")
+def check_ins() -> list[Pcm]:
+    """The check-in as the engine says it: the prompt voice (espeak-ng's f2 variant)
+    repeats every sound 140 ms later at -20 dB, audible in the pauses between words."""
+    with SpeechRenderer() as renderer:
+        return [
+            normalised(renderer.render(Prompts().check_in.format(holder=name, handover=said)))
+            for name, said in (("Alex", "press the button"), ("Alex", "say over to you"))
+        ]
+
+
+@pytest.mark.parametrize("delay", [640, 960, 1300])
+def test_gate_keeps_the_delay_through_a_pause_where_the_voice_echoes_itself(
+    check_ins: list[Pcm], delay: int
+) -> None:
+    # A null sink returns the prompt exactly. In a pause 2 s into the check-in, the
+    # heard window holds only the voice's own echo of the word before, which matches
+    # that word 140 ms farther back as well as the pause matches itself; the gate took
+    # the farther delay twice in a row, and the echo canceller's reference jumped
+    # there and back mid-prompt, letting 0.5 s of the prompt through as speech.
+    track_ms = ECHO_TRACK_S * 1000
+    for pcm, blocks_in in itertools.product(check_ins, range(5)):
+        # The measurements fall every fifth block: start the prompt at each phase.
+        padded = np.concatenate([np.zeros(blocks_in * FRAME_SAMPLES, np.int16), pcm])
+        run = run_gate([padded], [(0, delay)], gain=1.0, noise_rms=0.0, seconds=6.5)
+        report = run.gate.report()
+        assert report.delay_min_ms is not None and report.delay_max_ms is not None
+        assert report.delay_min_ms >= delay / 16 - track_ms
+        assert report.delay_max_ms <= delay / 16 + track_ms
 
 
 def test_device_state_transitions() -> None:

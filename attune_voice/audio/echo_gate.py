@@ -239,9 +239,11 @@ class EchoGate:
         enough = played_energy > window * 0.1 * 100.0**2
         if not enough.any():
             return
-        match = np.zeros(lags + 1)
-        match[enough] = products[enough] / np.sqrt(played_energy[enough] * heard_energy)
-        k = self._best_lag(match)
+        explained = np.zeros(lags + 1)
+        some = played_energy > 0.0
+        explained[some] = products[some] / np.sqrt(played_energy[some] * heard_energy)
+        match = np.where(enough, explained, 0.0)
+        k = self._best_lag(match, explained)
         if k is None:
             return
         self._delay = lags - k
@@ -252,10 +254,14 @@ class EchoGate:
         self._run_measured = True
         self._measurements += 1
 
-    def _best_lag(self, match: npt.NDArray[np.float64]) -> int | None:
+    def _best_lag(
+        self, match: npt.NDArray[np.float64], explained: npt.NDArray[np.float64]
+    ) -> int | None:
         """The lag (index into ``match``) of the echo, or None when the match is unclear.
 
-        ``match[k]`` belongs to a delay of ``len(match) - 1 - k`` samples.
+        ``match[k]`` belongs to a delay of ``len(match) - 1 - k`` samples, and is 0 where
+        the prompt was too quiet to measure from; ``explained`` is the same match
+        everywhere something was played.
         """
         best = float(match.max())
         if best < ECHO_MATCH:
@@ -274,6 +280,12 @@ class EchoGate:
                 close = np.flatnonzero(nearby >= max(0.97 * nearby_best, ECHO_MATCH))
                 self._unconfirmed = None
                 return low + int(close[int(np.argmin(np.abs(low + close - prior)))])
+            if float(explained[low:high].max()) >= ECHO_CLEAR * best:
+                # A pause in the prompt, too quiet to measure from, yet it explains what
+                # was heard: the voice's own echo trailing a word (espeak-ng's f2 voice
+                # repeats itself 140 ms later at -20 dB) matches that word farther back,
+                # and the reference moved there and back mid-prompt, twice a session.
+                return None
         # Anywhere else only a match that stands alone counts. A steady tone (a chime,
         # a held vowel) matches itself at every whole number of periods, and when the
         # echo comes back slightly faster or slower than it was played (a sound server
