@@ -390,8 +390,20 @@ def run(
         for process in busy:
             process.terminate()
             process.wait()
-    args = (conductor, listener, voices, log.events, player, stats, config, latency, prepare, load)
-    figures = _figures(*args, over, canceller)
+    figures = _figures(
+        conductor,
+        listener,
+        voices,
+        log.events,
+        player,
+        stats,
+        config,
+        latency,
+        prepare,
+        load,
+        over,
+        canceller,
+    )
     # After the stream's first 2 s, as after the consent question in a session.
     read_s = conductor.read_s[START_FRAMES:]
     wall_s = read_s[-1] - read_s[0] if len(read_s) > 1 else 0.0

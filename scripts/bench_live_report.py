@@ -130,8 +130,11 @@ def _print_through(figures: dict[str, Any]) -> None:
         f"10 min of prompts (target <= {PROMPT_ONLY_TARGET_S:.1f} s: "
         f"{'met' if per_10 <= PROMPT_ONLY_TARGET_S else 'NOT met'})"
     )
-    for purpose, taken_s, into_s in figures["prompt_only_speech_in"]:
-        print(f"    in a {purpose} prompt: {taken_s:.2f} s, from {into_s:.2f} s into it")
+    for purpose, taken_s, into_s, at_s in figures["prompt_only_speech_in"]:
+        print(
+            f"    in a {purpose} prompt said {at_s:.2f} s into the session: "
+            f"{taken_s:.2f} s, from {into_s:.2f} s into it"
+        )
     over_s, timed_s = figures["over_s"], figures["over_timed_s"]
     share = timed_s / over_s if over_s else 0.0
     per_line = " ".join(f"{100 * t:.0f}%" for t in figures["over_timed_per_line"])

@@ -230,7 +230,7 @@ def through_figures(
     for p, (a, b) in zip(heard, prompt_spans, strict=True):
         inside = np.flatnonzero(taken[int(a / BIN_S) : int(np.ceil(b / BIN_S))])
         if inside.size:
-            taken_in.append((p.purpose, inside.size * BIN_S, inside[0] * BIN_S))
+            taken_in.append((p.purpose, inside.size * BIN_S, inside[0] * BIN_S, a))
     over_s = [(b - a) / SAMPLE_RATE_HZ for a, b in over_spans]
     figures = {
         "prompts": len(prompt_spans),

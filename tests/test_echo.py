@@ -13,6 +13,7 @@ import pytest
 from vosk_fixtures import TEST_VOICES, vosk_model_path
 
 from attune_voice.audio.echo_canceller import EchoCanceller, echo_removed
+from attune_voice.audio.echo_gate import EchoGate
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, Pcm
 from attune_voice.config import RoomConfig
 from attune_voice.events import CommandWord, Event, PromptMeaning, SpokenOver
@@ -197,6 +198,46 @@ def test_a_reference_that_is_not_the_echo_closes_the_microphone(prompts: list[Pc
     assert not [i for i in inputs if isinstance(i, (SpeechOnset, SpeechSegment))]
     assert listener.echo.fallbacks >= 1
     assert listener.echo.gated_frames == listener.echo.prompt_frames
+
+
+def test_an_echo_that_moves_a_block_between_prompts_is_still_cancelled(
+    prompts: list[Pcm],
+) -> None:
+    # Live through a null sink (the prompts come back exactly, with no noise), the
+    # echo came 20 and 40 ms after its pairing, in turn from one prompt to the next.
+    # With the reference led by 40 ms wherever the delay allowed it, the canceller saw
+    # its delay change at each prompt and let 0.4-1.8 s of it through as speech.
+    gap = 3 * SAMPLE_RATE_HZ
+    order = [prompts[k % len(prompts)] for k in range(6)]
+    total = sum(len(pcm) for pcm in order) + gap * (len(order) + 1)
+    total = -(-total // FRAME_SAMPLES) * FRAME_SAMPLES
+    played = np.zeros(total, np.int16)
+    delay = np.zeros(total, np.int64)
+    spans = []
+    at = gap
+    for k, pcm in enumerate(order):
+        played[at : at + len(pcm)] = pcm
+        delay[at - gap // 2 :] = 320 if k % 2 == 0 else 640
+        spans.append((at, at + len(pcm)))
+        at = -(-(at + len(pcm) + gap) // FRAME_SAMPLES) * FRAME_SAMPLES
+    source = np.arange(total) - delay
+    heard = np.where(source >= 0, played[np.clip(source, 0, None)], 0).astype(np.int16)
+    gate = EchoGate()
+    listener = Listener(1, hear_through=True)
+    inputs: list[EngineInput] = []
+    for start in range(0, total, FRAME_SAMPLES):
+        block = heard[np.newaxis, start : start + FRAME_SAMPLES]
+        taken = max(
+            (min(b, start + FRAME_SAMPLES) - start for a, b in spans if a <= start < b), default=0
+        )
+        gated = gate.push(block, played[start : start + FRAME_SAMPLES], taken)
+        inputs += listener.feed(Frame(block, start, gated, played=gate.reference()))
+    assert not [i for i in inputs if isinstance(i, (SpeechOnset, SpeechSegment))]
+    # Both delays were measured (a voice's pitch period may read a few ms off).
+    report = gate.report()
+    assert (report.delay_min_ms, report.delay_max_ms) == pytest.approx((20.0, 40.0), abs=10.0)
+    # Heard through, past the canceller's first seconds.
+    assert listener.echo.cancelled_frames > 0.6 * listener.echo.prompt_frames
 
 
 @pytest.mark.parametrize("word", ["pause", "stop"])

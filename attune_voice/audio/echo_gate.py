@@ -33,9 +33,20 @@ REFERENCE_LEAD_S = 0.04
 own delay search fails at long delays (600 ms measured), and a reference that comes
 after its echo cannot cancel it."""
 
-REFERENCE_MOVE_S = 0.02
-"""The reference's alignment follows the measured delay only when it moves this far:
-each step skips or repeats samples, which the canceller has to learn around."""
+REFERENCE_LEAD_LEAST_S = 0.02
+"""Where the echo has come sooner than ``REFERENCE_LEAD_S`` after its pairing, the lead
+is the shortest delay measured, down to this, and kept: a lead cut short by the delay
+would change with it, and the canceller learn a new delay each time. Live, the echo
+came 20 and 40 ms after its pairing, in turn from one prompt to the next, and each
+change let 0.4-1.8 s of the prompt through as speech. Not kept shorter: with a lead of
+10 or 20 ms from the start, AEC3 converged more slowly on the simulated room's echo."""
+
+REFERENCE_MOVE_S = 0.01
+"""The reference's alignment follows the measured delay when it moves this far, so that
+the canceller sees one steady delay: live, the sound server moved the echo by a whole
+20 ms block between prompts, and a reference left where it was had the canceller
+learn the new delay afresh, letting 0.35-0.5 s of a prompt through as speech. Not
+less: each step skips or repeats samples, and a measurement may be off by a few."""
 
 ECHO_CLEAR = 0.9
 """A match counts when no delay outside ``ECHO_TRACK_S`` of it matches this well
@@ -137,6 +148,11 @@ class EchoGate:
         self._prompts = 0
         self._reference_shift = 0
         """Samples the reference is taken from before the frame: the delay less the lead."""
+        self._reference_aligned = False
+        """The shift is set from the first delay measured, then moves only by
+        ``REFERENCE_MOVE_S`` or more."""
+        self._lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
+        """Samples by which the reference leads its echo (``REFERENCE_LEAD_LEAST_S``)."""
 
     @property
     def delay_s(self) -> float | None:
@@ -146,6 +162,8 @@ class EchoGate:
     def reset(self) -> None:
         """The stream was reopened: its delay is unknown again, and nothing is playing."""
         self._delay = None
+        self._reference_aligned = False
+        self._lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
         self._unconfirmed = None
         self._heard_any = True
         self._run_start = self._run_end = -1
@@ -184,10 +202,15 @@ class EchoGate:
     def reference(self) -> Pcm:
         """What was played that echoes into the frame pushed last (the echo canceller's
         reference): the output paired with it until the echo's delay is measured, then
-        the output ``REFERENCE_LEAD_S`` less than that delay before it."""
+        the output the lead less than that delay before it (``REFERENCE_LEAD_S``, or
+        the shortest delay measured, down to ``REFERENCE_LEAD_LEAST_S``)."""
         if self._delay is not None:
-            wanted = max(0, self._delay - round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ))
-            if abs(wanted - self._reference_shift) > REFERENCE_MOVE_S * SAMPLE_RATE_HZ:
+            least = round(REFERENCE_LEAD_LEAST_S * SAMPLE_RATE_HZ)
+            self._lead = max(least, min(self._lead, self._delay))
+            wanted = max(0, self._delay - self._lead)
+            moved = abs(wanted - self._reference_shift) >= REFERENCE_MOVE_S * SAMPLE_RATE_HZ
+            if moved or not self._reference_aligned:
+                self._reference_aligned = True
                 self._reference_shift = wanted
         start = (self._frames - 1) * self._n_frame - self._reference_shift
         positions = np.arange(start, start + self._n_frame) % self._history
@@ -381,6 +404,7 @@ __all__ = [
     "ECHO_TRACK_S",
     "ECHO_WINDOW_S",
     "MAX_ECHO_DELAY_S",
+    "REFERENCE_LEAD_LEAST_S",
     "REFERENCE_LEAD_S",
     "EchoGate",
     "EchoReport",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from attune_voice.audio.echo_gate import REFERENCE_LEAD_S
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, STOP_FADE_S, Frame, Pcm
 from attune_voice.config import RoomConfig
 from attune_voice.events import PromptMeaning
@@ -27,9 +28,6 @@ _NOISE_SECONDS = 7
 _HAND_OVERS = ("key", "handover")
 _REVERB_S = 0.18
 _SPEAKER_TAPS = 129
-_REFERENCE_LEAD_S = 0.04
-"""The reference is pre-aligned to lead its echo by this much, as the device's pairing
-by output time does: the canceller's own delay search fails at long delays."""
 """Length of the speaker's high-pass (linear phase: it adds 4 ms to the echo's delay)."""
 
 
@@ -265,7 +263,8 @@ class SimulatedRoom:
             self._mix_sounds(mix, start, end)
         self._prompt_spans = [span for span in self._prompt_spans if span[1] > start]
         playing = any(a < end for a, _ in self._prompt_spans)
-        lead = round(_REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
+        # Pre-aligned as the device's echo gate pre-aligns it.
+        lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
         shift = max(0, self._echo_delay - lead)
         played = self._played(start - shift, end - shift)
         self._sample = end
