@@ -38,14 +38,14 @@ REFERENCE_LEAD_LEAST_S = 0.02
 is the shortest delay measured, down to this, and kept: a lead cut short by the delay
 would change with it, and the canceller learn a new delay each time. Live, the echo
 came 20 and 40 ms after its pairing, in turn from one prompt to the next, and each
-change let 0.4-1.8 s of the prompt through as speech. Not kept shorter: with a lead of
+change let 0.34-1.76 s of a check-in through as speech. Not kept shorter: with a lead of
 10 or 20 ms from the start, AEC3 converged more slowly on the simulated room's echo."""
 
 REFERENCE_MOVE_S = 0.01
 """The reference's alignment follows the measured delay when it moves this far, so that
 the canceller sees one steady delay: live, the sound server moved the echo by a whole
 20 ms block between prompts, and a reference left where it was had the canceller
-learn the new delay afresh, letting 0.35-0.5 s of a prompt through as speech. Not
+learn the new delay afresh, taking the prompt for speech from 0.35-0.5 s in. Not
 less: each step skips or repeats samples, and a measurement may be off by a few."""
 
 ECHO_CLEAR = 0.9
