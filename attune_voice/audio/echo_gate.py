@@ -205,8 +205,6 @@ class EchoGate:
         the output the lead less than that delay before it (``REFERENCE_LEAD_S``, or
         the shortest delay measured, down to ``REFERENCE_LEAD_LEAST_S``)."""
         if self._delay is not None:
-            least = round(REFERENCE_LEAD_LEAST_S * SAMPLE_RATE_HZ)
-            self._lead = max(least, min(self._lead, self._delay))
             wanted = max(0, self._delay - self._lead)
             moved = abs(wanted - self._reference_shift) >= REFERENCE_MOVE_S * SAMPLE_RATE_HZ
             if moved or not self._reference_aligned:
@@ -270,6 +268,8 @@ class EchoGate:
         if k is None:
             return
         self._delay = lags - k
+        least = round(REFERENCE_LEAD_LEAST_S * SAMPLE_RATE_HZ)
+        self._lead = max(least, min(self._lead, self._delay))
         self._gain = float(products[k] / played_energy[k])
         low, high = self._delay_range or (self._delay, self._delay)
         self._delay_range = (min(low, self._delay), max(high, self._delay))
