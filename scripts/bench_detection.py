@@ -460,6 +460,15 @@ _CHILD = {
         "    if e.code:\n"
         "        raise\n"
     ),
+    "analyze --voices": (
+        "from attune_voice.cli.main import cli\n"
+        "try:\n"
+        "    cli(['analyze', sys.argv[1], '--voices', '--format', 'json'], "
+        "prog_name='attune-voice')\n"
+        "except SystemExit as e:\n"
+        "    if e.code:\n"
+        "        raise\n"
+    ),
     "silero": (
         "import numpy as np\n"
         "from attune_voice.audio.wav import read_wav_16k\n"
@@ -514,6 +523,7 @@ def speed(speech: Speech, minutes: float, repeats: int) -> list[str]:
     reference = statistics.median(r["wall_s"] for r in runs["silero"])
     labels = {
         "analyze": "attune-voice analyze (batched slices, 2 threads)",
+        "analyze --voices": "attune-voice analyze --voices (who spoke when too)",
         "silero": "Silero get_speech_timestamps (one stream, 1 thread)",
     }
     lines = [f"  load average (1 min) at the end: {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"]

@@ -72,9 +72,11 @@ def frames(labels: Labels, count: int) -> dict[str, npt.NDArray[np.bool_]]:
     return out
 
 
-def scores(truth: Labels, found: Labels, duration_s: float) -> dict[str, float]:
+def scores(
+    truth: Labels, found: Labels, duration_s: float
+) -> tuple[dict[str, float], dict[str, str]]:
     """DER (no collar), single-speaker time right, unattributed share, under the best
-    mapping of found voices to labelled speakers."""
+    mapping of found voices to labelled speakers; and that mapping."""
     count = int(duration_s / STEP_S) + 1
     ref = frames(truth, count)
     hyp = frames(found, count)
@@ -83,6 +85,7 @@ def scores(truth: Labels, found: Labels, duration_s: float) -> dict[str, float]:
     n_ref = sum(m.astype(int) for m in ref.values())
     n_hyp = sum((m.astype(int) for m in hyp.values()), np.zeros(count, dtype=int)) + unknown
     best: dict[str, float] | None = None
+    best_mapping: dict[str, str] = {}
     for chosen in itertools.permutations(speakers, min(len(speakers), len(voices))):
         mapping = dict(zip(voices, chosen, strict=False))
         correct = sum(
@@ -98,24 +101,29 @@ def scores(truth: Labels, found: Labels, duration_s: float) -> dict[str, float]:
             "unattributed": float((unknown & (n_hyp > 0)).sum() / max(1, (n_hyp > 0).sum())),
         }
         if best is None or result["der"] < best["der"]:
-            best = result
+            best, best_mapping = result, mapping
     if best is None:  # nothing attributed at all
         best = {"der": float("nan"), "right": 0.0, "unattributed": 1.0}
-    return best
+    return best, best_mapping
 
 
-def short_turns_right(truth: Labels, found: Labels, limit_s: float = 1.5) -> tuple[int, int]:
+def short_turns_right(
+    truth: Labels, found: Labels, mapping: dict[str, str], limit_s: float = 1.5
+) -> dict[bool, tuple[int, int]]:
     """Of the labelled utterances under ``limit_s`` (mm-hms), how many are found mostly
-    as their own speaker's voice (best mapping)."""
-    short = [(a, b, w) for a, b, w in truth if b - a < limit_s]
-    best = 0
-    for mapping in ({"A": "A", "B": "B"}, {"A": "B", "B": "A"}):
-        right = 0
-        for a, b, who in short:
-            own = sum(max(0.0, min(b, y) - max(a, x)) for x, y, v in found if mapping.get(v) == who)
-            right += own >= 0.5 * (b - a)
-        best = max(best, right)
-    return best, len(short)
+    as their own speaker's voice, under ``mapping`` (the one the whole recording was
+    scored with: a mapping chosen for the short turns alone takes the louder voice's
+    label over a backchannel for the backchannel's); keyed by whether the utterance
+    overlaps the other speaker's speech, as (right, all)."""
+    counts = {False: [0, 0], True: [0, 0]}
+    for a, b, who in truth:
+        if b - a >= limit_s:
+            continue
+        over = any(x < b and y > a for x, y, w in truth if w != who)
+        own = sum(max(0.0, min(b, y) - max(a, x)) for x, y, v in found if mapping.get(v) == who)
+        counts[over][0] += own >= 0.5 * (b - a)
+        counts[over][1] += 1
+    return {over: (right, n) for over, (right, n) in counts.items()}
 
 
 def real(encoder: SpeakerEncoder) -> list[str]:
@@ -132,7 +140,7 @@ def real(encoder: SpeakerEncoder) -> list[str]:
                 f"(centres' cosine {cosine})"
             )
             continue
-        s = scores(truth, found, len(pcm) / 16000)
+        s, _ = scores(truth, found, len(pcm) / 16000)
         lines.append(
             f"  {rttm.stem:<24} {speakers} speakers: DER {100 * s['der']:5.1f}%, "
             f"single-speaker time right {100 * s['right']:5.1f}%, unattributed "
@@ -154,7 +162,8 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
         "every other one with reverb RT60 0.35 s, backchannels and interruptions):"
     ]
     for kind, pairs in PAIRS.items():
-        rights, unattributed, short_right, short_all = [], [], 0, 0
+        rights, unattributed = [], []
+        short = {False: [0, 0], True: [0, 0]}
         cosines: list[float] = []
         for k in range(count):
             pair = pairs[k % len(pairs)]
@@ -171,17 +180,20 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
             mono = case.pcm[0]
             truth = [(a, b, "AB"[c]) for a, b, c in case.truth]
             found, result = diarize(mono, encoder)
-            s = scores(truth, found, mono.shape[0] / 16000)
+            s, mapping = scores(truth, found, mono.shape[0] / 16000)
             rights.append(s["right"])
             unattributed.append(s["unattributed"])
-            r, n = short_turns_right(truth, found)
+            for over, (r, n) in short_turns_right(truth, found, mapping).items():
+                short[over][0] += r
+                short[over][1] += n
             cosines.append(result.centre_cosine or 1.0)
-            short_right += r
-            short_all += n
+        right, every = (sum(short[o][i] for o in short) for i in (0, 1))
         lines.append(
             f"  {kind:<12} single-speaker time right: mean {np.mean(rights):.3f}, worst "
             f"{np.min(rights):.3f} ({', '.join(f'{r:.3f}' for r in rights)}); mm-hms (< 1.5 s) "
-            f"right {short_right}/{short_all} ({short_right / max(1, short_all):.2f}); "
+            f"right {right}/{every} ({right / max(1, every):.2f}: alone "
+            f"{short[False][0]}/{short[False][1]}, over the other's speech "
+            f"{short[True][0]}/{short[True][1]}); "
             f"unattributed {100 * np.mean(unattributed):.1f}%; centres' cosine "
             f"{', '.join(f'{c:.2f}' for c in cosines)}"
         )

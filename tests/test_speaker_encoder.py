@@ -74,6 +74,18 @@ def test_the_embedding_does_not_depend_on_the_batch(
     assert np.abs(together - alone).max() < 1e-5
 
 
+def test_batches_shared_out_between_threads_give_the_same_embeddings(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    clips = _clips(renderer, "gmw/en-gb-x-rp+f4")
+    clips = [clips[0][:8000], *clips, clips[1][:12000]]
+    one = encoder.embed(clips, batch=3)
+    two = encoder.embed(clips, batch=3, threads=2)
+    assert len(clips) > 2 * 3  # more batches than threads
+    assert np.array_equal(one, two)
+    assert np.allclose(np.linalg.norm(two, axis=1), 1.0, atol=1e-5)
+
+
 def test_the_mel_filterbank_is_librosas() -> None:
     # Values of librosa.filters.mel(sr=16000, n_fft=400, n_mels=40) (librosa 0.11).
     bank = mel_filterbank()

@@ -47,6 +47,8 @@ class DiarizationConfig:
     """A change of voice inside a segment must last this long to split it."""
     iterations: int = 12
     """Rounds of 2-means."""
+    threads: int = 2
+    """The windows are embedded on this many threads (one core each)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def who_spoke_when(
         return Diarization(unjudged, 0, None)
     if len(windows) < 2:
         return Diarization(unjudged, 1, None)  # one window is one voice
-    embeddings = encoder.embed(audio)
+    embeddings = encoder.embed(audio, threads=config.threads)
     weights = np.array([b - a for _, a, b in windows], dtype=np.float64)
     centre_a, centre_b = two_means(embeddings, weights, config.iterations)
     cosine = float(centre_a @ centre_b)
