@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -200,15 +201,14 @@ def test_a_reference_that_is_not_the_echo_closes_the_microphone(prompts: list[Pc
     assert listener.echo.gated_frames == listener.echo.prompt_frames
 
 
-def test_an_echo_that_moves_a_block_between_prompts_is_still_cancelled(
-    prompts: list[Pcm],
-) -> None:
-    # Live through a null sink (the prompts come back exactly, with no noise), the
-    # echo came 20 and 40 ms after its pairing, in turn from one prompt to the next.
-    # With the reference led by 40 ms wherever the delay allowed it, the canceller saw
-    # its delay change at each prompt and let 0.4-1.8 s of it through as speech.
+def _moving_loopback(
+    order: list[Pcm], delays: Callable[[int, int], list[tuple[int, int]]]
+) -> tuple[list[EngineInput], EchoGate, Listener]:
+    """The prompts of ``order`` played 3 s apart into an exact loopback (as a null sink
+    returns them: no noise, no room), heard through the real echo gate and listener.
+    ``delays(k, start)`` gives, for the prompt played from sample ``start``, the
+    (sample, delay in samples) from which the echo comes back that late."""
     gap = 3 * SAMPLE_RATE_HZ
-    order = [prompts[k % len(prompts)] for k in range(6)]
     total = sum(len(pcm) for pcm in order) + gap * (len(order) + 1)
     total = -(-total // FRAME_SAMPLES) * FRAME_SAMPLES
     played = np.zeros(total, np.int16)
@@ -217,7 +217,8 @@ def test_an_echo_that_moves_a_block_between_prompts_is_still_cancelled(
     at = gap
     for k, pcm in enumerate(order):
         played[at : at + len(pcm)] = pcm
-        delay[at - gap // 2 :] = 320 if k % 2 == 0 else 640
+        for sample, samples in delays(k, at):
+            delay[sample:] = samples
         spans.append((at, at + len(pcm)))
         at = -(-(at + len(pcm) + gap) // FRAME_SAMPLES) * FRAME_SAMPLES
     source = np.arange(total) - delay
@@ -231,12 +232,67 @@ def test_an_echo_that_moves_a_block_between_prompts_is_still_cancelled(
             (min(b, start + FRAME_SAMPLES) - start for a, b in spans if a <= start < b), default=0
         )
         gated = gate.push(block, played[start : start + FRAME_SAMPLES], taken)
-        inputs += listener.feed(Frame(block, start, gated, played=gate.reference()))
+        reference = gate.reference()
+        frame = Frame(block, start, gated, played=reference, echo_moved=gate.echo_move)
+        inputs += listener.feed(frame)
+    return inputs + listener.flush(total / SAMPLE_RATE_HZ), gate, listener
+
+
+@pytest.mark.parametrize("first_ms", [20, 40], ids=["sooner first", "later first"])
+def test_an_echo_that_moves_a_block_between_prompts_is_still_cancelled(
+    prompts: list[Pcm], first_ms: int
+) -> None:
+    # Live through a null sink (the prompts come back exactly, with no noise), the
+    # echo came 20 and 40 ms after its pairing, in turn from one prompt to the next.
+    # With the reference led by 40 ms wherever the delay allowed it, the canceller saw
+    # its delay change at each prompt and let 0.4-1.8 s of it through as speech. Where
+    # the later came first, the lead shortens once, at the first sooner echo, and the
+    # canceller has a new delay to learn (closed for 0.5 s, 0.2 and 0.6 s leaked).
+    order = [prompts[k % len(prompts)] for k in range(6)]
+    half_gap = 3 * SAMPLE_RATE_HZ // 2
+    sooner, later = 320, 640
+    first, second = (sooner, later) if first_ms == 20 else (later, sooner)
+    # Where the later comes first, two prompts at it: the canceller has converged.
+    settled = 1 if first_ms == 20 else 2
+
+    def delays(k: int, start: int) -> list[tuple[int, int]]:
+        return [(start - half_gap, first if k < settled or k % 2 == 0 else second)]
+
+    inputs, gate, listener = _moving_loopback(order, delays)
     assert not [i for i in inputs if isinstance(i, (SpeechOnset, SpeechSegment))]
     # Both delays were measured (a voice's pitch period may read a few ms off).
     report = gate.report()
     assert (report.delay_min_ms, report.delay_max_ms) == pytest.approx((20.0, 40.0), abs=10.0)
     # Heard through, past the canceller's first seconds.
+    assert listener.echo.cancelled_frames > 0.6 * listener.echo.prompt_frames
+
+
+def test_an_echo_that_moves_mid_prompt_closes_the_microphone_while_it_is_learnt(
+    prompts: list[Pcm],
+) -> None:
+    # Live, the sound server also moved the echo by a block in the middle of a prompt.
+    # The canceller needs a moment for the new delay, and in it, the prompt read as
+    # speech: in this loopback, 0.1-2.6 s at each move (moves of 10 and 20 ms, either
+    # way, 1 or 2.3 s into the prompt). The gate measures a move once its window holds
+    # the new delay, so what began since then is dropped and the microphone closes.
+    order = [prompts[k % len(prompts)] for k in range(6)]
+    # From 40 ms, the echo moves on to 60, back to 40, then on to 50 ms, mid-prompt.
+    moves = {1: (1.0, 960), 3: (2.3, 640), 5: (1.6, 800)}
+
+    def delays(k: int, start: int) -> list[tuple[int, int]]:
+        if k == 0:
+            return [(0, 640)]
+        if k not in moves:
+            return []
+        into_s, samples = moves[k]
+        return [(start + round(into_s * SAMPLE_RATE_HZ), samples)]
+
+    inputs, gate, listener = _moving_loopback(order, delays)
+    assert not [i for i in inputs if isinstance(i, (SpeechOnset, SpeechSegment))]
+    assert listener.echo.moves == 3
+    report = gate.report()
+    assert (report.delay_min_ms, report.delay_max_ms) == pytest.approx((40.0, 60.0), abs=2.0)
+    # Closed at each move for about half a second, and heard through otherwise.
     assert listener.echo.cancelled_frames > 0.6 * listener.echo.prompt_frames
 
 

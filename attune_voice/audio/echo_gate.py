@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Pcm
+from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, EchoMove, Pcm
 from attune_voice.audio.latency import STREAM_LATENCY_S
 
 MAX_ECHO_DELAY_S = 1.0
@@ -47,6 +47,12 @@ the canceller sees one steady delay: live, the sound server moved the echo by a 
 20 ms block between prompts, and a reference left where it was had the canceller
 learn the new delay afresh, taking the prompt for speech from 0.35-0.5 s in. Not
 less: each step skips or repeats samples, and a measurement may be off by a few."""
+
+REFERENCE_SETTLE_S = 0.4
+"""After a move the alignment follows every measured delay exactly for this long, the
+heard window (``ECHO_WINDOW_S``) and one measurement more: until the window holds only
+the new echo, a measurement mixes both delays (56 ms for a move from 40 to 60 ms, and
+the 4 ms left had the canceller leak the prompt for 3 s)."""
 
 ECHO_CLEAR = 0.9
 """A match counts when no delay outside ``ECHO_TRACK_S`` of it matches this well
@@ -151,6 +157,14 @@ class EchoGate:
         self._reference_aligned = False
         """The shift is set from the first delay measured, then moves only by
         ``REFERENCE_MOVE_S`` or more."""
+        self._aligned_delay = 0
+        """The delay the shift was last set from."""
+        self._settle = -(-round(REFERENCE_SETTLE_S * SAMPLE_RATE_HZ) // frame_samples)
+        self._settle_until = -1
+        """Frames up to this one follow every measured delay (``REFERENCE_SETTLE_S``)."""
+        self.echo_move: EchoMove | None = None
+        """Whether the last ``reference()`` found the echo moved (not its first
+        alignment), and how the reference followed it."""
         self._lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
         """Samples by which the reference leads its echo (``REFERENCE_LEAD_LEAST_S``)."""
 
@@ -163,6 +177,7 @@ class EchoGate:
         """The stream was reopened: its delay is unknown again, and nothing is playing."""
         self._delay = None
         self._reference_aligned = False
+        self._settle_until = -1
         self._lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
         self._unconfirmed = None
         self._heard_any = True
@@ -203,13 +218,25 @@ class EchoGate:
         """What was played that echoes into the frame pushed last (the echo canceller's
         reference): the output paired with it until the echo's delay is measured, then
         the output the lead less than that delay before it (``REFERENCE_LEAD_S``, or
-        the shortest delay measured, down to ``REFERENCE_LEAD_LEAST_S``)."""
+        the shortest delay measured, down to ``REFERENCE_LEAD_LEAST_S``), moved when
+        the delay moves (``REFERENCE_MOVE_S``; ``echo_move`` says so)."""
+        self.echo_move = None
         if self._delay is not None:
             wanted = max(0, self._delay - self._lead)
-            moved = abs(wanted - self._reference_shift) >= REFERENCE_MOVE_S * SAMPLE_RATE_HZ
-            if moved or not self._reference_aligned:
+            step = abs(self._delay - self._aligned_delay)
+            # Measured on the delay, not the shift: where the echo came sooner than the
+            # lead, the shift stays at 0 while the canceller sees the echo move.
+            far = step >= REFERENCE_MOVE_S * SAMPLE_RATE_HZ
+            if not self._reference_aligned:
                 self._reference_aligned = True
-                self._reference_shift = wanted
+                self._reference_shift, self._aligned_delay = wanted, self._delay
+            elif far or (step and self._frames <= self._settle_until):
+                seen = self._aligned_delay - self._reference_shift
+                self._reference_shift, self._aligned_delay = wanted, self._delay
+                followed = self._delay - wanted == seen
+                self.echo_move = EchoMove.FOLLOWED if followed else EchoMove.NEW_DELAY
+                if far:
+                    self._settle_until = self._frames + self._settle
         start = (self._frames - 1) * self._n_frame - self._reference_shift
         positions = np.arange(start, start + self._n_frame) % self._history
         reference: Pcm = self._played[positions].astype(np.int16)
@@ -406,6 +433,8 @@ __all__ = [
     "MAX_ECHO_DELAY_S",
     "REFERENCE_LEAD_LEAST_S",
     "REFERENCE_LEAD_S",
+    "REFERENCE_MOVE_S",
+    "REFERENCE_SETTLE_S",
     "EchoGate",
     "EchoReport",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -16,6 +17,17 @@ Pcm = npt.NDArray[np.int16]
 """16 kHz signed 16-bit samples; 1-D for one channel, (channels, samples) for several."""
 
 
+class EchoMove(enum.Enum):
+    """How the echo canceller's reference followed an echo whose delay moved."""
+
+    FOLLOWED = "followed"
+    """The reference moved with the echo: the canceller sees the same delay, after a
+    jump in what it is given."""
+    NEW_DELAY = "new_delay"
+    """The echo came sooner than the reference can lead it by: the canceller has a new
+    delay to learn."""
+
+
 @dataclass(frozen=True)
 class Frame:
     """One 20 ms step of duplex audio.
@@ -27,6 +39,8 @@ class Frame:
     played that echoes into this frame (mono), pre-aligned by the adapter with the
     echo's known delay so that it leads the echo by no more than a few hundred
     milliseconds: the echo canceller's reference. None where the adapter has none.
+    ``echo_moved`` says that the echo's delay was measured to have moved in this frame,
+    and how the reference followed it (``EchoMove``).
     """
 
     pcm: Pcm
@@ -35,6 +49,7 @@ class Frame:
     playing: bool = False
     keys: tuple[str, ...] = ()
     played: Pcm | None = None
+    echo_moved: EchoMove | None = None
 
     @property
     def t(self) -> float:
@@ -92,6 +107,7 @@ __all__ = [
     "SAMPLE_RATE_HZ",
     "STOP_FADE_S",
     "DuplexAudio",
+    "EchoMove",
     "Frame",
     "Pcm",
     "PromptMeaning",

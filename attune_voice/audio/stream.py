@@ -265,7 +265,14 @@ class DeviceAudio:
             if rings.in_read % 50 == 0:
                 self._log_glitches()
             played = self._echo.reference()
-            yield Frame(pcm, start_sample, playing=gated, keys=self._keys(), played=played)
+            yield Frame(
+                pcm,
+                start_sample,
+                playing=gated,
+                keys=self._keys(),
+                played=played,
+                echo_moved=self._echo.echo_move,
+            )
             if behind:
                 self._catch_up()
 

@@ -10,7 +10,8 @@ from typing import Protocol
 import numpy as np
 
 from attune_voice.audio.echo_canceller import EchoCanceller
-from attune_voice.audio.frames import FRAME_SAMPLES, Frame, Pcm
+from attune_voice.audio.echo_gate import REFERENCE_SETTLE_S
+from attune_voice.audio.frames import FRAME_SAMPLES, EchoMove, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.events import PARTNERS, WordTime
 from attune_voice.listening.arrays import Bools
@@ -18,6 +19,7 @@ from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.noise_floor import NoiseFloor
+from attune_voice.listening.segmenter import Onset
 from attune_voice.listening.silero import Probabilities, SileroStream
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 from attune_voice.session.ports import (
@@ -46,6 +48,19 @@ RESIDUAL_RELEASE_DB = 3.0
 this much inside the margin for this long: a canceller that cannot find the echo dips
 in and out of the margin (with a reference 1.2 s off, opening after 0.5 s within it
 let 3 stretches of echo through in 20 s of prompts)."""
+ECHO_MOVED_CLOSED_S = {EchoMove.FOLLOWED: 0.5, EchoMove.NEW_DELAY: 2.0}
+"""When the echo's delay moves while a prompt is heard through, the microphone closes
+for this long while the canceller finds the echo again (offline, a move of 10-20 ms
+mid-prompt let 0.1-2.6 s of the prompt through as speech; live, the sound server moved
+it a block now and then): a moment where the reference followed the move, longer where
+the canceller has a new delay to learn (live, 1.59 s of a check-in leaked where the
+lead first shortened; offline, 0.6-1.7 s, and with 1 s of closing 0.4-0.6 s after)."""
+ONSET_WAIT_S = REFERENCE_SETTLE_S
+"""Over a prompt, the start of speech is passed on only once it is this old: the echo
+gate measures a move of the echo once its heard window holds the new delay, up to 0.4 s
+after the move, and speech that began since then is the echo the canceller lost,
+dropped with its onset. The barge-in counts from the speech's own start, so it is no
+later for the wait."""
 _HELD_S = 0.3
 """Over a prompt, audio this far back from the speech detector's onset (its window and
 confirmation) goes to the recogniser with it."""
@@ -221,6 +236,9 @@ class EchoFigures:
     """Frames that carried a prompt or its echo and the microphone was closed for."""
     fallbacks: int = 0
     """Prompts during which the echo left was too loud and the microphone closed."""
+    moves: int = 0
+    """Times the echo's delay moved while a prompt was heard through, and the microphone
+    closed for ``ECHO_MOVED_CLOSED_S``."""
 
     @property
     def prompt_frames(self) -> int:
@@ -242,7 +260,8 @@ class EchoFigures:
         heard = 100.0 * self.cancelled_frames / self.prompt_frames
         return (
             f"prompts' echo: heard through {heard:.0f}% of {self.prompt_s:.0f} s of prompts; "
-            f"microphone closed for echo {self.fallbacks} times ({self.gated_s:.1f} s)"
+            f"microphone closed for echo {self.fallbacks} times, and {self.moves} times as "
+            f"the echo moved ({self.gated_s:.1f} s in all)"
         )
 
 
@@ -288,6 +307,10 @@ class Listener:
         """The voice model on the linear canceller's output, while heard through."""
         self._fallback = False
         """The echo left was too loud: closed until it is quiet again, or the prompts end."""
+        self._relearn_until_t = 0.0
+        """The echo moved: closed until then while the canceller learns it again."""
+        self._waiting: list[Onset] = []
+        """Onsets heard through a prompt, not passed on yet (``ONSET_WAIT_S``)."""
         self._quiet_frames = 0
         self.echo = EchoFigures()
         self._speaking = 0
@@ -318,10 +341,17 @@ class Listener:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
         cancelled = self._cancel(frame)
         echo = frame.playing or frame.t < self._gate_until_t
+        move = frame.echo_moved if echo and cancelled is not None else None
+        if move is not None:
+            if frame.t >= self._relearn_until_t:
+                self.echo.moves += 1
+            closed_until_t = frame.t + ECHO_MOVED_CLOSED_S[move]
+            self._relearn_until_t = max(self._relearn_until_t, closed_until_t)
         through = False
         detected: tuple[Pcm, Bools, Probabilities] | None = None
         if echo:
-            if cancelled is not None and self._echo_cancelled():
+            relearning = frame.t < self._relearn_until_t
+            if cancelled is not None and not relearning and self._echo_cancelled():
                 self.echo.cancelled_frames += 1
                 detected = self._heard_through(cancelled)
                 frame = Frame(cancelled, frame.start_sample, frame.playing, frame.keys)
@@ -338,8 +368,15 @@ class Listener:
                 heard = self.understanding.close(frame.t)
             closed = self._detector.skip(frame.pcm.shape[-1])
             self._speaking = 0
+            if move is not None:
+                # What began while its onset waited is the echo the canceller lost.
+                lost = {o.channel for o in self._waiting}
+                self._waiting.clear()
+                closed = [s for s in closed if s.channel not in lost]
             for s in closed:
+                inputs.extend(self._passed_on(s.channel))
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
+            inputs.extend(self._passed_on())
         else:
             if detected is None:
                 onsets, segments = self._detector.feed(frame.pcm)
@@ -348,12 +385,29 @@ class Listener:
             self._speaking = max(0, self._speaking + len(onsets) - len(segments))
             if self.understanding is not None:
                 heard = self._understand(frame, through, bool(onsets), bool(segments))
-            inputs.extend(SpeechOnset(o.t, self._partners[o.channel]) for o in onsets)
+            self._waiting.extend(onsets)
+            inputs.extend(self._passed_on(until_t=frame.end_t if through else None))
             for s in segments:
+                inputs.extend(self._passed_on(s.channel))
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
         inputs.extend(heard)
         inputs.extend(KeyPress(frame.t, key) for key in frame.keys)
         return inputs
+
+    def _passed_on(
+        self, channel: int | None = None, until_t: float | None = None
+    ) -> list[EngineInput]:
+        """The waiting onsets that go to the engine now: those of ``channel`` (whose
+        segment is about to), else those at least ``ONSET_WAIT_S`` old at ``until_t``,
+        else all of them."""
+        if channel is not None:
+            due = [o for o in self._waiting if o.channel == channel]
+        elif until_t is not None:
+            due = [o for o in self._waiting if o.t + ONSET_WAIT_S <= until_t]
+        else:
+            due = list(self._waiting)
+        self._waiting = [o for o in self._waiting if o not in due]
+        return [SpeechOnset(o.t, self._partners[o.channel]) for o in due]
 
     def _heard_through(self, cancelled: Pcm) -> tuple[Pcm, Bools, Probabilities]:
         """What the detector hears through a prompt, each 10 ms: where the canceller says
@@ -448,4 +502,5 @@ class Listener:
         """End of the audio: close open segments and finish the last utterance."""
         heard = self.understanding.close(t) if self.understanding is not None else []
         closed = self._detector.flush()
-        return [*(p for s in closed for p in self._segment(s.start_t, s.end_t, s.channel)), *heard]
+        segments = [p for s in closed for p in self._segment(s.start_t, s.end_t, s.channel)]
+        return [*self._passed_on(), *segments, *heard]
