@@ -167,6 +167,30 @@ def test_the_test_voices_were_never_heard_in_training(model_info: dict[str, obje
     assert not {voice.split("+")[1] for voice, _ in TEST_VOICES} & trained
 
 
+def test_words_heard_in_the_prompts_echo_are_dropped(
+    model: SpeechModel, speech_renderer: SpeechRenderer
+) -> None:
+    # When the echo gate finds that what the listener heard through a prompt was its
+    # echo after all, the utterance is dropped, not finished: no command comes of it.
+    pcm, said = recording(speech_renderer, ["pause"], TEST_VOICES[0])
+    end = round((said[0].end_t + 0.1) * SAMPLE_RATE_HZ)
+    frames = [
+        Frame(pcm[np.newaxis, start : start + FRAME_SAMPLES], start)
+        for start in range(0, end - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    ]
+    for finish in ("close", "drop"):
+        parser = CommandParser()
+        understanding = Understanding(Recognizer(model, parser.phrases), parser)
+        inputs = [i for frame in frames for i in understanding.hear(frame)]
+        if finish == "close":
+            inputs += understanding.close(end / SAMPLE_RATE_HZ)
+            assert [c.word for c in commands(inputs)] == [CommandWord.PAUSE]
+        else:
+            understanding.drop()
+            inputs += understanding.close(end / SAMPLE_RATE_HZ)
+            assert commands(inputs) == []
+
+
 def test_commands_are_understood_in_voices_never_heard(
     model: SpeechModel, speech_renderer: SpeechRenderer
 ) -> None:

@@ -184,6 +184,14 @@ class Understanding:
         self._open = False
         return self._inputs(self._recognizer.finish(), t)
 
+    def drop(self) -> None:
+        """The microphone closes, and what was heard since it opened was the prompt's
+        echo, not a partner: the utterance is ended and its words are not used."""
+        self._pauses.reset()
+        if self._open:
+            self._open = False
+            self._recognizer.finish()
+
     def refine(self, start_t: float, end_t: float) -> tuple[float, float]:
         """A speech segment's edges moved onto the words heard in it, when close by."""
         if not self.transcripts:
@@ -364,15 +372,19 @@ class Listener:
         if echo:
             # The prompt and its echo are in the microphone: nothing here is a partner.
             self.echo.gated_frames += 1
-            if self.understanding is not None:
-                heard = self.understanding.close(frame.t)
-            closed = self._detector.skip(frame.pcm.shape[-1])
-            self._speaking = 0
+            lost: set[int] = set()
             if move is not None:
                 # What began while its onset waited is the echo the canceller lost.
                 lost = {o.channel for o in self._waiting}
                 self._waiting.clear()
-                closed = [s for s in closed if s.channel not in lost]
+            if self.understanding is not None:
+                if lost:
+                    self.understanding.drop()
+                else:
+                    heard = self.understanding.close(frame.t)
+            closed = self._detector.skip(frame.pcm.shape[-1])
+            self._speaking = 0
+            closed = [s for s in closed if s.channel not in lost]
             for s in closed:
                 inputs.extend(self._passed_on(s.channel))
                 inputs.extend(self._segment(s.start_t, s.end_t, s.channel))
