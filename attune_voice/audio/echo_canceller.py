@@ -398,4 +398,10 @@ def echo_removed(
     )
 
 
-__all__ = ["CANCELLER_DELAY_S", "EchoCanceller", "EchoRemoved", "echo_removed"]
+__all__ = [
+    "CANCELLER_DELAY_S",
+    "RESIDUAL_KNOWN_S",
+    "EchoCanceller",
+    "EchoRemoved",
+    "echo_removed",
+]

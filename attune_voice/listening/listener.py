@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from attune_voice.audio.echo_canceller import EchoCanceller
+from attune_voice.audio.echo_canceller import RESIDUAL_KNOWN_S, EchoCanceller
 from attune_voice.audio.echo_gate import REFERENCE_SETTLE_S
 from attune_voice.audio.frames import FRAME_SAMPLES, EchoMove, Frame, Pcm
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
@@ -48,13 +48,14 @@ RESIDUAL_RELEASE_DB = 3.0
 this much inside the margin for this long: a canceller that cannot find the echo dips
 in and out of the margin (with a reference 1.2 s off, opening after 0.5 s within it
 let 3 stretches of echo through in 20 s of prompts)."""
-ECHO_MOVED_CLOSED_S = {EchoMove.FOLLOWED: 0.5, EchoMove.NEW_DELAY: 2.0}
+ECHO_MOVED_CLOSED_S = {EchoMove.FOLLOWED: 0.5, EchoMove.NEW_DELAY: RESIDUAL_KNOWN_S}
 """When the echo's delay moves while a prompt is heard through, the microphone closes
 for this long while the canceller finds the echo again (offline, a move of 10-20 ms
 mid-prompt let 0.1-2.6 s of the prompt through as speech; live, the sound server moved
-it a block now and then): a moment where the reference followed the move, longer where
-the canceller has a new delay to learn (live, 1.59 s of a check-in leaked where the
-lead first shortened; offline, 0.6-1.7 s, and with 1 s of closing 0.4-0.6 s after)."""
+it a block now and then): a moment where the reference followed the move; where the
+canceller has a new delay to learn, as long as it is given to converge at first
+(live, 1.59 s of a check-in leaked where the lead first shortened, and 0.41 s from
+2.03 s in after 2 s of closing; offline, 0.6-1.7 s, and 0.29 s after 2 s)."""
 ONSET_WAIT_S = REFERENCE_SETTLE_S
 """Over a prompt, the start of speech is passed on only once it is this old: the echo
 gate measures a move of the echo once its heard window holds the new delay, up to 0.4 s
