@@ -9,8 +9,8 @@
   gender, pink noise, reverb, backchannels, interruptions): the fraction of single-speaker
   speech time attributed right, mm-hms (turns under 1.5 s) attributed right, and the
   share of speech left unattributed;
-- cost: ``analyze`` of a 12-minute mono conversation, whole process, against Silero's
-  single-thread stream in the same run, with peak memory.
+- (the cost, ``analyze --voices`` of a 12-minute mono conversation against Silero's
+  single-thread stream, is in ``bench_detection.py``'s speed runs).
 
 Every file is reported; nothing here is tuned to one of them.
 """
