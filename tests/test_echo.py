@@ -290,6 +290,9 @@ def test_an_echo_that_moves_mid_prompt_closes_the_microphone_while_it_is_learnt(
     inputs, gate, listener = _moving_loopback(order, delays)
     assert not [i for i in inputs if isinstance(i, (SpeechOnset, SpeechSegment))]
     assert listener.echo.moves == 3
+    assert "microphone closed for echo 1 time, and 3 times as the echo moved" in (
+        listener.echo.summary()
+    )
     report = gate.report()
     assert (report.delay_min_ms, report.delay_max_ms) == pytest.approx((40.0, 60.0), abs=2.0)
     # Closed at each move for about half a second, and heard through otherwise.

@@ -267,9 +267,13 @@ class EchoFigures:
         if not self.prompt_frames:
             return "prompts' echo: no prompt was heard"
         heard = 100.0 * self.cancelled_frames / self.prompt_frames
+
+        def times(n: int) -> str:
+            return f"{n} time" if n == 1 else f"{n} times"
+
         return (
             f"prompts' echo: heard through {heard:.0f}% of {self.prompt_s:.0f} s of prompts; "
-            f"microphone closed for echo {self.fallbacks} times, and {self.moves} times as "
+            f"microphone closed for echo {times(self.fallbacks)}, and {times(self.moves)} as "
             f"the echo moved ({self.gated_s:.1f} s in all)"
         )
 
