@@ -128,6 +128,8 @@ class OverPrompts:
     due: list[tuple[int, str, int, int]] = field(default_factory=list)
     """(frame, partner, line, prompt) still to start."""
     _seen: int = 0
+    """Every prompt before this one is planned."""
+    _planned: set[int] = field(default_factory=set)
 
     @classmethod
     def render(
@@ -143,9 +145,13 @@ class OverPrompts:
 
     def __call__(self, frame: Frame) -> None:
         # A prompt's echo is placed once it is heard back (bench_live's Conductor, the
-        # sink before this one, finds it).
-        while self._seen < len(self.prompts) and self.prompts[self._seen].heard_sample is not None:
-            self._plan(self._seen)
+        # sink before this one, finds it); one never played (dropped by a barge-in) is
+        # passed over, not waited for.
+        for number in range(self._seen, len(self.prompts)):
+            if number not in self._planned and self.prompts[number].heard_sample is not None:
+                self._planned.add(number)
+                self._plan(number)
+        while self._seen in self._planned:
             self._seen += 1
         for entry in [d for d in self.due if d[0] <= self.frames]:
             self.due.remove(entry)
