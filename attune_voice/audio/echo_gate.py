@@ -154,11 +154,9 @@ class EchoGate:
         self._prompts = 0
         self._reference_shift = 0
         """Samples the reference is taken from before the frame: the delay less the lead."""
-        self._reference_aligned = False
-        """The shift is set from the first delay measured, then moves only by
-        ``REFERENCE_MOVE_S`` or more."""
-        self._aligned_delay = 0
-        """The delay the shift was last set from."""
+        self._aligned_delay: int | None = None
+        """The delay the shift was last set from; None until the first is measured (then
+        the shift moves only by ``REFERENCE_MOVE_S`` or more)."""
         self._settle = -(-round(REFERENCE_SETTLE_S * SAMPLE_RATE_HZ) // frame_samples)
         self._settle_until = -1
         """Frames up to this one follow every measured delay (``REFERENCE_SETTLE_S``)."""
@@ -176,7 +174,7 @@ class EchoGate:
     def reset(self) -> None:
         """The stream was reopened: its delay is unknown again, and nothing is playing."""
         self._delay = None
-        self._reference_aligned = False
+        self._aligned_delay = None
         self._settle_until = -1
         self._lead = round(REFERENCE_LEAD_S * SAMPLE_RATE_HZ)
         self._unconfirmed = None
@@ -223,14 +221,13 @@ class EchoGate:
         self.echo_move = None
         if self._delay is not None:
             wanted = max(0, self._delay - self._lead)
-            step = abs(self._delay - self._aligned_delay)
+            if self._aligned_delay is None:
+                self._reference_shift, self._aligned_delay = wanted, self._delay
             # Measured on the delay, not the shift: where the echo came sooner than the
             # lead, the shift stays at 0 while the canceller sees the echo move.
+            step = abs(self._delay - self._aligned_delay)
             far = step >= REFERENCE_MOVE_S * SAMPLE_RATE_HZ
-            if not self._reference_aligned:
-                self._reference_aligned = True
-                self._reference_shift, self._aligned_delay = wanted, self._delay
-            elif far or (step and self._frames <= self._settle_until):
+            if far or (step and self._frames <= self._settle_until):
                 seen = self._aligned_delay - self._reference_shift
                 self._reference_shift, self._aligned_delay = wanted, self._delay
                 followed = self._delay - wanted == seen
