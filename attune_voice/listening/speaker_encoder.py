@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import io
 import pickle
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
+from attune_voice.listening.threads import on_threads
 
 WEIGHTS_PACKAGE = "resemblyzer"
 WEIGHTS_PACKAGE_VERSION = "0.1.4"
@@ -375,13 +375,7 @@ class SpeakerEncoder:
 
         # Clips of about the same length go together, so little of a batch is padding.
         batches = [order[start : start + batch] for start in range(0, len(order), batch)]
-        if threads <= 1 or len(batches) <= 1:
-            for rows in batches:
-                run(rows)
-        else:
-            with ThreadPoolExecutor(min(threads, len(batches))) as pool:
-                for done in [pool.submit(run, rows) for rows in batches]:
-                    done.result()
+        on_threads(run, batches, threads)
         return result
 
 
