@@ -127,8 +127,6 @@ class OverPrompts:
     said: list[OverLine] = field(default_factory=list)
     due: list[tuple[int, str, int, int]] = field(default_factory=list)
     """(frame, partner, line, prompt) still to start."""
-    _seen: int = 0
-    """Every prompt before this one is planned."""
     _planned: set[int] = field(default_factory=set)
 
     @classmethod
@@ -147,12 +145,10 @@ class OverPrompts:
         # A prompt's echo is placed once it is heard back (bench_live's Conductor, the
         # sink before this one, finds it); one never played (dropped by a barge-in) is
         # passed over, not waited for.
-        for number in range(self._seen, len(self.prompts)):
-            if number not in self._planned and self.prompts[number].heard_sample is not None:
+        for number, said in enumerate(self.prompts):
+            if number not in self._planned and said.heard_sample is not None:
                 self._planned.add(number)
                 self._plan(number)
-        while self._seen in self._planned:
-            self._seen += 1
         for entry in [d for d in self.due if d[0] <= self.frames]:
             self.due.remove(entry)
             _, partner, line, prompt = entry
