@@ -134,6 +134,8 @@ def real(encoder: SpeakerEncoder) -> list[str]:
         speakers = len({w for _, _, w in truth})
         found, result = diarize(pcm, encoder)
         cosine = "-" if result.centre_cosine is None else f"{result.centre_cosine:.2f}"
+        if result.alike:
+            cosine += ", said to be alike"
         if speakers == 1:
             lines.append(
                 f"  {rttm.stem:<24} 1 speaker : {result.voices} voice(s) found "

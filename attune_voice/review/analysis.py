@@ -33,7 +33,7 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.listening.diarization import who_spoke_when
+from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
@@ -100,6 +100,9 @@ class Analysis:
     voices: int | None = None
     """With one channel: the voices told apart in its speech (0, 1 or 2); None with one
     microphone per partner, where the channels attribute the speech."""
+    voices_alike: bool | None = None
+    """With two voices told apart: they sound as alike as one person's voice can with
+    itself, so the recording may be of one person; None where no voices were sought."""
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -280,7 +283,7 @@ def analyze_recording(
         pcm = as_pcm16(floats, info.rate_hz, channels)
     found = detect_segments(pcm, channels, config, on_progress)
     spans = spans_from_segments(found, channels, duration_s)
-    voices = None
+    voices: Diarization | None = None
     if channels == 1 and attribute_voices:
         # A second pass over the file keeps only the speech's audio, never the whole file.
         again = _read_pcm16(file_path, info) if pcm_direct else None
@@ -303,7 +306,8 @@ def analyze_recording(
         segments=spans,
         metrics=turn_metrics(spans, duration_s),
         cut_short_s=cut_short_s,
-        voices=voices,
+        voices=None if voices is None else voices.voices,
+        voices_alike=None if voices is None else voices.alike,
     )
 
 
@@ -330,19 +334,19 @@ def _speech_audio(blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]) -> list[
 
 def _told_apart(
     spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16]
-) -> tuple[tuple[SpeechSpan, ...], int]:
-    """One channel's speech split between two voices, and how many voices were found."""
+) -> tuple[tuple[SpeechSpan, ...], Diarization]:
+    """One channel's speech split between two voices, and what was found."""
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
     clips = _speech_audio(blocks, spans)
     found = who_spoke_when([(s.t, s.end_t) for s in spans], clips, SpeakerEncoder())
     if found.voices < 2:
-        return spans, found.voices
+        return spans, found
     told = tuple(
         SpeechSpan(v.start_s, v.end_s, None if v.voice is None else PARTNERS[v.voice])
         for v in found.spans
     )
-    return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), 2
+    return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), found
 
 
 def _claimed_s(path: Path, info: wav.WavInfo) -> float | None:
@@ -395,6 +399,12 @@ _VOICE_WORDS = {
 }
 
 
+_ALIKE_WORDS = (
+    "but they sound alike enough to be one person's: if only one person speaks here,\n"
+    "leave out --voices"
+)
+
+
 def _short(seconds: float) -> str:
     """A pause or a response time: tenths of a second below a minute."""
     return f"{seconds:.1f} s" if abs(seconds) < 60 else clock(seconds)
@@ -416,7 +426,10 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         "",
     ]
     if analysis.voices is not None and metrics.segments:
-        lines += [_VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0]), ""]
+        words = _VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0])
+        if analysis.voices_alike:
+            words += f",\n{_ALIKE_WORDS}"
+        lines += [words, ""]
     if metrics.segments == 0:
         lines.append("no speech found")
     else:
@@ -500,6 +513,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "duration_s": _rounded(analysis.duration_s),
         "channels": analysis.channels,
         "voices": analysis.voices,
+        "voices_alike": analysis.voices_alike,
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
             for s in analysis.segments
