@@ -17,7 +17,8 @@ every 5-10 s, and this process stalls for 150 ms every 4 s. ``--room 48k`` uses 
 48 kHz stereo null sink, at the rate a desktop's sound server usually runs, instead of
 the 16 kHz mono one. ``--hear-through`` makes the listener hear through the prompts, as
 ``attune-voice run --hear-through``, and a partner say a line over every other floor
-prompt (``scripts/bench_live_through.py``): its figures are printed too.
+prompt, and "pause" or "stop" over the others but the first, recognised with the
+generated test model (``scripts/bench_live_through.py``): its figures are printed too.
 
 For each prompt the engine decides, the time runs from the decision (the player is
 asked to say it, before any rendering still needed) to its first sample: handed to
@@ -55,14 +56,16 @@ from attune_voice.audio.stream_state import BlockTiming, DeviceStats
 from attune_voice.config import DetectorConfig
 from attune_voice.events import Event, FloorGiven, PromptMeaning
 from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
-from attune_voice.listening.listener import Listener
+from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
+from attune_voice.listening.listener import Listener, Understanding
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop
-from attune_voice.session.ports import EngineInput, SpeechOnset, SpeechSegment
+from attune_voice.session.ports import Command, EngineInput, SpeechOnset, SpeechSegment
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_asr import model_path
 from bench_live_report import print_figures  # scripts beside this one, not packages
 from bench_live_through import (
     OverPrompts,
@@ -163,13 +166,21 @@ class Decision:
 
 class TimedListener(Listener):
     """The session's listener, noting which frame is being handled and when each speech
-    segment came out."""
+    segment came out. With ``understanding`` it recognises commands too, and keeps
+    them from the engine (a "stop" would end the bench's session)."""
 
-    def __init__(self, channels: int, config: DetectorConfig, hear_through: bool) -> None:
-        super().__init__(channels, config, hear_through=hear_through)
+    def __init__(
+        self,
+        channels: int,
+        config: DetectorConfig,
+        hear_through: bool,
+        understanding: Understanding | None = None,
+    ) -> None:
+        super().__init__(channels, config, understanding=understanding, hear_through=hear_through)
         self.frame: Frame | None = None
         self.segments: list[tuple[SpeechSegment, float]] = []
         self.onsets: list[float] = []
+        self.commands: list[tuple[float, str]] = []
 
     def feed(self, frame: Frame) -> list[EngineInput]:
         self.frame = frame
@@ -177,7 +188,8 @@ class TimedListener(Listener):
         emitted_s = time.perf_counter()
         self.segments += [(i, emitted_s) for i in inputs if isinstance(i, SpeechSegment)]
         self.onsets += [i.t for i in inputs if isinstance(i, SpeechOnset)]
-        return inputs
+        self.commands += [(i.t, i.word.value) for i in inputs if isinstance(i, Command)]
+        return [i for i in inputs if not isinstance(i, Command)]
 
 
 class TimedPlayer:
@@ -354,7 +366,12 @@ def run(
                 renderer, SENTENCES, PARTNER_VOICES, workdir, "partner"
             )
             audio = DeviceAudio(latency=latency)
-            listener = TimedListener(audio.channels, config, hear_through)
+            understanding = None
+            if hear_through:
+                parser = CommandParser(())
+                recognizer = Recognizer(SpeechModel(model_path(None)), parser.phrases)
+                understanding = Understanding(recognizer, parser)
+            listener = TimedListener(audio.channels, config, hear_through, understanding)
             canceller = TimedCanceller(audio.channels) if hear_through else None
             # Set before the first frame, the listener uses it as its own.
             listener._canceller = canceller
@@ -505,8 +522,8 @@ def _figures(
         # Speech over the prompts is a partner's too, in the figure below.
         segments = [(seg.start_t, seg.end_t) for seg, _ in listener.segments]
         wall_s = conductor.read_s[-1] - conductor.read_s[0] if conductor.read_s else 0.0
-        args = (over, partner_spans, segments, listener.onsets, listener.echo, canceller, wall_s)
-        through, over_spans = through_figures(recording, *args)
+        args = (over, partner_spans, segments, listener.onsets, listener.commands)
+        through, over_spans = through_figures(recording, *args, listener.echo, canceller, wall_s)
         partner_spans += over_spans
     not_partner_s = sum(
         seg.end_t - seg.start_t

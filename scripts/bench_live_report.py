@@ -165,6 +165,14 @@ def _print_through(figures: dict[str, Any]) -> None:
         )
     else:
         print(f"  its start found: none of {starts.size} lines")
+    said, heard_as = figures["commands_said"], figures["commands_heard_as"]
+    right = sum(word == heard for word, heard in zip(said, heard_as, strict=True))
+    each = " ".join(f"{word}>{heard}" for word, heard in zip(said, heard_as, strict=True))
+    unsaid = " ".join(f"{word} at {t:.1f} s" for t, word in figures["commands_unsaid"])
+    print(
+        f"  commands said over prompts: {right} of {len(said)} heard as said "
+        f"({each or 'none said'}); heard but not said: {unsaid or 'none'}"
+    )
     print(f"  {figures['echo_summary']}")
     cpu_s = figures["canceller_cpu_s"]
     wall_s = figures["canceller_wall_s"]

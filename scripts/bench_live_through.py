@@ -9,6 +9,13 @@ no partner talking (per 10 minutes of prompts), the share of each line over a pr
 found as speech and how late its start was found (as ``scripts/bench_echo.py`` counts
 them, on the live recording), the times the microphone was closed for echo, and the
 canceller's CPU time over the session's wall time.
+
+Over the other floor prompts but the first (heard while the canceller converges) a
+partner says "pause" or "stop", in turn, in the six voices the generated test model was
+not trained on (``bench_asr.VOICES``); the listener recognises them with that model, as
+``scripts/bench_echo.py`` does offline. The figures: how many were heard as what was
+said, and the commands heard that nobody said. The bench keeps the commands from the
+engine, so the session goes on as planned.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from bench_asr import VOICES as COMMAND_VOICES
 from bench_echo import LINES, _audible_s
 
 from attune_voice.audio.echo_canceller import EchoCanceller
@@ -42,6 +50,10 @@ OVER_BEFORE_END_S = 0.3
 """A line ends at least this long before its prompt, so it never overlaps the floor's
 own sentence (said 0.8 s after the prompt ends)."""
 BIN_S = 0.01
+COMMANDS = ("pause", "stop")
+COMMAND_HEARD_WITHIN_S = 2.0
+"""A command counts as heard when the listener gives it from its first sound to this
+long after its end (it comes once the speech has ended)."""
 
 
 def locate(recording: np.ndarray, pcm: np.ndarray, from_frame: int) -> tuple[int, int]:
@@ -95,6 +107,16 @@ class OverLine:
     process: subprocess.Popen[bytes]
 
 
+@dataclass
+class OverCommand:
+    word: str
+    voice: int
+    """Its place in ``COMMAND_VOICES``."""
+    prompt: int
+    started_frame: int
+    process: subprocess.Popen[bytes]
+
+
 def rendered_lines(
     renderer: SpeechRenderer,
     texts: Sequence[str],
@@ -121,12 +143,18 @@ class OverPrompts:
     prompts: Sequence[Said]
     lines: dict[str, list[Pcm]]
     paths: dict[str, list[Path]]
+    commands: dict[str, list[Pcm]]
+    """Each command word in each of ``COMMAND_VOICES``."""
+    command_paths: dict[str, list[Path]]
     speak: Callable[[Path], subprocess.Popen[bytes]]
     frames: int = 0
     floors: int = 0
     said: list[OverLine] = field(default_factory=list)
+    commands_said: list[OverCommand] = field(default_factory=list)
     due: list[tuple[int, str, int, int]] = field(default_factory=list)
     """(frame, partner, line, prompt) still to start."""
+    commands_due: list[tuple[int, str, int, int]] = field(default_factory=list)
+    """(frame, word, voice, prompt) still to start."""
     _planned: set[int] = field(default_factory=set)
 
     @classmethod
@@ -139,7 +167,16 @@ class OverPrompts:
         speak: Callable[[Path], subprocess.Popen[bytes]],
     ) -> OverPrompts:
         lines, paths = rendered_lines(renderer, LINES, voices, workdir, "over")
-        return cls(prompts, lines, paths, speak)
+        commands: dict[str, list[Pcm]] = {word: [] for word in COMMANDS}
+        command_paths: dict[str, list[Path]] = {word: [] for word in COMMANDS}
+        for number, voice in enumerate(COMMAND_VOICES):
+            for word in COMMANDS:
+                pcm = renderer.render(word, *voice)
+                path = workdir / f"command-{word}-{number}.raw"
+                path.write_bytes(pcm.astype("<i2").tobytes())
+                commands[word].append(pcm)
+                command_paths[word].append(path)
+        return cls(prompts, lines, paths, commands, command_paths, speak)
 
     def __call__(self, frame: Frame) -> None:
         # A prompt's echo is placed once it is heard back (bench_live's Conductor, the
@@ -154,6 +191,11 @@ class OverPrompts:
             _, partner, line, prompt = entry
             process = self.speak(self.paths[partner][line])
             self.said.append(OverLine(partner, line, prompt, self.frames, process))
+        for command in [d for d in self.commands_due if d[0] <= self.frames]:
+            self.commands_due.remove(command)
+            _, word, voice, prompt = command
+            process = self.speak(self.command_paths[word][voice])
+            self.commands_said.append(OverCommand(word, voice, prompt, self.frames, process))
         self.frames += 1
 
     def _plan(self, number: int) -> None:
@@ -162,22 +204,41 @@ class OverPrompts:
             return
         self.floors += 1
         if self.floors % OVER_EVERY:
+            if self.floors > 1:
+                self._plan_command(number)
             return
         count = len(self.due) + len(self.said)
         partner = "AB"[count % 2]
         line = count % len(LINES)
         line_s = len(self.lines[partner][line]) / SAMPLE_RATE_HZ
-        latest_s = prompt.duration_s - line_s - OVER_BEFORE_END_S
+        at = self._into(prompt, count, line_s)
+        if at is not None:
+            self.due.append((at, partner, line, number))
+
+    def _plan_command(self, number: int) -> None:
+        count = len(self.commands_due) + len(self.commands_said)
+        word = COMMANDS[count % len(COMMANDS)]
+        voice = count % len(COMMAND_VOICES)
+        word_s = len(self.commands[word][voice]) / SAMPLE_RATE_HZ
+        at = self._into(self.prompts[number], count, word_s)
+        if at is not None:
+            self.commands_due.append((at, word, voice, number))
+
+    def _into(self, prompt: Said, count: int, length_s: float) -> int | None:
+        """The frame to start speech of ``length_s`` at over ``prompt``, or None when
+        the prompt is too short for it."""
+        latest_s = prompt.duration_s - length_s - OVER_BEFORE_END_S
         into_s = min(OVER_INTO_S[count % len(OVER_INTO_S)], latest_s)
         if into_s < OVER_EARLIEST_S:
-            return
+            return None
         assert prompt.heard_sample is not None
-        at = prompt.heard_sample // FRAME_SAMPLES + round(into_s * SAMPLE_RATE_HZ / FRAME_SAMPLES)
-        self.due.append((at, partner, line, number))
+        return prompt.heard_sample // FRAME_SAMPLES + round(into_s * SAMPLE_RATE_HZ / FRAME_SAMPLES)
 
     def wait(self) -> None:
         for line in self.said:
             line.process.wait()
+        for command in self.commands_said:
+            command.process.wait()
 
 
 def _mask(spans: list[tuple[float, float]], bins: int) -> np.ndarray:
@@ -194,11 +255,13 @@ def through_figures(
     partner_spans: list[tuple[int, int]],
     segments: list[tuple[float, float]],
     onsets: list[float],
+    commands: list[tuple[float, str]],
     echo: EchoFigures,
     canceller: TimedCanceller | None,
     wall_s: float,
 ) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-    """The figures of speech over prompts, and where each line over a prompt was."""
+    """The figures of speech over prompts, and where each line and command over a
+    prompt was. ``commands``: (when it was given, its word) for each the listener gave."""
     length_s = recording.shape[0] / SAMPLE_RATE_HZ
     heard = [p for p in over.prompts if p.heard_sample is not None]
     starts_s = [(p.heard_sample or 0) / SAMPLE_RATE_HZ for p in heard]
@@ -218,10 +281,20 @@ def through_figures(
         found = [t for t in onsets if a - PARTNER_MARGIN_S <= t <= b]
         true_start_s = a + _audible_s(pcm)
         starts_ms.append((min(found) - true_start_s) * 1000.0 if found else float("nan"))
+    command_spans, heard_as = [], []
+    unmatched = list(commands)
+    for said in over.commands_said:
+        span = locate(recording, over.commands[said.word][said.voice], said.started_frame)
+        command_spans.append(span)
+        a, b = span[0] / SAMPLE_RATE_HZ, span[1] / SAMPLE_RATE_HZ
+        given = [c for c in unmatched if a <= c[0] <= b + COMMAND_HEARD_WITHIN_S]
+        for c in given:
+            unmatched.remove(c)
+        heard_as.append(" ".join(word for _, word in given) or "-")
     bins = int(np.ceil(length_s / BIN_S))
     theirs = [
         (a / SAMPLE_RATE_HZ - PARTNER_MARGIN_S, b / SAMPLE_RATE_HZ + PARTNER_MARGIN_S)
-        for a, b in [*partner_spans, *over_spans]
+        for a, b in [*partner_spans, *over_spans, *command_spans]
     ]
     prompt_only = _mask(prompt_spans, bins) & ~_mask(theirs, bins)
     prompt_s = sum(b - a for a, b in prompt_spans)
@@ -247,6 +320,9 @@ def through_figures(
         "over_timed_per_line": timed,
         "over_start_ms": starts_ms,
         "over_beyond_s": beyond_s,
+        "commands_said": [c.word for c in over.commands_said],
+        "commands_heard_as": heard_as,
+        "commands_unsaid": [(round(t, 2), word) for t, word in unmatched],
         "echo_summary": echo.summary(),
         "fallbacks": echo.fallbacks,
         "gated_s": echo.gated_s,
@@ -255,4 +331,4 @@ def through_figures(
         "canceller_calls": 0 if canceller is None else canceller.calls,
         "canceller_wall_s": wall_s,
     }
-    return figures, over_spans
+    return figures, [*over_spans, *command_spans]
