@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from attune_voice.audio.stream_state import BlockTiming, DeviceStats
 from attune_voice.config import DetectorConfig
 from attune_voice.events import Event, FloorGiven, PromptMeaning
 from attune_voice.exercises.model import Exercise, Sounds, Step, StepKind, Who
+from attune_voice.listening import asr
 from attune_voice.listening.asr import CommandParser, Recognizer, SpeechModel
 from attune_voice.listening.listener import Listener, Understanding
 from attune_voice.session.engine import SessionEngine
@@ -164,19 +165,41 @@ class Decision:
     duration_s: float = 0.0
 
 
+class NotedRecognizer(Recognizer):
+    """The recogniser, noting what it heard (when the utterance ended, its words)."""
+
+    def __init__(self, model: SpeechModel, grammar: Sequence[str]) -> None:
+        super().__init__(model, grammar)
+        self.heard: list[tuple[float, str]] = []
+
+    def accept(self, pcm: Pcm, t: float) -> list[asr.Utterance]:
+        return self._noted(super().accept(pcm, t))
+
+    def finish(self) -> list[asr.Utterance]:
+        return self._noted(super().finish())
+
+    def _noted(self, utterances: list[asr.Utterance]) -> list[asr.Utterance]:
+        self.heard += [(u.end_t, u.text) for u in utterances if u.words]
+        return utterances
+
+
 class TimedListener(Listener):
     """The session's listener, noting which frame is being handled and when each speech
-    segment came out. With ``understanding`` it recognises commands too, and keeps
-    them from the engine (a "stop" would end the bench's session)."""
+    segment came out. With ``recognizer`` it recognises commands too, and keeps them
+    from the engine (a "stop" would end the bench's session)."""
 
     def __init__(
         self,
         channels: int,
         config: DetectorConfig,
         hear_through: bool,
-        understanding: Understanding | None = None,
+        recognizer: NotedRecognizer | None = None,
     ) -> None:
+        understanding = None
+        if recognizer is not None:
+            understanding = Understanding(recognizer, CommandParser(()))
         super().__init__(channels, config, understanding=understanding, hear_through=hear_through)
+        self.recognizer = recognizer
         self.frame: Frame | None = None
         self.segments: list[tuple[SpeechSegment, float]] = []
         self.onsets: list[float] = []
@@ -366,12 +389,11 @@ def run(
                 renderer, SENTENCES, PARTNER_VOICES, workdir, "partner"
             )
             audio = DeviceAudio(latency=latency)
-            understanding = None
+            recognizer = None
             if hear_through:
-                parser = CommandParser(())
-                recognizer = Recognizer(SpeechModel(model_path(None)), parser.phrases)
-                understanding = Understanding(recognizer, parser)
-            listener = TimedListener(audio.channels, config, hear_through, understanding)
+                phrases = CommandParser(()).phrases
+                recognizer = NotedRecognizer(SpeechModel(model_path(None)), phrases)
+            listener = TimedListener(audio.channels, config, hear_through, recognizer)
             canceller = TimedCanceller(audio.channels) if hear_through else None
             # Set before the first frame, the listener uses it as its own.
             listener._canceller = canceller
@@ -522,7 +544,8 @@ def _figures(
         # Speech over the prompts is a partner's too, in the figure below.
         segments = [(seg.start_t, seg.end_t) for seg, _ in listener.segments]
         wall_s = conductor.read_s[-1] - conductor.read_s[0] if conductor.read_s else 0.0
-        args = (over, partner_spans, segments, listener.onsets, listener.commands)
+        heard = [] if listener.recognizer is None else listener.recognizer.heard
+        args = (over, partner_spans, segments, listener.onsets, listener.commands, heard)
         through, over_spans = through_figures(recording, *args, listener.echo, canceller, wall_s)
         partner_spans += over_spans
     not_partner_s = sum(

@@ -256,12 +256,14 @@ def through_figures(
     segments: list[tuple[float, float]],
     onsets: list[float],
     commands: list[tuple[float, str]],
+    transcripts: list[tuple[float, str]],
     echo: EchoFigures,
     canceller: TimedCanceller | None,
     wall_s: float,
 ) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     """The figures of speech over prompts, and where each line and command over a
-    prompt was. ``commands``: (when it was given, its word) for each the listener gave."""
+    prompt was. ``commands``: (when it was given, its word) for each the listener gave;
+    ``transcripts``: the same for every utterance the recogniser heard, with its words."""
     length_s = recording.shape[0] / SAMPLE_RATE_HZ
     heard = [p for p in over.prompts if p.heard_sample is not None]
     starts_s = [(p.heard_sample or 0) / SAMPLE_RATE_HZ for p in heard]
@@ -290,7 +292,8 @@ def through_figures(
         given = [c for c in unmatched if a <= c[0] <= b + COMMAND_HEARD_WITHIN_S]
         for c in given:
             unmatched.remove(c)
-        heard_as.append(" ".join(word for _, word in given) or "-")
+        words = [text for t, text in transcripts if a <= t <= b + COMMAND_HEARD_WITHIN_S]
+        heard_as.append(" ".join(word for _, word in given) or f"-({' / '.join(words)})")
     bins = int(np.ceil(length_s / BIN_S))
     theirs = [
         (a / SAMPLE_RATE_HZ - PARTNER_MARGIN_S, b / SAMPLE_RATE_HZ + PARTNER_MARGIN_S)
