@@ -138,7 +138,8 @@ def rendered_lines(
 
 @dataclass
 class OverPrompts:
-    """A frame sink: a partner says a line over every ``OVER_EVERY``-th floor prompt."""
+    """A frame sink: a partner says a line over every ``OVER_EVERY``-th floor prompt, and
+    a command over each of the others but the first."""
 
     prompts: Sequence[Said]
     lines: dict[str, list[Pcm]]
