@@ -492,8 +492,8 @@ def find_start(
 ) -> tuple[int, float]:
     """Where ``pcm`` starts in ``recording`` between the two times, by whichever of its
     first three pieces matches best: a stall or another program's sound in one or two
-    of them leaves another whole (with two, a stall and a notification sound once
-    spoilt both: best match 0.24). (sample, match)"""
+    of them leaves another whole (with two, both once matched no better than 0.24, in a
+    question four stalls fell in). (sample, match)"""
     piece = round(piece_s * RATE_HZ)
     whole = range(max(1, min(3, pcm.shape[0] // piece)))
     found = [
