@@ -488,12 +488,15 @@ def find(
 
 
 def find_start(
-    recording: np.ndarray, pcm: np.ndarray, from_s: float, to_s: float, piece_s: float = 0.75
+    recording: np.ndarray, pcm: np.ndarray, from_s: float, to_s: float, piece_s: float = 0.4
 ) -> tuple[int, float]:
     """Where ``pcm`` starts in ``recording`` between the two times, by whichever of its
     first three pieces matches best: a stall or another program's sound in one or two
-    of them leaves another whole (with two, both once matched no better than 0.24, in a
-    question four stalls fell in). (sample, match)"""
+    of them leaves another whole. The pieces are short because espeak-ng times a text a
+    little differently after what its process rendered before, and the session renders
+    in a process of its own: the first question's 0.75 s pieces (two, then three),
+    found at its first sound, matched no better than 0.24 in two runs in a row.
+    (sample, match)"""
     piece = round(piece_s * RATE_HZ)
     whole = range(max(1, min(3, pcm.shape[0] // piece)))
     found = [

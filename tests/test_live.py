@@ -402,7 +402,7 @@ def test_a_busy_home_on_a_48k_sink_keeps_the_session_whole(
     # The consent question took the room no more than its own waits and 2 s: from the
     # first sound of the question to Sam to where the session's clock starts, which is
     # where its opening prompt (said at its session time) is heard. Both are found in
-    # the room's recording by the best of their first three 0.75 s pieces (espeak-ng
+    # the room's recording by the best of their first three 0.4 s pieces (espeak-ng
     # times a long text a little differently each time), so the speakers' latency cancels but for
     # what the stalls added to it. Each key came while its question played, so the
     # question's own waits are the three prompts it said: its clock (the samples the
