@@ -185,21 +185,23 @@ class NotedRecognizer(Recognizer):
 
 class TimedListener(Listener):
     """The session's listener, noting which frame is being handled and when each speech
-    segment came out. With ``recognizer`` it recognises commands too, and keeps them
-    from the engine (a "stop" would end the bench's session)."""
+    segment came out. With a speech ``model`` it recognises commands too, and keeps
+    them from the engine (a "stop" would end the bench's session)."""
 
     def __init__(
         self,
         channels: int,
         config: DetectorConfig,
         hear_through: bool,
-        recognizer: NotedRecognizer | None = None,
+        model: SpeechModel | None = None,
     ) -> None:
+        self.recognizer: NotedRecognizer | None = None
         understanding = None
-        if recognizer is not None:
-            understanding = Understanding(recognizer, CommandParser(()))
+        if model is not None:
+            parser = CommandParser(())
+            self.recognizer = NotedRecognizer(model, parser.phrases)
+            understanding = Understanding(self.recognizer, parser)
         super().__init__(channels, config, understanding=understanding, hear_through=hear_through)
-        self.recognizer = recognizer
         self.frame: Frame | None = None
         self.segments: list[tuple[SpeechSegment, float]] = []
         self.onsets: list[float] = []
@@ -389,11 +391,8 @@ def run(
                 renderer, SENTENCES, PARTNER_VOICES, workdir, "partner"
             )
             audio = DeviceAudio(latency=latency)
-            recognizer = None
-            if hear_through:
-                phrases = CommandParser(()).phrases
-                recognizer = NotedRecognizer(SpeechModel(model_path(None)), phrases)
-            listener = TimedListener(audio.channels, config, hear_through, recognizer)
+            model = SpeechModel(model_path(None)) if hear_through else None
+            listener = TimedListener(audio.channels, config, hear_through, model)
             canceller = TimedCanceller(audio.channels) if hear_through else None
             # Set before the first frame, the listener uses it as its own.
             listener._canceller = canceller

@@ -109,9 +109,10 @@ class OverLine:
 
 @dataclass
 class OverCommand:
-    word: str
-    voice: int
-    """Its place in ``COMMAND_VOICES``."""
+    word: int
+    """Its place in ``COMMANDS``."""
+    voice: str
+    """Its place in ``COMMAND_VOICES``, as ``commands`` keys it."""
     prompt: int
     started_frame: int
     process: subprocess.Popen[bytes]
@@ -145,7 +146,7 @@ class OverPrompts:
     lines: dict[str, list[Pcm]]
     paths: dict[str, list[Path]]
     commands: dict[str, list[Pcm]]
-    """Each command word in each of ``COMMAND_VOICES``."""
+    """Each of ``COMMAND_VOICES`` (keyed by its place) saying each of ``COMMANDS``."""
     command_paths: dict[str, list[Path]]
     speak: Callable[[Path], subprocess.Popen[bytes]]
     frames: int = 0
@@ -154,7 +155,7 @@ class OverPrompts:
     commands_said: list[OverCommand] = field(default_factory=list)
     due: list[tuple[int, str, int, int]] = field(default_factory=list)
     """(frame, partner, line, prompt) still to start."""
-    commands_due: list[tuple[int, str, int, int]] = field(default_factory=list)
+    commands_due: list[tuple[int, int, str, int]] = field(default_factory=list)
     """(frame, word, voice, prompt) still to start."""
     _planned: set[int] = field(default_factory=set)
 
@@ -168,15 +169,8 @@ class OverPrompts:
         speak: Callable[[Path], subprocess.Popen[bytes]],
     ) -> OverPrompts:
         lines, paths = rendered_lines(renderer, LINES, voices, workdir, "over")
-        commands: dict[str, list[Pcm]] = {word: [] for word in COMMANDS}
-        command_paths: dict[str, list[Path]] = {word: [] for word in COMMANDS}
-        for number, voice in enumerate(COMMAND_VOICES):
-            for word in COMMANDS:
-                pcm = renderer.render(word, *voice)
-                path = workdir / f"command-{word}-{number}.raw"
-                path.write_bytes(pcm.astype("<i2").tobytes())
-                commands[word].append(pcm)
-                command_paths[word].append(path)
+        speakers = {str(number): voice for number, voice in enumerate(COMMAND_VOICES)}
+        commands, command_paths = rendered_lines(renderer, COMMANDS, speakers, workdir, "command")
         return cls(prompts, lines, paths, commands, command_paths, speak)
 
     def __call__(self, frame: Frame) -> None:
@@ -195,7 +189,7 @@ class OverPrompts:
         for command in [d for d in self.commands_due if d[0] <= self.frames]:
             self.commands_due.remove(command)
             _, word, voice, prompt = command
-            process = self.speak(self.command_paths[word][voice])
+            process = self.speak(self.command_paths[voice][word])
             self.commands_said.append(OverCommand(word, voice, prompt, self.frames, process))
         self.frames += 1
 
@@ -218,9 +212,9 @@ class OverPrompts:
 
     def _plan_command(self, number: int) -> None:
         count = len(self.commands_due) + len(self.commands_said)
-        word = COMMANDS[count % len(COMMANDS)]
-        voice = count % len(COMMAND_VOICES)
-        word_s = len(self.commands[word][voice]) / SAMPLE_RATE_HZ
+        word = count % len(COMMANDS)
+        voice = str(count % len(COMMAND_VOICES))
+        word_s = len(self.commands[voice][word]) / SAMPLE_RATE_HZ
         at = self._into(self.prompts[number], count, word_s)
         if at is not None:
             self.commands_due.append((at, word, voice, number))
@@ -287,7 +281,7 @@ def through_figures(
     command_spans, heard_as = [], []
     unmatched = list(commands)
     for said in over.commands_said:
-        span = locate(recording, over.commands[said.word][said.voice], said.started_frame)
+        span = locate(recording, over.commands[said.voice][said.word], said.started_frame)
         command_spans.append(span)
         a, b = span[0] / SAMPLE_RATE_HZ, span[1] / SAMPLE_RATE_HZ
         given = [c for c in unmatched if a <= c[0] <= b + COMMAND_HEARD_WITHIN_S]
@@ -324,7 +318,7 @@ def through_figures(
         "over_timed_per_line": timed,
         "over_start_ms": starts_ms,
         "over_beyond_s": beyond_s,
-        "commands_said": [c.word for c in over.commands_said],
+        "commands_said": [COMMANDS[c.word] for c in over.commands_said],
         "commands_heard_as": heard_as,
         "commands_unsaid": [(round(t, 2), word) for t, word in unmatched],
         "echo_summary": echo.summary(),
