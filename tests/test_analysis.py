@@ -315,10 +315,11 @@ def test_one_microphone_tells_the_two_voices_apart(
 def test_one_person_is_never_told_apart_as_two_without_a_word_of_doubt(
     tmp_path: Path,
 ) -> None:
-    # One voice says six short lines in a noisy, reverberant room. Its windows fall into
-    # two groups (a voice drifts from line to line: here the groups' centres have a
-    # cosine of about 0.90, under the 0.92 of one voice), so two voices are found, and
-    # the summary says they are alike enough to be one person.
+    # One voice says six short lines in a noisy, reverberant room. Its windows may fall
+    # into two groups (a voice drifts from line to line: the groups' centres have a
+    # cosine of 0.90-0.93 here, about the 0.92 of one voice, and which side of it
+    # moves with espeak-ng's rendering of the lines). Either one voice is found, or two
+    # and the summary says they are alike enough to be one person; never two plainly.
     rng = np.random.default_rng(8)
     pieces: list[Signal] = [np.zeros(RATE)]
     with SpeechRenderer() as renderer:
@@ -330,10 +331,13 @@ def test_one_person_is_never_told_apart_as_two_without_a_word_of_doubt(
     path = tmp_path / "one-voice.wav"
     write_wav(path, pcm16(room))
     data = json.loads(invoke(str(path), "--voices", "--format", "json").stdout)
-    assert (data["voices"], data["voices_alike"]) == (2, True)
     text = invoke(str(path), "--voices").stdout
-    assert "two voices told apart" in text
-    assert "alike enough to be one person's" in text and "leave out --voices" in text
+    assert (data["voices"], data["voices_alike"]) in {(1, False), (2, True)}
+    if data["voices"] == 1:
+        assert "one voice found: the speech is not split between partners" in text
+    else:
+        assert "two voices told apart" in text
+        assert "alike enough to be one person's" in text and "leave out --voices" in text
 
 
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:

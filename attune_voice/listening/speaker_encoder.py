@@ -1,4 +1,4 @@
-"""Voice embeddings: resemblyzer's GE2E speaker encoder in numpy (the sole reader of its weights).
+"""Voice embeddings: resemblyzer's GE2E speaker encoder (the sole reader of its weights).
 
 The network (Wan et al., "Generalized end-to-end loss for speaker verification"; trained
 by Resemble AI, Apache-2.0) is three LSTM layers of 256 units over 40 mel bands of 25 ms
@@ -32,6 +32,8 @@ import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
+from attune_voice.listening.lstm_graph import LstmLayer, stacked_lstm_model
+from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
 
 WEIGHTS_PACKAGE = "resemblyzer"
@@ -52,13 +54,11 @@ HOP_SAMPLES = 160
 """One mel frame every 10 ms."""
 TRAINED_FRAMES = 160
 """1.6 s: the length of speech the network was trained to judge."""
-_HIDDEN = 256
 _LAYERS = 3
 _NORM_TARGET_DBFS = -30.0
 """Quieter speech is raised to this level before it is judged, as resemblyzer does
 (louder speech is left as it is)."""
 _INT16_MAX = 32767.0
-_INPUT_CHUNK_FRAMES = 32
 
 Embeddings = npt.NDArray[np.float32]
 """Shaped (n, 256), each row of unit length."""
@@ -265,14 +265,8 @@ def normalized(pcm: npt.NDArray[np.int16] | Float32) -> Float32:
 # --- the network ---------------------------------------------------------------------------
 
 
-def _sigmoid(x: Float32) -> Float32:
-    # tanh form: no overflow warnings for large negative inputs, and exact to float32.
-    result: Float32 = 0.5 * (np.tanh(0.5 * x) + 1.0)
-    return result
-
-
 class SpeakerEncoder:
-    """The speaker encoder's forward pass, batch by batch, on numpy alone."""
+    """The speaker encoder: its LSTM layers in onnxruntime, the rest in numpy."""
 
     def __init__(self, path: Path | None = None) -> None:
         """Load and check the weights: a missing or damaged file raises ModelError."""
@@ -291,10 +285,14 @@ class SpeakerEncoder:
             )
         try:
             state = _read_state(data)
-            self._input = [state[f"lstm.weight_ih_l{k}"].T.copy() for k in range(_LAYERS)]
-            self._recurrent = [state[f"lstm.weight_hh_l{k}"].T.copy() for k in range(_LAYERS)]
-            self._bias = [
-                state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"] for k in range(_LAYERS)
+            layers = [
+                LstmLayer(
+                    state[f"lstm.weight_ih_l{k}"],
+                    state[f"lstm.weight_hh_l{k}"],
+                    state[f"lstm.bias_ih_l{k}"],
+                    state[f"lstm.bias_hh_l{k}"],
+                )
+                for k in range(_LAYERS)
             ]
             self._linear = state["linear.weight"].T.copy()
             self._linear_bias = state["linear.bias"]
@@ -302,61 +300,45 @@ class SpeakerEncoder:
             raise ModelError(
                 f"the voice encoder's weights {path} cannot be read ({e}): {REINSTALL_HINT}"
             ) from e
+        self._session = one_thread_session(
+            stacked_lstm_model(layers),
+            "the voice encoder",
+            f"the voice encoder's weights {path}",
+            REINSTALL_HINT,
+        )
 
     def embed_mels(self, mels: Float32, lengths: npt.NDArray[np.int64] | None = None) -> Embeddings:
         """Embeddings of a batch of mel spectrograms shaped (batch, frames, 40).
 
         With ``lengths``, row i ends after its first ``lengths[i]`` frames (the rest is
-        padding, which leaves its state untouched).
+        padding, which the network never reads).
         """
         batch, frames, _ = mels.shape
         if lengths is None:
             lengths = np.full(batch, frames, dtype=np.int64)
-        x = mels
-        for layer in range(_LAYERS):
-            h = np.zeros((batch, _HIDDEN), dtype=np.float32)
-            c = np.zeros((batch, _HIDDEN), dtype=np.float32)
-            out = np.empty((batch, frames, _HIDDEN), dtype=np.float32)
-            recurrent = self._recurrent[layer]
-            for first in range(0, frames, _INPUT_CHUNK_FRAMES):
-                # The input's share of every gate for a stretch of frames at once: one
-                # large product, not one a frame; not all frames at once, which took
-                # 15 MB a batch (and a batch on each thread).
-                chunk = x[:, first : first + _INPUT_CHUNK_FRAMES]
-                n = chunk.shape[1]
-                gates_in = chunk.reshape(batch * n, -1) @ self._input[layer]
-                gates_in += self._bias[layer]
-                gates_in = gates_in.reshape(batch, n, 4 * _HIDDEN)
-                for t in range(first, first + n):
-                    gates = gates_in[:, t - first] + h @ recurrent
-                    # torch's gate order: input, forget, cell, output.
-                    i = _sigmoid(gates[:, :_HIDDEN])
-                    f = _sigmoid(gates[:, _HIDDEN : 2 * _HIDDEN])
-                    g = np.tanh(gates[:, 2 * _HIDDEN : 3 * _HIDDEN])
-                    o = _sigmoid(gates[:, 3 * _HIDDEN :])
-                    c_next = f * c + i * g
-                    h_next = o * np.tanh(c_next)
-                    running = (t < lengths)[:, np.newaxis]
-                    c = np.where(running, c_next, c)
-                    h = np.where(running, h_next, h)
-                    out[:, t] = h
-            x = out
-        raw = np.maximum(h @ self._linear + self._linear_bias, 0.0)
+        (hidden,) = self._session.run(
+            None,
+            {
+                "frames": np.ascontiguousarray(mels.transpose(1, 0, 2)),
+                "lengths": lengths.astype(np.int32),
+            },
+        )
+        raw = np.maximum(hidden[0] @ self._linear + self._linear_bias, 0.0)
         norm = np.linalg.norm(raw, axis=1, keepdims=True)
         result: Embeddings = (raw / np.maximum(norm, 1e-12)).astype(np.float32)
         return result
 
     def embed(
-        self, clips: list[npt.NDArray[np.int16]], batch: int = 24, threads: int = 1
+        self, clips: list[npt.NDArray[np.int16]], batch: int = 12, threads: int = 1
     ) -> Embeddings:
         """One embedding per clip of 16 kHz int16 audio (any length from 0.1 s; 1.6 s is
         what the network was trained on), each raised to -30 dBFS if quieter.
 
-        ``batch`` bounds memory: a batch's layer output takes batch x frames x 1 KB (24
-        windows of 1.5 s: 3.7 MB); 64 took 77 MB more at the peak for no gain in speed.
-        With ``threads`` above 1 the batches are shared out between that many threads:
-        the work is matrix products, which release the GIL (144 windows of 1.5 s took
-        1.06 s on one thread here and 0.58 s on two).
+        ``batch`` bounds memory: onnxruntime keeps every frame's gates of a batch's layer,
+        12 x frames x 4 KB (12 windows of 1.5 s: 7.4 MB); 24 took 26 MB more at the
+        peak of ``analyze --voices`` on two threads, for no gain in speed. With
+        ``threads`` above 1 the batches are shared out between that many threads, each
+        running the one session (onnxruntime releases the GIL).
         """
         if not clips:
             return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)

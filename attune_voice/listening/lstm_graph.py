@@ -1,0 +1,139 @@
+"""An ONNX model of stacked LSTM layers, written from their weights in protobuf's wire format.
+
+onnxruntime runs an LSTM layer's whole loop in compiled code: for the voice encoder that
+was 1.7 times as fast as a numpy loop over the frames, with the same embeddings to 6e-7.
+Writing the model needs no ONNX package: it is one graph of a few nodes, and the subset
+of the format it uses (varints, length-delimited fields, raw little-endian tensors) is
+written here. Field numbers are those of ``onnx.proto``; a field this writer gets wrong
+makes onnxruntime refuse the model when it is loaded.
+
+The model's inputs are ``frames`` (time, batch, features; float32) and ``lengths``
+(batch; int32: row i ends after its first ``lengths[i]`` frames); its output ``hidden``
+(1, batch, units) is the last layer's state at each row's last frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+_OPSET = 14
+"""The first opset whose LSTM takes every input used here in its current form."""
+_IR_VERSION = 7
+"""The ONNX file format of opset 14 (onnxruntime reads 3 to 10 and later)."""
+_FLOAT, _INT32, _INT64 = 1, 6, 7
+"""TensorProto data types."""
+_ATTRIBUTE_INT = 2
+"""AttributeProto type of a single integer."""
+
+Float32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LstmLayer:
+    """One layer's weights as torch keeps them: gates in the order input, forget, cell,
+    output; ``input_weights`` (4 x units, features), ``recurrent_weights`` (4 x units,
+    units), the two biases (4 x units) each."""
+
+    input_weights: Float32
+    recurrent_weights: Float32
+    input_bias: Float32
+    recurrent_bias: Float32
+
+    @property
+    def units(self) -> int:
+        """The layer's hidden size."""
+        return int(self.recurrent_weights.shape[1])
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _number(field: int, value: int) -> bytes:
+    return _varint(field << 3) + _varint(value)
+
+
+def _bytes(field: int, value: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(value)) + value
+
+
+def _text(field: int, value: str) -> bytes:
+    return _bytes(field, value.encode())
+
+
+def _tensor(name: str, array: npt.NDArray[np.float32] | npt.NDArray[np.int64]) -> bytes:
+    data_type = _FLOAT if array.dtype == np.float32 else _INT64
+    dims = b"".join(_number(1, d) for d in array.shape)
+    raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
+    return dims + _number(2, data_type) + _text(8, name) + _bytes(9, raw)
+
+
+def _value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> bytes:
+    shape = b"".join(_bytes(1, _number(1, d) if isinstance(d, int) else _text(2, d)) for d in dims)
+    tensor_type = _number(1, elem_type) + _bytes(2, shape)
+    return _text(1, name) + _bytes(2, _bytes(1, tensor_type))
+
+
+def _node(op: str, inputs: Sequence[str], outputs: Sequence[str], **ints: int) -> bytes:
+    fields = b"".join(_text(1, name) for name in inputs)
+    fields += b"".join(_text(2, name) for name in outputs)
+    fields += _text(4, op)
+    for key, value in ints.items():
+        fields += _bytes(5, _text(1, key) + _number(3, value) + _number(20, _ATTRIBUTE_INT))
+    return fields
+
+
+def _onnx_gates(torch_rows: Float32, units: int) -> Float32:
+    """Rows of the four gates from torch's order (input, forget, cell, output) to ONNX's
+    (input, output, forget, cell)."""
+    i, f, g, o = (torch_rows[k * units : (k + 1) * units] for k in range(4))
+    result: Float32 = np.concatenate([i, o, f, g]).astype(np.float32)
+    return result
+
+
+def stacked_lstm_model(layers: Sequence[LstmLayer]) -> bytes:
+    """The serialized ONNX model of ``layers`` run one after the other."""
+    nodes: list[bytes] = []
+    weights: list[bytes] = [_tensor("drop_direction", np.array([1], dtype=np.int64))]
+    features = int(layers[0].input_weights.shape[1])
+    units = layers[-1].units
+    given = "frames"
+    for k, layer in enumerate(layers):
+        n = layer.units
+        weights += [
+            _tensor(f"W{k}", _onnx_gates(layer.input_weights, n)[np.newaxis]),
+            _tensor(f"R{k}", _onnx_gates(layer.recurrent_weights, n)[np.newaxis]),
+            _tensor(
+                f"B{k}",
+                np.concatenate(
+                    [_onnx_gates(layer.input_bias, n), _onnx_gates(layer.recurrent_bias, n)]
+                )[np.newaxis],
+            ),
+        ]
+        last = k == len(layers) - 1
+        # Y (time, 1 direction, batch, units) feeds the next layer; only the last
+        # layer's final state Y_h is wanted from the last.
+        outputs = ["", "hidden"] if last else [f"Y{k}"]
+        nodes.append(
+            _node("LSTM", [given, f"W{k}", f"R{k}", f"B{k}", "lengths"], outputs, hidden_size=n)
+        )
+        if not last:
+            nodes.append(_node("Squeeze", [f"Y{k}", "drop_direction"], [f"X{k + 1}"]))
+            given = f"X{k + 1}"
+    graph = b"".join(_bytes(1, node) for node in nodes)
+    graph += _text(2, "stacked_lstm")
+    graph += b"".join(_bytes(5, w) for w in weights)
+    graph += _bytes(11, _value_info("frames", _FLOAT, ["time", "batch", features]))
+    graph += _bytes(11, _value_info("lengths", _INT32, ["batch"]))
+    graph += _bytes(12, _value_info("hidden", _FLOAT, [1, "batch", units]))
+    opset = _text(1, "") + _number(2, _OPSET)
+    return _number(1, _IR_VERSION) + _bytes(7, graph) + _bytes(8, opset)
