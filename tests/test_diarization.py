@@ -23,7 +23,10 @@ LINES = (
 
 def _at_level(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
     x = pcm.astype(np.float64)
-    return (x * 10 ** (-24 / 20) * 32768 / np.sqrt(np.mean(x**2))).astype(np.int16)
+    result: npt.NDArray[np.int16] = (x * 10 ** (-24 / 20) * 32768 / np.sqrt(np.mean(x**2))).astype(
+        np.int16
+    )
+    return result
 
 
 def _speech_end_s(pcm: npt.NDArray[np.int16]) -> float:

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from lstm_reference import last_states
 
 from attune_voice.errors import ModelError
+from attune_voice.listening.lstm_graph import LstmLayer
 from attune_voice.listening.speaker_encoder import (
     EMBEDDING_SIZE,
     WEIGHTS_PACKAGE,
@@ -66,14 +68,18 @@ def test_two_voices_are_told_apart_by_cosine_similarity(
         assert (margin > 0).all(), margin
 
 
-def test_the_embedding_does_not_depend_on_the_batch(
+def test_the_embedding_hardly_depends_on_the_batch(
     encoder: SpeakerEncoder, renderer: SpeechRenderer
 ) -> None:
+    # Not at all in float; the 8-bit layers scale their input by the batch's largest
+    # value, so a clip moves a little with the clips beside it (on 70 pieces of a real
+    # phone call: a cosine of 0.9997 at least between alone and in a batch). Padding
+    # the shorter clips is not among what moves it: their lengths stop the network.
     clips = _clips(renderer, "gmw/en-us+m3")
     short = [clips[0][:8000], clips[1][:16000]]
     together = encoder.embed([*short, clips[2]])
     alone = np.concatenate([encoder.embed([clip]) for clip in [*short, clips[2]]])
-    assert np.abs(together - alone).max() < 1e-5
+    assert (together * alone).sum(axis=1).min() > 0.9995
 
 
 def test_batches_shared_out_between_threads_give_the_same_embeddings(
@@ -89,48 +95,40 @@ def test_batches_shared_out_between_threads_give_the_same_embeddings(
 
 
 def _reference_embeddings(mels: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """The network written out as torch's LSTM equations, frame by frame, from the weights:
-    the numpy forward pass that matched resemblyzer's torch network to 6e-7."""
+    """The network as torch computes it, in float throughout, from the weights."""
     from attune_voice.listening import speaker_encoder
 
     state = speaker_encoder._read_state(weights_path().read_bytes())
-
-    def sigmoid(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        result: npt.NDArray[np.float32] = 0.5 * (np.tanh(0.5 * x) + 1.0)  # no overflow
-        return result
-
-    x = mels
-    for k in range(3):
-        w_ih, w_hh = state[f"lstm.weight_ih_l{k}"], state[f"lstm.weight_hh_l{k}"]
-        bias = state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"]
-        h = np.zeros((len(mels), 256), dtype=np.float32)
-        c = np.zeros_like(h)
-        out = np.zeros((len(mels), mels.shape[1], 256), dtype=np.float32)
-        for t in range(mels.shape[1]):
-            i, f, g, o = np.split(x[:, t] @ w_ih.T + h @ w_hh.T + bias, 4, axis=1)
-            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-            h = sigmoid(o) * np.tanh(c)
-            out[:, t] = h
-        x = out
-    raw = np.maximum(h @ state["linear.weight"].T + state["linear.bias"], 0.0)
+    layers = [
+        LstmLayer(
+            input_weights=state[f"lstm.weight_ih_l{k}"],
+            recurrent_weights=state[f"lstm.weight_hh_l{k}"],
+            input_bias=state[f"lstm.bias_ih_l{k}"],
+            recurrent_bias=state[f"lstm.bias_hh_l{k}"],
+        )
+        for k in range(3)
+    ]
+    raw = np.maximum(last_states(layers, mels) @ state["linear.weight"].T + state["linear.bias"], 0)
     result: npt.NDArray[np.float32] = raw / np.linalg.norm(raw, axis=1, keepdims=True)
     return result
 
 
-def test_the_onnx_graph_written_from_the_weights_is_the_network(
+def test_the_encoder_is_the_network_to_a_cosine_of_0_999(
     encoder: SpeakerEncoder, renderer: SpeechRenderer
 ) -> None:
-    # The graph is written by hand (lstm_graph.py): a gate in the wrong order or a field
-    # misnumbered would load and run, and give other numbers.
+    # Its second and third layers run with 8-bit weights: on real speech every embedding
+    # had a cosine of 0.999 or more with the float network's, and all of analyze's
+    # figures held to two decimals.
     clips = _clips(renderer, "gmw/en-us+f2")[:3]
     mels = np.stack([mel_frames(normalized(clip)) for clip in clips])
     expected = _reference_embeddings(mels)
-    assert np.abs(encoder.embed_mels(mels) - expected).max() < 1e-5
+    cosine = (encoder.embed_mels(mels) * expected).sum(axis=1)
+    assert cosine.min() > 0.999, cosine
     # A row that ends early is judged on its own frames only, not on the padding.
     short = mels[:1, :60]
     padded = np.concatenate([short, np.full((1, mels.shape[1] - 60, 40), 9.0, np.float32)], 1)
     lengths = np.array([60], dtype=np.int64)
-    assert np.abs(encoder.embed_mels(padded, lengths) - _reference_embeddings(short)).max() < 1e-5
+    assert float(encoder.embed_mels(padded, lengths)[0] @ _reference_embeddings(short)[0]) > 0.999
 
 
 def test_the_mel_filterbank_is_librosas() -> None:

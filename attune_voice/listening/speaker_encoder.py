@@ -291,6 +291,8 @@ class SpeakerEncoder:
                     state[f"lstm.weight_hh_l{k}"],
                     state[f"lstm.bias_ih_l{k}"],
                     state[f"lstm.bias_hh_l{k}"],
+                    # The first layer reads the mel powers, which 8 bits cannot hold.
+                    int8=k > 0,
                 )
                 for k in range(_LAYERS)
             ]
