@@ -316,10 +316,10 @@ def test_one_person_is_never_told_apart_as_two_without_a_word_of_doubt(
     tmp_path: Path,
 ) -> None:
     # One voice says six short lines in a noisy, reverberant room. Its windows may fall
-    # into two groups (a voice drifts from line to line: the groups' centres have a
-    # cosine of 0.90-0.93 here, about the 0.92 of one voice, and which side of it
-    # moves with espeak-ng's rendering of the lines). Either one voice is found, or two
-    # and the summary says they are alike enough to be one person; never two plainly.
+    # into two groups (a voice drifts from line to line: the groups' centres had a
+    # cosine of 0.90-0.92 here, just under the 0.92 of one voice, moving with
+    # espeak-ng's rendering of the lines). Either one voice is found, or two and the
+    # summary says they are alike enough to be one person; never two plainly.
     rng = np.random.default_rng(8)
     pieces: list[Signal] = [np.zeros(RATE)]
     with SpeechRenderer() as renderer:

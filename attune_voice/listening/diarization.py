@@ -1,19 +1,15 @@
 """Who spoke when with one microphone and no enrolment: the voices of the speech, clustered.
 
 Each speech segment of ``min_segment_s`` or more is cut into windows of ``window_s`` a
-``first_hop_s`` apart (a shorter segment is one window), and each window becomes a voice
+``hop_s`` apart (a shorter segment is one window), and each window becomes a voice
 embedding (``speaker_encoder``). The embeddings are split into two groups by spherical
 2-means, each window weighted by its length. If the two groups' voices are as alike as
 one person's voice is with itself (their centres' cosine at least ``one_voice_cosine``),
-one voice is found and nothing is attributed. Where two neighbouring windows of a
-segment lean to different voices, the voice changes between them: the windows a
-``hop_s`` apart that cover them are embedded too, to place the change more finely
-(embedding every segment that finely cost more than the rest of ``analyze``). Then
-every 10 ms of a segment goes to the voice its covering windows are nearer to, on
-average; a run shorter than ``min_turn_s`` joins the run beside it, and a segment is
-split where the voice changes. The voice heard first is partner A. Two voices found
-whose centres are still nearly as alike (``alike_cosine``) are said to be alike: one
-person's voice can drift that far.
+one voice is found and nothing is attributed. Otherwise every 10 ms of a segment goes
+to the voice its covering windows are nearer to, on average; a run shorter than
+``min_turn_s`` joins the run beside it, and a segment is split where the voice changes.
+The voice heard first is partner A. Two voices found whose centres are still nearly as
+alike (``alike_cosine``) are said to be alike: one person's voice can drift that far.
 
 Everything here is a function of the audio handed in: nothing is stored, and the voice
 embeddings are dropped when the call returns.
@@ -22,7 +18,7 @@ embeddings are dropped when the call returns.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +31,6 @@ _STEP_S = 0.01
 """Labels are decided per 10 ms."""
 _MIN_WINDOW_SAMPLES = SAMPLE_RATE_HZ // 10
 
-Window = tuple[int, float, float]
-"""A window: its segment's index, its start and end (s)."""
-
 
 @dataclass(frozen=True)
 class DiarizationConfig:
@@ -45,10 +38,8 @@ class DiarizationConfig:
 
     window_s: float = 1.5
     """Audio judged at once: near the 1.6 s the encoder was trained on."""
-    first_hop_s: float = 1.5
-    """Between the starts of consecutive windows of one segment, at first."""
     hop_s: float = 0.75
-    """Between the starts of consecutive windows where the voice changes."""
+    """Between the starts of consecutive windows of one segment."""
     min_segment_s: float = 0.3
     """Shorter segments are too short to judge and stay unattributed."""
     one_voice_cosine: float = 0.92
@@ -92,16 +83,14 @@ class Diarization:
     (``alike_cosine``): the recording may be of one person."""
 
 
-def _windows(
-    start_s: float, end_s: float, window_s: float, hop_s: float
-) -> list[tuple[float, float]]:
+def _windows(start_s: float, end_s: float, config: DiarizationConfig) -> list[tuple[float, float]]:
     """(start, end) of the windows that cover a segment, the last one ending with it."""
     length_s = end_s - start_s
-    if length_s <= window_s:
+    if length_s <= config.window_s:
         return [(start_s, end_s)]
-    count = int(np.ceil((length_s - window_s) / hop_s)) + 1
-    starts = np.minimum(start_s + np.arange(count) * hop_s, end_s - window_s)
-    return [(float(s), float(s) + window_s) for s in starts]
+    count = int(np.ceil((length_s - config.window_s) / config.hop_s)) + 1
+    starts = np.minimum(start_s + np.arange(count) * config.hop_s, end_s - config.window_s)
+    return [(float(s), float(s) + config.window_s) for s in starts]
 
 
 def two_means(
@@ -160,68 +149,6 @@ def _smoothed(labels: npt.NDArray[np.int8], min_steps: int) -> npt.NDArray[np.in
         labels[bounds[k] : bounds[k + 1]] = labels[bounds[neighbour]]
 
 
-def _two_voices(
-    windows: list[Window], embeddings: Embeddings, config: DiarizationConfig
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """The two voices' centres, each window weighted by its length."""
-    weights = np.array([b - a for _, a, b in windows], dtype=np.float64)
-    return two_means(embeddings, weights, config.iterations)
-
-
-def _cut(
-    segments: Sequence[tuple[float, float]],
-    clips: Sequence[npt.NDArray[np.int16]],
-    config: DiarizationConfig,
-    hop_s: float,
-    only: Callable[[int, float, float], bool] | None = None,
-) -> tuple[list[Window], list[npt.NDArray[np.int16]]]:
-    """The windows ``hop_s`` apart of every segment long enough to judge (those ``only``
-    accepts, when given), and their audio."""
-    windows: list[Window] = []
-    audio: list[npt.NDArray[np.int16]] = []
-    for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
-        if end_s - start_s < config.min_segment_s:
-            continue
-        for w_start, w_end in _windows(start_s, end_s, config.window_s, hop_s):
-            if only is not None and not only(index, w_start, w_end):
-                continue
-            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
-            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
-            if b - a < _MIN_WINDOW_SAMPLES or a >= len(clip):
-                continue  # the clip holds less than its segment (a file cut short)
-            windows.append((index, w_start, w_end))
-            audio.append(clip[a:b])
-    return windows, audio
-
-
-def _finer(
-    windows: list[Window],
-    margin: npt.NDArray[np.float32],
-    segments: Sequence[tuple[float, float]],
-    clips: Sequence[npt.NDArray[np.int16]],
-    config: DiarizationConfig,
-) -> tuple[list[Window], list[npt.NDArray[np.int16]]]:
-    """The windows ``hop_s`` apart, not already judged, that overlap two neighbouring
-    windows of one segment leaning to different voices (``margin``'s sign), and their
-    audio."""
-    changes: dict[int, list[tuple[float, float]]] = {}
-    for k in range(len(windows) - 1):
-        (index, start_s, _), (next_index, _, next_end_s) = windows[k], windows[k + 1]
-        if index == next_index and (margin[k] < 0) != (margin[k + 1] < 0):
-            changes.setdefault(index, []).append((start_s, next_end_s))
-    judged = {(index, round(start_s, 6)) for index, start_s, _ in windows}
-
-    def wanted(index: int, start_s: float, end_s: float) -> bool:
-        spans = changes.get(index, [])
-        return (index, round(start_s, 6)) not in judged and any(
-            start_s < b and end_s > a for a, b in spans
-        )
-
-    if not changes:
-        return [], []
-    return _cut(segments, clips, config, config.hop_s, wanted)
-
-
 def who_spoke_when(
     segments: Sequence[tuple[float, float]],
     clips: Sequence[npt.NDArray[np.int16]],
@@ -234,24 +161,26 @@ def who_spoke_when(
     audio of segment i.
     """
     config = config or DiarizationConfig()
-    windows, audio = _cut(segments, clips, config, config.first_hop_s)
+    windows: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
+        if end_s - start_s < config.min_segment_s:
+            continue
+        for w_start, w_end in _windows(start_s, end_s, config):
+            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
+            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if b - a < _MIN_WINDOW_SAMPLES or a >= len(clip):
+                continue  # the clip holds less than its segment (a file cut short)
+            windows.append((index, w_start, w_end))
+            audio.append(clip[a:b])
     unjudged = tuple(VoiceSpan(a, b, None) for a, b in segments)
     if not windows:
         return Diarization(unjudged, 0, None)
     if len(windows) < 2:
         return Diarization(unjudged, 1, None)  # one window is one voice
     embeddings = encoder.embed(audio, threads=config.threads)
-    centre_a, centre_b = _two_voices(windows, embeddings, config)
-    if float(centre_a @ centre_b) < config.one_voice_cosine:
-        margin = embeddings @ centre_a - embeddings @ centre_b
-        finer, finer_audio = _finer(windows, margin, segments, clips, config)
-        if finer:
-            windows += finer
-            more = encoder.embed(finer_audio, threads=config.threads)
-            embeddings = np.concatenate([embeddings, more])
-            # Found again with every window: the centres' cosine was measured (and its
-            # thresholds set) on windows half a window apart.
-            centre_a, centre_b = _two_voices(windows, embeddings, config)
+    weights = np.array([b - a for _, a, b in windows], dtype=np.float64)
+    centre_a, centre_b = two_means(embeddings, weights, config.iterations)
     cosine = float(centre_a @ centre_b)
     if cosine >= config.one_voice_cosine:
         return Diarization(unjudged, 1, cosine)
