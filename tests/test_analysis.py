@@ -26,6 +26,8 @@ from attune_voice.audio.wav import write_wav
 from attune_voice.cli.main import cli
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.diarization import who_spoke_when
+from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.review.analysis import ChannelMode, analyze_recording
 from attune_voice.review.recording_metrics import turn_metrics
 from attune_voice.review.speech import SpeechSpan
@@ -338,6 +340,45 @@ def test_one_person_is_never_told_apart_as_two_without_a_word_of_doubt(
     else:
         assert "two voices told apart" in text
         assert "alike enough to be one person's" in text and "leave out --voices" in text
+
+
+def _speech_end_s(pcm: Signal) -> float:
+    """End of the last 10 ms within 30 dB of the loudest."""
+    blocks = pcm[: len(pcm) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    level = 10 * np.log10(np.mean(blocks**2, axis=1) + 1e-9)
+    return float((np.flatnonzero(level > level.max() - 30)[-1] + 1) * 0.01)
+
+
+@pytest.mark.parametrize("cut_s", [2.0, 2.4])
+def test_a_segment_that_spans_a_change_of_voice_is_split_where_the_voice_changes(
+    renderer: SpeechRenderer, cut_s: float
+) -> None:
+    # Four lines said alone, a pause between them, then one partner's line, cut short,
+    # runs straight into the other's: one segment of speech with a change of voice
+    # inside, which must be split, not given whole to one voice.
+    def said(text: str, voice: int) -> npt.NDArray[np.int16]:
+        pcm = renderer.render(text, *VOICES[voice]).astype(np.float64)
+        return pcm16(pcm * 10 ** (-24 / 20) * 32768 / rms(pcm))
+
+    segments: list[tuple[float, float]] = []
+    clips: list[npt.NDArray[np.int16]] = []
+    start_s = 0.0
+    for k in range(4):
+        clip = said(LINES[k], (k + 1) % 2)
+        segments.append((start_s, start_s + len(clip) / RATE))
+        clips.append(clip)
+        start_s += len(clip) / RATE + 1.0
+    first = said(LINES[4], 0)[: round(cut_s * RATE)]
+    joined = np.concatenate([first, said(LINES[4], 1)[: round(3.5 * RATE)]])
+    segments.append((start_s, start_s + len(joined) / RATE))
+    clips.append(joined)
+    change_s = start_s + _speech_end_s(first.astype(np.float64))
+
+    found = who_spoke_when(segments, clips, SpeakerEncoder())
+    assert found.voices == 2
+    last = [s for s in found.spans if s.start_s >= start_s]
+    assert [s.voice for s in last] == [1, 0]  # the second voice heard, then the first
+    assert abs(last[1].start_s - change_s) < 0.4
 
 
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:
