@@ -113,6 +113,11 @@ def _dbfs(power: float) -> float:
     return 10.0 * float(np.log10(max(power, 1e-12))) - 10.0 * float(np.log10(32768.0**2))
 
 
+def _level_dbfs(samples: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> float:
+    """A block's RMS level in dBFS (int16 units)."""
+    return _dbfs(float(np.mean(samples.astype(np.float64) ** 2)))
+
+
 def _tonal(block: npt.NDArray[np.float32]) -> bool:
     """Is a block of played audio a few steady tones, by its spectral flatness?"""
     power = np.abs(np.fft.rfft(block * np.hanning(block.shape[0]))) ** 2 + 1e-12
@@ -274,7 +279,7 @@ class EchoCanceller:
             recent = list(self._reference_power)[-self._now :]
             self._reference_now.append(_dbfs(float(np.mean(recent))))
         for c in range(self.channels):
-            level = _dbfs(float(np.mean(out[c].astype(np.float64) ** 2)))
+            level = _level_dbfs(out[c])
             (self._levels if loud else self._quiet)[c].append(level)
         return out
 
@@ -286,8 +291,8 @@ class EchoCanceller:
         left = np.empty(len(near))
         for k, start in enumerate(range(0, len(near), BLOCK_SAMPLES)):
             block = slice(start, start + BLOCK_SAMPLES)
-            level = _dbfs(float(np.mean(cancelled[block].astype(np.float64) ** 2)))
-            heard_db = _dbfs(float(np.mean(near[block] ** 2)))
+            level = _level_dbfs(cancelled[block])
+            heard_db = _level_dbfs(near[block])
             above = (
                 noise is not None
                 and level > noise + NEAR_END_MARGIN_DB
