@@ -1,7 +1,7 @@
 """An ONNX model of stacked LSTM layers, written from their weights in protobuf's wire format.
 
 onnxruntime runs an LSTM layer's whole loop in compiled code: for the voice encoder that
-was 1.7 times as fast as a numpy loop over the frames, with the same embeddings to 6e-7.
+was 1.7 times as fast as a numpy loop over the frames, with the same embeddings to 3e-7.
 A layer may keep its weights as 8-bit integers (onnxruntime's ``DynamicQuantizeLSTM``,
 which quantizes the layer's input and state to 8 bits as it runs): symmetric, one scale
 per gate unit (each column's largest weight is 127), as onnxruntime's own quantizer
@@ -26,7 +26,7 @@ import numpy.typing as npt
 _OPSET = 14
 """The first opset whose LSTM takes every input used here in its current form."""
 _IR_VERSION = 7
-"""The ONNX file format of opset 14 (onnxruntime reads 3 to 10 and later)."""
+"""The ONNX file format that came with opset 14; every onnxruntime this runs on reads it."""
 _FLOAT, _INT8, _INT32, _INT64 = 1, 3, 6, 7
 """TensorProto data types."""
 _CONTRIB = "com.microsoft"
