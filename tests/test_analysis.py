@@ -560,11 +560,15 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
         "channels",
         "voices",
         "voices_alike",
+        "coach_s",
         "segments",
         "metrics",
     ]
     assert data["voices"] is None  # the channels attribute the speech
     assert data["voices_alike"] is None
+    assert data["coach_s"] is None  # no session marked its coach in this file
+    assert data["metrics"]["overlap_s"] >= 0
+    assert all(isinstance(row["interruptions"], int) for row in data["metrics"]["speakers"])
     assert data["file"] == str(files["mics"])
     assert data["duration_s"] == pytest.approx(42.0)
     assert data["channels"] == 2
@@ -592,6 +596,13 @@ def test_json_of_one_microphone_has_a_row_per_voice(
     assert [row["speaker"] for row in data["metrics"]["speakers"]] == ["A", "B"]
     truth_s = sum(b - a for a, b in conversation.spans())
     assert data["metrics"]["speech_s"] == pytest.approx(truth_s, rel=0.05)
+    # One after the other, the voices cannot show speech at once: not counted, not 0.
+    assert data["metrics"]["overlap_s"] is None
+    assert [row["interruptions"] for row in data["metrics"]["speakers"]] == [None, None]
+    assert all(isinstance(row["backchannels"], int) for row in data["metrics"]["speakers"])
+    text = invoke(str(files["room"]), "--voices").stdout
+    assert "both speaking 0:" not in text
+    assert "interruptions and time both speaking are not counted" in text
 
 
 def test_csv_has_one_row_per_segment(files: dict[str, Path]) -> None:

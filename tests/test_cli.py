@@ -79,6 +79,26 @@ def test_demo_saves_the_room_audio(tmp_path: Path) -> None:
     assert duration_s < seconds < duration_s + 20
 
 
+@pytest.mark.parametrize("microphones", ["2", "1"])
+def test_analyze_of_a_saved_session_agrees_with_its_review(
+    tmp_path: Path, microphones: str
+) -> None:
+    # The saved audio holds the coach's prompts, marked in the file; analyze leaves them
+    # out, as the session's listener did, so the talk time is the review's. Before the
+    # marks, a 6-minute demo analysed at 3:32 each against the review's 0:49.
+    target = tmp_path / "room.wav"
+    args = ("--microphones", microphones, "--save-audio", str(target))
+    assert invoke("demo", *SHORT, *args).exit_code == 0
+    review = json.loads(invoke("review", "--format", "json").stdout)["partners_summary"]
+    voices = ("--voices",) if microphones == "1" else ()
+    analysed = json.loads(invoke("analyze", str(target), *voices, "--format", "json").stdout)
+    assert analysed["coach_s"] > 30
+    for partner, row in zip(review, analysed["metrics"]["speakers"], strict=True):
+        assert row["talk_s"] == pytest.approx(partner["talk_s"], rel=0.1, abs=1.0)
+    plain = invoke("analyze", str(target), *voices).stdout
+    assert "the coach's prompts left out" in plain
+
+
 def test_demo_with_one_microphone() -> None:
     result = invoke("demo", *SHORT, "--microphones", "1", "--format", "json")
     data = json.loads(result.stdout)

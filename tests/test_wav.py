@@ -107,6 +107,35 @@ def test_stdlib_wave_reads_what_we_write(tmp_path: Path) -> None:
         assert (reader.getnchannels(), reader.getframerate(), reader.getnframes()) == (3, 22050, 10)
 
 
+def test_the_coach_s_marks_are_kept_in_a_chunk_others_skip(tmp_path: Path) -> None:
+    import wave
+
+    path = tmp_path / "session.wav"
+    with WavWriter(path, channels=1) as writer:
+        for coach in (False, True, True, False, True):
+            writer.write(np.full(320, 7, dtype=np.int16), coach=coach)
+    info = wav_info(path)
+    assert info.coach_frames == ((320, 960), (1280, 1600))
+    assert info.frames == 1600
+    assert read_wav_16k(path).shape == (1, 1600)
+    with wave.open(str(path)) as reader:  # the RIFF size counts the chunk: still whole
+        assert reader.getnframes() == 1600
+    assert path.stat().st_size == struct.unpack("<I", path.read_bytes()[4:8])[0] + 8
+    # A file with no prompt in it has no chunk at all.
+    write_wav(tmp_path / "plain.wav", np.zeros(320, dtype=np.int16))
+    assert wav_info(tmp_path / "plain.wav").coach_frames == ()
+    assert b"atvc" not in (tmp_path / "plain.wav").read_bytes()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"coach_frames": [[5, 2]]}', b"[]"])
+def test_damaged_coach_marks_give_one_line_and_say_the_audio_is_whole(
+    tmp_path: Path, body: bytes
+) -> None:
+    content = _riff(_fmt(), _chunk(b"data", _pcm([1, 2, 3])), _chunk(b"atvc", body))
+    with pytest.raises(AudioFileError, match=r"where the coach spoke are damaged.*sox in\.wav"):
+        wav_info(_write(tmp_path / "marks.wav", content))
+
+
 def test_writer_refuses_float_samples(tmp_path: Path) -> None:
     with WavWriter(tmp_path / "a.wav", channels=1) as writer, pytest.raises(TypeError):
         writer.write(np.zeros(10, dtype=np.float32))

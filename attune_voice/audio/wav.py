@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import struct
 import wave
@@ -28,6 +29,13 @@ MAX_CHANNELS = 8
 
 _ACCEPTED = "use 16-, 24- or 32-bit PCM, 32-bit float, mu-law or A-law WAV"
 _CONVERT_HINT = "(e.g. convert with: sox in.wav -b 16 out.wav)"
+
+COACH_CHUNK_ID = b"atvc"
+"""A chunk of a session's saved audio, after its data: where the coach's prompts (or
+their echo) were in the microphone, as JSON ``{"coach_frames": [[start, end], ...]}``
+in sample frames. Other programs skip a chunk they do not know."""
+_MAX_COACH_CHUNK_BYTES = 1 << 22
+"""A day of sessions' marks is a few hundred kilobytes; a larger claim is damage."""
 
 _FORMAT_PCM = 0x0001
 _FORMAT_FLOAT = 0x0003
@@ -85,6 +93,9 @@ class WavInfo:
     data_offset: int
     truncated: bool
     """The data chunk claimed more bytes than the file holds; ``frames`` is what is there."""
+    coach_frames: tuple[tuple[int, int], ...] = ()
+    """Where the coach spoke, in sample frames [start, end), when a session saved the
+    file (``COACH_CHUNK_ID``); empty otherwise."""
 
 
 def read_wav(path: StrPath) -> tuple[FloatPcm, int]:
@@ -165,6 +176,7 @@ class WavWriter:
         self.channels = channels
         self.rate_hz = rate_hz
         self.frames_written = 0
+        self._coach: list[list[int]] = []
         try:
             # Room audio is the most private thing written: owner only, like the database.
             self._file: BinaryIO | None = open_private(self.path)
@@ -177,8 +189,12 @@ class WavWriter:
         self._wave.setsampwidth(2)
         self._wave.setframerate(rate_hz)
 
-    def write(self, pcm: npt.NDArray[np.int16]) -> None:
-        """Append samples shaped (channels, n); (n,) is accepted for one channel."""
+    def write(self, pcm: npt.NDArray[np.int16], coach: bool = False) -> None:
+        """Append samples shaped (channels, n); (n,) is accepted for one channel.
+
+        ``coach`` marks them as holding the coach's prompt or its echo: the marks are
+        written in a chunk of their own when the file is closed (``COACH_CHUNK_ID``).
+        """
         if pcm.dtype != np.int16:
             raise TypeError(f"WavWriter writes int16 samples, got {pcm.dtype}")
         planar = pcm.reshape(1, -1) if pcm.ndim == 1 else pcm
@@ -192,7 +208,13 @@ class WavWriter:
         except OSError as e:
             self._abandon()
             raise AudioFileError(_os_message(self.path, e, writing=True)) from e
+        start = self.frames_written
         self.frames_written += int(planar.shape[1])
+        if coach:
+            if self._coach and self._coach[-1][1] == start:
+                self._coach[-1][1] = self.frames_written
+            else:
+                self._coach.append([start, self.frames_written])
 
     def close(self) -> None:
         """Finish the header and close the file; closing twice does nothing."""
@@ -203,6 +225,8 @@ class WavWriter:
         try:
             try:
                 wave_file.close()
+                if self._coach:
+                    _append_chunk(file, COACH_CHUNK_ID, {"coach_frames": self._coach})
             finally:
                 file.close()
         except OSError as e:
@@ -233,6 +257,36 @@ class WavWriter:
             self.close()
         else:
             self._abandon()
+
+
+def _append_chunk(file: BinaryIO, chunk_id: bytes, content: object) -> None:
+    """Add a JSON chunk after the audio and count it in the RIFF header's size."""
+    body = json.dumps(content, separators=(",", ":")).encode()
+    if len(body) & 1:
+        body += b" "  # chunks are of even size
+    file.seek(0, os.SEEK_END)
+    file.write(chunk_id + struct.pack("<I", len(body)) + body)
+    riff_bytes = file.tell() - 8
+    file.seek(4)
+    file.write(struct.pack("<I", riff_bytes))
+
+
+def _coach_frames(path: Path, body: bytes) -> tuple[tuple[int, int], ...]:
+    """The coach's marks in a chunk; a damaged chunk is one clear line."""
+    try:
+        marks = json.loads(body)["coach_frames"]
+        frames = tuple((int(a), int(b)) for a, b in marks)
+    except (ValueError, KeyError, TypeError) as e:
+        raise AudioFileError(
+            f"{path}: the marks of where the coach spoke are damaged ({e}); the audio is "
+            "whole: copy it without them with: sox in.wav out.wav"
+        ) from e
+    if any(not 0 <= a < b for a, b in frames):
+        raise AudioFileError(
+            f"{path}: the marks of where the coach spoke are damaged (a stretch ends before "
+            "it starts); the audio is whole: copy it without them with: sox in.wav out.wav"
+        )
+    return frames
 
 
 class _Reader:
@@ -299,8 +353,10 @@ def _walk_chunks(path: Path, file: BinaryIO, size: int, *, is_rf64: bool) -> Wav
     fmt: bytes | None = None
     data: tuple[int, int] | None = None
     rf64_data_bytes: int | None = None
+    coach: tuple[tuple[int, int], ...] = ()
     position = 12
-    while position + 8 <= size and (fmt is None or data is None):
+    # Every chunk is looked at: the coach's marks come after the audio.
+    while position + 8 <= size:
         file.seek(position)
         chunk_id, chunk_bytes = struct.unpack("<4sI", file.read(8))
         body = position + 8
@@ -317,6 +373,8 @@ def _walk_chunks(path: Path, file: BinaryIO, size: int, *, is_rf64: bool) -> Wav
             if is_rf64 and chunk_bytes == 0xFFFFFFFF and rf64_data_bytes is not None:
                 chunk_bytes = rf64_data_bytes
             data = (body, chunk_bytes)
+        elif chunk_id == COACH_CHUNK_ID and chunk_bytes <= _MAX_COACH_CHUNK_BYTES:
+            coach = _coach_frames(path, file.read(chunk_bytes))
         # Chunks are padded to an even size; the pad byte is not counted in the size.
         position = body + chunk_bytes + (chunk_bytes & 1)
     if fmt is None:
@@ -345,6 +403,7 @@ def _walk_chunks(path: Path, file: BinaryIO, size: int, *, is_rf64: bool) -> Wav
         frame_bytes=frame_bytes,
         data_offset=data_offset,
         truncated=present_bytes < claimed_bytes,
+        coach_frames=coach,
     )
 
 

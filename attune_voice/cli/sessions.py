@@ -210,7 +210,11 @@ def demo(
         progress = Progress("simulating", estimated_duration_s(chosen))
         loop.on_progress = progress
         if writer is not None:
-            loop.frame_sinks.append(lambda frame: writer.write(frame.pcm))
+            # The coach's prompts are marked in the file, so that ``analyze`` leaves out
+            # what the session's listener did.
+            loop.frame_sinks.append(
+                lambda frame: writer.write(frame.pcm, coach=listener.heard_coach(frame))
+            )
         monitor = None
         if play:
             from attune_voice.audio.monitor import MonitorOutput

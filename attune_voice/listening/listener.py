@@ -314,6 +314,8 @@ class Listener:
         self._detector = ChannelDetector(self._config, channels)
         self._partners: tuple[str | None, ...] = PARTNERS if channels == 2 else (None,) * channels
         self._gate_until_t = 0.0
+        self._coach_in = (-1, False)
+        """The last frame fed (its first sample), and whether it held the coach."""
         self._channels = channels
         self._canceller: EchoCanceller | None = None
         self._linear_voicing = [SileroStream(self._detector.model) for _ in range(channels)]
@@ -345,6 +347,13 @@ class Listener:
             for part in [*self.voices.late_parts(), *parts]
         ]
 
+    def heard_coach(self, frame: Frame) -> bool:
+        """Whether ``frame`` held a prompt or its echo, as judged when it was fed (the
+        microphone closed for it, or heard it through); for a frame never fed (the
+        spoken summary, after the session), whether a prompt was playing."""
+        fed_at, coach = self._coach_in
+        return coach if fed_at == frame.start_sample else frame.playing
+
     def feed(self, frame: Frame) -> list[EngineInput]:
         inputs: list[EngineInput] = []
         heard: list[EngineInput] = []
@@ -354,6 +363,7 @@ class Listener:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
         cancelled = self._cancel(frame)
         echo = frame.playing or frame.t < self._gate_until_t
+        self._coach_in = (frame.start_sample, echo)
         move = frame.echo_moved if echo and cancelled is not None else None
         if move is not None:
             if frame.t >= self._relearn_until_t:

@@ -37,7 +37,7 @@ from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SUBFRAME_SAMPLES
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
-from attune_voice.review.speech import SpeechSpan, covered_s
+from attune_voice.review.speech import SpeechSpan, Stretch, covered_s, left_out, talk_s
 from attune_voice.review.text import (
     INTERRUPTIONS,
     LONGEST_TURN,
@@ -103,6 +103,17 @@ class Analysis:
     voices_alike: bool | None = None
     """With two voices told apart: they sound as alike as one person's voice can with
     itself, so the recording may be of one person; None where no voices were sought."""
+    coach_s: float | None = None
+    """Time the file marks as the coach's prompts (a session's saved audio), left out of
+    the speech; None for a file without such marks."""
+
+    @property
+    def overlaps_heard(self) -> bool:
+        """Whether speech at once can be heard as both partners': only with a microphone
+        each. On one channel the voices split the speech into stretches one after the
+        other (speech at once goes to the louder voice), so interruptions, time both
+        speaking and mm-hms over the other's speech are not counted."""
+        return self.channels == 2
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -281,8 +292,14 @@ def analyze_recording(
         if channels < info.channels:
             floats = _mixed(floats)
         pcm = as_pcm16(floats, info.rate_hz, channels)
+    config = config or DetectorConfig()
     found = detect_segments(pcm, channels, config, on_progress)
     spans = spans_from_segments(found, channels, duration_s)
+    coach = [Stretch(a / info.rate_hz, b / info.rate_hz) for a, b in info.coach_frames]
+    if coach:
+        # A session's saved audio holds its coach's prompts: the session's listener
+        # heard none of them as anyone's speech, and neither does the analysis.
+        spans = tuple(left_out(spans, coach, config.min_speech_s))
     voices: Diarization | None = None
     if channels == 1 and attribute_voices:
         # A second pass over the file keeps only the speech's audio, never the whole file.
@@ -304,10 +321,11 @@ def analyze_recording(
         channels=channels,
         mode=mode,
         segments=spans,
-        metrics=turn_metrics(spans, duration_s),
+        metrics=turn_metrics(spans, duration_s, coach),
         cut_short_s=cut_short_s,
         voices=None if voices is None else voices.voices,
         voices_alike=None if voices is None else voices.alike,
+        coach_s=talk_s(coach) if coach else None,
     )
 
 
@@ -399,6 +417,13 @@ _VOICE_WORDS = {
 }
 
 
+_ONE_CHANNEL_WORDS = (
+    "on one channel the voices are told one after the other, and speech at once goes to\n"
+    "the louder voice: mm-hms count only where said between the other's words, and\n"
+    "interruptions and time both speaking are not counted (a microphone each counts them)"
+)
+
+
 _ALIKE_WORDS = (
     "but they sound alike enough to be one person's: if only one person speaks here,\n"
     "leave out --voices"
@@ -425,6 +450,12 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         f"({_MODE_WORDS[analysis.mode]}, {rate_khz})",
         "",
     ]
+    if analysis.coach_s is not None:
+        lines += [
+            f"the coach's prompts left out: {clock(analysis.coach_s)} (marked in the file by "
+            "the session that saved it)",
+            "",
+        ]
     if analysis.voices is not None and metrics.segments:
         words = _VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0])
         if analysis.voices_alike:
@@ -447,6 +478,7 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
     if metrics.speakers:
         header = ("", TALK_TIME, "share", "turns", LONGEST_TURN, MM_HMS, INTERRUPTIONS)
         rows = [header]
+        heard = analysis.overlaps_heard
         for row in metrics.speakers:
             rows.append(
                 (
@@ -456,7 +488,7 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
                     str(row.turns),
                     clock(row.longest_turn_s),
                     str(row.backchannels),
-                    str(row.interruptions),
+                    str(row.interruptions) if heard else "-",
                 )
             )
         lines.append("")
@@ -466,11 +498,14 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
             if metrics.median_response_s is not None
             else ""
         )
+        at_once = f"both speaking {clock(metrics.overlap_s)}; " if heard else ""
         lines += [
             "",
-            f"both speaking {clock(metrics.overlap_s)}; the floor changed hands "
+            f"{at_once}the floor changed hands "
             f"{metrics.switches} time{'s' if metrics.switches != 1 else ''}{response}",
         ]
+        if not heard:
+            lines.append(_ONE_CHANNEL_WORDS)
     if metrics.segments:
         lines += ["", *timeline_chart(analysis, label)]
     return "\n".join(lines) + "\n"
@@ -514,6 +549,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "channels": analysis.channels,
         "voices": analysis.voices,
         "voices_alike": analysis.voices_alike,
+        "coach_s": None if analysis.coach_s is None else _rounded(analysis.coach_s),
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
             for s in analysis.segments
@@ -525,7 +561,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
             "longest_segment_s": _rounded(metrics.longest_segment_s),
             "median_pause_s": _rounded(metrics.median_pause_s),
             "longest_pause_s": _rounded(metrics.longest_pause_s),
-            "overlap_s": _rounded(metrics.overlap_s),
+            "overlap_s": _rounded(metrics.overlap_s) if analysis.overlaps_heard else None,
             "switches": metrics.switches,
             "median_response_s": (
                 None if metrics.median_response_s is None else _rounded(metrics.median_response_s)
@@ -539,7 +575,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
                     "turns": row.turns,
                     "longest_turn_s": _rounded(row.longest_turn_s),
                     "backchannels": row.backchannels,
-                    "interruptions": row.interruptions,
+                    "interruptions": row.interruptions if analysis.overlaps_heard else None,
                 }
                 for row in metrics.speakers
             ],

@@ -7,6 +7,7 @@ review of live sessions uses too.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 from attune_voice.config import TurnConfig
 from attune_voice.events import PARTNERS
 from attune_voice.review.speech import (
+    Span,
     SpeechSpan,
     merged,
     overlapping,
@@ -43,7 +45,8 @@ class SpeakerMetrics:
     longest_turn_s: float
     """The longest turn, from its first word to its last, pauses included."""
     backchannels: int
-    """Their short responses (up to 1 s) while the other was speaking."""
+    """Their short responses (up to 1 s) while the other held the floor: over the
+    other's speech, or between two stretches of it."""
     interruptions: int
     """Times they started speaking, for longer than 1 s, while the other was speaking."""
 
@@ -68,8 +71,9 @@ class TurnMetrics:
     switches: int
     """Times the floor passed from one partner to the other."""
     median_response_s: float | None
-    """The median time from the end of one partner's turn to the start of the other's
-    (negative when they overlapped); None without switches."""
+    """The median time from the end of one partner's turn (or of the coach's prompt
+    after it) to the start of the other's (negative when they overlapped); None without
+    switches."""
     speakers: tuple[SpeakerMetrics, ...]
     """Partner A then B; empty when nothing attributes the speech."""
 
@@ -81,29 +85,58 @@ class _Turn:
     end_s: float
 
 
-def _turns(spans: Sequence[SpeechSpan]) -> list[_Turn]:
+def _backchannels(spans: Sequence[SpeechSpan], over: set[int]) -> set[int]:
+    """Indices (into ``spans``, in start order) of the short responses: speech of up to
+    ``BACKCHANNEL_MAX_S`` said over the other's speech (``over``: the indices of spans
+    that overlap the other's), or between two stretches of it: the other went on, so
+    the floor stayed theirs, as a listener's mm-hm in a speaker's pause does in a live
+    session (on one channel, where the voices are told one after the other, the only
+    kind there is)."""
+    attributed = [k for k, s in enumerate(spans) if s.partner is not None]
+    short = {k for k in attributed if spans[k].duration_s <= BACKCHANNEL_MAX_S}
+    found = short & over
+    for before, k, after in zip(attributed, attributed[1:], attributed[2:], strict=False):
+        partner = spans[k].partner
+        if k in short and spans[before].partner == spans[after].partner != partner:
+            found.add(k)
+    return found
+
+
+def _turns(spans: Sequence[SpeechSpan], backchannels: set[int]) -> list[_Turn]:
     """Each partner's turns in order: runs of their speech that the other partner's
-    speech does not break (a backchannel inside a turn does not)."""
+    speech does not break (a backchannel does not); ``spans`` in start order."""
     turns: list[_Turn] = []
-    for span in sorted(spans, key=lambda s: s.t):
-        if span.partner is None:
+    for k, span in enumerate(spans):
+        if span.partner is None or k in backchannels:
             continue
         last = turns[-1] if turns else None
         if last is not None and last.speaker == span.partner:
             last.end_s = max(last.end_s, span.end_t)
-        elif last is not None and span.duration_s <= BACKCHANNEL_MAX_S and span.t < last.end_s:
-            continue
         else:
             turns.append(_Turn(span.partner, span.t, span.end_t))
     return turns
 
 
-def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
-    """Turn-taking metrics of speech spans (see each ``TurnMetrics`` field)."""
+def _cleared_t(end_s: float, start_s: float, prompt_ends: Sequence[float]) -> float:
+    """When the other could answer a turn that ended at ``end_s``: then, or when a
+    prompt that ended before ``start_s`` did (the review's rule for hand-overs)."""
+    at = bisect.bisect_right(prompt_ends, start_s) - 1
+    return max(end_s, prompt_ends[at]) if at >= 0 else end_s
+
+
+def turn_metrics(
+    spans: Sequence[SpeechSpan], duration_s: float, prompts: Sequence[Span] = ()
+) -> TurnMetrics:
+    """Turn-taking metrics of speech spans (see each ``TurnMetrics`` field); a response
+    is timed from the end of any of the coach's ``prompts`` that came between."""
+    spans = sorted(spans, key=lambda s: s.t)
     stretches = merged(spans)
     speech_s = talk_s(stretches)
     pauses = [b.t - a.end_t for a, b in itertools.pairwise(stretches)]
-    own = {speaker: [s for s in spans if s.partner == speaker] for speaker in PARTNERS}
+    index = {
+        speaker: [k for k, s in enumerate(spans) if s.partner == speaker] for speaker in PARTNERS
+    }
+    own = {speaker: [spans[k] for k in index[speaker]] for speaker in PARTNERS}
     speakers: tuple[SpeakerMetrics, ...] = ()
     switches = 0
     responses: list[float] = []
@@ -113,11 +146,13 @@ def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
         pairs = overlapping(own["A"], own["B"])
         # Summed from the whole 0, which the JSON has always shown for no overlap.
         overlap_s = sum(shared for _, _, shared in pairs)
-        overlapped = {"A": {i for i, _, _ in pairs}, "B": {j for _, j, _ in pairs}}
-        turns = _turns(spans)
+        over = {index["A"][i] for i, _, _ in pairs} | {index["B"][j] for _, j, _ in pairs}
+        backchannels = _backchannels(spans, over)
+        turns = _turns(spans, backchannels)
         changes = [(a, b) for a, b in itertools.pairwise(turns) if a.speaker != b.speaker]
         switches = len(changes)
-        responses = [b.start_s - a.end_s for a, b in changes]
+        prompt_ends = sorted(p.end_t for p in prompts)
+        responses = [b.start_s - _cleared_t(a.end_s, b.start_s, prompt_ends) for a, b in changes]
         total_talk_s = talk_s(s for s in spans if s.partner is not None)
         rows = []
         for speaker, other in (PARTNERS, PARTNERS[::-1]):
@@ -131,11 +166,7 @@ def turn_metrics(spans: Sequence[SpeechSpan], duration_s: float) -> TurnMetrics:
                     share=spoken_s / total_talk_s if total_talk_s > 0 else 0.0,
                     turns=len(their_turns),
                     longest_turn_s=max((t.end_s - t.start_s for t in their_turns), default=0.0),
-                    backchannels=sum(
-                        1
-                        for index, s in enumerate(own[speaker])
-                        if s.duration_s <= BACKCHANNEL_MAX_S and index in overlapped[speaker]
-                    ),
+                    backchannels=sum(1 for k in index[speaker] if k in backchannels),
                     interruptions=sum(
                         1
                         for s in own[speaker]

@@ -8,6 +8,7 @@ spans, Speech events, prompts, the stretches ``merged`` returns.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -44,6 +45,29 @@ class Stretch(NamedTuple):
 
     t: float
     end_t: float
+
+
+def left_out(
+    spans: Iterable[SpeechSpan], stretches: Sequence[Stretch], shortest_s: float
+) -> list[SpeechSpan]:
+    """``spans`` without the time ``stretches`` (sorted, disjoint) cover; a piece left
+    shorter than ``shortest_s`` is dropped, as too short to have been heard as speech."""
+    starts = [s.t for s in stretches]
+    result: list[SpeechSpan] = []
+    for span in spans:
+        t = span.t
+        # Stretches that may overlap the span: from the last one starting before it.
+        for stretch in stretches[max(0, bisect.bisect_right(starts, t) - 1) :]:
+            if stretch.t >= span.end_t:
+                break
+            if stretch.end_t <= t:
+                continue
+            if stretch.t - t >= shortest_s:
+                result.append(dataclasses.replace(span, t=t, end_t=stretch.t))
+            t = max(t, stretch.end_t)
+        if span.end_t - t >= shortest_s:
+            result.append(dataclasses.replace(span, t=t))
+    return result
 
 
 def talk_s(spans: Iterable[Span]) -> float:
