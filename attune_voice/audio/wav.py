@@ -360,7 +360,9 @@ def _walk_chunks(path: Path, file: BinaryIO, size: int, *, is_rf64: bool) -> Wav
         file.seek(position)
         chunk_id, chunk_bytes = struct.unpack("<4sI", file.read(8))
         body = position + 8
-        if chunk_id == b"fmt ":
+        # The first format and data chunks are the file's: later ones (trailing bytes
+        # read as chunks, now that the walk goes on past the audio) are not looked at.
+        if chunk_id == b"fmt " and fmt is None:
             if body + chunk_bytes > size:
                 raise AudioFileError(
                     f"{path}: the WAV header is truncated (the format chunk runs past the "
@@ -369,7 +371,7 @@ def _walk_chunks(path: Path, file: BinaryIO, size: int, *, is_rf64: bool) -> Wav
             fmt = file.read(min(chunk_bytes, _MAX_FMT_BYTES))
         elif chunk_id == b"ds64" and is_rf64 and chunk_bytes >= 16:
             rf64_data_bytes = struct.unpack("<8xQ", file.read(16))[0]
-        elif chunk_id == b"data":
+        elif chunk_id == b"data" and data is None:
             if is_rf64 and chunk_bytes == 0xFFFFFFFF and rf64_data_bytes is not None:
                 chunk_bytes = rf64_data_bytes
             data = (body, chunk_bytes)
