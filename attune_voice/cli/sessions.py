@@ -123,7 +123,7 @@ DEMO_BREAK_S = 60.0
 @click.option(
     "--save-audio",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write what the room's microphones heard to this WAV file.",
+    help="Write what the room's microphones heard to this WAV file (the coach's prompts marked).",
 )
 @_model_option
 @_transcripts_option
