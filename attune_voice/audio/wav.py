@@ -276,16 +276,13 @@ def _coach_frames(path: Path, body: bytes) -> tuple[tuple[int, int], ...]:
     try:
         marks = json.loads(body)["coach_frames"]
         frames = tuple((int(a), int(b)) for a, b in marks)
+        if any(not 0 <= a < b for a, b in frames):
+            raise ValueError("a stretch ends before it starts")
     except (ValueError, KeyError, TypeError) as e:
         raise AudioFileError(
             f"{path}: the marks of where the coach spoke are damaged ({e}); the audio is "
             "whole: copy it without them with: sox in.wav out.wav"
         ) from e
-    if any(not 0 <= a < b for a, b in frames):
-        raise AudioFileError(
-            f"{path}: the marks of where the coach spoke are damaged (a stretch ends before "
-            "it starts); the audio is whole: copy it without them with: sox in.wav out.wav"
-        )
     return frames
 
 

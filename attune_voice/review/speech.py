@@ -57,7 +57,8 @@ def left_out(
     for span in spans:
         t = span.t
         # Stretches that may overlap the span: from the last one starting before it.
-        for stretch in stretches[max(0, bisect.bisect_right(starts, t) - 1) :]:
+        for k in range(max(0, bisect.bisect_right(starts, t) - 1), len(stretches)):
+            stretch = stretches[k]
             if stretch.t >= span.end_t:
                 break
             if stretch.end_t <= t:
