@@ -12,6 +12,8 @@ STALL_AT = 100
 """The input block during which the process was stopped."""
 GAP_BLOCKS = 6
 """How long the speakers ran dry: what the process stop cost them."""
+STAMPED_LATE_S = 0.5
+"""How late a new stream's first output blocks are stamped (measured through a null sink)."""
 
 
 @dataclass
@@ -20,6 +22,9 @@ class Streams:
 
     rings: Rings
     pairing: Pairing
+    stamped_late_until: int = 0
+    """Output blocks before this one are stamped ``STAMPED_LATE_S`` late, as a new
+    PulseAudio stream stamps its first ones."""
 
     def read(self, block: int, times: bool) -> tuple[int | None, bool]:
         rings = self.rings
@@ -37,13 +42,14 @@ class Streams:
             # Each output block reaches the speakers 0.1 s after it is written; those
             # written after the stall, the gap later than the counters say.
             dac_s = 0.1 + out * BLOCK_S + (GAP_BLOCKS * BLOCK_S if out >= STALL_AT + 3 else 0.0)
+            dac_s += STAMPED_LATE_S if out < self.stamped_late_until else 0.0
             rings.played_times[out % rings.played.shape[0]] = (dac_s - 0.1, dac_s if times else 0)
             rings.out_blocks = out + 1
         return self.pairing.paired(rings, block, output_running=True)
 
 
-def _pairs(times: bool) -> tuple[dict[int, int | None], list[int]]:
-    streams = Streams(Rings(1), Pairing())
+def _pairs(times: bool, stamped_late_until: int = 0) -> tuple[dict[int, int | None], list[int]]:
+    streams = Streams(Rings(1), Pairing(), stamped_late_until)
     pairs, moves = {}, []
     for block in range(200):
         pairs[block], moved = streams.read(block, times)
@@ -71,4 +77,17 @@ def test_without_times_the_counters_move_the_pairing_and_say_so() -> None:
     # block it names is not written yet, and the latest one stands in for every block:
     # to the echo gate, a delay that moved by the gap (what the times are for).
     assert all(pairs[block] == (block + 2 - GAP_BLOCKS) % kept for block in range(120, 200))
+    assert moves == []
+
+
+def test_a_new_stream_s_late_stamps_do_not_move_the_pairing() -> None:
+    # The first 40 output blocks stamped half a second late: the block the times name
+    # sticks at the first one for 28 input blocks, then follows 25 behind for 15 blocks
+    # (agreeing with each other, not with the sound), then settles where it belongs.
+    pairs, moves = _pairs(times=True, stamped_late_until=40)
+    kept = Rings(1).played.shape[0]
+    # The counters were right all along: every block keeps the pairing they set, and
+    # the stall is still followed.
+    assert all(pairs[block] == (block + 1) % kept for block in range(STALL_AT))
+    assert all(pairs[block] == (block + 1 - GAP_BLOCKS) % kept for block in range(120, 200))
     assert moves == []

@@ -36,8 +36,14 @@ block of the first of them, before it follows: PortAudio stamps a burst of block
 nearly one time, which alone would jolt the pairing back and forth."""
 
 PAIR_SETTLE_BLOCKS = 25
-"""Input blocks of a new pairing before the times are taken as its reference: a new
-PulseAudio stream stamps its first blocks up to 100 ms off while its latency settles."""
+"""Input blocks in a row whose times agree, within a block of the first of them, before
+they are taken as a new pairing's reference. A new PulseAudio stream stamps its first
+blocks off while its latency settles: up to 100 ms, and through a null sink for its
+first 1.3 s as much as 0.5 s, the block the times name stuck for 27 blocks and then
+catching up (12 blocks in a row agreeing mid-way). A reference taken from a fixed count
+of blocks landed in that and moved the pairing by two blocks one stream in three: the
+echo gate then saw a prompt's last 40 ms twice and held the microphone that much longer
+after it."""
 
 PAIR_LOST_BLOCKS = 25
 """The counters and the times this far apart: the times are not to be trusted, and the
@@ -279,7 +285,7 @@ class Pairing:
     (both streams' come from one clock). So where the host API reports them, the
     offset follows them: the output block reaching the speakers ``PAIR_LEAD_S`` after an
     input block's first sample was captured is found for every block, and when that
-    moves against the reference taken as the pairing settled (``PAIR_SETTLE_BLOCKS``)
+    moves against the reference taken once the times held steady (``PAIR_SETTLE_BLOCKS``)
     for ``PAIR_CONFIRM_BLOCKS`` blocks in a row, the offset moves with it, and the echo's
     delay stays where the gate measured it. Without times, or with times that wander
     ``PAIR_LOST_BLOCKS`` from the counters, the offset is set again from the counters
@@ -291,6 +297,8 @@ class Pairing:
         self.offset: int | None = None
         self._reference: int | None = None
         """What the times said the offset was, once the pairing settled."""
+        self._steady: int | None = None
+        """The first of the latest run of times that agree, while none is the reference."""
         self._settling = 0
         self._moving: list[int] = []
         """Offsets the times said, in a row, away from the reference."""
@@ -313,13 +321,13 @@ class Pairing:
         moved = False
         if self.offset is None:
             self.offset = natural
-            self._reference, self._settling = None, 0
+            self._reference, self._steady, self._settling = None, None, 0
             self._moving.clear()
         elif abs(natural - self.offset) > (
             PAIR_DRIFT_BLOCKS if by_time is None else PAIR_LOST_BLOCKS
         ):
             self.offset, moved = natural, True
-            self._reference, self._settling = None, 0
+            self._reference, self._steady, self._settling = None, None, 0
             self._moving.clear()
         if by_time is not None:
             self._follow(by_time - block)
@@ -337,6 +345,8 @@ class Pairing:
     def _follow(self, wanted: int) -> None:
         """Move the offset as far as the times say the sides moved apart."""
         if self._reference is None:
+            if self._steady is None or abs(wanted - self._steady) > 1:
+                self._steady, self._settling = wanted, 0
             self._settling += 1
             if self._settling >= PAIR_SETTLE_BLOCKS:
                 self._reference = wanted
