@@ -37,7 +37,9 @@ from bench_detection import (
 
 from attune_voice.audio.wav import read_wav_16k
 from attune_voice.listening.diarization import Diarization, who_spoke_when
+from attune_voice.listening.islands import noise_db
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
+from attune_voice.listening.subframes import subframe_dbfs
 from attune_voice.review.analysis import detect_segments
 from attune_voice.voice.tts import SpeechRenderer
 
@@ -59,7 +61,7 @@ def diarize(pcm: npt.NDArray[np.int16], encoder: SpeakerEncoder) -> tuple[Labels
     found = detect_segments(iter([pcm[np.newaxis]]), 1)
     segments = [(s.start_t, s.end_t) for s in found]
     clips = [pcm[round(a * 16000) : round(b * 16000)] for a, b in segments]
-    result = who_spoke_when(segments, clips, encoder)
+    result = who_spoke_when(segments, clips, encoder, room_noise_db=noise_db(subframe_dbfs(pcm)))
     labels = [(s.start_s, s.end_s, "?" if s.voice is None else "AB"[s.voice]) for s in result.spans]
     return labels, result
 

@@ -27,7 +27,9 @@ from attune_voice.cli.main import cli
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.diarization import who_spoke_when
+from attune_voice.listening.islands import noise_db
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
+from attune_voice.listening.subframes import subframe_dbfs
 from attune_voice.review.analysis import ChannelMode, analyze_recording
 from attune_voice.review.recording_metrics import turn_metrics
 from attune_voice.review.speech import SpeechSpan
@@ -379,6 +381,54 @@ def test_a_segment_that_spans_a_change_of_voice_is_split_where_the_voice_changes
     last = [s for s in found.spans if s.start_s >= start_s]
     assert [s.voice for s in last] == [1, 0]  # the second voice heard, then the first
     assert abs(last[1].start_s - change_s) < 0.4
+
+
+def test_a_mm_hm_said_in_the_speaker_s_short_breath_is_the_listener_s(
+    renderer: SpeechRenderer,
+) -> None:
+    # Four lines said alone establish the voices. Then one partner's line, the other's
+    # "mm-hm" 0.15 s after it and the first partner going on 0.15 s later: pauses the
+    # detector joins into one segment, and a change of voice far shorter than a turn.
+    # The room's quiet between the sounds makes the "mm-hm" an island judged alone.
+    rng = np.random.default_rng(5)
+
+    def said(text: str, voice: int) -> Signal:
+        pcm = renderer.render(text, *VOICES[voice]).astype(np.float64)
+        trimmed = pcm[np.flatnonzero(np.abs(pcm) > 0)[0] : np.flatnonzero(np.abs(pcm) > 0)[-1]]
+        return trimmed * 10 ** (-24 / 20) * 32768 / rms(trimmed)
+
+    def gap(seconds: float) -> Signal:
+        return np.zeros(round(seconds * RATE))
+
+    pieces = [gap(1.0)]
+    for k in range(4):
+        pieces += [said(LINES[k], (k + 1) % 2), gap(1.0)]
+    joined_from = sum(len(p) for p in pieces)
+    pieces += [said(LINES[4], 0), gap(0.15)]
+    mm_hm = (sum(len(p) for p in pieces) / RATE, 0.0)
+    pieces += [said("Mm-hm.", 1)]
+    mm_hm = (mm_hm[0], sum(len(p) for p in pieces) / RATE)
+    pieces += [gap(0.15), said(LINES[5], 0)]
+    joined_to = sum(len(p) for p in pieces)
+    pieces.append(gap(1.0))
+    room = np.concatenate(pieces) + rng.standard_normal(sum(len(p) for p in pieces)) * 30.0
+    pcm = pcm16(room)
+
+    bounds = [0]
+    for piece in pieces:
+        bounds.append(bounds[-1] + len(piece))
+    segments = [(bounds[k] / RATE, bounds[k + 1] / RATE) for k in range(1, 8, 2)]
+    segments.append((joined_from / RATE, joined_to / RATE))
+    clips = [pcm[round(a * RATE) : round(b * RATE)] for a, b in segments]
+    found = who_spoke_when(
+        segments, clips, SpeakerEncoder(), room_noise_db=noise_db(subframe_dbfs(pcm))
+    )
+    assert found.voices == 2
+    last = [s for s in found.spans if s.start_s >= joined_from / RATE]
+    # The first voice heard (``VOICES[1]``'s) is partner A, 0.
+    assert [s.voice for s in last] == [1, 0, 1]
+    assert last[1].start_s == pytest.approx(mm_hm[0], abs=0.05)
+    assert last[1].end_s == pytest.approx(mm_hm[1] + 0.15, abs=0.05)
 
 
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:

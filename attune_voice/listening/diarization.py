@@ -1,15 +1,20 @@
 """Who spoke when with one microphone and no enrolment: the voices of the speech, clustered.
 
-Each speech segment of ``min_segment_s`` or more is cut into windows of ``window_s`` a
-``hop_s`` apart (a shorter segment is one window), and each window becomes a voice
-embedding (``speaker_encoder``). The embeddings are split into two groups by spherical
-2-means, each window weighted by its length. If the two groups' voices are as alike as
-one person's voice is with itself (their centres' cosine at least ``one_voice_cosine``),
-one voice is found and nothing is attributed. Otherwise every 10 ms of a segment goes
-to the voice its covering windows are nearer to, on average; a run shorter than
-``min_turn_s`` joins the run beside it, and a segment is split where the voice changes.
-The voice heard first is partner A. Two voices found whose centres are still nearly as
-alike (``alike_cosine``) are said to be alike: one person's voice can drift that far.
+Given the room's noise, each speech segment is first cut into parts at its islands
+(``listening/islands.py``): a part begins where an island of ``min_segment_s`` or more
+begins, so a "mm-hm" said in the speaker's short breath is judged on its own, and
+shorter islands go with the part before them. Each part of ``min_segment_s`` or more is
+cut into windows of ``window_s`` a ``hop_s`` apart (a shorter part is one window), and
+each window becomes a voice embedding (``speaker_encoder``). The embeddings are split
+into two groups by spherical 2-means, each window weighted by its length. If the two
+groups' voices are as alike as one person's voice is with itself (their centres' cosine
+at least ``one_voice_cosine``), one voice is found and nothing is attributed. Otherwise
+every 10 ms of a segment goes to the voice its covering windows are nearer to, on
+average; a run shorter than ``min_turn_s`` joins the run beside it inside its part, and
+a segment is split where the voice changes (the neighbouring parts of one voice make one
+span again). The voice heard first is partner A. Two voices found whose centres are
+still nearly as alike (``alike_cosine``) are said to be alike: one person's voice can
+drift that far.
 
 Everything here is a function of the audio handed in: nothing is stored, and the voice
 embeddings are dropped when the call returns.
@@ -25,7 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands
 from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
+from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 
 _STEP_S = 0.01
 """Labels are decided per 10 ms."""
@@ -52,7 +59,18 @@ class DiarizationConfig:
     voices. Set below the lowest one-person figure: being told "may be one person"
     costs two people less than a split of one person's speech read as two."""
     min_turn_s: float = 0.6
-    """A change of voice inside a segment must last this long to split it."""
+    """A change of voice inside a segment must last this long to split it, unless it is
+    a short part that leans clearly to one voice alone (``alone_lean``)."""
+    alone_max_s: float = 1.0
+    """Parts this long or shorter are judged alone too (with the pause after them): a
+    mm-hm is one of 1 s or less."""
+    alone_lean: float = 0.4
+    """A short part judged alone is its voice's when its embedding leans to that voice
+    by this share of the distance between the two voices' centres."""
+    pause_s: float = ISLAND_PAUSE_S
+    """Quiet this long inside a segment separates two islands."""
+    island_margin_db: float = ISLAND_MARGIN_DB
+    """A sub-frame is sound when this far above the room's noise."""
     iterations: int = 12
     """Rounds of 2-means."""
     threads: int = 2
@@ -149,20 +167,46 @@ def _smoothed(labels: npt.NDArray[np.int8], min_steps: int) -> npt.NDArray[np.in
         labels[bounds[k] : bounds[k + 1]] = labels[bounds[neighbour]]
 
 
+def _alone(
+    segment: tuple[float, float],
+    clip: npt.NDArray[np.int16],
+    room_noise_db: float,
+    config: DiarizationConfig,
+) -> list[tuple[float, float]]:
+    """(start, end) of a segment's short parts, each to be judged alone as well: a part
+    runs from the start of an island of ``min_segment_s`` or more to the start of the
+    next (or the segment's end), with the shorter islands and the pauses after it; those
+    no longer than ``alone_max_s`` count, in a segment of two parts or more."""
+    start_s, end_s = segment
+    if end_s - start_s < 2 * config.min_segment_s:
+        return []
+    found = islands(subframe_dbfs(clip), room_noise_db, config.pause_s, config.island_margin_db)
+    shortest = round(config.min_segment_s / SUBFRAME_S)
+    starts = [start_s + a * SUBFRAME_S for a, b in found if b - a >= shortest]
+    if len(starts) < 2:
+        return []
+    parts = itertools.pairwise([*starts, end_s])
+    return [(a, b) for a, b in parts if b - a <= config.alone_max_s]
+
+
 def who_spoke_when(
     segments: Sequence[tuple[float, float]],
     clips: Sequence[npt.NDArray[np.int16]],
     encoder: SpeakerEncoder,
     config: DiarizationConfig | None = None,
+    room_noise_db: float | None = None,
 ) -> Diarization:
     """Split speech segments between two voices.
 
     ``segments`` are (start_s, end_s) in time order and ``clips[i]`` is the 16 kHz int16
-    audio of segment i.
+    audio of segment i; ``room_noise_db`` (``islands.noise_db`` of the whole recording)
+    lets the short parts of a segment be judged alone too.
     """
     config = config or DiarizationConfig()
     windows: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
+    alone: list[tuple[int, float, float]] = []
+    alone_audio: list[npt.NDArray[np.int16]] = []
     for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
         if end_s - start_s < config.min_segment_s:
             continue
@@ -173,21 +217,37 @@ def who_spoke_when(
                 continue  # the clip holds less than its segment (a file cut short)
             windows.append((index, w_start, w_end))
             audio.append(clip[a:b])
+        if room_noise_db is None:
+            continue
+        for p_start, p_end in _alone((start_s, end_s), clip, room_noise_db, config):
+            a = round((p_start - start_s) * SAMPLE_RATE_HZ)
+            b = round((p_end - start_s) * SAMPLE_RATE_HZ)
+            if b - a >= _MIN_WINDOW_SAMPLES and a < len(clip):
+                alone.append((index, p_start, p_end))
+                alone_audio.append(clip[a:b])
     unjudged = tuple(VoiceSpan(a, b, None) for a, b in segments)
     if not windows:
         return Diarization(unjudged, 0, None)
     if len(windows) < 2:
         return Diarization(unjudged, 1, None)  # one window is one voice
-    embeddings = encoder.embed(audio, threads=config.threads)
+    # One batch: the short parts are few, and the encoder's batches share two threads.
+    every = encoder.embed(audio + alone_audio, threads=config.threads)
+    embeddings, alone_embeddings = every[: len(windows)], every[len(windows) :]
     weights = np.array([b - a for _, a, b in windows], dtype=np.float64)
     centre_a, centre_b = two_means(embeddings, weights, config.iterations)
     cosine = float(centre_a @ centre_b)
     if cosine >= config.one_voice_cosine:
         return Diarization(unjudged, 1, cosine)
     margin = embeddings @ centre_a - embeddings @ centre_b
+    # Alone, a part is judged against how far apart the two voices are: an embedding
+    # at one centre leans to it by 1 - cosine.
+    alone_lean = (alone_embeddings @ centre_a - alone_embeddings @ centre_b) / (1.0 - cosine)
     by_segment: dict[int, list[int]] = {}
     for k, (index, _, _) in enumerate(windows):
         by_segment.setdefault(index, []).append(k)
+    alone_by_segment: dict[int, list[int]] = {}
+    for k, (index, _, _) in enumerate(alone):
+        alone_by_segment.setdefault(index, []).append(k)
     spans: list[VoiceSpan] = []
     min_steps = max(1, round(config.min_turn_s / _STEP_S))
     for index, (start_s, end_s) in enumerate(segments):
@@ -209,6 +269,12 @@ def who_spoke_when(
             weight += closeness
         score = total / np.maximum(weight, 1e-9)
         labels = _smoothed((score < 0).astype(np.int8), min_steps)
+        for k in alone_by_segment.get(index, []):
+            # A part that leans clearly to one voice alone is that voice's, however
+            # short: the windows around it hear mostly the speech on either side.
+            if abs(alone_lean[k]) >= config.alone_lean:
+                _, p_start, p_end = alone[k]
+                labels[(at >= p_start) & (at < p_end)] = 0 if alone_lean[k] > 0 else 1
         edges = np.flatnonzero(np.diff(labels)) + 1
         bounds = np.concatenate(([0], edges, [steps]))
         for a, b in itertools.pairwise(bounds):

@@ -15,7 +15,7 @@ its own (``SpeechSegment.voice``); the engine decides whether the margin is clea
 **Pieces.** The segmenter merges pauses shorter than 0.3 s, so a listener's "mm-hm" in
 the speaker's pause is one segment with the speaker's sentence. Inside a segment, a
 pause is ``pause_s`` or more of sub-frames less than ``island_margin_db`` above the
-room's noise (the ``noise_percentile`` of the last ``buffer_s``); the stretches between
+room's noise in the last ``buffer_s`` (``listening/islands.py``); the stretches between
 pauses are islands, and an island longer than ``piece_s`` is cut into equal pieces about
 that long, so that overlapping speech is judged where one voice leads.
 
@@ -89,6 +89,7 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
+from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands, noise_db
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.session.ports import VoiceLabel
@@ -116,12 +117,11 @@ class EnrolmentConfig:
     piece_s: float = 1.5
     """Islands longer than this are cut into pieces about this long (the encoder was
     trained on 1.6 s)."""
-    pause_s: float = 0.08
+    pause_s: float = ISLAND_PAUSE_S
     """Quiet this long inside a segment separates two islands."""
-    island_margin_db: float = 12.0
-    """A sub-frame is sound when this far above the room's noise."""
-    noise_percentile: float = 10.0
-    """The room's noise: this percentile of the sub-frame levels of the last ``buffer_s``."""
+    island_margin_db: float = ISLAND_MARGIN_DB
+    """A sub-frame is sound when this far above the room's noise (``islands.noise_db``
+    of the last ``buffer_s``)."""
     enrol_min_s: float = 4.0
     """Both voices need this much speech before anything is labelled."""
     enrol_max_s: float = 60.0
@@ -340,14 +340,8 @@ class VoiceEnrolment:
         if last - first < round(config.min_piece_s / SUBFRAME_S):
             return []
         heard = self._levels[: max(1, self._end_sample // SUBFRAME_SAMPLES)]
-        noise_db = float(np.percentile(heard, config.noise_percentile))
         levels = self._levels[np.arange(first, last) % len(self._levels)]
-        loud = np.flatnonzero(levels > noise_db + config.island_margin_db)
-        if not len(loud):
-            return []
-        breaks = np.flatnonzero(np.diff(loud) > round(config.pause_s / SUBFRAME_S))
-        starts = np.concatenate(([loud[0]], loud[breaks + 1])) + first
-        ends = np.concatenate((loud[breaks], [loud[-1]])) + first + 1
+        found = islands(levels, noise_db(heard), config.pause_s, config.island_margin_db)
         spans: list[tuple[int, int]] = []
         covers: list[list[int]] = []
         """The time each piece stands for: with the short islands after it (or, for the
@@ -355,7 +349,7 @@ class VoiceEnrolment:
         short_start: int | None = None
         min_piece = round(config.min_piece_s / SUBFRAME_S)
         piece = round(config.piece_s / SUBFRAME_S)
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        for a, b in ((first + a, first + b) for a, b in found):
             if b - a < min_piece:
                 if covers:
                     covers[-1][1] = b

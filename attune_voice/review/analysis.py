@@ -34,8 +34,9 @@ from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.diarization import Diarization, who_spoke_when
+from attune_voice.listening.islands import noise_db
 from attune_voice.listening.segmenter import Segment
-from attune_voice.listening.subframes import SUBFRAME_SAMPLES
+from attune_voice.listening.subframes import SILENT_DBFS, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
 from attune_voice.review.speech import SpeechSpan, Stretch, covered_s, left_out, talk_s
 from attune_voice.review.text import (
@@ -329,14 +330,21 @@ def analyze_recording(
     )
 
 
-def _speech_audio(blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]) -> list[Pcm16]:
-    """The 16 kHz audio of each span (in time order), read block by block."""
+def _speech_audio(
+    blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]
+) -> tuple[list[Pcm16], float]:
+    """The 16 kHz audio of each span (in time order), read block by block, and the
+    room's noise level in dBFS (``islands.noise_db``) over the whole recording."""
     bounds = [(round(s.t * SAMPLE_RATE_HZ), round(s.end_t * SAMPLE_RATE_HZ)) for s in spans]
     parts: list[list[Pcm16]] = [[] for _ in spans]
+    levels: list[npt.NDArray[np.float64]] = []
     at = 0
     first = 0
     for block in blocks:
         samples = block[0]
+        # A block's last few samples short of a sub-frame are left out of the levels:
+        # the noise is a percentile of tens of thousands of sub-frames.
+        levels.append(subframe_dbfs(samples))
         end = at + len(samples)
         while first < len(bounds) and bounds[first][1] <= at:
             first += 1
@@ -347,7 +355,9 @@ def _speech_audio(blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]) -> list[
                 parts[k].append(samples[max(a, at) - at : min(b, end) - at])
             k += 1
         at = end
-    return [np.concatenate(p) if p else np.zeros(0, dtype=np.int16) for p in parts]
+    clips = [np.concatenate(p) if p else np.zeros(0, dtype=np.int16) for p in parts]
+    heard = np.concatenate(levels) if levels else np.zeros(0)
+    return clips, noise_db(heard) if len(heard) else SILENT_DBFS
 
 
 def _told_apart(
@@ -356,8 +366,10 @@ def _told_apart(
     """One channel's speech split between two voices, and what was found."""
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
-    clips = _speech_audio(blocks, spans)
-    found = who_spoke_when([(s.t, s.end_t) for s in spans], clips, SpeakerEncoder())
+    clips, room_noise_db = _speech_audio(blocks, spans)
+    found = who_spoke_when(
+        [(s.t, s.end_t) for s in spans], clips, SpeakerEncoder(), room_noise_db=room_noise_db
+    )
     if found.voices < 2:
         return spans, found
     told = tuple(
