@@ -99,6 +99,22 @@ def test_analyze_of_a_saved_session_agrees_with_its_review(
     assert "the coach's prompts left out" in plain
 
 
+def test_analyze_of_a_one_microphone_session_finds_the_mm_hms_of_its_review(
+    tmp_path: Path,
+) -> None:
+    # The simulated listener says "mm-hm" in the speaker's breaths: inside the speaker's
+    # segment, judged alone by its voice (seed 3: the review counts 3 and 1; before the
+    # short parts were judged alone, analyze found 0 and 1).
+    target = tmp_path / "room.wav"
+    demo = ("speaker-listener-easy", "--limit", "30s", "--seed", "3", "--microphones", "1")
+    assert invoke("demo", *demo, "--save-audio", str(target)).exit_code == 0
+    review = json.loads(invoke("review", "--format", "json").stdout)["partners_summary"]
+    analysed = json.loads(invoke("analyze", str(target), "--voices", "--format", "json").stdout)
+    assert sum(p["backchannels"] for p in review) >= 3
+    for partner, row in zip(review, analysed["metrics"]["speakers"], strict=True):
+        assert row["backchannels"] == pytest.approx(partner["backchannels"], abs=1)
+
+
 def test_demo_with_one_microphone() -> None:
     result = invoke("demo", *SHORT, "--microphones", "1", "--format", "json")
     data = json.loads(result.stdout)
