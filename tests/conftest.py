@@ -38,6 +38,7 @@ WORKER_GROUPS = {
     "test_privacy.py": "a",
     "test_speaker_encoder.py": "a",
     "test_cli_words.py": "a",
+    "test_fuzz.py": "a",
     "test_asr.py": "b",
     "test_session.py": "b",
     "test_cli.py": "b",
