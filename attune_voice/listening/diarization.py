@@ -1,20 +1,23 @@
 """Who spoke when with one microphone and no enrolment: the voices of the speech, clustered.
 
-Given the room's noise, each speech segment is first cut into parts at its islands
-(``listening/islands.py``): a part begins where an island of ``min_segment_s`` or more
-begins, so a "mm-hm" said in the speaker's short breath is judged on its own, and
-shorter islands go with the part before them. Each part of ``min_segment_s`` or more is
-cut into windows of ``window_s`` a ``hop_s`` apart (a shorter part is one window), and
-each window becomes a voice embedding (``speaker_encoder``). The embeddings are split
-into two groups by spherical 2-means, each window weighted by its length. If the two
-groups' voices are as alike as one person's voice is with itself (their centres' cosine
-at least ``one_voice_cosine``), one voice is found and nothing is attributed. Otherwise
-every 10 ms of a segment goes to the voice its covering windows are nearer to, on
-average; a run shorter than ``min_turn_s`` joins the run beside it inside its part, and
-a segment is split where the voice changes (the neighbouring parts of one voice make one
-span again). The voice heard first is partner A. Two voices found whose centres are
-still nearly as alike (``alike_cosine``) are said to be alike: one person's voice can
-drift that far.
+Each speech segment of ``min_segment_s`` or more is cut into windows of ``window_s`` a
+``hop_s`` apart (a shorter segment is one window), and each window becomes a voice
+embedding (``speaker_encoder``). The embeddings are split into two groups by spherical
+2-means, each window weighted by its length. If the two groups' voices are as alike as
+one person's voice is with itself (their centres' cosine at least ``one_voice_cosine``),
+one voice is found and nothing is attributed. Otherwise every 10 ms of a segment goes
+to the voice its covering windows are nearer to, on average; a run shorter than
+``min_turn_s`` joins the run beside it, and a segment is split where the voice changes.
+
+A "mm-hm" said in the speaker's breath is inside the speaker's segment (the detector
+merges pauses under 0.3 s) and far shorter than ``min_turn_s``. So, given the room's
+noise, a segment is also cut at its islands (``listening/islands.py``): a part runs
+from the start of an island of ``min_segment_s`` or more to the start of the next, and
+each part of ``alone_max_s`` or less is embedded alone as well; where it leans clearly
+to one voice (``alone_lean``), that voice has it, whatever its windows said.
+
+The voice heard first is partner A. Two voices found whose centres are still nearly as
+alike (``alike_cosine``) are said to be alike: one person's voice can drift that far.
 
 Everything here is a function of the audio handed in: nothing is stored, and the voice
 embeddings are dropped when the call returns.
@@ -240,7 +243,7 @@ def who_spoke_when(
         return Diarization(unjudged, 1, cosine)
     margin = embeddings @ centre_a - embeddings @ centre_b
     # Alone, a part is judged against how far apart the two voices are: an embedding
-    # at one centre leans to it by 1 - cosine.
+    # at one centre is nearer to it by 1 - cosine, a lean of 1.
     alone_lean = (alone_embeddings @ centre_a - alone_embeddings @ centre_b) / (1.0 - cosine)
     by_segment: dict[int, list[int]] = {}
     for k, (index, _, _) in enumerate(windows):
