@@ -290,11 +290,15 @@ def conversation(
     channels: int,
     voices: tuple[tuple[str, int], tuple[str, int]] | None = None,
     keep_speakers: bool = False,
+    breaths: bool = False,
 ) -> Case:
     """Two partners taking turns, with thinking pauses, backchannels and overlaps.
 
     ``voices`` chooses the two voices (else the seed does); with ``keep_speakers`` a
-    one-channel case keeps who said what in its truth (0 or 1), else -1."""
+    one-channel case keeps who said what in its truth (0 or 1), else -1. With
+    ``breaths`` the backchannels are said in the speaker's breath instead of over their
+    line: 0.1-0.25 s after it, the speaker going on 0.1-0.25 s after the backchannel
+    (pauses the detector joins into one segment)."""
     rng = np.random.default_rng(seed)
     first, second = rng.choice(len(VOICES), 2, replace=False)
     voices = voices or (VOICES[first], VOICES[second])
@@ -316,11 +320,20 @@ def conversation(
             if at + len(pcm) >= n:
                 break
             put(who, pcm, at)
+            end = at + len(pcm)
+            breath_end = None
             if rng.random() < 0.25 and len(pcm) > 2 * RATE:
                 reply = speech.line(str(rng.choice(BACKCHANNELS)), voices[1 - who], levels[1 - who])
-                put(1 - who, reply, at + int(rng.uniform(0.3, 0.8) * len(pcm)))
+                if breaths:
+                    reply_at = end + int(rng.uniform(0.1, 0.25) * RATE)
+                    put(1 - who, reply, reply_at)
+                    breath_end = reply_at + len(reply)
+                else:
+                    put(1 - who, reply, at + int(rng.uniform(0.3, 0.8) * len(pcm)))
             pause = rng.uniform(2.0, 3.0) if rng.random() < 0.1 else rng.uniform(0.35, 1.6)
-            t = (at + len(pcm)) / RATE + pause
+            if breath_end is not None:
+                end, pause = breath_end, rng.uniform(0.1, 0.25)
+            t = end / RATE + pause
         who = 1 - who
         t += rng.uniform(-0.6, -0.1) if rng.random() < 0.15 else rng.uniform(0.2, 2.0)
     if reverb:

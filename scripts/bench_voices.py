@@ -158,6 +158,9 @@ PAIRS = {
     "mixed": [(0, 1), (2, 3), (4, 5), (6, 7)],
     "same gender": [(0, 2), (4, 6), (1, 3), (5, 7)],
 }
+BREATHS = {"mixed": False, "same gender": False, "mixed, mm-hms in breaths": True}
+"""Each kind of conversation, and whether its backchannels are said in the speaker's
+breath (a pause the detector joins into the speaker's segment) rather than over them."""
 
 
 def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
@@ -165,7 +168,8 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
         "synthetic one-microphone conversations of 90 s (espeak-ng, pink noise 15-30 dB SNR, "
         "every other one with reverb RT60 0.35 s, backchannels and interruptions):"
     ]
-    for kind, pairs in PAIRS.items():
+    for kind, breaths in BREATHS.items():
+        pairs = PAIRS[kind.split(",")[0]]
         rights, unattributed = [], []
         short = {False: [0, 0], True: [0, 0]}
         cosines: list[float] = []
@@ -180,6 +184,7 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
                 1,
                 voices=(VOICES[pair[0]], VOICES[pair[1]]),
                 keep_speakers=True,
+                breaths=breaths,
             )
             mono = case.pcm[0]
             truth = [(a, b, "AB"[c]) for a, b, c in case.truth]
@@ -193,7 +198,7 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
             cosines.append(result.centre_cosine or 1.0)
         right, every = (sum(short[o][i] for o in short) for i in (0, 1))
         lines.append(
-            f"  {kind:<12} single-speaker time right: mean {np.mean(rights):.3f}, worst "
+            f"  {kind:<24} single-speaker time right: mean {np.mean(rights):.3f}, worst "
             f"{np.min(rights):.3f} ({', '.join(f'{r:.3f}' for r in rights)}); mm-hms (< 1.5 s) "
             f"right {right}/{every} ({right / max(1, every):.2f}: alone "
             f"{short[False][0]}/{short[False][1]}, over the other's speech "
