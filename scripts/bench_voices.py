@@ -6,7 +6,8 @@
   labelled person talks and speech is found that goes to the right person; on the
   one-speaker recordings, whether one voice is found;
 - synthetic one-microphone conversations (espeak-ng voices of mixed and of the same
-  gender, pink noise, reverb, backchannels, interruptions): the fraction of single-speaker
+  gender, pink noise, reverb, backchannels, interruptions; and mixed-gender ones whose
+  backchannels are said in the speaker's breath): the fraction of single-speaker
   speech time attributed right, mm-hms (turns under 1.5 s) attributed right, and the
   share of speech left unattributed;
 - (the cost, ``analyze --voices`` of a 12-minute mono conversation against Silero's
