@@ -433,6 +433,25 @@ def test_a_mm_hm_said_in_the_speaker_s_short_breath_is_the_listener_s(
     assert last[1].end_s == pytest.approx(mm_hm_to_s + 0.15, abs=0.05)
 
 
+def test_a_segment_of_exactly_the_shortest_length_is_judged(renderer: SpeechRenderer) -> None:
+    # Times in seconds of 10 ms steps: 198.39 - 198.09 is 0.29999999999998 in floating
+    # point, and a segment of 30 steps must still count as 0.3 s, long enough to judge.
+    clips, segments = [], []
+    start_s = 180.0
+    for k in range(4):
+        pcm = renderer.render(LINES[k], *VOICES[k % 2]).astype(np.float64)
+        clips.append(pcm16(pcm * 10 ** (-24 / 20) * 32768 / rms(pcm)))
+        segments.append((start_s, start_s + len(clips[-1]) / RATE))
+        start_s = segments[-1][1] + 1.0
+    assert segments[-1][1] < 198.09
+    said = renderer.render("Yes, yes.", *VOICES[1]).astype(np.float64)
+    clips.append(pcm16(said * 10 ** (-24 / 20) * 32768 / rms(said))[: round(0.3 * RATE)])
+    segments.append((198.09, 198.39))
+    found = who_spoke_when(segments, clips, SpeakerEncoder())
+    assert found.voices == 2
+    assert found.spans[-1].start_s == 198.09 and found.spans[-1].voice is not None
+
+
 def test_analysis_and_live_listening_share_one_detector(files: dict[str, Path]) -> None:
     # The file judged in batches of independent slices (both cores) gives what a live
     # microphone delivering the same audio in 20 ms frames gives, to a model window.

@@ -211,7 +211,8 @@ def who_spoke_when(
     alone: list[tuple[int, float, float]] = []
     alone_audio: list[npt.NDArray[np.int16]] = []
     for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
-        if end_s - start_s < config.min_segment_s:
+        # In 10 ms steps: a segment of 30 sub-frames, 198.39 - 198.09 s, is 0.2999... s.
+        if round((end_s - start_s) / _STEP_S) < round(config.min_segment_s / _STEP_S):
             continue
         for w_start, w_end in _windows(start_s, end_s, config):
             a = round((w_start - start_s) * SAMPLE_RATE_HZ)
