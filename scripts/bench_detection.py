@@ -468,7 +468,8 @@ _CHILD = {
     "analyze": (
         "from attune_voice.cli.main import cli\n"
         "try:\n"
-        "    cli(['analyze', sys.argv[1], '--format', 'json'], prog_name='attune-voice')\n"
+        "    cli(['analyze', sys.argv[1], '--no-voices', '--format', 'json'], "
+        "prog_name='attune-voice')\n"
         "except SystemExit as e:\n"
         "    if e.code:\n"
         "        raise\n"
@@ -535,7 +536,7 @@ def speed(speech: Speech, minutes: float, repeats: int) -> list[str]:
                 runs[kind].append(_timed(kind, path))
     reference = statistics.median(r["wall_s"] for r in runs["silero"])
     labels = {
-        "analyze": "attune-voice analyze (batched slices, 2 threads)",
+        "analyze": "attune-voice analyze --no-voices (batched slices, 2 threads)",
         "analyze --voices": "attune-voice analyze --voices (who spoke when too)",
         "silero": "Silero get_speech_timestamps (one stream, 1 thread)",
     }
@@ -545,7 +546,7 @@ def speed(speech: Speech, minutes: float, repeats: int) -> list[str]:
         cpu = statistics.median(r["cpu_s"] for r in runs[kind])
         peak = max(r["peak_mb"] for r in runs[kind])
         lines.append(
-            f"  {label:<52} wall {wall:6.2f} s ({length_s / wall:4.0f}x real time, "
+            f"  {label:<61} wall {wall:6.2f} s ({length_s / wall:4.0f}x real time, "
             f"{reference / wall:4.2f}x Silero), CPU {cpu:6.2f} s, peak {peak:4.0f} MB"
         )
     return lines

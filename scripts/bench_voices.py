@@ -4,12 +4,14 @@
   false alarm + confusion over labelled speaker time, 10 ms frames, no collar, the best
   mapping of found voices to labelled speakers) and the fraction of the time where one
   labelled person talks and speech is found that goes to the right person; on the
-  one-speaker recordings, whether one voice is found;
+  one-speaker recordings, whether one voice is found; on each, the centres' cosine and
+  how well the split held for windows left out of it;
 - synthetic one-microphone conversations (espeak-ng voices of mixed and of the same
   gender, pink noise, reverb, backchannels, interruptions; and mixed-gender ones whose
   backchannels are said in the speaker's breath): the fraction of single-speaker
   speech time attributed right, mm-hms (turns under 1.5 s) attributed right, and the
-  share of speech left unattributed;
+  share of speech left unattributed; and one-voice conversations (each voice talking
+  with itself): whether one voice is found;
 - (the cost, ``analyze --voices`` of a 12-minute mono conversation against Silero's
   single-thread stream, is in ``bench_detection.py``'s speed runs).
 
@@ -85,7 +87,7 @@ def scores(
     hyp = frames(found, count)
     unknown = hyp.pop("?", np.zeros(count, dtype=bool))
     speakers, voices = sorted(ref), sorted(hyp)
-    n_ref = sum(m.astype(int) for m in ref.values())
+    n_ref = sum((m.astype(int) for m in ref.values()), np.zeros(count, dtype=int))
     n_hyp = sum((m.astype(int) for m in hyp.values()), np.zeros(count, dtype=int)) + unknown
     best: dict[str, float] | None = None
     best_mapping: dict[str, str] = {}
@@ -137,6 +139,8 @@ def real(encoder: SpeakerEncoder) -> list[str]:
         speakers = len({w for _, _, w in truth})
         found, result = diarize(pcm, encoder)
         cosine = "-" if result.centre_cosine is None else f"{result.centre_cosine:.2f}"
+        if result.held_out is not None:
+            cosine += f"; split held {result.held_out:.2f}"
         if result.alike:
             cosine += ", said to be alike"
         if speakers == 1:
@@ -210,6 +214,23 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
     return lines
 
 
+def one_voice(speech: Speech, encoder: SpeakerEncoder, count: int) -> str:
+    found = []
+    for k in range(count):
+        voice = VOICES[k % len(VOICES)]
+        case = conversation(
+            speech, 400 + k, 90.0, (15.0, 20.0, 25.0, 30.0)[k % 4], k % 2 == 0, 1, (voice, voice)
+        )
+        result = diarize(case.pcm[0], encoder)[1]
+        held = "-" if result.held_out is None else f"{result.held_out:.2f}"
+        found.append(f"{result.voices} ({result.centre_cosine or 1.0:.2f}; {held})")
+    ones = sum(f.startswith("1 ") for f in found)
+    return (
+        f"  {'one voice':<24} one voice found in {ones} of {count}; voices found (centres' "
+        f"cosine; split held): {', '.join(found)}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -227,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         speech = Speech(renderer)
         for line in synthetic(speech, encoder, args.conversations):
             print(line, flush=True)
+        print(one_voice(speech, encoder, args.conversations), flush=True)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,12 @@ if TYPE_CHECKING:
     help='Names for channel 1 and channel 2, "A,B".',
 )
 @click.option(
-    "--voices",
-    is_flag=True,
-    help="With one channel: tell two voices apart and give each its own figures. It "
-    "cannot yet tell a one-person recording from a two-person one, so it is off unless "
-    "asked for.",
+    "--voices/--no-voices",
+    default=True,
+    show_default=True,
+    help="With one channel: tell two voices apart by their sound and give each its own "
+    "figures (it says when it finds one voice, or two that may be one person's). "
+    "--no-voices keeps one channel one room.",
 )
 @click.option(
     "--transcripts",

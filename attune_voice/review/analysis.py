@@ -438,7 +438,7 @@ _ONE_CHANNEL_WORDS = (
 
 _ALIKE_WORDS = (
     "but they sound alike enough to be one person's: if only one person speaks here,\n"
-    "leave out --voices"
+    "add --no-voices"
 )
 
 
