@@ -41,6 +41,7 @@ from bench_detection import (
 from attune_voice.audio.wav import read_wav_16k
 from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.islands import noise_db
+from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.listening.subframes import subframe_dbfs
 from attune_voice.review.analysis import detect_segments
@@ -60,11 +61,21 @@ def read_rttm(path: Path) -> Labels:
     return rows
 
 
-def diarize(pcm: npt.NDArray[np.int16], encoder: SpeakerEncoder) -> tuple[Labels, Diarization]:
+def diarize(
+    pcm: npt.NDArray[np.int16], encoder: SpeakerEncoder, segmentation: SpeakerSegmentation
+) -> tuple[Labels, Diarization]:
     found = detect_segments(iter([pcm[np.newaxis]]), 1)
     segments = [(s.start_t, s.end_t) for s in found]
     clips = [pcm[round(a * 16000) : round(b * 16000)] for a, b in segments]
-    result = who_spoke_when(segments, clips, encoder, room_noise_db=noise_db(subframe_dbfs(pcm)))
+    at_once = Overlap(segmentation)
+    at_once.feed(pcm)
+    result = who_spoke_when(
+        segments,
+        clips,
+        encoder,
+        room_noise_db=noise_db(subframe_dbfs(pcm)),
+        at_once=at_once.finish(),
+    )
     labels = [(s.start_s, s.end_s, "?" if s.voice is None else "AB"[s.voice]) for s in result.spans]
     return labels, result
 
@@ -131,13 +142,13 @@ def short_turns_right(
     return {over: (right, n) for over, (right, n) in counts.items()}
 
 
-def real(encoder: SpeakerEncoder) -> list[str]:
+def real(encoder: SpeakerEncoder, segmentation: SpeakerSegmentation) -> list[str]:
     lines = ["real recordings (10 ms frames, no collar):"]
     for rttm in sorted(REAL.glob("*.rttm")):
         pcm = read_wav_16k(rttm.with_suffix(".wav"), mono=True)[0]
         truth = read_rttm(rttm)
         speakers = len({w for _, _, w in truth})
-        found, result = diarize(pcm, encoder)
+        found, result = diarize(pcm, encoder, segmentation)
         cosine = "-" if result.centre_cosine is None else f"{result.centre_cosine:.2f}"
         if result.held_out is not None:
             cosine += f"; split held {result.held_out:.2f}"
@@ -168,14 +179,16 @@ BREATHS = {"mixed": False, "same gender": False, "mixed, mm-hms in breaths": Tru
 breath (a pause the detector joins into the speaker's segment) rather than over them."""
 
 
-def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
+def synthetic(
+    speech: Speech, encoder: SpeakerEncoder, segmentation: SpeakerSegmentation, count: int
+) -> list[str]:
     lines = [
         "synthetic one-microphone conversations of 90 s (espeak-ng, pink noise 15-30 dB SNR, "
         "every other one with reverb RT60 0.35 s, backchannels and interruptions):"
     ]
     for kind, breaths in BREATHS.items():
         pairs = PAIRS[kind.split(",")[0]]
-        rights, unattributed = [], []
+        rights, unattributed, ders = [], [], []
         short = {False: [0, 0], True: [0, 0]}
         cosines: list[float] = []
         for k in range(count):
@@ -193,9 +206,10 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
             )
             mono = case.pcm[0]
             truth = [(a, b, "AB"[c]) for a, b, c in case.truth]
-            found, result = diarize(mono, encoder)
+            found, result = diarize(mono, encoder, segmentation)
             s, mapping = scores(truth, found, mono.shape[0] / 16000)
             rights.append(s["right"])
+            ders.append(s["der"])
             unattributed.append(s["unattributed"])
             for over, (r, n) in short_turns_right(truth, found, mapping).items():
                 short[over][0] += r
@@ -208,20 +222,23 @@ def synthetic(speech: Speech, encoder: SpeakerEncoder, count: int) -> list[str]:
             f"right {right}/{every} ({right / max(1, every):.2f}: alone "
             f"{short[False][0]}/{short[False][1]}, over the other's speech "
             f"{short[True][0]}/{short[True][1]}); "
-            f"unattributed {100 * np.mean(unattributed):.1f}%; centres' cosine "
+            f"unattributed {100 * np.mean(unattributed):.1f}%; DER "
+            f"{', '.join(f'{100 * d:.1f}%' for d in ders)}; centres' cosine "
             f"{', '.join(f'{c:.2f}' for c in cosines)}"
         )
     return lines
 
 
-def one_voice(speech: Speech, encoder: SpeakerEncoder, count: int) -> str:
+def one_voice(
+    speech: Speech, encoder: SpeakerEncoder, segmentation: SpeakerSegmentation, count: int
+) -> str:
     found = []
     for k in range(count):
         voice = VOICES[k % len(VOICES)]
         case = conversation(
             speech, 400 + k, 90.0, (15.0, 20.0, 25.0, 30.0)[k % 4], k % 2 == 0, 1, (voice, voice)
         )
-        result = diarize(case.pcm[0], encoder)[1]
+        result = diarize(case.pcm[0], encoder, segmentation)[1]
         held = "-" if result.held_out is None else f"{result.held_out:.2f}"
         found.append(f"{result.voices} ({result.centre_cosine or 1.0:.2f}; {held})")
     ones = sum(f.startswith("1 ") for f in found)
@@ -240,15 +257,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.conversations < 0:
         parser.error("--conversations must be 0 or more")
     encoder = SpeakerEncoder()
-    for line in real(encoder):
+    segmentation = SpeakerSegmentation()
+    for line in real(encoder, segmentation):
         print(line, flush=True)
     if args.conversations == 0:
         return
     with SpeechRenderer() as renderer:
         speech = Speech(renderer)
-        for line in synthetic(speech, encoder, args.conversations):
+        for line in synthetic(speech, encoder, segmentation, args.conversations):
             print(line, flush=True)
-        print(one_voice(speech, encoder, args.conversations), flush=True)
+        print(one_voice(speech, encoder, segmentation, args.conversations), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from lstm_reference import last_states
+from lstm_reference import bidirectional_states, last_states
 
 from attune_voice.errors import ModelError
-from attune_voice.listening.lstm_graph import LstmLayer, stacked_lstm_model
+from attune_voice.listening.lstm_graph import (
+    LstmLayer,
+    bidirectional_lstm_model,
+    stacked_lstm_model,
+)
 from attune_voice.listening.onnx_runtime import one_thread_session
 
 
@@ -75,3 +79,23 @@ def test_a_model_onnxruntime_refuses_gives_one_model_error() -> None:
     broken = model[: len(model) // 2]
     with pytest.raises(ModelError, match=r"^the model cannot be loaded \(.*\): reinstall it$"):
         one_thread_session(broken, "a test", "the model", "reinstall it")
+
+
+def test_the_bidirectional_graph_is_torch_s_bidirectional_lstm() -> None:
+    # Each layer's backward direction reads the frames last to first; the next layer
+    # reads both directions' states side by side (as the segmentation network's does).
+    rng = np.random.default_rng(4)
+
+    def weights(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def direction(m: int, n: int) -> LstmLayer:
+        return LstmLayer(weights(4 * n, m), weights(4 * n, n), weights(4 * n), weights(4 * n))
+
+    layers = [(direction(5, 8), direction(5, 8)), (direction(16, 8), direction(16, 8))]
+    frames = weights(3, 11, 5)
+    session = one_thread_session(bidirectional_lstm_model(layers), "a test", "the model", "-")
+    (outputs,) = session.run(None, {"frames": np.ascontiguousarray(frames.transpose(1, 0, 2))})
+    assert outputs.shape == (11, 3, 16)
+    expected = bidirectional_states(layers, frames)
+    assert np.abs(outputs.transpose(1, 0, 2) - expected).max() < 1e-5

@@ -17,6 +17,11 @@ from the start of an island of ``min_segment_s`` or more to the start of the nex
 each part of ``alone_max_s`` or less is embedded alone as well; where it leans clearly
 to one voice (``alone_lean``), that voice has it, whatever its windows said.
 
+An embedding of two voices at once sounds like the louder one, so where two speak at
+once the quieter one is heard by another network (``segmentation.Overlap``): given its
+probabilities, each voice's span gets the other voice's span over it wherever two speak
+at once (``at_once_probability``), and one voice's spans that then touch are one.
+
 The voice heard first is partner A. Two voices found whose centres are still nearly as
 alike (``alike_cosine``) are said to be alike: one person's voice can drift that far.
 
@@ -89,6 +94,12 @@ class DiarizationConfig:
     recording): each costs a round or two of 2-means over the rest."""
     iterations: int = 12
     """Rounds of 2-means."""
+    at_once_probability: float = 0.5
+    """Two people speak at once where the segmentation network finds that likelier than
+    not (its three classes of two at once together)."""
+    min_at_once_s: float = 0.1
+    """Shorter stretches of two at once, and shorter gaps between them, join what is
+    around them."""
     threads: int = 2
     """The windows are embedded on this many threads (one core each)."""
 
@@ -251,18 +262,69 @@ def _alone(
     return [(a, b) for a, b in parts if b - a <= config.alone_max_s]
 
 
+def at_once_stretches(
+    at_once: npt.NDArray[np.float32], config: DiarizationConfig
+) -> list[tuple[float, float]]:
+    """(start_s, end_s) where two people speak at once: the 10 ms steps whose
+    probability is ``at_once_probability`` or more, runs and gaps shorter than
+    ``min_at_once_s`` joining what is around them."""
+    both = _smoothed(
+        (at_once >= config.at_once_probability).astype(np.int8),
+        max(1, round(config.min_at_once_s / _STEP_S)),
+    )
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], both, [0]))))
+    return [(a * _STEP_S, b * _STEP_S) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _heard_over(
+    spans: Sequence[VoiceSpan], at_once: npt.NDArray[np.float32], config: DiarizationConfig
+) -> list[VoiceSpan]:
+    """The other voice's spans over one voice's, where two speak at once: the voice heard
+    is the louder one, and the network that finds two at once hears the softer too."""
+    over = []
+    for a, b in at_once_stretches(at_once, config):
+        for span in spans:
+            if span.voice is None or span.end_s <= a or span.start_s >= b:
+                continue
+            start_s, end_s = max(a, span.start_s), min(b, span.end_s)
+            if round((end_s - start_s) / _STEP_S) >= round(config.min_at_once_s / _STEP_S):
+                over.append(VoiceSpan(start_s, end_s, 1 - span.voice))
+    return over
+
+
+def _joined(spans: Sequence[VoiceSpan]) -> list[VoiceSpan]:
+    """In time order, one voice's spans that touch or overlap made one (a span heard
+    over the other's begins or ends where that voice's own span does)."""
+    ordered = sorted(spans, key=lambda s: (s.start_s, s.end_s))
+    result: list[VoiceSpan] = []
+    last: dict[int, int] = {}
+    for span in ordered:
+        k = last.get(span.voice) if span.voice is not None else None
+        if k is not None and span.start_s <= result[k].end_s + _STEP_S / 2:
+            kept = result[k]
+            result[k] = VoiceSpan(kept.start_s, max(kept.end_s, span.end_s), span.voice)
+            continue
+        if span.voice is not None:
+            last[span.voice] = len(result)
+        result.append(span)
+    return sorted(result, key=lambda s: (s.start_s, s.end_s))
+
+
 def who_spoke_when(
     segments: Sequence[tuple[float, float]],
     clips: Sequence[npt.NDArray[np.int16]],
     encoder: SpeakerEncoder,
     config: DiarizationConfig | None = None,
     room_noise_db: float | None = None,
+    at_once: npt.NDArray[np.float32] | None = None,
 ) -> Diarization:
     """Split speech segments between two voices.
 
     ``segments`` are (start_s, end_s) in time order and ``clips[i]`` is the 16 kHz int16
     audio of segment i; ``room_noise_db`` (``islands.noise_db`` of the whole recording)
-    lets the short parts of a segment be judged alone too.
+    lets the short parts of a segment be judged alone too; ``at_once``, per 10 ms of the
+    recording the probability that two people speak at once (``segmentation.Overlap``),
+    gives the other voice its own span wherever two speak at once.
     """
     config = config or DiarizationConfig()
     windows: list[tuple[int, float, float]] = []
@@ -358,6 +420,8 @@ def who_spoke_when(
     if len({s.voice for s in spans if s.voice is not None}) < 2:
         # Both groups' windows lost every 10 ms to the other: one voice after all.
         return Diarization(unjudged, 1, cosine, held_out=held_out)
+    if at_once is not None:
+        spans = _joined(spans + _heard_over(spans, at_once, config))
     first = next((s.voice for s in spans if s.voice is not None), 0)
     if first == 1:
         spans = [

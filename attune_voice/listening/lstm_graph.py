@@ -10,9 +10,12 @@ and the subset of the format it uses (varints, length-delimited fields, raw
 little-endian tensors) is written here. Field numbers are those of ``onnx.proto``; a
 field this writer gets wrong makes onnxruntime refuse the model when it is loaded.
 
-The model's inputs are ``frames`` (time, batch, features; float32) and ``lengths``
-(batch; int32: row i ends after its first ``lengths[i]`` frames); its output ``hidden``
-(1, batch, units) is the last layer's state at each row's last frame.
+``stacked_lstm_model``'s inputs are ``frames`` (time, batch, features; float32) and
+``lengths`` (batch; int32: row i ends after its first ``lengths[i]`` frames); its output
+``hidden`` (1, batch, units) is the last layer's state at each row's last frame.
+``bidirectional_lstm_model``'s input is ``frames`` (time, batch, features) of rows of one
+length; its output ``outputs`` (time, batch, 2 x units) is the last layer's forward and
+backward states at every frame, side by side, as torch's bidirectional LSTM gives them.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ _FLOAT, _INT8, _INT32, _INT64 = 1, 3, 6, 7
 """TensorProto data types."""
 _CONTRIB = "com.microsoft"
 """onnxruntime's own operators' domain, where ``DynamicQuantizeLSTM`` is."""
-_ATTRIBUTE_INT = 2
-"""AttributeProto type of a single integer."""
+_ATTRIBUTE_INT, _ATTRIBUTE_STRING, _ATTRIBUTE_INTS = 2, 3, 7
+"""AttributeProto types of a single integer, a string and a list of integers."""
 
 Float32 = npt.NDArray[np.float32]
 
@@ -96,13 +99,23 @@ def _value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> bytes:
 
 
 def _node(
-    op: str, inputs: Sequence[str], outputs: Sequence[str], domain: str = "", **ints: int
+    op: str,
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+    domain: str = "",
+    **attributes: int | str | tuple[int, ...],
 ) -> bytes:
     fields = b"".join(_text(1, name) for name in inputs)
     fields += b"".join(_text(2, name) for name in outputs)
     fields += _text(4, op)
-    for key, value in ints.items():
-        fields += _bytes(5, _text(1, key) + _number(3, value) + _number(20, _ATTRIBUTE_INT))
+    for key, value in attributes.items():
+        if isinstance(value, str):
+            field = _text(4, value) + _number(20, _ATTRIBUTE_STRING)
+        elif isinstance(value, tuple):
+            field = b"".join(_number(8, v) for v in value) + _number(20, _ATTRIBUTE_INTS)
+        else:
+            field = _number(3, value) + _number(20, _ATTRIBUTE_INT)
+        fields += _bytes(5, _text(1, key) + field)
     if domain:
         fields += _text(7, domain)
     return fields
@@ -174,5 +187,67 @@ def stacked_lstm_model(layers: Sequence[LstmLayer]) -> bytes:
     graph += _bytes(12, _value_info("hidden", _FLOAT, [1, "batch", units]))
     opsets = _bytes(8, _text(1, "") + _number(2, _OPSET))
     if any(layer.int8 for layer in layers):
+        opsets += _bytes(8, _text(1, _CONTRIB) + _number(2, 1))
+    return _number(1, _IR_VERSION) + _bytes(7, graph) + opsets
+
+
+def bidirectional_lstm_model(layers: Sequence[tuple[LstmLayer, LstmLayer]]) -> bytes:
+    """The serialized ONNX model of bidirectional ``layers`` (each the forward and the
+    backward direction's weights; both of a layer in float, or both in 8 bits) run one
+    after the other."""
+    nodes: list[bytes] = []
+    weights: list[bytes] = [_tensor("side_by_side", np.array([0, 0, -1], dtype=np.int64))]
+    features = int(layers[0][0].input_weights.shape[1])
+    units = layers[-1][0].units
+    given = "frames"
+    for k, directions in enumerate(layers):
+        n = directions[0].units
+        w = np.stack([_onnx_gates(d.input_weights, n) for d in directions])
+        r = np.stack([_onnx_gates(d.recurrent_weights, n) for d in directions])
+        b = np.stack(
+            [
+                np.concatenate([_onnx_gates(d.input_bias, n), _onnx_gates(d.recurrent_bias, n)])
+                for d in directions
+            ]
+        )
+        weights.append(_tensor(f"B{k}", b))
+        if directions[0].int8:
+            inputs = [given, f"W{k}", f"R{k}", f"B{k}", "", "", "", ""]
+            for name, rows in ((f"W{k}", w), (f"R{k}", r)):
+                # (directions, input, 4 x units): each direction's rows transposed.
+                pairs = [_int8_columns(direction.T) for direction in rows]
+                values = np.stack([v for v, _ in pairs])
+                scale = np.stack([c for _, c in pairs])
+                weights += [
+                    _tensor(name, values),
+                    _tensor(f"{name}_scale", scale),
+                    _tensor(f"{name}_zero", np.zeros(scale.shape, dtype=np.int8)),
+                ]
+                inputs += [f"{name}_scale", f"{name}_zero"]
+            nodes.append(
+                _node(
+                    "DynamicQuantizeLSTM",
+                    inputs,
+                    [f"Y{k}"],
+                    _CONTRIB,
+                    hidden_size=n,
+                    direction="bidirectional",
+                )
+            )
+        else:
+            weights += [_tensor(f"W{k}", w), _tensor(f"R{k}", r)]
+            inputs = [given, f"W{k}", f"R{k}", f"B{k}"]
+            nodes.append(_node("LSTM", inputs, [f"Y{k}"], hidden_size=n, direction="bidirectional"))
+        # Y (time, 2 directions, batch, units) -> (time, batch, 2 x units).
+        nodes.append(_node("Transpose", [f"Y{k}"], [f"T{k}"], perm=(0, 2, 1, 3)))
+        given = "outputs" if k == len(layers) - 1 else f"X{k + 1}"
+        nodes.append(_node("Reshape", [f"T{k}", "side_by_side"], [given]))
+    graph = b"".join(_bytes(1, node) for node in nodes)
+    graph += _text(2, "bidirectional_lstm")
+    graph += b"".join(_bytes(5, w) for w in weights)
+    graph += _bytes(11, _value_info("frames", _FLOAT, ["time", "batch", features]))
+    graph += _bytes(12, _value_info("outputs", _FLOAT, ["time", "batch", 2 * units]))
+    opsets = _bytes(8, _text(1, "") + _number(2, _OPSET))
+    if any(d.int8 for directions in layers for d in directions):
         opsets += _bytes(8, _text(1, _CONTRIB) + _number(2, 1))
     return _number(1, _IR_VERSION) + _bytes(7, graph) + opsets

@@ -110,11 +110,11 @@ class Analysis:
 
     @property
     def overlaps_heard(self) -> bool:
-        """Whether speech at once can be heard as both partners': only with a microphone
-        each. On one channel the voices split the speech into stretches one after the
-        other (speech at once goes to the louder voice), so interruptions, time both
-        speaking and mm-hms over the other's speech are not counted."""
-        return self.channels == 2
+        """Whether speech at once can be heard as both partners': with a microphone each,
+        or on one channel with two voices told apart (the segmentation network finds
+        where two speak at once). Otherwise no speech is anyone's, and time both
+        speaking is not counted (null in JSON)."""
+        return self.channels == 2 or self.voices == 2
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -331,10 +331,11 @@ def analyze_recording(
 
 
 def _speech_audio(
-    blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan]
+    blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan], listen: Callable[[Pcm16], None]
 ) -> tuple[list[Pcm16], float]:
     """The 16 kHz audio of each span (in time order), read block by block, and the
-    room's noise level in dBFS (``islands.noise_db``) over the whole recording."""
+    room's noise level in dBFS (``islands.noise_db``) over the whole recording; every
+    block is handed to ``listen`` as well."""
     bounds = [(round(s.t * SAMPLE_RATE_HZ), round(s.end_t * SAMPLE_RATE_HZ)) for s in spans]
     parts: list[list[Pcm16]] = [[] for _ in spans]
     levels: list[npt.NDArray[np.float64]] = []
@@ -342,6 +343,7 @@ def _speech_audio(
     first = 0
     for block in blocks:
         samples = block[0]
+        listen(samples)
         # A block's last few samples short of a sub-frame are left out of the levels:
         # the noise is a percentile of tens of thousands of sub-frames.
         levels.append(subframe_dbfs(samples))
@@ -364,11 +366,19 @@ def _told_apart(
     spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16]
 ) -> tuple[tuple[SpeechSpan, ...], Diarization]:
     """One channel's speech split between two voices, and what was found."""
+    from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
-    clips, room_noise_db = _speech_audio(blocks, spans)
+    overlap = Overlap(SpeakerSegmentation())
+    clips, room_noise_db = _speech_audio(blocks, spans, overlap.feed)
+    at_once = overlap.finish()
+    del overlap  # the segmentation network, let go before the encoder is loaded
     found = who_spoke_when(
-        [(s.t, s.end_t) for s in spans], clips, SpeakerEncoder(), room_noise_db=room_noise_db
+        [(s.t, s.end_t) for s in spans],
+        clips,
+        SpeakerEncoder(),
+        room_noise_db=room_noise_db,
+        at_once=at_once,
     )
     if found.voices < 2:
         return spans, found
@@ -429,13 +439,6 @@ _VOICE_WORDS = {
 }
 
 
-_ONE_CHANNEL_WORDS = (
-    "on one channel the voices are told one after the other, and speech at once goes to\n"
-    "the louder voice: mm-hms count only where said between the other's words, and\n"
-    "interruptions and time both speaking are not counted (a microphone each counts them)"
-)
-
-
 _ALIKE_WORDS = (
     "but they sound alike enough to be one person's: if only one person speaks here,\n"
     "add --no-voices"
@@ -490,7 +493,6 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
     if metrics.speakers:
         header = ("", TALK_TIME, "share", "turns", LONGEST_TURN, MM_HMS, INTERRUPTIONS)
         rows = [header]
-        heard = analysis.overlaps_heard
         for row in metrics.speakers:
             rows.append(
                 (
@@ -500,7 +502,7 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
                     str(row.turns),
                     clock(row.longest_turn_s),
                     str(row.backchannels),
-                    str(row.interruptions) if heard else "-",
+                    str(row.interruptions),
                 )
             )
         lines.append("")
@@ -510,14 +512,11 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
             if metrics.median_response_s is not None
             else ""
         )
-        at_once = f"both speaking {clock(metrics.overlap_s)}; " if heard else ""
         lines += [
             "",
-            f"{at_once}the floor changed hands "
+            f"both speaking {clock(metrics.overlap_s)}; the floor changed hands "
             f"{metrics.switches} time{'s' if metrics.switches != 1 else ''}{response}",
         ]
-        if not heard:
-            lines.append(_ONE_CHANNEL_WORDS)
     if metrics.segments:
         lines += ["", *timeline_chart(analysis, label)]
     return "\n".join(lines) + "\n"

@@ -90,8 +90,7 @@ def _backchannels(spans: Sequence[SpeechSpan], over: set[int]) -> set[int]:
     ``BACKCHANNEL_MAX_S`` said over the other's speech (``over``: the indices of spans
     that overlap the other's), or between two stretches of it: the other went on, so
     the floor stayed theirs, as a listener's mm-hm in a speaker's pause does in a live
-    session (on one channel, where the voices are told one after the other, the only
-    kind there is)."""
+    session."""
     attributed = [k for k, s in enumerate(spans) if s.partner is not None]
     short = {k for k in attributed if spans[k].duration_s <= BACKCHANNEL_MAX_S}
     found = short & over

@@ -1,0 +1,143 @@
+"""The speaker segmentation network, with its real weights, on espeak-ng speech made here:
+where two voices speak at once in one microphone's audio, and how its file is read."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from attune_voice.errors import ModelError
+from attune_voice.listening.diarization import DiarizationConfig, at_once_stretches
+from attune_voice.listening.segmentation import (
+    CHUNK_SAMPLES,
+    Overlap,
+    SpeakerSegmentation,
+    weights_path,
+)
+from attune_voice.voice.tts import SpeechRenderer
+
+RATE = 16000
+VOICES = (("gmw/en-us+m3", 168), ("gmw/en-gb-x-rp+f4", 176))
+Signal = npt.NDArray[np.float64]
+
+
+@pytest.fixture(scope="module")
+def model() -> SpeakerSegmentation:
+    return SpeakerSegmentation()
+
+
+def _line(renderer: SpeechRenderer, text: str, speaker: int, dbfs: float) -> Signal:
+    pcm = renderer.render(text, *VOICES[speaker]).astype(np.float64)
+    result: Signal = pcm * 10 ** (dbfs / 20) * 32768 / np.sqrt(np.mean(pcm**2))
+    return result
+
+
+@pytest.fixture(scope="module")
+def room() -> tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]]:
+    """18 s of one microphone: A's two lines, B's "mm-hm" over the second, B's own
+    line after; (audio, where one voice speaks alone, where both do)."""
+    rng = np.random.default_rng(2)
+    audio = np.zeros(18 * RATE)
+    alone: list[tuple[float, float]] = []
+    with SpeechRenderer() as renderer:
+        first = _line(renderer, "When I came home on Tuesday, I felt tired and unseen.", 0, -24)
+        second = _line(renderer, "I wanted someone to ask me how my day had been.", 0, -24)
+        mm_hm = _line(renderer, "Mm-hm.", 1, -26)
+        reply = _line(renderer, "I hear that, and I am sorry I did not ask.", 1, -26)
+        at = RATE
+        audio[at : at + len(first)] += first
+        alone.append((at / RATE, (at + len(first)) / RATE))
+        at += len(first) + RATE // 2
+        audio[at : at + len(second)] += second
+        over_at = at + len(second) // 2
+        audio[over_at : over_at + len(mm_hm)] += mm_hm
+        both = [(over_at / RATE, (over_at + len(mm_hm)) / RATE)]
+        alone += [(at / RATE, over_at / RATE), (both[0][1], (at + len(second)) / RATE)]
+        at += len(second) + RATE
+        audio[at : at + len(reply)] += reply
+        alone.append((at / RATE, (at + len(reply)) / RATE))
+    assert at + len(reply) < len(audio)
+    audio += rng.standard_normal(len(audio)) * 10 ** (-60 / 20) * 32768
+    return np.clip(np.rint(audio), -32768, 32767).astype(np.int16), alone, both
+
+
+def _steps(spans: list[tuple[float, float]], margin_s: float) -> npt.NDArray[np.int64]:
+    """The 10 ms steps inside ``spans``, ``margin_s`` in from each edge."""
+    return np.concatenate(
+        [np.arange(round((a + margin_s) * 100), round((b - margin_s) * 100)) for a, b in spans]
+    )
+
+
+def test_two_voices_at_once_are_found_and_one_alone_is_not(
+    model: SpeakerSegmentation,
+    room: tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    audio, alone, both = room
+    at_once = Overlap(model)
+    at_once.feed(audio)
+    probability = at_once.finish()
+    assert len(probability) == len(audio) // 160
+    # The mm-hm over A's line, but for its first and last 50 ms (where it is soft).
+    assert np.mean(probability[_steps(both, 0.05)] >= 0.5) >= 0.7
+    # One voice alone, 0.2 s away from where the other joins or leaves.
+    assert np.mean(probability[_steps(alone, 0.2)] >= 0.5) <= 0.02
+    stretches = at_once_stretches(probability, DiarizationConfig())
+    assert len(stretches) == 1
+    (start_s, end_s), (said_s, done_s) = stretches[0], both[0]
+    assert said_s - 0.15 <= start_s and end_s <= done_s + 0.15
+
+
+def test_the_recording_fed_in_any_blocks_is_judged_alike(
+    model: SpeakerSegmentation,
+    room: tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    audio = room[0]
+    whole = Overlap(model)
+    whole.feed(audio)
+    pieces = Overlap(model, batch=2)
+    for start in range(0, len(audio), 7777):
+        pieces.feed(audio[start : start + 7777])
+    assert np.allclose(whole.finish(), pieces.finish(), atol=1e-5)
+
+
+def test_a_recording_shorter_than_a_chunk_is_judged_whole(
+    model: SpeakerSegmentation,
+    room: tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    short = room[0][: CHUNK_SAMPLES // 2 + 123]
+    at_once = Overlap(model)
+    at_once.feed(short)
+    probability = at_once.finish()
+    assert len(probability) == int(np.ceil(len(short) / 160))
+    assert np.all((probability >= 0) & (probability <= 1))
+    empty = Overlap(model)
+    assert len(empty.finish()) == 0
+
+
+def test_a_damaged_or_missing_file_says_how_to_set_it_up_again(tmp_path: Path) -> None:
+    damaged = tmp_path / "segmentation.bin"
+    data = bytearray(weights_path().read_bytes())
+    data[4000] ^= 1
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"damaged.*\./scripts/demo or \./scripts/test"):
+        SpeakerSegmentation(damaged)
+    with pytest.raises(ModelError, match=r"missing.*\./scripts/demo or \./scripts/test"):
+        SpeakerSegmentation(tmp_path / "missing.bin")
+
+
+def test_the_reader_refuses_any_class_a_checkpoint_does_not_name() -> None:
+    from attune_voice.listening import segmentation
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (print, ("ran",))
+
+    payload = io.BytesIO(pickle.dumps({"state_dict": Payload()}, protocol=2))
+    unpickler = segmentation._CheckpointUnpickler(payload)
+    with pytest.raises(pickle.UnpicklingError, match=r"unexpected class .*print"):
+        unpickler.load()
