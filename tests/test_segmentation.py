@@ -99,10 +99,17 @@ def test_the_recording_fed_in_any_blocks_is_judged_alike(
     audio = room[0]
     whole = Overlap(model)
     whole.feed(audio)
-    pieces = Overlap(model, batch=2)
+    expected = whole.finish()
+    pieces = Overlap(model)
     for start in range(0, len(audio), 7777):
         pieces.feed(audio[start : start + 7777])
-    assert np.allclose(whole.finish(), pieces.finish(), atol=1e-5)
+    assert np.array_equal(pieces.finish(), expected)
+    # Chunks judged in other batches: the 8-bit layers quantise each batch's input with
+    # its own scale, which moves a probability a little, never a decision by much.
+    pairs = Overlap(model, batch=2)
+    for start in range(0, len(audio), 7777):
+        pairs.feed(audio[start : start + 7777])
+    assert np.abs(pairs.finish() - expected).max() < 0.05
 
 
 def test_a_recording_shorter_than_a_chunk_is_judged_whole(
