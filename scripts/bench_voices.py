@@ -123,6 +123,28 @@ def scores(
     return best, best_mapping
 
 
+def sure_and_unsure_right(
+    truth: Labels, found: Labels, mapping: dict[str, str], result: Diarization, duration_s: float
+) -> tuple[str, str]:
+    """Single-speaker time right (as ``scores``) where the voices were told with a clear
+    margin and where not, as percentages."""
+    count = int(duration_s / STEP_S) + 1
+    ref = frames(truth, count)
+    hyp = frames(found, count)
+    hyp.pop("?", None)
+    single = sum(m.astype(int) for m in ref.values()) == 1
+    detected = single & (sum(m.astype(int) for m in hyp.values()) > 0)
+    unsure = frames([(a, b, "u") for a, b in result.unsure], count).get(
+        "u", np.zeros(count, dtype=bool)
+    )
+    right = sum(hyp[v] & ref[mapping[v]] for v in hyp if v in mapping) & detected
+    out = []
+    for where in (detected & ~unsure, detected & unsure):
+        n = int(where.sum())
+        out.append(f"{100 * int((right & where).sum()) / n:.1f}%" if n else "-")
+    return out[0], out[1]
+
+
 def short_turns_right(
     truth: Labels, found: Labels, mapping: dict[str, str], limit_s: float = 1.5
 ) -> dict[bool, tuple[int, int]]:
@@ -160,11 +182,15 @@ def real(encoder: SpeakerEncoder, segmentation: SpeakerSegmentation) -> list[str
                 f"(centres' cosine {cosine})"
             )
             continue
-        s, _ = scores(truth, found, len(pcm) / 16000)
+        s, mapping = scores(truth, found, len(pcm) / 16000)
+        told_s = sum(v.end_s - v.start_s for v in result.spans if v.voice is not None)
+        sure, unsure = sure_and_unsure_right(truth, found, mapping, result, len(pcm) / 16000)
         lines.append(
             f"  {rttm.stem:<24} {speakers} speakers: DER {100 * s['der']:5.1f}%, "
             f"single-speaker time right {100 * s['right']:5.1f}%, unattributed "
-            f"{100 * s['unattributed']:4.1f}%, {result.voices} voice(s) found "
+            f"{100 * s['unattributed']:4.1f}%, unsure "
+            f"{100 * result.unsure_s / max(told_s, 1e-9):4.1f}% (right where sure {sure}, "
+            f"where unsure {unsure}), {result.voices} voice(s) found "
             f"(centres' cosine {cosine})"
         )
     return lines

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.config import SAMPLE_RATE_HZ, TurnConfig
 from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands
 from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
@@ -94,6 +94,9 @@ class DiarizationConfig:
     recording): each costs a round or two of 2-means over the rest."""
     iterations: int = 12
     """Rounds of 2-means."""
+    clear_margin: float = TurnConfig().clear_voice_margin
+    """A voice is told clearly where its windows are this much nearer to it (cosine) than
+    to the other: the live sessions' rule for crediting speech by voice."""
     at_once_probability: float = 0.5
     """Two people speak at once where the segmentation network finds that likelier than
     not (its three classes of two at once together)."""
@@ -129,6 +132,15 @@ class Diarization:
     held_out: float | None = None
     """How well the split held for windows left out of it (``held_out_share``); None
     where it was not measured (one group, too few windows, or voices as alike as one)."""
+    unsure: tuple[tuple[float, float], ...] = ()
+    """(start_s, end_s) of the speech told apart without a clear margin: where its
+    windows' cosines to the two voices differ by less than ``clear_margin`` (and no short
+    part alone leaned clearly), in time order."""
+
+    @property
+    def unsure_s(self) -> float:
+        """How long the speech told apart without a clear margin lasts."""
+        return sum(b - a for a, b in self.unsure)
 
 
 Centres = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
@@ -381,6 +393,7 @@ def who_spoke_when(
     for k, (index, _, _) in enumerate(alone):
         alone_by_segment.setdefault(index, []).append(k)
     spans: list[VoiceSpan] = []
+    unsure_stretches: list[tuple[float, float]] = []
     min_steps = max(1, round(config.min_turn_s / _STEP_S))
     for index, (start_s, end_s) in enumerate(segments):
         own = by_segment.get(index)
@@ -401,12 +414,20 @@ def who_spoke_when(
             weight += closeness
         score = total / np.maximum(weight, 1e-9)
         labels = _smoothed((score < 0).astype(np.int8), min_steps)
+        unsure = np.abs(score) < config.clear_margin
         for k in alone_by_segment.get(index, []):
             # A part that leans clearly to one voice alone is that voice's, however
             # short: the windows around it hear mostly the speech on either side.
             if abs(alone_lean[k]) >= config.alone_lean:
                 _, p_start, p_end = alone[k]
-                labels[(at >= p_start) & (at < p_end)] = 0 if alone_lean[k] > 0 else 1
+                part = (at >= p_start) & (at < p_end)
+                labels[part] = 0 if alone_lean[k] > 0 else 1
+                unsure[part] = False
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], unsure.astype(np.int8), [0]))))
+        unsure_stretches += [
+            (start_s + a * _STEP_S, start_s + b * _STEP_S)
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+        ]
         edges = np.flatnonzero(np.diff(labels)) + 1
         bounds = np.concatenate(([0], edges, [steps]))
         for a, b in itertools.pairwise(bounds):
@@ -428,5 +449,10 @@ def who_spoke_when(
             VoiceSpan(s.start_s, s.end_s, None if s.voice is None else 1 - s.voice) for s in spans
         ]
     return Diarization(
-        tuple(spans), 2, cosine, alike=cosine >= config.alike_cosine, held_out=held_out
+        tuple(spans),
+        2,
+        cosine,
+        alike=cosine >= config.alike_cosine,
+        held_out=held_out,
+        unsure=tuple(unsure_stretches),
     )

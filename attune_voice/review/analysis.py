@@ -104,6 +104,9 @@ class Analysis:
     voices_alike: bool | None = None
     """With two voices told apart: they sound as alike as one person's voice can with
     itself, so the recording may be of one person; None where no voices were sought."""
+    voices_unsure_s: float | None = None
+    """With two voices told apart: how much of the speech they split was not clearly one
+    voice's (its windows about as near to both); None where no voices were told apart."""
     coach_s: float | None = None
     """Time the file marks as the coach's prompts (a session's saved audio), left out of
     the speech; None for a file without such marks."""
@@ -326,6 +329,7 @@ def analyze_recording(
         cut_short_s=cut_short_s,
         voices=None if voices is None else voices.voices,
         voices_alike=None if voices is None else voices.alike,
+        voices_unsure_s=None if voices is None or voices.voices < 2 else voices.unsure_s,
         coach_s=talk_s(coach) if coach else None,
     )
 
@@ -475,6 +479,12 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         words = _VOICE_WORDS.get(analysis.voices, _VOICE_WORDS[0])
         if analysis.voices_alike:
             words += f",\n{_ALIKE_WORDS}"
+        if analysis.voices_unsure_s:
+            words += (
+                f"\nnot clearly one voice's: {clock(analysis.voices_unsure_s)} of the speech "
+                f"({round(100 * analysis.voices_unsure_s / max(metrics.speech_s, 1e-9))}%), "
+                "counted for the nearer"
+            )
         lines += [words, ""]
     if metrics.segments == 0:
         lines.append("no speech found")
@@ -560,6 +570,9 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "channels": analysis.channels,
         "voices": analysis.voices,
         "voices_alike": analysis.voices_alike,
+        "voices_unsure_s": (
+            None if analysis.voices_unsure_s is None else _rounded(analysis.voices_unsure_s)
+        ),
         "coach_s": None if analysis.coach_s is None else _rounded(analysis.coach_s),
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
