@@ -214,7 +214,7 @@ def synthetic(
     ]
     for kind, breaths in BREATHS.items():
         pairs = PAIRS[kind.split(",")[0]]
-        rights, unattributed, ders = [], [], []
+        rights, unattributed, ders, unsure = [], [], [], []
         short = {False: [0, 0], True: [0, 0]}
         cosines: list[float] = []
         for k in range(count):
@@ -236,6 +236,8 @@ def synthetic(
             s, mapping = scores(truth, found, mono.shape[0] / 16000)
             rights.append(s["right"])
             ders.append(s["der"])
+            told_s = sum(v.end_s - v.start_s for v in result.spans if v.voice is not None)
+            unsure.append(result.unsure_s / max(told_s, 1e-9))
             unattributed.append(s["unattributed"])
             for over, (r, n) in short_turns_right(truth, found, mapping).items():
                 short[over][0] += r
@@ -248,7 +250,8 @@ def synthetic(
             f"right {right}/{every} ({right / max(1, every):.2f}: alone "
             f"{short[False][0]}/{short[False][1]}, over the other's speech "
             f"{short[True][0]}/{short[True][1]}); "
-            f"unattributed {100 * np.mean(unattributed):.1f}%; DER "
+            f"unattributed {100 * np.mean(unattributed):.1f}%; not clearly one voice's "
+            f"{100 * np.mean(unsure):.1f}%; DER "
             f"{', '.join(f'{100 * d:.1f}%' for d in ders)}; centres' cosine "
             f"{', '.join(f'{c:.2f}' for c in cosines)}"
         )
