@@ -867,3 +867,18 @@ def test_one_channel_is_told_apart_by_voice_unless_asked_not_to(files: dict[str,
     assert data["channels"] == 1
     assert data["voices"] is None
     assert {s["speaker"] for s in data["segments"]} == {None}
+
+
+def test_progress_runs_through_both_passes_of_one_channel(files: dict[str, Path]) -> None:
+    # Telling voices apart reads the file again (and judges where two speak at once as
+    # it reads): the bar moves through that pass too, instead of waiting full.
+    done: list[float] = []
+    analysis = analyze_recording(files["room"], on_progress=done.append)
+    assert analysis.voices == 2
+    assert done == sorted(done)
+    assert done[-1] == pytest.approx(analysis.duration_s, abs=0.05)
+    half = analysis.duration_s / 2
+    assert sum(d < half for d in done) >= 2 and sum(d > half for d in done) >= 2
+    one_pass: list[float] = []
+    analyze_recording(files["room"], on_progress=one_pass.append, attribute_voices=False)
+    assert one_pass[-1] == pytest.approx(analysis.duration_s, abs=0.05)

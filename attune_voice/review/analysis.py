@@ -248,6 +248,8 @@ def detect_segments(
             run(final=False)
     run(final=True)
     segments.extend(detector.flush())
+    if on_progress is not None:
+        on_progress(detector.t)  # the last batch is judged at the flush
     return segments
 
 
@@ -297,7 +299,15 @@ def analyze_recording(
             floats = _mixed(floats)
         pcm = as_pcm16(floats, info.rate_hz, channels)
     config = config or DetectorConfig()
-    found = detect_segments(pcm, channels, config, on_progress)
+    tell_voices = channels == 1 and attribute_voices
+    # Telling voices apart reads the file a second time: each pass is half the bar.
+    passes = 2 if tell_voices else 1
+
+    def progress(done_s: float) -> None:
+        if on_progress is not None:
+            on_progress(done_s / passes)
+
+    found = detect_segments(pcm, channels, config, progress)
     spans = spans_from_segments(found, channels, duration_s)
     coach = [Stretch(a / info.rate_hz, b / info.rate_hz) for a, b in info.coach_frames]
     if coach:
@@ -305,7 +315,7 @@ def analyze_recording(
         # heard none of them as anyone's speech, and neither does the analysis.
         spans = tuple(left_out(spans, coach, config.min_speech_s))
     voices: Diarization | None = None
-    if channels == 1 and attribute_voices:
+    if tell_voices:
         # A second pass over the file keeps only the speech's audio, never the whole file.
         again = _read_pcm16(file_path, info) if pcm_direct else None
         if again is None:
@@ -313,7 +323,7 @@ def analyze_recording(
             if info.channels > 1:
                 floats = _mixed(floats)
             again = as_pcm16(floats, info.rate_hz, 1)
-        spans, voices = _told_apart(spans, again)
+        spans, voices = _told_apart(spans, again, lambda t: progress(duration_s + t))
     cut_short_s = None
     if info.truncated:
         cut_short_s = _claimed_s(file_path, info)
@@ -366,17 +376,34 @@ def _speech_audio(
     return clips, noise_db(heard) if len(heard) else SILENT_DBFS
 
 
-def _told_apart(
-    spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16]
-) -> tuple[tuple[SpeechSpan, ...], Diarization]:
-    """One channel's speech split between two voices, and what was found."""
+def _heard(
+    spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16], on_progress: Callable[[float], None]
+) -> tuple[list[Pcm16], float, npt.NDArray[np.float32]]:
+    """``_speech_audio``'s clips and room noise, and per 10 ms the probability that two
+    speak at once (the segmentation network, let go when this returns, before the
+    encoder is loaded); the seconds of audio read so far go to ``on_progress``."""
     from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
-    from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
     overlap = Overlap(SpeakerSegmentation())
-    clips, room_noise_db = _speech_audio(blocks, spans, overlap.feed)
-    at_once = overlap.finish()
-    del overlap  # the segmentation network, let go before the encoder is loaded
+    read = 0
+
+    def listen(samples: Pcm16) -> None:
+        nonlocal read
+        overlap.feed(samples)
+        read += len(samples)
+        on_progress(read / SAMPLE_RATE_HZ)
+
+    clips, room_noise_db = _speech_audio(blocks, spans, listen)
+    return clips, room_noise_db, overlap.finish()
+
+
+def _told_apart(
+    spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16], on_progress: Callable[[float], None]
+) -> tuple[tuple[SpeechSpan, ...], Diarization]:
+    """One channel's speech split between two voices, and what was found."""
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    clips, room_noise_db, at_once = _heard(spans, blocks, on_progress)
     found = who_spoke_when(
         [(s.t, s.end_t) for s in spans],
         clips,
