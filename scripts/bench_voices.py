@@ -123,6 +123,12 @@ def scores(
     return best, best_mapping
 
 
+def unsure_share(result: Diarization) -> float:
+    """The share of the speech told apart that was not clearly one voice's."""
+    told_s = sum(v.end_s - v.start_s for v in result.spans if v.voice is not None)
+    return result.unsure_s / max(told_s, 1e-9)
+
+
 def sure_and_unsure_right(
     truth: Labels, found: Labels, mapping: dict[str, str], result: Diarization, duration_s: float
 ) -> tuple[str, str]:
@@ -183,13 +189,12 @@ def real(encoder: SpeakerEncoder, segmentation: SpeakerSegmentation) -> list[str
             )
             continue
         s, mapping = scores(truth, found, len(pcm) / 16000)
-        told_s = sum(v.end_s - v.start_s for v in result.spans if v.voice is not None)
         sure, unsure = sure_and_unsure_right(truth, found, mapping, result, len(pcm) / 16000)
         lines.append(
             f"  {rttm.stem:<24} {speakers} speakers: DER {100 * s['der']:5.1f}%, "
             f"single-speaker time right {100 * s['right']:5.1f}%, unattributed "
             f"{100 * s['unattributed']:4.1f}%, unsure "
-            f"{100 * result.unsure_s / max(told_s, 1e-9):4.1f}% (right where sure {sure}, "
+            f"{100 * unsure_share(result):4.1f}% (right where sure {sure}, "
             f"where unsure {unsure}), {result.voices} voice(s) found "
             f"(centres' cosine {cosine})"
         )
@@ -236,8 +241,7 @@ def synthetic(
             s, mapping = scores(truth, found, mono.shape[0] / 16000)
             rights.append(s["right"])
             ders.append(s["der"])
-            told_s = sum(v.end_s - v.start_s for v in result.spans if v.voice is not None)
-            unsure.append(result.unsure_s / max(told_s, 1e-9))
+            unsure.append(unsure_share(result))
             unattributed.append(s["unattributed"])
             for over, (r, n) in short_turns_right(truth, found, mapping).items():
                 short[over][0] += r
