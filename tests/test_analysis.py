@@ -553,8 +553,10 @@ def test_common_formats_and_rates_give_the_same_speech(
     assert result.exit_code == 0
     assert result.stderr == ""
     assert json.loads(result.stdout)["segments"]
-    analysis = analyze_recording(path)
-    reference = analyze_recording(files["room"])
+    # The speech found, not whose it is: where two voices speak at once is judged
+    # within 40 ms or so, and moves with the resampling (the CLI above read it whole).
+    analysis = analyze_recording(path, attribute_voices=False)
+    reference = analyze_recording(files["room"], attribute_voices=False)
     assert analysis.duration_s == pytest.approx(reference.duration_s, abs=0.01)
     assert len(analysis.segments) == len(reference.segments)
     # 8 kHz loses what a final consonant has above 4 kHz; 8-bit audio has its own
