@@ -98,17 +98,20 @@ def _value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> bytes:
     return _text(1, name) + _bytes(2, _bytes(1, tensor_type))
 
 
+Attribute = int | str | tuple[int, ...]
+
+
 def _node(
     op: str,
     inputs: Sequence[str],
     outputs: Sequence[str],
     domain: str = "",
-    **attributes: int | str | tuple[int, ...],
+    attributes: dict[str, Attribute] | None = None,
 ) -> bytes:
     fields = b"".join(_text(1, name) for name in inputs)
     fields += b"".join(_text(2, name) for name in outputs)
     fields += _text(4, op)
-    for key, value in attributes.items():
+    for key, value in (attributes or {}).items():
         if isinstance(value, str):
             field = _text(4, value) + _number(20, _ATTRIBUTE_STRING)
         elif isinstance(value, tuple):
@@ -137,29 +140,61 @@ def _int8_columns(weights: Float32) -> tuple[npt.NDArray[np.int8], Float32]:
     return values, scale
 
 
-def _layer(k: int, layer: LstmLayer, given: str, outputs: list[str]) -> tuple[bytes, list[bytes]]:
-    """The node of layer ``k`` reading ``given``, and its weights as tensors."""
-    n = layer.units
-    w, r = (_onnx_gates(m, n) for m in (layer.input_weights, layer.recurrent_weights))
-    bias = np.concatenate([_onnx_gates(layer.input_bias, n), _onnx_gates(layer.recurrent_bias, n)])
-    tensors = [_tensor(f"B{k}", bias[np.newaxis])]
-    if not layer.int8:
-        tensors += [_tensor(f"W{k}", w[np.newaxis]), _tensor(f"R{k}", r[np.newaxis])]
-        inputs = [given, f"W{k}", f"R{k}", f"B{k}", "lengths"]
-        return _node("LSTM", inputs, outputs, hidden_size=n), tensors
-    inputs = [given, f"W{k}", f"R{k}", f"B{k}", "lengths", "", "", ""]
+def _layer(
+    k: int, directions: Sequence[LstmLayer], given: str, outputs: list[str], lengths: str
+) -> tuple[bytes, list[bytes]]:
+    """The node of layer ``k`` (one direction, or forward and backward) reading ``given``
+    (and each row's length from ``lengths``, unless it is ""), and its weights as tensors."""
+    n = directions[0].units
+    w = np.stack([_onnx_gates(d.input_weights, n) for d in directions])
+    r = np.stack([_onnx_gates(d.recurrent_weights, n) for d in directions])
+    bias = np.stack(
+        [
+            np.concatenate([_onnx_gates(d.input_bias, n), _onnx_gates(d.recurrent_bias, n)])
+            for d in directions
+        ]
+    )
+    tensors = [_tensor(f"B{k}", bias)]
+    attributes: dict[str, Attribute] = {"hidden_size": n}
+    if len(directions) == 2:
+        attributes["direction"] = "bidirectional"
+    if not directions[0].int8:
+        tensors += [_tensor(f"W{k}", w), _tensor(f"R{k}", r)]
+        inputs = [given, f"W{k}", f"R{k}", f"B{k}", *([lengths] if lengths else [])]
+        return _node("LSTM", inputs, outputs, attributes=attributes), tensors
+    inputs = [given, f"W{k}", f"R{k}", f"B{k}", lengths, "", "", ""]
     for name, rows in ((f"W{k}", w), (f"R{k}", r)):
-        # This operator takes each matrix as (input, 4 x units): the rows transposed.
-        values, scale = _int8_columns(rows.T)
-        zeros = np.zeros(scale.shape, dtype=np.int8)
+        # This operator takes each matrix as (input, 4 x units): each direction's rows
+        # transposed.
+        pairs = [_int8_columns(direction.T) for direction in rows]
+        scale = np.stack([c for _, c in pairs])
         tensors += [
-            _tensor(name, values[np.newaxis]),
-            _tensor(f"{name}_scale", scale[np.newaxis]),
-            _tensor(f"{name}_zero", zeros[np.newaxis]),
+            _tensor(name, np.stack([v for v, _ in pairs])),
+            _tensor(f"{name}_scale", scale),
+            _tensor(f"{name}_zero", np.zeros(scale.shape, dtype=np.int8)),
         ]
         inputs += [f"{name}_scale", f"{name}_zero"]
-    node = _node("DynamicQuantizeLSTM", inputs, outputs, _CONTRIB, hidden_size=n)
+    node = _node("DynamicQuantizeLSTM", inputs, outputs, _CONTRIB, attributes)
     return node, tensors
+
+
+def _model(
+    name: str,
+    nodes: Sequence[bytes],
+    weights: Sequence[bytes],
+    values: Sequence[tuple[int, bytes]],
+    int8: bool,
+) -> bytes:
+    """The serialized model of a graph: its nodes, its weights, its inputs and outputs
+    (``values``: 11 for an input, 12 for an output, with its value info)."""
+    graph = b"".join(_bytes(1, node) for node in nodes)
+    graph += _text(2, name)
+    graph += b"".join(_bytes(5, w) for w in weights)
+    graph += b"".join(_bytes(field, info) for field, info in values)
+    opsets = _bytes(8, _text(1, "") + _number(2, _OPSET))
+    if int8:
+        opsets += _bytes(8, _text(1, _CONTRIB) + _number(2, 1))
+    return _number(1, _IR_VERSION) + _bytes(7, graph) + opsets
 
 
 def stacked_lstm_model(layers: Sequence[LstmLayer]) -> bytes:
@@ -173,22 +208,19 @@ def stacked_lstm_model(layers: Sequence[LstmLayer]) -> bytes:
         last = k == len(layers) - 1
         # Y (time, 1 direction, batch, units) feeds the next layer; only the last
         # layer's final state Y_h is wanted from the last.
-        node, tensors = _layer(k, layer, given, ["", "hidden"] if last else [f"Y{k}"])
+        outputs = ["", "hidden"] if last else [f"Y{k}"]
+        node, tensors = _layer(k, [layer], given, outputs, "lengths")
         nodes.append(node)
         weights += tensors
         if not last:
             nodes.append(_node("Squeeze", [f"Y{k}", "drop_direction"], [f"X{k + 1}"]))
             given = f"X{k + 1}"
-    graph = b"".join(_bytes(1, node) for node in nodes)
-    graph += _text(2, "stacked_lstm")
-    graph += b"".join(_bytes(5, w) for w in weights)
-    graph += _bytes(11, _value_info("frames", _FLOAT, ["time", "batch", features]))
-    graph += _bytes(11, _value_info("lengths", _INT32, ["batch"]))
-    graph += _bytes(12, _value_info("hidden", _FLOAT, [1, "batch", units]))
-    opsets = _bytes(8, _text(1, "") + _number(2, _OPSET))
-    if any(layer.int8 for layer in layers):
-        opsets += _bytes(8, _text(1, _CONTRIB) + _number(2, 1))
-    return _number(1, _IR_VERSION) + _bytes(7, graph) + opsets
+    values = [
+        (11, _value_info("frames", _FLOAT, ["time", "batch", features])),
+        (11, _value_info("lengths", _INT32, ["batch"])),
+        (12, _value_info("hidden", _FLOAT, [1, "batch", units])),
+    ]
+    return _model("stacked_lstm", nodes, weights, values, any(la.int8 for la in layers))
 
 
 def bidirectional_lstm_model(layers: Sequence[tuple[LstmLayer, LstmLayer]]) -> bytes:
@@ -201,53 +233,16 @@ def bidirectional_lstm_model(layers: Sequence[tuple[LstmLayer, LstmLayer]]) -> b
     units = layers[-1][0].units
     given = "frames"
     for k, directions in enumerate(layers):
-        n = directions[0].units
-        w = np.stack([_onnx_gates(d.input_weights, n) for d in directions])
-        r = np.stack([_onnx_gates(d.recurrent_weights, n) for d in directions])
-        b = np.stack(
-            [
-                np.concatenate([_onnx_gates(d.input_bias, n), _onnx_gates(d.recurrent_bias, n)])
-                for d in directions
-            ]
-        )
-        weights.append(_tensor(f"B{k}", b))
-        if directions[0].int8:
-            inputs = [given, f"W{k}", f"R{k}", f"B{k}", "", "", "", ""]
-            for name, rows in ((f"W{k}", w), (f"R{k}", r)):
-                # (directions, input, 4 x units): each direction's rows transposed.
-                pairs = [_int8_columns(direction.T) for direction in rows]
-                values = np.stack([v for v, _ in pairs])
-                scale = np.stack([c for _, c in pairs])
-                weights += [
-                    _tensor(name, values),
-                    _tensor(f"{name}_scale", scale),
-                    _tensor(f"{name}_zero", np.zeros(scale.shape, dtype=np.int8)),
-                ]
-                inputs += [f"{name}_scale", f"{name}_zero"]
-            nodes.append(
-                _node(
-                    "DynamicQuantizeLSTM",
-                    inputs,
-                    [f"Y{k}"],
-                    _CONTRIB,
-                    hidden_size=n,
-                    direction="bidirectional",
-                )
-            )
-        else:
-            weights += [_tensor(f"W{k}", w), _tensor(f"R{k}", r)]
-            inputs = [given, f"W{k}", f"R{k}", f"B{k}"]
-            nodes.append(_node("LSTM", inputs, [f"Y{k}"], hidden_size=n, direction="bidirectional"))
+        node, tensors = _layer(k, directions, given, [f"Y{k}"], "")
+        nodes.append(node)
+        weights += tensors
         # Y (time, 2 directions, batch, units) -> (time, batch, 2 x units).
-        nodes.append(_node("Transpose", [f"Y{k}"], [f"T{k}"], perm=(0, 2, 1, 3)))
+        nodes.append(_node("Transpose", [f"Y{k}"], [f"T{k}"], attributes={"perm": (0, 2, 1, 3)}))
         given = "outputs" if k == len(layers) - 1 else f"X{k + 1}"
         nodes.append(_node("Reshape", [f"T{k}", "side_by_side"], [given]))
-    graph = b"".join(_bytes(1, node) for node in nodes)
-    graph += _text(2, "bidirectional_lstm")
-    graph += b"".join(_bytes(5, w) for w in weights)
-    graph += _bytes(11, _value_info("frames", _FLOAT, ["time", "batch", features]))
-    graph += _bytes(12, _value_info("outputs", _FLOAT, ["time", "batch", 2 * units]))
-    opsets = _bytes(8, _text(1, "") + _number(2, _OPSET))
-    if any(d.int8 for directions in layers for d in directions):
-        opsets += _bytes(8, _text(1, _CONTRIB) + _number(2, 1))
-    return _number(1, _IR_VERSION) + _bytes(7, graph) + opsets
+    values = [
+        (11, _value_info("frames", _FLOAT, ["time", "batch", features])),
+        (12, _value_info("outputs", _FLOAT, ["time", "batch", 2 * units])),
+    ]
+    int8 = any(d.int8 for directions in layers for d in directions)
+    return _model("bidirectional_lstm", nodes, weights, values, int8)
