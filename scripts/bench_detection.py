@@ -291,6 +291,7 @@ def conversation(
     voices: tuple[tuple[str, int], tuple[str, int]] | None = None,
     keep_speakers: bool = False,
     breaths: bool = False,
+    living_room_db: float | None = None,
 ) -> Case:
     """Two partners taking turns, with thinking pauses, backchannels and overlaps.
 
@@ -298,7 +299,10 @@ def conversation(
     one-channel case keeps who said what in its truth (0 or 1), else -1. With
     ``breaths`` the backchannels are said in the speaker's breath instead of over their
     line: 0.1-0.25 s after it, the speaker going on 0.1-0.25 s after the backchannel
-    (pauses the detector joins into one segment)."""
+    (pauses the detector joins into one segment). With ``living_room_db`` (two channels)
+    each microphone is in a reverberant room: its own partner near (tail 8 dB under the
+    voice), the other ``living_room_db`` down with as much tail as voice (a diffuse
+    room)."""
     rng = np.random.default_rng(seed)
     first, second = rng.choice(len(VOICES), 2, replace=False)
     voices = voices or (VOICES[first], VOICES[second])
@@ -345,6 +349,12 @@ def conversation(
     if channels == 1:
         mixed = (dry[0] + dry[1])[np.newaxis] + noise
         truth = truth if keep_speakers else [(a, b, -1) for a, b, _ in truth]
+    elif living_room_db is not None:
+        near = [convolve(dry[k], room_response(0.35, rng, 8.0)) for k in (0, 1)]
+        far = [convolve(dry[k], room_response(0.35, rng, 0.0)) * db(living_room_db) for k in (0, 1)]
+        mixed = np.stack(near) + noise
+        mixed[0, 64:] += far[1][:-64]
+        mixed[1, 64:] += far[0][:-64]
     else:
         leak = db(-15.0)
         later = np.zeros_like(dry)
@@ -625,6 +635,13 @@ def main() -> None:
         print("\nattribution, a microphone each, each hearing the other 15 dB down:")
         print(_attribution(speech, args.conversations))
 
+        print(
+            "\nattribution, a microphone each in a reverberant living room (RT60 0.35 s), "
+            "the other 10 dB down, by level alone and with the voices:"
+        )
+        for line in _living_room(speech, args.conversations):
+            print(line)
+
         print("\nrobustness (12 s each):")
         for line in robustness(speech, ours):
             print(line)
@@ -691,6 +708,59 @@ def _attribution(speech: Speech, count: int) -> str:
         f"recall {tp / max(1, tp + fn):.3f}), {found_overlapped} of {overlapped} overlapping "
         "utterances found on their own channel"
     )
+
+
+def _living_room(speech: Speech, count: int) -> list[str]:
+    from attune_voice.listening.crosstalk import heard_from_afar
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    encoder = SpeakerEncoder()
+    lines = []
+    for seed in range(count):
+        case = conversation(
+            speech,
+            100 + seed,
+            90.0,
+            (15.0, 20.0, 25.0, 30.0)[seed % 4],
+            False,
+            2,
+            living_room_db=-10.0,
+        )
+        by_level = ours(case.pcm)
+        clips = [case.pcm[:, round(a * RATE) : round(b * RATE)] for a, b, _ in by_level]
+        found = heard_from_afar(by_level, clips, encoder)
+        by_voice = [
+            (a, b, c)
+            for x, y, c in by_level
+            for a, b in _without(x, y, [(p, q) for p, q, o in found.far if o == c])
+        ]
+        frames = case.pcm.shape[1] // 160
+        figures = []
+        for attributed in (by_level, by_voice):
+            for channel in (0, 1):
+                t_mask = mask(merge([(a, b) for a, b, c in case.truth if c == channel]), frames)
+                f_mask = mask([(a, b) for a, b, c in attributed if c == channel], frames)
+                figures.append(f1(counts(t_mask, f_mask)))
+        lines.append(
+            f"  conversation {seed}: partner A F1 {figures[0]:.3f} -> {figures[2]:.3f}, "
+            f"partner B {figures[1]:.3f} -> {figures[3]:.3f}; heard from afar and left out "
+            f"{found.far_s:.1f} s"
+        )
+    return lines
+
+
+def _without(start_s: float, end_s: float, cuts: Sequence[Span]) -> list[Span]:
+    """A span without the (sorted) cuts that overlap it."""
+    kept, t = [], start_s
+    for a, b in cuts:
+        if b <= t or a >= end_s:
+            continue
+        if a > t:
+            kept.append((t, a))
+        t = max(t, b)
+    if end_s > t:
+        kept.append((t, end_s))
+    return kept
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, isl
 from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 
-_STEP_S = 0.01
+STEP_S = 0.01
 """Labels are decided per 10 ms."""
 _MIN_WINDOW_SAMPLES = SAMPLE_RATE_HZ // 10
 _MIN_HELD_OUT_WINDOWS = 4
@@ -147,7 +147,9 @@ Centres = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
 """Two voices' centres: unit vectors."""
 
 
-def _windows(start_s: float, end_s: float, config: DiarizationConfig) -> list[tuple[float, float]]:
+def segment_windows(
+    start_s: float, end_s: float, config: DiarizationConfig
+) -> list[tuple[float, float]]:
     """(start, end) of the windows that cover a segment, the last one ending with it."""
     length_s = end_s - start_s
     if length_s <= config.window_s:
@@ -155,6 +157,29 @@ def _windows(start_s: float, end_s: float, config: DiarizationConfig) -> list[tu
     count = int(np.ceil((length_s - config.window_s) / config.hop_s)) + 1
     starts = np.minimum(start_s + np.arange(count) * config.hop_s, end_s - config.window_s)
     return [(float(s), float(s) + config.window_s) for s in starts]
+
+
+def step_scores(
+    start_s: float,
+    end_s: float,
+    windows: Sequence[tuple[float, float]],
+    scores: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The middle of each 10 ms step of a segment, and each step's score: the average of
+    the scores of the (start_s, end_s) windows that cover it, each weighted by how near
+    the step is to its middle."""
+    steps = max(1, round((end_s - start_s) / STEP_S))
+    at = np.asarray(start_s + (np.arange(steps) + 0.5) * STEP_S, dtype=np.float64)
+    total = np.zeros(steps)
+    weight = np.zeros(steps)
+    for (w_start, w_end), score in zip(windows, scores, strict=True):
+        inside = (at >= w_start) & (at < w_end)
+        # Nearer a window's middle, its judgement counts more: its edges hear less.
+        middle, half = (w_start + w_end) / 2, max((w_end - w_start) / 2, 1e-3)
+        closeness = np.clip(1.0 - np.abs(at - middle) / half, 0.05, None) * inside
+        total += closeness * score
+        weight += closeness
+    return at, total / np.maximum(weight, 1e-9)
 
 
 def two_means(embeddings: Embeddings, weights: npt.NDArray[np.float64], iterations: int) -> Centres:
@@ -235,7 +260,7 @@ def held_out_share(
     return float(np.median(held)) / max(float(np.median(fitted)), 1e-12)
 
 
-def _smoothed(labels: npt.NDArray[np.int8], min_steps: int) -> npt.NDArray[np.int8]:
+def smoothed(labels: npt.NDArray[np.int8], min_steps: int) -> npt.NDArray[np.int8]:
     """Runs shorter than ``min_steps`` take the label of the longer run beside them,
     shortest first, until none is left (a whole segment may be one short run)."""
     labels = labels.copy()
@@ -274,7 +299,9 @@ def _alone(
     return [(a, b) for a, b in parts if b - a <= config.alone_max_s]
 
 
-def _runs(marked: npt.NDArray[np.bool_] | npt.NDArray[np.int8]) -> list[tuple[int, int]]:
+def marked_runs(
+    marked: npt.NDArray[np.bool_] | npt.NDArray[np.int8],
+) -> list[tuple[int, int]]:
     """(first, last + 1) of each run of marked steps."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], marked.astype(np.int8), [0]))))
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
@@ -286,11 +313,11 @@ def at_once_stretches(
     """(start_s, end_s) where two people speak at once: the 10 ms steps whose
     probability is ``at_once_probability`` or more, runs and gaps shorter than
     ``min_at_once_s`` joining what is around them."""
-    both = _smoothed(
+    both = smoothed(
         (at_once >= config.at_once_probability).astype(np.int8),
-        max(1, round(config.min_at_once_s / _STEP_S)),
+        max(1, round(config.min_at_once_s / STEP_S)),
     )
-    return [(a * _STEP_S, b * _STEP_S) for a, b in _runs(both)]
+    return [(a * STEP_S, b * STEP_S) for a, b in marked_runs(both)]
 
 
 def _heard_over(
@@ -304,7 +331,7 @@ def _heard_over(
             if span.voice is None or span.end_s <= a or span.start_s >= b:
                 continue
             start_s, end_s = max(a, span.start_s), min(b, span.end_s)
-            if round((end_s - start_s) / _STEP_S) >= round(config.min_at_once_s / _STEP_S):
+            if round((end_s - start_s) / STEP_S) >= round(config.min_at_once_s / STEP_S):
                 over.append(VoiceSpan(start_s, end_s, 1 - span.voice))
     return over
 
@@ -317,7 +344,7 @@ def _joined(spans: Sequence[VoiceSpan]) -> list[VoiceSpan]:
     last: dict[int, int] = {}
     for span in ordered:
         k = last.get(span.voice) if span.voice is not None else None
-        if k is not None and span.start_s <= result[k].end_s + _STEP_S / 2:
+        if k is not None and span.start_s <= result[k].end_s + STEP_S / 2:
             kept = result[k]
             result[k] = VoiceSpan(kept.start_s, max(kept.end_s, span.end_s), span.voice)
             continue
@@ -350,9 +377,9 @@ def who_spoke_when(
     alone_audio: list[npt.NDArray[np.int16]] = []
     for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
         # In 10 ms steps: a segment of 30 sub-frames, 198.39 - 198.09 s, is 0.2999... s.
-        if round((end_s - start_s) / _STEP_S) < round(config.min_segment_s / _STEP_S):
+        if round((end_s - start_s) / STEP_S) < round(config.min_segment_s / STEP_S):
             continue
-        for w_start, w_end in _windows(start_s, end_s, config):
+        for w_start, w_end in segment_windows(start_s, end_s, config):
             a = round((w_start - start_s) * SAMPLE_RATE_HZ)
             b = round((w_end - start_s) * SAMPLE_RATE_HZ)
             if b - a < _MIN_WINDOW_SAMPLES or a >= len(clip):
@@ -399,26 +426,17 @@ def who_spoke_when(
         alone_by_segment.setdefault(index, []).append(k)
     spans: list[VoiceSpan] = []
     unsure_stretches: list[tuple[float, float]] = []
-    min_steps = max(1, round(config.min_turn_s / _STEP_S))
+    min_steps = max(1, round(config.min_turn_s / STEP_S))
     for index, (start_s, end_s) in enumerate(segments):
         own = by_segment.get(index)
         if own is None:
             spans.append(VoiceSpan(start_s, end_s, None))
             continue
-        steps = max(1, round((end_s - start_s) / _STEP_S))
-        at = start_s + (np.arange(steps) + 0.5) * _STEP_S
-        total = np.zeros(steps)
-        weight = np.zeros(steps)
-        for k in own:
-            _, w_start, w_end = windows[k]
-            inside = (at >= w_start) & (at < w_end)
-            # Nearer a window's middle, its judgement counts more: its edges hear less.
-            middle, half = (w_start + w_end) / 2, max((w_end - w_start) / 2, 1e-3)
-            closeness = np.clip(1.0 - np.abs(at - middle) / half, 0.05, None) * inside
-            total += closeness * margin[k]
-            weight += closeness
-        score = total / np.maximum(weight, 1e-9)
-        labels = _smoothed((score < 0).astype(np.int8), min_steps)
+        at, score = step_scores(
+            start_s, end_s, [windows[k][1:] for k in own], margin[own].astype(np.float64)
+        )
+        steps = len(at)
+        labels = smoothed((score < 0).astype(np.int8), min_steps)
         unsure = np.abs(score) < config.clear_margin
         for k in alone_by_segment.get(index, []):
             # A part that leans clearly to one voice alone is that voice's, however
@@ -429,15 +447,15 @@ def who_spoke_when(
                 labels[part] = 0 if alone_lean[k] > 0 else 1
                 unsure[part] = False
         unsure_stretches += [
-            (start_s + a * _STEP_S, start_s + b * _STEP_S) for a, b in _runs(unsure)
+            (start_s + a * STEP_S, start_s + b * STEP_S) for a, b in marked_runs(unsure)
         ]
         edges = np.flatnonzero(np.diff(labels)) + 1
         bounds = np.concatenate(([0], edges, [steps]))
         for a, b in itertools.pairwise(bounds):
             spans.append(
                 VoiceSpan(
-                    start_s if a == 0 else start_s + a * _STEP_S,
-                    end_s if b == steps else start_s + b * _STEP_S,
+                    start_s if a == 0 else start_s + a * STEP_S,
+                    end_s if b == steps else start_s + b * STEP_S,
                     int(labels[a]),
                 )
             )

@@ -33,6 +33,7 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar
 from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.islands import noise_db
 from attune_voice.listening.segmenter import Segment
@@ -107,6 +108,10 @@ class Analysis:
     voices_unsure_s: float | None = None
     """With two voices told apart: how much of the speech they split was not clearly one
     voice's (its windows about as near to both); None where no voices were told apart."""
+    far_s: float | None = None
+    """With a microphone per partner and voices told apart: the speech a microphone
+    heard of the other partner (their voice, from afar) and left out; None where the
+    voices were not sought or not learnt."""
     coach_s: float | None = None
     """Time the file marks as the coach's prompts (a session's saved audio), left out of
     the speech; None for a file without such marks."""
@@ -299,9 +304,8 @@ def analyze_recording(
             floats = _mixed(floats)
         pcm = as_pcm16(floats, info.rate_hz, channels)
     config = config or DetectorConfig()
-    tell_voices = channels == 1 and attribute_voices
     # Telling voices apart reads the file a second time: each pass is half the bar.
-    passes = 2 if tell_voices else 1
+    passes = 2 if attribute_voices else 1
 
     def progress(done_s: float) -> None:
         if on_progress is not None:
@@ -315,15 +319,23 @@ def analyze_recording(
         # heard none of them as anyone's speech, and neither does the analysis.
         spans = tuple(left_out(spans, coach, config.min_speech_s))
     voices: Diarization | None = None
-    if tell_voices:
+    far: Crosstalk | None = None
+    if attribute_voices:
         # A second pass over the file keeps only the speech's audio, never the whole file.
         again = _read_pcm16(file_path, info) if pcm_direct else None
         if again is None:
             floats = _read_blocks(file_path, info)
-            if info.channels > 1:
+            if channels < info.channels:
                 floats = _mixed(floats)
-            again = as_pcm16(floats, info.rate_hz, 1)
-        spans, voices = _told_apart(spans, again, lambda t: progress(duration_s + t))
+            again = as_pcm16(floats, info.rate_hz, channels)
+
+        def second_pass(done_s: float) -> None:
+            progress(duration_s + done_s)
+
+        if channels == 1:
+            spans, voices = _told_apart(spans, again, second_pass)
+        else:
+            spans, far = _far_left_out(spans, again, second_pass, config.min_speech_s)
     cut_short_s = None
     if info.truncated:
         cut_short_s = _claimed_s(file_path, info)
@@ -340,38 +352,48 @@ def analyze_recording(
         voices=None if voices is None else voices.voices,
         voices_alike=None if voices is None else voices.alike,
         voices_unsure_s=None if voices is None or voices.voices < 2 else voices.unsure_s,
+        far_s=far.far_s if far is not None and far.judged else None,
         coach_s=talk_s(coach) if coach else None,
     )
 
 
 def _speech_audio(
-    blocks: Iterator[Pcm16], spans: Sequence[SpeechSpan], listen: Callable[[Pcm16], None]
+    blocks: Iterator[Pcm16],
+    spans: Sequence[SpeechSpan],
+    on_progress: Callable[[float], None],
+    listen: Callable[[Pcm16], None] | None = None,
 ) -> tuple[list[Pcm16], float]:
-    """The 16 kHz audio of each span (in time order), read block by block, and the
-    room's noise level in dBFS (``islands.noise_db``) over the whole recording; every
-    block is handed to ``listen`` as well."""
+    """The 16 kHz audio of each span (in time order) on every channel, shaped
+    (channels, n), read block by block, and the room's noise level in dBFS
+    (``islands.noise_db``) over the whole recording's first channel; every block's first
+    channel is handed to ``listen`` as well, and the seconds read to ``on_progress``."""
     bounds = [(round(s.t * SAMPLE_RATE_HZ), round(s.end_t * SAMPLE_RATE_HZ)) for s in spans]
     parts: list[list[Pcm16]] = [[] for _ in spans]
     levels: list[npt.NDArray[np.float64]] = []
     at = 0
     first = 0
+    channels = 1
     for block in blocks:
-        samples = block[0]
-        listen(samples)
+        channels = block.shape[0]
+        if listen is not None:
+            listen(block[0])
         # A block's last few samples short of a sub-frame are left out of the levels:
         # the noise is a percentile of tens of thousands of sub-frames.
-        levels.append(subframe_dbfs(samples))
-        end = at + len(samples)
+        levels.append(subframe_dbfs(block[0]))
+        end = at + block.shape[1]
         while first < len(bounds) and bounds[first][1] <= at:
             first += 1
         k = first
         while k < len(bounds) and bounds[k][0] < end:
             a, b = bounds[k]
             if b > at:
-                parts[k].append(samples[max(a, at) - at : min(b, end) - at])
+                parts[k].append(block[:, max(a, at) - at : min(b, end) - at])
             k += 1
         at = end
-    clips = [np.concatenate(p) if p else np.zeros(0, dtype=np.int16) for p in parts]
+        on_progress(at / SAMPLE_RATE_HZ)
+    clips = [
+        np.concatenate(p, axis=1) if p else np.zeros((channels, 0), dtype=np.int16) for p in parts
+    ]
     heard = np.concatenate(levels) if levels else np.zeros(0)
     return clips, noise_db(heard) if len(heard) else SILENT_DBFS
 
@@ -385,16 +407,8 @@ def _heard(
     from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
 
     overlap = Overlap(SpeakerSegmentation())
-    read = 0
-
-    def listen(samples: Pcm16) -> None:
-        nonlocal read
-        overlap.feed(samples)
-        read += len(samples)
-        on_progress(read / SAMPLE_RATE_HZ)
-
-    clips, room_noise_db = _speech_audio(blocks, spans, listen)
-    return clips, room_noise_db, overlap.finish()
+    clips, room_noise_db = _speech_audio(blocks, spans, on_progress, overlap.feed)
+    return [clip[0] for clip in clips], room_noise_db, overlap.finish()
 
 
 def _told_apart(
@@ -418,6 +432,26 @@ def _told_apart(
         for v in found.spans
     )
     return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), found
+
+
+def _far_left_out(
+    spans: tuple[SpeechSpan, ...],
+    blocks: Iterator[Pcm16],
+    on_progress: Callable[[float], None],
+    shortest_s: float,
+) -> tuple[tuple[SpeechSpan, ...], Crosstalk]:
+    """A microphone per partner: each channel's speech without what it heard of the
+    other partner's voice (``listening.crosstalk``), and what was found."""
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
+
+    clips, _ = _speech_audio(blocks, spans, on_progress)
+    segments = [(s.t, s.end_t, PARTNERS.index(s.partner or PARTNERS[0])) for s in spans]
+    found = heard_from_afar(segments, clips, SpeakerEncoder())
+    kept: list[SpeechSpan] = []
+    for channel, partner in enumerate(PARTNERS):
+        far = [Stretch(a, b) for a, b, c in found.far if c == channel]
+        kept += left_out((s for s in spans if s.partner == partner), far, shortest_s)
+    return tuple(sorted(kept, key=lambda s: (s.t, s.partner or ""))), found
 
 
 def _claimed_s(path: Path, info: wav.WavInfo) -> float | None:
@@ -500,6 +534,12 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         lines += [
             f"the coach's prompts left out: {clock(analysis.coach_s)} (marked in the file by "
             "the session that saved it)",
+            "",
+        ]
+    if analysis.far_s:
+        lines += [
+            f"each partner's voice heard on the other's microphone: {clock(analysis.far_s)}, "
+            "told by voice and left out",
             "",
         ]
     if analysis.voices is not None and metrics.segments:
@@ -600,6 +640,7 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
         "voices_unsure_s": (
             None if analysis.voices_unsure_s is None else _rounded(analysis.voices_unsure_s)
         ),
+        "far_s": None if analysis.far_s is None else _rounded(analysis.far_s),
         "coach_s": None if analysis.coach_s is None else _rounded(analysis.coach_s),
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}

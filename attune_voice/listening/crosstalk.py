@@ -1,0 +1,182 @@
+"""With a microphone per partner, the speech each microphone hears of the other partner.
+
+In a reverberant room the other partner reaches a microphone a few decibels down, and
+their voice's tail fills the gaps between words: a channel is voiced where it stands
+within ``DetectorConfig.channel_margin_db`` of the loudest, so that a partner talking
+over the other is heard on their own channel, and so the other's speech is heard on it
+too. Their voices tell the two apart where levels cannot. Each channel's speech is cut
+into windows (``diarization.segment_windows``) and embedded from that channel's audio;
+partner A's voice print is learnt from the windows of channel A that stand
+``enrol_lead_db`` or more above channel B at the same time (and B's likewise), and where
+a channel's windows sound clearly like the other partner (their cosines to the two
+prints differ by ``clear_margin`` or more, per 10 ms as ``diarization.step_scores``
+weighs them, for ``min_turn_s`` or more), that speech is the other's, heard from afar,
+and is left out of the channel. Talking over the other partner, one's own voice leads
+on one's own microphone, so overlaps stay.
+
+Nothing is stored: the prints and embeddings are dropped when the call returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.listening.diarization import (
+    STEP_S,
+    DiarizationConfig,
+    marked_runs,
+    segment_windows,
+    smoothed,
+    step_scores,
+)
+from attune_voice.listening.speaker_encoder import SpeakerEncoder, voice_print
+from attune_voice.listening.subframes import level_dbfs
+
+ChannelSegment = tuple[float, float, int]
+"""(start_s, end_s, channel) of speech heard on one channel."""
+
+
+@dataclass(frozen=True)
+class CrosstalkConfig:
+    """How the voices are learnt and how clearly a channel's speech must sound like the
+    other partner to be left out."""
+
+    enrol_lead_db: float = 2.0
+    """A window teaches its channel's voice where the channel stands this far above the
+    other at the same time: the partner is nearer to it than to the other's microphone."""
+    min_enrol_windows: int = 4
+    """Each voice needs this many such windows; with fewer nothing is left out."""
+    clear_margin: float = DiarizationConfig().clear_margin
+    """Speech is the other partner's where its windows are this much nearer (cosine) to
+    the other's print than to the channel's own."""
+    min_turn_s: float = DiarizationConfig().min_turn_s
+    """A stretch must sound like the other partner for this long to be left out."""
+    short_window_s: float = 0.6
+    """Speech that sounds like the other partner is judged again in windows this long
+    (half of one apart), for a channel's own partner's short words over it."""
+    threads: int = DiarizationConfig().threads
+
+
+@dataclass(frozen=True)
+class Crosstalk:
+    """What ``heard_from_afar`` found."""
+
+    far: tuple[ChannelSegment, ...]
+    """(start_s, end_s, channel) of the speech a channel heard of the other partner, in
+    time order: to be left out of that channel."""
+    judged: bool
+    """Both voices were learnt (else nothing is left out)."""
+
+    @property
+    def far_s(self) -> float:
+        return sum(b - a for a, b, _ in self.far)
+
+
+def heard_from_afar(
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    encoder: SpeakerEncoder,
+    config: CrosstalkConfig | None = None,
+) -> Crosstalk:
+    """The stretches of each channel's speech that are the other partner's voice.
+
+    ``segments`` are (start_s, end_s, channel) of two channels' speech and ``clips[i]``
+    the 16 kHz int16 audio of segment i on both channels, shaped (2, n).
+    """
+    config = config or CrosstalkConfig()
+    windowing = DiarizationConfig()
+    windows: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    leads: list[float] = []
+    for index, ((start_s, end_s, channel), clip) in enumerate(zip(segments, clips, strict=True)):
+        if round((end_s - start_s) / STEP_S) < round(windowing.min_segment_s / STEP_S):
+            continue
+        for w_start, w_end in segment_windows(start_s, end_s, windowing):
+            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
+            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if b - a < SAMPLE_RATE_HZ // 10 or a >= clip.shape[1]:
+                continue  # the clip holds less than its segment (a file cut short)
+            near = clip[channel, a:b]
+            windows.append((index, w_start, w_end))
+            audio.append(near)
+            leads.append(level_dbfs(near) - level_dbfs(clip[1 - channel, a:b]))
+    if not windows:
+        return Crosstalk((), False)
+    channel_of = np.array([segments[index][2] for index, _, _ in windows])
+    teaching = np.array(leads) >= config.enrol_lead_db
+    if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
+        return Crosstalk((), False)
+    embeddings = encoder.embed(audio, threads=config.threads)
+    prints = np.stack([voice_print(embeddings[teaching & (channel_of == c)]) for c in (0, 1)])
+    cosines = embeddings @ prints.T
+    # How much nearer each window is to its own channel's partner than to the other.
+    own_lean = (
+        cosines[np.arange(len(windows)), channel_of]
+        - cosines[np.arange(len(windows)), 1 - channel_of]
+    )
+    by_segment: dict[int, list[int]] = {}
+    for k, (index, _, _) in enumerate(windows):
+        by_segment.setdefault(index, []).append(k)
+    min_steps = max(1, round(config.min_turn_s / STEP_S))
+    far: list[ChannelSegment] = []
+    for index, judged_by in by_segment.items():
+        start_s, end_s, channel = segments[index]
+        spans = [windows[k][1:] for k in judged_by]
+        _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
+        afar = smoothed((score <= -config.clear_margin).astype(np.int8), min_steps)
+        far += [
+            (start_s + a * STEP_S, min(end_s, start_s + b * STEP_S), channel)
+            for a, b in marked_runs(afar)
+        ]
+    far = _own_kept(far, segments, clips, encoder, prints, config)
+    return Crosstalk(tuple(sorted(far)), True)
+
+
+def _own_kept(
+    far: list[ChannelSegment],
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    encoder: SpeakerEncoder,
+    prints: npt.NDArray[np.float32],
+    config: CrosstalkConfig,
+) -> list[ChannelSegment]:
+    """``far`` without the short stretches in it where the channel's own partner speaks
+    as well (a mm-hm said into one's own microphone over the other's speech): judged
+    in windows of ``short_window_s``, each kept where it leans clearly to its own
+    channel's voice. The long windows around a mm-hm hear mostly the other's voice."""
+    half = config.short_window_s / 2
+    pieces: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    for k, (a, b, channel) in enumerate(far):
+        index = next(i for i, s in enumerate(segments) if s[2] == channel and s[0] <= a < s[1])
+        start_s = segments[index][0]
+        for w_start in np.arange(a, max(a + 1e-9, b - 2 * half + 1e-9), half):
+            w_end = min(b, float(w_start) + 2 * half)
+            x = round((float(w_start) - start_s) * SAMPLE_RATE_HZ)
+            y = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if y - x >= SAMPLE_RATE_HZ // 10:
+                pieces.append((k, float(w_start), w_end))
+                audio.append(clips[index][channel, x:y])
+    if not pieces:
+        return far
+    cosines = encoder.embed(audio, threads=config.threads) @ prints.T
+    kept: list[ChannelSegment] = []
+    own_by_far: dict[int, list[tuple[float, float]]] = {}
+    for (k, w_start, w_end), row in zip(pieces, cosines, strict=True):
+        channel = far[k][2]
+        if row[channel] - row[1 - channel] >= config.clear_margin:
+            own_by_far.setdefault(k, []).append((w_start, w_end))
+    for k, (a, b, channel) in enumerate(far):
+        t = a
+        for own_start, own_end in sorted(own_by_far.get(k, [])):
+            if own_start > t:
+                kept.append((t, own_start, channel))
+            t = max(t, own_end)
+        if b > t:
+            kept.append((t, b, channel))
+    return kept
