@@ -150,7 +150,31 @@ def test_a_microphone_per_partner_measures_each_on_their_own(
     assert alex.level_dbfs == pytest.approx(
         config.speech_dbfs + config.partner_b_offset_db, abs=1.5
     )
+    # Each microphone hears the other partner as far down as the room sets.
+    assert sam.apart_db == pytest.approx(-config.crosstalk_db, abs=1.5)
+    assert alex.apart_db == pytest.approx(-config.crosstalk_db, abs=1.5)
     assert codes(checked.check.findings) == ["ok"]
+
+
+def test_microphones_that_hear_both_partners_are_told_to_move(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    checked = check_room(renderer, voices, RoomConfig(microphones=2, crosstalk_db=-6.0))
+    assert [p.apart_db for p in checked.result.partners] == [
+        pytest.approx(6.0, abs=1.5),
+        pytest.approx(6.0, abs=1.5),
+    ]
+    found = checked.check.findings
+    assert codes(found) == ["mics_hear_both"]
+    assert found[0].text.startswith("The other microphone hears ")
+    assert "Move each microphone closer to its own partner" in found[0].text
+
+
+def test_one_microphone_measures_no_distance_between_microphones(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    checked = check_room(renderer, voices, RoomConfig(microphones=1))
+    assert [p.apart_db for p in checked.result.partners] == [None, None]
 
 
 def test_partners_who_do_not_answer_are_not_heard(
@@ -170,10 +194,11 @@ def _result(
     levels: tuple[float | None, float | None] = (-25.0, -27.0),
     peaks: tuple[float | None, float | None] = (-6.0, -8.0),
     prompt_speech_s: float = 0.0,
+    apart_db: tuple[float | None, float | None] = (None, None),
 ) -> RoomCheckResult:
     partners = tuple(
-        PartnerLevel(name, 0.0 if level is None else 3.0, level, peak)
-        for name, level, peak in zip(NAMES, levels, peaks, strict=True)
+        PartnerLevel(name, 0.0 if level is None else 3.0, level, peak, apart)
+        for name, level, peak, apart in zip(NAMES, levels, peaks, apart_db, strict=True)
     )
     return RoomCheckResult(
         noise_dbfs=noise_dbfs,
@@ -193,6 +218,9 @@ def _result(
         (_result(levels=(-25.0, -40.0)), ["unbalanced"]),
         (_result(levels=(None, -27.0), peaks=(None, -8.0)), ["not_heard"]),
         (_result(prompt_speech_s=0.6), ["prompt_heard"]),
+        (_result(apart_db=(15.0, 14.0)), ["ok"]),
+        (_result(apart_db=(9.9, 12.0)), ["mics_hear_both"]),
+        (_result(apart_db=(10.0, 10.0)), ["ok"]),
     ],
 )
 def test_findings(result: RoomCheckResult, expected: list[str]) -> None:
@@ -228,6 +256,12 @@ def test_results_are_saved_and_read_back() -> None:
     assert again.to_json() == result.to_json()
     assert again.partners[1].level_dbfs is None
     assert json.loads(text)["version"] == 1
+    # A result saved before the microphones' distance was measured reads as unmeasured.
+    older = json.loads(_result(apart_db=(12.0, 11.0)).dumps())
+    for partner in older["partners"]:
+        del partner["apart_db"]
+    read = loads_result(json.dumps(older))
+    assert read is not None and [p.apart_db for p in read.partners] == [None, None]
     # Anything else is as if no check had been made.
     for garbage in (None, "", "not json", "[]", '{"version": 99}', text.replace("-25", '"x"')):
         assert loads_result(garbage) is None

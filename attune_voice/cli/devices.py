@@ -249,8 +249,12 @@ def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
         above = ""
         if partner.level_dbfs is not None:
             above = f", {partner.level_dbfs - result.noise_dbfs:.0f} dB above the room"
+        apart = ""
+        if partner.apart_db is not None:
+            apart = f"; {partner.apart_db:.0f} dB lower on the other microphone"
         click.echo(
-            f"{partner.name:<14} {_level(partner.level_dbfs)}{above}; heard {partner.heard_s:.1f} s"
+            f"{partner.name:<14} {_level(partner.level_dbfs)}{above}; heard "
+            f"{partner.heard_s:.1f} s{apart}"
         )
     echo = result.echo
     heard = "yes" if result.prompt_speech_s > 0 else "no"

@@ -7,12 +7,14 @@ over the other is heard on their own channel, and so the other's speech is heard
 too. Their voices tell the two apart where levels cannot. Each channel's speech is cut
 into windows (``diarization.segment_windows``) and embedded from that channel's audio;
 partner A's voice print is learnt from the windows of channel A that stand
-``enrol_lead_db`` or more above channel B at the same time (and B's likewise), and where
-a channel's windows sound clearly like the other partner (their cosines to the two
-prints differ by ``clear_margin`` or more, per 10 ms as ``diarization.step_scores``
-weighs them, for ``min_turn_s`` or more), that speech is the other's, heard from afar,
-and is left out of the channel. Talking over the other partner, one's own voice leads
-on one's own microphone, so overlaps stay.
+``enrol_lead_db`` or more above channel B at the same time (and B's likewise). Per 10 ms
+(as ``diarization.step_scores`` weighs the windows), a channel's speech is the other
+partner's where its windows are ``clear_margin`` nearer (cosine) to the other's print
+than to the channel's own, or stand ``far_lead_db`` below the other channel without
+being clearly the channel's own voice; such stretches of ``min_turn_s`` or more are
+left out of the channel. Talking over the other partner, one's own voice leads on one's
+own microphone, so overlaps stay. A mm-hm said into one's own microphone over the
+other's speech is judged again in short windows (``short_window_s``) and kept.
 
 Nothing is stored: the prints and embeddings are dropped when the call returns.
 """
@@ -49,6 +51,10 @@ class CrosstalkConfig:
     enrol_lead_db: float = 2.0
     """A window teaches its channel's voice where the channel stands this far above the
     other at the same time: the partner is nearer to it than to the other's microphone."""
+    far_lead_db: float = 6.0
+    """Speech this far quieter than on the other channel, and not clearly the channel's
+    own partner's voice, is the other's: in noise, a voice from afar sounds like
+    neither. Less quiet, it may be the softer partner talking over the louder."""
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
     clear_margin: float = DiarizationConfig().clear_margin
@@ -108,7 +114,8 @@ def heard_from_afar(
     if not windows:
         return Crosstalk((), False)
     channel_of = np.array([segments[index][2] for index, _, _ in windows])
-    teaching = np.array(leads) >= config.enrol_lead_db
+    lead_db = np.array(leads)
+    teaching = lead_db >= config.enrol_lead_db
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
     embeddings = encoder.embed(audio, threads=config.threads)
@@ -123,57 +130,68 @@ def heard_from_afar(
     for k, (index, _, _) in enumerate(windows):
         by_segment.setdefault(index, []).append(k)
     min_steps = max(1, round(config.min_turn_s / STEP_S))
-    far: list[ChannelSegment] = []
+    far: list[tuple[int, float, float]] = []
+    """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
     for index, judged_by in by_segment.items():
-        start_s, end_s, channel = segments[index]
+        start_s, end_s, _ = segments[index]
         spans = [windows[k][1:] for k in judged_by]
         _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
-        afar = smoothed((score <= -config.clear_margin).astype(np.int8), min_steps)
+        _, lead = step_scores(start_s, end_s, spans, lead_db[judged_by])
+        # Nearer the other's voice, or quieter than the other channel and not clearly
+        # one's own voice: in noise, the other's voice from afar sounds like neither.
+        other = (score <= -config.clear_margin) | (
+            (score < config.clear_margin) & (lead <= -config.far_lead_db)
+        )
+        afar = smoothed(other.astype(np.int8), min_steps)
         far += [
-            (start_s + a * STEP_S, min(end_s, start_s + b * STEP_S), channel)
+            (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
             for a, b in marked_runs(afar)
         ]
-    far = _own_kept(far, segments, clips, encoder, prints, config)
-    return Crosstalk(tuple(sorted(far)), True)
+    kept = _own_kept(far, segments, clips, encoder, prints, config)
+    return Crosstalk(tuple(sorted(kept)), True)
 
 
 def _own_kept(
-    far: list[ChannelSegment],
+    far: list[tuple[int, float, float]],
     segments: Sequence[ChannelSegment],
     clips: Sequence[npt.NDArray[np.int16]],
     encoder: SpeakerEncoder,
     prints: npt.NDArray[np.float32],
     config: CrosstalkConfig,
 ) -> list[ChannelSegment]:
-    """``far`` without the short stretches in it where the channel's own partner speaks
-    as well (a mm-hm said into one's own microphone over the other's speech): judged
-    in windows of ``short_window_s``, each kept where it leans clearly to its own
-    channel's voice. The long windows around a mm-hm hear mostly the other's voice."""
-    half = config.short_window_s / 2
+    """The (segment, start_s, end_s) stretches of ``far`` as (start_s, end_s, channel),
+    without the short stretches where the channel's own partner speaks as well (a mm-hm
+    said into one's own microphone over the other's speech): judged in windows of
+    ``short_window_s``, each kept where it leans clearly to its own channel's voice.
+    The long windows around a mm-hm hear mostly the other's voice."""
+    step_s = config.short_window_s / 2
     pieces: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
-    for k, (a, b, channel) in enumerate(far):
-        index = next(i for i, s in enumerate(segments) if s[2] == channel and s[0] <= a < s[1])
-        start_s = segments[index][0]
-        for w_start in np.arange(a, max(a + 1e-9, b - 2 * half + 1e-9), half):
-            w_end = min(b, float(w_start) + 2 * half)
-            x = round((float(w_start) - start_s) * SAMPLE_RATE_HZ)
+    for k, (index, a, b) in enumerate(far):
+        start_s, _, channel = segments[index]
+        w_start = a
+        while True:
+            w_end = min(b, w_start + config.short_window_s)
+            x = round((w_start - start_s) * SAMPLE_RATE_HZ)
             y = round((w_end - start_s) * SAMPLE_RATE_HZ)
             if y - x >= SAMPLE_RATE_HZ // 10:
-                pieces.append((k, float(w_start), w_end))
+                pieces.append((k, w_start, w_end))
                 audio.append(clips[index][channel, x:y])
-    if not pieces:
-        return far
-    cosines = encoder.embed(audio, threads=config.threads) @ prints.T
+            if w_end >= b:
+                break
+            w_start += step_s
+    own: dict[int, list[tuple[float, float]]] = {}
+    if pieces:
+        cosines = encoder.embed(audio, threads=config.threads) @ prints.T
+        for (k, w_start, w_end), row in zip(pieces, cosines, strict=True):
+            channel = segments[far[k][0]][2]
+            if row[channel] - row[1 - channel] >= config.clear_margin:
+                own.setdefault(k, []).append((w_start, w_end))
     kept: list[ChannelSegment] = []
-    own_by_far: dict[int, list[tuple[float, float]]] = {}
-    for (k, w_start, w_end), row in zip(pieces, cosines, strict=True):
-        channel = far[k][2]
-        if row[channel] - row[1 - channel] >= config.clear_margin:
-            own_by_far.setdefault(k, []).append((w_start, w_end))
-    for k, (a, b, channel) in enumerate(far):
+    for k, (index, a, b) in enumerate(far):
+        channel = segments[index][2]
         t = a
-        for own_start, own_end in sorted(own_by_far.get(k, [])):
+        for own_start, own_end in own.get(k, []):  # in time order, as made
             if own_start > t:
                 kept.append((t, own_start, channel))
             t = max(t, own_end)

@@ -41,6 +41,12 @@ BALANCE_DB = 10.0
 """Partners further apart in level than this sit at very different distances."""
 MIN_HEARD_S = 0.5
 """Less speech than this from a partner who was asked to talk: not heard at all."""
+APART_DB = 10.0
+"""With a microphone each, a partner's speech on the other's microphone should stand
+at least this far below their own: a channel is voiced only where it stands within
+``DetectorConfig.channel_margin_db`` (9 dB) of the loudest, and each word's peaks
+would come within it. The voices still tell the two apart in ``analyze``; a live
+session goes by level."""
 LEAK_WINDOW_S = 1.0
 """Speech starting this soon after a prompt's echo was gated, when nobody was asked to
 talk, is the prompt itself getting through."""
@@ -78,6 +84,9 @@ class PartnerLevel:
     """RMS level of that speech; None when none was heard."""
     peak_dbfs: float | None
     """Loudest sample of it."""
+    apart_db: float | None = None
+    """With a microphone each: how far below their own microphone the other's heard
+    that speech (None with one microphone, or when none was heard)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ class RoomCheckResult:
                     "heard_s": _round(p.heard_s),
                     "level_dbfs": _round(p.level_dbfs),
                     "peak_dbfs": _round(p.peak_dbfs),
+                    "apart_db": _round(p.apart_db),
                 }
                 for p in self.partners
             ],
@@ -142,6 +152,7 @@ class RoomCheckResult:
                 heard_s=_number(p, "heard_s"),
                 level_dbfs=_number(p, "level_dbfs", optional=True),
                 peak_dbfs=_number(p, "peak_dbfs", optional=True),
+                apart_db=_number(p, "apart_db", optional=True),  # absent in older results
             )
             for p in partners
         )
@@ -209,7 +220,7 @@ class Finding:
     """One piece of advice; ``text`` is said aloud and printed."""
 
     code: str
-    """noisy, not_heard, quiet, clipping, unbalanced, prompt_heard, or ok."""
+    """noisy, not_heard, quiet, clipping, unbalanced, mics_hear_both, prompt_heard, or ok."""
     text: str
     partner: str | None = None
 
@@ -268,6 +279,18 @@ def findings(result: RoomCheckResult) -> list[Finding]:
                     soft.name,
                 )
             )
+    apart = [p for p in heard if p.apart_db is not None and p.apart_db < APART_DB]
+    if apart:
+        near = min(apart, key=lambda p: p.apart_db or 0.0)
+        found.append(
+            Finding(
+                "mics_hear_both",
+                f"The other microphone hears {near.name} almost as loudly as "
+                f"{near.name}'s own. Move each microphone closer to its own partner, or "
+                "the two microphones further apart.",
+                near.name,
+            )
+        )
     if result.prompt_speech_s > 0.0:
         found.append(
             Finding(
@@ -518,7 +541,6 @@ class RoomCheck:
         name = self.names[partner]
         segments = self._segments[partner]
         frames = self._listened[partner]
-        channel = partner if self._channels == 2 else 0
         pieces: list[np.ndarray] = []
         for segment in segments:
             for frame in frames:
@@ -527,19 +549,23 @@ class RoomCheck:
                 if a < b:
                     first = round((a - frame.t) * SAMPLE_RATE_HZ)
                     last = round((b - frame.t) * SAMPLE_RATE_HZ)
-                    pieces.append(frame.pcm[channel, first:last])
+                    pieces.append(frame.pcm[:, first:last])
         heard_s = sum(s.duration_s for s in segments)
         if not pieces:
             return PartnerLevel(name, heard_s, None, None)
-        speech = np.concatenate(pieces).astype(np.float64)
-        power = float(np.mean(speech * speech)) / 32768.0**2
-        peak = float(np.max(np.abs(speech))) / 32768.0
-        return PartnerLevel(
-            name,
-            heard_s,
-            10.0 * math.log10(max(power, 1e-10)),
-            20.0 * math.log10(max(peak, 1e-5)),
-        )
+        speech = np.concatenate(pieces, axis=1).astype(np.float64)
+        own = speech[partner if self._channels == 2 else 0]
+        level_dbfs = _power_dbfs(own)
+        apart_db = None
+        if self._channels == 2:
+            apart_db = level_dbfs - _power_dbfs(speech[1 - partner])
+        peak = float(np.max(np.abs(own))) / 32768.0
+        return PartnerLevel(name, heard_s, level_dbfs, 20.0 * math.log10(max(peak, 1e-5)), apart_db)
+
+
+def _power_dbfs(samples: np.ndarray) -> float:
+    power = float(np.mean(samples * samples)) / 32768.0**2
+    return 10.0 * math.log10(max(power, 1e-10))
 
 
 __all__ = [
