@@ -94,6 +94,10 @@ class RoomConfig:
     """1: one microphone for the room; 2: one per partner (with crosstalk)."""
     crosstalk_db: float = -15.0
     """Each partner's voice as heard by the other partner's microphone."""
+    living_room: bool = False
+    """With two microphones, a room that echoes (RT60 0.35 s): each voice reaches its
+    own microphone with a tail 8 dB under it, and the other's (``crosstalk_db`` down,
+    4 ms later) with as much tail as voice, as in a diffuse room. Off: both dry."""
     echo_db: float = -14.0
     """The prompts' echo in the microphones."""
     echo_delay_ms: float = 120.0

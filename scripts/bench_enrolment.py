@@ -49,6 +49,7 @@ from attune_voice.events import (
     SpeechKind,
 )
 from attune_voice.exercises.library import load_exercise
+from attune_voice.listening.crosstalk import FarVoices
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
@@ -105,15 +106,31 @@ class _Timed:
         return timed
 
 
-def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphones: int) -> Run:
+def play(
+    renderer: SpeechRenderer,
+    encoder: SpeakerEncoder,
+    seed: int,
+    microphones: int,
+    living_room: bool = False,
+    by_voice: bool = True,
+) -> Run:
     exercise = load_exercise("speaker-listener")
-    room = build_room(renderer, RoomConfig(seed=seed, microphones=microphones))
+    config = RoomConfig(seed=seed, microphones=microphones)
+    if living_room:
+        config = RoomConfig(
+            seed=seed, microphones=microphones, living_room=True, crosstalk_db=-10.0
+        )
+    room = build_room(renderer, config)
     timed = _Timed()
     voices = VoiceEnrolment(encoder) if microphones == 1 else None
     if voices is not None:
         voices.hear = timed.wrap(voices.hear)  # type: ignore[method-assign]
         voices.parts = timed.wrap(voices.parts)  # type: ignore[method-assign]
         voices.learn = timed.wrap(voices.learn)  # type: ignore[method-assign]
+    far = FarVoices(encoder) if microphones == 2 and by_voice else None
+    if far is not None:
+        far.hear = timed.wrap(far.hear)  # type: ignore[method-assign]
+        far.parts = timed.wrap(far.parts)  # type: ignore[method-assign]
     events: list[Event] = []
     log = EventLog(learning_voices(events.append, voices))
     engine = SessionEngine(
@@ -123,7 +140,7 @@ def play(renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int, microphon
         log,
         commands=CommandConfig(break_s=DEMO_BREAK_S),
     )
-    loop = SessionLoop(room, engine, Listener(room.channels, voices=voices))
+    loop = SessionLoop(room, engine, Listener(room.channels, voices=voices, far=far))
     loop.run()
     summary = summarize(events)
     a, b = summary.partners_summary
@@ -267,7 +284,10 @@ def main() -> None:
     )
     parser.add_argument("--real", action="store_true", help="Also the labelled recordings.")
     parser.add_argument(
-        "--microphones", default="2,1", help="Which runs per seed: 2, 1 or both (2,1)."
+        "--microphones",
+        default="2,1",
+        help="Which runs per seed: 2, 1, both (2,1); 2e is a microphone each in a room "
+        "that echoes (the other 10 dB down), 2l the same by level alone.",
     )
     args = parser.parse_args()
     encoder = SpeakerEncoder()
@@ -285,19 +305,22 @@ def main() -> None:
     )
     with SpeechRenderer() as renderer:
         for seed in seeds:
-            for microphones in [int(m) for m in args.microphones.split(",")]:
-                run = play(renderer, encoder, seed, microphones)
+            for kind in args.microphones.split(","):
+                microphones = int(kind[0])
+                run = play(
+                    renderer, encoder, seed, microphones, kind[1:] in ("e", "l"), kind[1:] != "l"
+                )
                 cpu = (
                     f"{run.voices_cpu_s:.2f} s / {run.session_s:.0f} s"
                     f" = {100 * run.voices_cpu_s / run.session_s:.2f}%,"
                     f" longest call {1000 * run.longest_call_s:.0f} ms"
-                    if microphones == 1
+                    if run.voices_cpu_s > 0
                     else "-"
                 )
                 bc, tbc = run.backchannels, run.truth_backchannels
                 ir, tir = run.interruptions, run.truth_interruptions
                 print(
-                    f"{seed:>4}  {microphones:>4}  {bc[0]:>6}/{bc[1]:<3}  ({tbc[0]}/{tbc[1]})"
+                    f"{seed:>4}  {kind:>4}  {bc[0]:>6}/{bc[1]:<3}  ({tbc[0]}/{tbc[1]})"
                     f"  {ir[0]:>13}/{ir[1]:<3}  ({tir[0]}/{tir[1]})"
                     f"  {100 * run.unsure_share:>5.1f}%  {100 * run.unsure_known_share:>16.1f}%"
                     f"  {run.told_apart!s:<10}  {run.reactions_before_known:>22}  {cpu}",

@@ -155,6 +155,7 @@ def demo(
     from attune_voice.session.wiring import (
         learning_voices,
         recording,
+        session_far_voices,
         session_understanding,
         session_voices,
     )
@@ -194,6 +195,7 @@ def demo(
         # With a model the simulated partners hand over and answer by voice.
         room.voice_commands = understanding is not None
         voices = session_voices(room.channels, warn)
+        far = session_far_voices(room.channels, warn)
         log = EventLog(learning_voices(append, voices))
         engine = SessionEngine(
             chosen,
@@ -204,7 +206,11 @@ def demo(
             understands_speech=understanding is not None,
         )
         listener = Listener(
-            room.channels, understanding=understanding, voices=voices, hear_through=through
+            room.channels,
+            understanding=understanding,
+            voices=voices,
+            hear_through=through,
+            far=far,
         )
         loop = SessionLoop(room, engine, listener)
         progress = Progress("simulating", estimated_duration_s(chosen))
@@ -274,6 +280,7 @@ def run(
         device_notices,
         learning_voices,
         recording,
+        session_far_voices,
         session_understanding,
         session_voices,
         with_fresh_questions,
@@ -346,7 +353,8 @@ def run(
                 understands_speech=understanding is not None,
                 first_speaker=first_speaker_for(earlier),
             )
-            listener = Listener(audio.channels, detector, understanding, voices, through)
+            far = session_far_voices(audio.channels, warn)
+            listener = Listener(audio.channels, detector, understanding, voices, through, far)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None
             try:

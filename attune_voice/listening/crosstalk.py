@@ -16,18 +16,24 @@ left out of the channel. Talking over the other partner, one's own voice leads o
 own microphone, so overlaps stay. A mm-hm said into one's own microphone over the
 other's speech is judged again in short windows (``short_window_s``) and kept.
 
-Nothing is stored: the prints and embeddings are dropped when the call returns.
+``heard_from_afar`` judges a whole recording (``analyze``); ``FarVoices`` judges a
+live session's segments as they end, learning the voices as it goes (the latest
+``enrol_max_windows`` teaching windows of each partner). A voice print is biometric
+data: it lives in memory for one session or one call and is never written to disk,
+exported or logged.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.audio.frames import Frame
+from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.diarization import (
     STEP_S,
     DiarizationConfig,
@@ -37,10 +43,11 @@ from attune_voice.listening.diarization import (
     step_scores,
 )
 from attune_voice.listening.speaker_encoder import SpeakerEncoder, voice_print
-from attune_voice.listening.subframes import level_dbfs
+from attune_voice.listening.subframes import level_dbfs, subframe_dbfs
 
 ChannelSegment = tuple[float, float, int]
 """(start_s, end_s, channel) of speech heard on one channel."""
+Embeddings = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,17 @@ class CrosstalkConfig:
     neither. Less quiet, it may be the softer partner talking over the louder."""
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
+    enrol_max_windows: int = 80
+    """Live, each voice keeps its latest this many teaching windows (about a minute)."""
+    buffer_s: float = 60.0
+    """Live, the audio kept: a longer segment is judged on its last ``buffer_s``."""
     clear_margin: float = DiarizationConfig().clear_margin
     """Speech is the other partner's where its windows are this much nearer (cosine) to
     the other's print than to the channel's own."""
     min_turn_s: float = DiarizationConfig().min_turn_s
     """A stretch must sound like the other partner for this long to be left out."""
+    lead_s: float = 0.3
+    """A channel's lead over the other is measured on its power over this long."""
     short_window_s: float = 0.6
     """Speech that sounds like the other partner is judged again in windows this long
     (half of one apart), for a channel's own partner's short words over it."""
@@ -83,6 +96,102 @@ class Crosstalk:
         return sum(b - a for a, b, _ in self.far)
 
 
+@dataclass(frozen=True)
+class _Windows:
+    """The windows of segments, from their own channel's audio."""
+
+    where: list[tuple[int, float, float]]
+    """(segment, start_s, end_s) of each window."""
+    audio: list[npt.NDArray[np.int16]]
+    lead_db: npt.NDArray[np.float64]
+    """How far each window's channel stands above the other channel at the same time."""
+
+
+def _windows(
+    segments: Sequence[ChannelSegment], clips: Sequence[npt.NDArray[np.int16]]
+) -> _Windows:
+    windowing = DiarizationConfig()
+    where: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    leads: list[float] = []
+    for index, ((start_s, end_s, channel), clip) in enumerate(zip(segments, clips, strict=True)):
+        if round((end_s - start_s) / STEP_S) < round(windowing.min_segment_s / STEP_S):
+            continue
+        for w_start, w_end in segment_windows(start_s, end_s, windowing):
+            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
+            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if b - a < SAMPLE_RATE_HZ // 10 or a >= clip.shape[1]:
+                continue  # the clip holds less than its segment (a file cut short)
+            near = clip[channel, a:b]
+            where.append((index, w_start, w_end))
+            audio.append(near)
+            leads.append(level_dbfs(near) - level_dbfs(clip[1 - channel, a:b]))
+    return _Windows(where, audio, np.array(leads, dtype=np.float64))
+
+
+def _far(
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    windows: _Windows,
+    embeddings: Embeddings,
+    prints: Embeddings | None,
+    encoder: SpeakerEncoder,
+    config: CrosstalkConfig,
+) -> list[ChannelSegment]:
+    """The stretches of the segments that are the other partner's voice, given both
+    voices' prints (rows: channel 0's partner, channel 1's); without them, by level
+    alone (``far_lead_db``)."""
+    channel_of = np.array([segments[index][2] for index, _, _ in windows.where], dtype=np.int64)
+    rows = np.arange(len(windows.where))
+    # How much nearer each window is to its own channel's partner than to the other.
+    own_lean = np.zeros(len(rows))
+    if prints is not None:
+        cosines = embeddings @ prints.T
+        own_lean = cosines[rows, channel_of] - cosines[rows, 1 - channel_of]
+    by_segment: dict[int, list[int]] = {}
+    for k, (index, _, _) in enumerate(windows.where):
+        by_segment.setdefault(index, []).append(k)
+    min_steps = max(1, round(config.min_turn_s / STEP_S))
+    far: list[tuple[int, float, float]] = []
+    """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
+    for index, judged_by in by_segment.items():
+        start_s, end_s, _ = segments[index]
+        spans = [windows.where[k][1:] for k in judged_by]
+        _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
+        lead = _step_lead(clips[index], segments[index][2], len(score), config)
+        # Nearer the other's voice, or quieter than the other channel and not clearly
+        # one's own voice: in noise, the other's voice from afar sounds like neither.
+        other = (score <= -config.clear_margin) | (
+            (score < config.clear_margin) & (lead <= -config.far_lead_db)
+        )
+        afar = smoothed(other.astype(np.int8), min_steps)
+        far += [
+            (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
+            for a, b in marked_runs(afar)
+        ]
+    if prints is None:
+        return [(a, b, segments[index][2]) for index, a, b in far]
+    return _own_kept(far, segments, clips, encoder, prints, config)
+
+
+def _step_lead(
+    clip: npt.NDArray[np.int16], channel: int, steps: int, config: CrosstalkConfig
+) -> npt.NDArray[np.float64]:
+    """Per 10 ms step of a segment, how far its channel stands above the other, each
+    channel's power averaged over ``lead_s`` (a word's syllable, not a window's 1.5 s:
+    a mm-hm's rise is not spread over the speech around it)."""
+    width = max(1, round(config.lead_s / STEP_S))
+    kernel = np.ones(width) / width
+    powers = [
+        np.convolve(10.0 ** (subframe_dbfs(clip[c]) / 10.0), kernel, mode="same")
+        for c in (channel, 1 - channel)
+    ]
+    lead = 10.0 * np.log10(np.maximum(powers[0], 1e-12) / np.maximum(powers[1], 1e-12))
+    result = np.zeros(steps)  # a clip cut short: its missing steps lead by nothing
+    result[: min(steps, len(lead))] = lead[:steps]
+    return result
+
+
 def heard_from_afar(
     segments: Sequence[ChannelSegment],
     clips: Sequence[npt.NDArray[np.int16]],
@@ -95,60 +204,77 @@ def heard_from_afar(
     the 16 kHz int16 audio of segment i on both channels, shaped (2, n).
     """
     config = config or CrosstalkConfig()
-    windowing = DiarizationConfig()
-    windows: list[tuple[int, float, float]] = []
-    audio: list[npt.NDArray[np.int16]] = []
-    leads: list[float] = []
-    for index, ((start_s, end_s, channel), clip) in enumerate(zip(segments, clips, strict=True)):
-        if round((end_s - start_s) / STEP_S) < round(windowing.min_segment_s / STEP_S):
-            continue
-        for w_start, w_end in segment_windows(start_s, end_s, windowing):
-            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
-            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
-            if b - a < SAMPLE_RATE_HZ // 10 or a >= clip.shape[1]:
-                continue  # the clip holds less than its segment (a file cut short)
-            near = clip[channel, a:b]
-            windows.append((index, w_start, w_end))
-            audio.append(near)
-            leads.append(level_dbfs(near) - level_dbfs(clip[1 - channel, a:b]))
-    if not windows:
+    windows = _windows(segments, clips)
+    if not windows.where:
         return Crosstalk((), False)
-    channel_of = np.array([segments[index][2] for index, _, _ in windows])
-    lead_db = np.array(leads)
-    teaching = lead_db >= config.enrol_lead_db
+    channel_of = np.array([segments[index][2] for index, _, _ in windows.where])
+    teaching = windows.lead_db >= config.enrol_lead_db
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
-    embeddings = encoder.embed(audio, threads=config.threads)
+    embeddings = encoder.embed(windows.audio, threads=config.threads)
     prints = np.stack([voice_print(embeddings[teaching & (channel_of == c)]) for c in (0, 1)])
-    cosines = embeddings @ prints.T
-    # How much nearer each window is to its own channel's partner than to the other.
-    own_lean = (
-        cosines[np.arange(len(windows)), channel_of]
-        - cosines[np.arange(len(windows)), 1 - channel_of]
-    )
-    by_segment: dict[int, list[int]] = {}
-    for k, (index, _, _) in enumerate(windows):
-        by_segment.setdefault(index, []).append(k)
-    min_steps = max(1, round(config.min_turn_s / STEP_S))
-    far: list[tuple[int, float, float]] = []
-    """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
-    for index, judged_by in by_segment.items():
-        start_s, end_s, _ = segments[index]
-        spans = [windows[k][1:] for k in judged_by]
-        _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
-        _, lead = step_scores(start_s, end_s, spans, lead_db[judged_by])
-        # Nearer the other's voice, or quieter than the other channel and not clearly
-        # one's own voice: in noise, the other's voice from afar sounds like neither.
-        other = (score <= -config.clear_margin) | (
-            (score < config.clear_margin) & (lead <= -config.far_lead_db)
+    far = _far(segments, clips, windows, embeddings, prints, encoder, config)
+    return Crosstalk(tuple(sorted(far)), True)
+
+
+class FarVoices:
+    """Live, with a microphone each: each segment, as it ends, cut into the parts its
+    own partner said and the parts that are the other partner's voice from afar."""
+
+    def __init__(self, encoder: SpeakerEncoder, config: CrosstalkConfig | None = None) -> None:
+        self.config = config or CrosstalkConfig()
+        self._encoder = encoder
+        self._samples = int(self.config.buffer_s * SAMPLE_RATE_HZ)
+        self._audio = np.zeros((2, self._samples), dtype=np.int16)
+        self._end_sample = 0
+        kept = self.config.enrol_max_windows
+        self._taught: tuple[deque[Embeddings], deque[Embeddings]] = (
+            deque(maxlen=kept),
+            deque(maxlen=kept),
         )
-        afar = smoothed(other.astype(np.int8), min_steps)
-        far += [
-            (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
-            for a, b in marked_runs(afar)
-        ]
-    kept = _own_kept(far, segments, clips, encoder, prints, config)
-    return Crosstalk(tuple(sorted(kept)), True)
+        """Per channel's partner, the latest windows that taught their voice."""
+
+    def hear(self, frame: Frame) -> None:
+        """Keep a frame of both microphones (every frame, in order)."""
+        at = np.arange(frame.start_sample, frame.start_sample + frame.pcm.shape[1])
+        self._audio[:, at % self._samples] = frame.pcm[:2]
+        self._end_sample = frame.start_sample + frame.pcm.shape[1]
+
+    def parts(self, start_t: float, end_t: float, channel: int) -> list[tuple[float, float, bool]]:
+        """The segment as (start_t, end_t, from afar) parts in time order, covering it;
+        until both voices are known, by level alone (``far_lead_db``)."""
+        end = min(round(end_t * SAMPLE_RATE_HZ), self._end_sample)
+        start = max(round(start_t * SAMPLE_RATE_HZ), end - self._samples, 0)
+        if end <= start:
+            return [(start_t, end_t, False)]
+        clip = self._audio[:, np.arange(start, end) % self._samples]
+        segment = (start / SAMPLE_RATE_HZ, end / SAMPLE_RATE_HZ, channel)
+        windows = _windows([segment], [clip])
+        known = min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows
+        own = bool(np.all(windows.lead_db >= self.config.enrol_lead_db))
+        full = len(self._taught[channel]) == self._taught[channel].maxlen
+        if not windows.where or (own and known and full):
+            # Louder on its own microphone all through: its own partner's, as the voice
+            # already knows them (the usual case, with microphones well apart).
+            return [(start_t, end_t, False)]
+        embeddings = self._encoder.embed(windows.audio, threads=1)
+        for embedding, lead in zip(embeddings, windows.lead_db, strict=True):
+            if lead >= self.config.enrol_lead_db:
+                self._taught[channel].append(embedding)
+        prints = None
+        if min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows:
+            prints = np.stack([voice_print(np.stack(taught)) for taught in self._taught])
+        far = _far([segment], [clip], windows, embeddings, prints, self._encoder, self.config)
+        result: list[tuple[float, float, bool]] = []
+        t = start_t
+        for a, b, _ in sorted(far):
+            result.append((t, a, False))
+            result.append((max(a, t), b, True))
+            t = b
+        result.append((t, end_t, False))
+        # Too short to have been heard as speech: with the far part beside it.
+        shortest_s = DetectorConfig().min_speech_s
+        return [part for part in result if part[2] or part[1] - part[0] >= shortest_s]
 
 
 def _own_kept(

@@ -17,6 +17,7 @@ from attune_voice.events import PARTNERS, WordTime
 from attune_voice.listening.arrays import Bools
 from attune_voice.listening.asr import CommandParser, Utterance, mono
 from attune_voice.listening.channels import ChannelDetector
+from attune_voice.listening.crosstalk import FarVoices
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.noise_floor import NoiseFloor
 from attune_voice.listening.segmenter import Onset
@@ -296,7 +297,8 @@ class Listener:
     With one microphone and ``voices``, each segment is split where the voice changes
     and each part carries the voice it sounds like (``listening/enrolment.py``); once
     both voices are first known, the parts heard before that in the other's voice come
-    first, late.
+    first, late. With a microphone each and ``far``, the parts of a segment that are the
+    other partner's voice heard from afar come marked as such (``listening/crosstalk.py``).
     """
 
     def __init__(
@@ -306,6 +308,7 @@ class Listener:
         understanding: Understanding | None = None,
         voices: VoiceEnrolment | None = None,
         hear_through: bool = False,
+        far: FarVoices | None = None,
     ) -> None:
         self._config = config or DetectorConfig()
         self.hear_through = hear_through
@@ -335,12 +338,19 @@ class Listener:
         if understanding is not None:
             understanding.attach(channels)
         self.voices = voices if channels == 1 else None
+        self.far = far if channels == 2 else None
 
     def _segment(self, start_t: float, end_t: float, channel: int) -> list[SpeechSegment]:
         if self.understanding is not None:
             start_t, end_t = self.understanding.refine(start_t, end_t)
+        partner = self._partners[channel]
+        if self.far is not None:
+            return [
+                SpeechSegment(a, b, partner, far=far)
+                for a, b, far in self.far.parts(start_t, end_t, channel)
+            ]
         if self.voices is None:
-            return [SpeechSegment(start_t, end_t, self._partners[channel])]
+            return [SpeechSegment(start_t, end_t, partner)]
         parts = self.voices.parts(start_t, end_t)
         return [
             SpeechSegment(part.start_t, part.end_t, None, part.voice)
@@ -359,6 +369,8 @@ class Listener:
         heard: list[EngineInput] = []
         if self.voices is not None:
             self.voices.hear(frame)
+        if self.far is not None:
+            self.far.hear(frame)
         if frame.playing:
             self._gate_until_t = frame.end_t + self._config.gate_tail_s
         cancelled = self._cancel(frame)

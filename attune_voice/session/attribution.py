@@ -77,7 +77,10 @@ class Attribution:
         """Whether the segment adds to the log: speech heard over the holder's voice
         (``VoiceLabel.over``: a late part too) does only when its voice is clear and not
         the holder's, as the holder's own part already covers that time; unsure, it
-        would be counted for the holder twice."""
+        would be counted for the holder twice. The other partner's voice heard from afar
+        on a microphone (``SpeechSegment.far``) never does: nobody spoke there."""
+        if seg.far:
+            return False
         if seg.voice is None or not seg.voice.over:
             return True
         told = self.told(seg)

@@ -242,6 +242,10 @@ class SessionEngine(PrepLoop, WayOut):
             self._stop(inp.t, inp.reason)
             return
         self._busy_until_t = self._over.hear(inp, self._busy_until_t)
+        if isinstance(inp, SpeechSegment):  # in every phase, the readiness question's too
+            self._active.discard(inp.partner)
+            self._on_segment(inp)
+            return
         if self.phase is Phase.ASKING:
             self._asking(inp)
             return
@@ -255,10 +259,6 @@ class SessionEngine(PrepLoop, WayOut):
                 self._floor.speaking = True
                 self._floor.spoke = True
                 self._floor.checked_in = False
-            return
-        if isinstance(inp, SpeechSegment):
-            self._active.discard(inp.partner)
-            self._on_segment(inp)
             return
         if isinstance(inp, Answer):
             self._answer = inp.answer
@@ -473,15 +473,11 @@ class SessionEngine(PrepLoop, WayOut):
         self._busy_until_t = self._question.busy_until_t
 
     def _asking(self, inp: EngineInput) -> None:
-        """Inputs while the readiness question is open: its answers, and speech."""
+        """Inputs while the readiness question is open: its answers, and onsets."""
         question = self._question
         assert question is not None
         if isinstance(inp, SpeechOnset):
             self._active.add(inp.partner)
-            return
-        if isinstance(inp, SpeechSegment):
-            self._active.discard(inp.partner)
-            self._on_segment(inp)
             return
         if isinstance(inp, KeyPress):
             self._log(Key(inp.t, inp.key))
@@ -627,6 +623,8 @@ class SessionEngine(PrepLoop, WayOut):
 
     def _on_segment(self, seg: SpeechSegment) -> None:
         floor = self._floor
+        if seg.far and floor is not None and is_holder(seg.partner, floor):
+            floor.speaking = bool({floor.partner, None} & self._active)  # its onset ended
         if not self._attribution.adds(seg, floor):
             return
         still = self._attribution.stood_still_at(seg.start_t)

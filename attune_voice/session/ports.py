@@ -52,6 +52,10 @@ class SpeechSegment:
     """Who, where a microphone per partner says so; None with one microphone."""
     voice: VoiceLabel | None = None
     """With one microphone, whose voice it sounds like once both voices are learnt."""
+    far: bool = False
+    """With a microphone each: the other partner's voice heard from afar on this
+    partner's microphone (``listening/crosstalk.py``). It ends the speech its onset
+    began, and nobody said anything here."""
 
 
 @dataclass(frozen=True)

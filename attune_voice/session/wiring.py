@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from attune_voice.audio.latency import Latency
     from attune_voice.audio.stream import DeviceAudio
     from attune_voice.audio.stream_state import DeviceStatus
+    from attune_voice.listening.crosstalk import FarVoices
     from attune_voice.listening.enrolment import VoiceEnrolment
     from attune_voice.listening.listener import Understanding
+    from attune_voice.listening.speaker_encoder import SpeakerEncoder
     from attune_voice.voice.player import Renderer
 
 
@@ -218,15 +220,36 @@ def session_voices(
     if channels != 1:
         return None
     from attune_voice.listening.enrolment import VoiceEnrolment
+
+    encoder = _voice_encoder(warn, "speech counts for whoever holds the floor")
+    return None if encoder is None else VoiceEnrolment(encoder)
+
+
+def session_far_voices(
+    channels: int, warn: Callable[[str], None] | None = None
+) -> FarVoices | None:
+    """With a microphone each, what each microphone hears of the other partner's voice,
+    learnt as the session goes; else None. Without the voice encoder's weights the
+    session still runs, attributing speech by microphone alone, and ``warn`` says why."""
+    if channels != 2:
+        return None
+    from attune_voice.listening.crosstalk import FarVoices
+
+    encoder = _voice_encoder(warn, "speech counts for whichever microphone is louder")
+    return None if encoder is None else FarVoices(encoder)
+
+
+def _voice_encoder(warn: Callable[[str], None] | None, instead: str) -> SpeakerEncoder | None:
+    """The voice encoder; None, said through ``warn`` with what happens ``instead``, when
+    its weights are missing or damaged."""
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
     try:
-        encoder = SpeakerEncoder()
+        return SpeakerEncoder()
     except ModelError as e:
         if warn is not None:
-            warn(f"{e}; speech counts for whoever holds the floor")
+            warn(f"{e}; {instead}")
         return None
-    return VoiceEnrolment(encoder)
 
 
 def learning_voices(

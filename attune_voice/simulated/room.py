@@ -56,6 +56,24 @@ def _db(gain_db: float) -> float:
     return float(10.0 ** (gain_db / 20.0))
 
 
+_FAR = "@far"
+"""A partner's voice at the other partner's microphone, in a room that echoes."""
+_FAR_DELAY = 64
+"""4 ms: the other microphone is further away."""
+_LIVING_ROOM_RT60_S = 0.35
+
+
+def _tail(rng: np.random.Generator, tail_db: float) -> Float:
+    """A room's response: the voice itself, then a decaying tail ``tail_db`` under it."""
+    length = int(_LIVING_ROOM_RT60_S * SAMPLE_RATE_HZ)
+    t = np.arange(length) / SAMPLE_RATE_HZ
+    tail = rng.standard_normal(length) * np.exp(-6.9 * t / _LIVING_ROOM_RT60_S)
+    tail[: int(0.003 * SAMPLE_RATE_HZ)] = 0.0
+    tail *= _db(tail_db) / math.sqrt(float(np.sum(tail**2)))
+    tail[0] = 1.0
+    return tail.astype(np.float32)
+
+
 def _rms(pcm: Float) -> float:
     return float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0
 
@@ -84,8 +102,17 @@ class SimulatedRoom:
         }
         # Rows: microphones; columns: partner A, partner B.
         crosstalk = _db(config.crosstalk_db)
+        self._living_room = config.living_room and self.channels == 2
         if self.channels == 1:
             self._mic_gain = np.array([[1.0, 1.0]], dtype=np.float32)
+        elif self._living_room:
+            # Each voice's path to the other microphone is a sound of its own (``_far``).
+            self._mic_gain = np.eye(2, dtype=np.float32)
+            tails = np.random.default_rng([config.seed, 23])  # the seed's session unchanged
+            self._near_ir = _tail(tails, -8.0)
+            self._far_ir = np.concatenate(
+                [np.zeros(_FAR_DELAY, dtype=np.float32), _tail(tails, 0.0) * crosstalk]
+            )
         else:
             self._mic_gain = np.array([[1.0, crosstalk], [crosstalk, 1.0]], dtype=np.float32)
         self._sample = 0
@@ -293,9 +320,17 @@ class SimulatedRoom:
     def _mix_sounds(self, mix: npt.NDArray[np.float32], start: int, end: int) -> None:
         """Add the partners' lines and the prompts' echo that sound in [start, end)."""
         sources = np.zeros((2, FRAME_SAMPLES), dtype=np.float32)
+        far = np.zeros((2, FRAME_SAMPLES), dtype=np.float32)
         echo = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         prompt = np.zeros(FRAME_SAMPLES, dtype=np.float32)
-        targets = {"A": sources[0], "B": sources[1], "echo": echo, "prompt": prompt}
+        targets = {
+            "A": sources[0],
+            "B": sources[1],
+            "A" + _FAR: far[1],  # A's voice at B's microphone
+            "B" + _FAR: far[0],
+            "echo": echo,
+            "prompt": prompt,
+        }
         still: list[_Playing] = []
         for sound in self._sounds:
             a = max(start, sound.start)
@@ -308,6 +343,8 @@ class SimulatedRoom:
                 still.append(sound)
         self._sounds = still
         mix += self._mic_gain @ sources
+        if self._living_room:
+            mix += far
         mix += echo
         if self.monitor_prompts:
             # What a person in the room hears: both voices and the prompts, full level.
@@ -333,7 +370,16 @@ class SimulatedRoom:
             gain = self._speech_gain[plan.partner]
             audio = plan.pcm.astype(np.float32) / 32768.0
             audio *= gain / max(_rms(audio), 1e-6)
-            self._sounds.append(_Playing(plan.partner, plan.sample, audio, plan.kind))
+            if self._living_room:
+                self._sounds.append(
+                    _Playing(
+                        plan.partner, plan.sample, self._convolve(audio, self._near_ir), plan.kind
+                    )
+                )
+                far = self._convolve(audio, self._far_ir)
+                self._sounds.append(_Playing(plan.partner + _FAR, plan.sample, far, plan.kind))
+            else:
+                self._sounds.append(_Playing(plan.partner, plan.sample, audio, plan.kind))
             self.truth.append(
                 TruthSegment(
                     plan.partner,
