@@ -32,16 +32,29 @@ STEP_S = 0.01
 class _Played:
     events: list[Event]
     truth: list[TruthSegment]
+    far_s: float
+    """Speech the listener heard from afar: by level alone, a microphone's own."""
 
 
-def _session(renderer: SpeechRenderer, far: FarVoices | None, seed: int) -> _Played:
+def _session(renderer: SpeechRenderer, seed: int) -> _Played:
     exercise = load_exercise("speaker-listener").with_overrides(limit_s=90.0, rounds=1)
     config = RoomConfig(seed=seed, microphones=2, living_room=True, crosstalk_db=-10.0)
     room = SimulatedRoom(partner_voices(renderer), config)
     log = EventLog()
     engine = SessionEngine(exercise, ("Sam", "Alex"), PromptVoicePlayer(renderer, room), log)
+    far = FarVoices(SpeakerEncoder())
+    judged: list[tuple[float, float, bool]] = []
+    parts = far.parts
+
+    def noted(start_t: float, end_t: float, channel: int) -> list[tuple[float, float, bool]]:
+        found = parts(start_t, end_t, channel)
+        judged.extend(found)
+        return found
+
+    far.parts = noted  # type: ignore[method-assign]
     SessionLoop(room, engine, Listener(2, far=far)).run()
-    return _Played(log.events, room.truth)
+    far_s = sum(b - a for a, b, afar in judged if afar)
+    return _Played(log.events, room.truth, far_s)
 
 
 def _f1(played: _Played, partner: str) -> float:
@@ -68,33 +81,24 @@ def _count(played: _Played, kind: SpeechKind, partner: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def sessions(renderer: SpeechRenderer) -> tuple[_Played, _Played]:
-    by_level = _session(renderer, None, seed=3)
-    by_voice = _session(renderer, FarVoices(SpeakerEncoder()), seed=3)
-    return by_level, by_voice
+def played(renderer: SpeechRenderer) -> _Played:
+    return _session(renderer, seed=7)
 
 
-def test_each_microphone_s_speech_is_its_own_partner_s(sessions: tuple[_Played, _Played]) -> None:
-    by_level, by_voice = sessions
-    # By level alone each microphone's speech is both partners': the other's voice
-    # and its tail stand within the channels' 9 dB margin.
-    assert max(_f1(by_level, p) for p in "AB") < 0.85
-    assert min(_f1(by_voice, p) for p in "AB") >= 0.9
+def test_each_microphone_s_speech_is_its_own_partner_s(played: _Played) -> None:
+    # The other's voice and its tail stand within the channels' 9 dB margin: by level
+    # alone, what was heard from afar would have been each microphone's own speech.
+    spoken_s = sum(t.end_t - t.start_t for t in played.truth)
+    assert played.far_s >= 0.5 * spoken_s
+    assert min(_f1(played, p) for p in "AB") >= 0.93
 
 
-def test_mm_hms_and_interruptions_are_counted_as_the_room_had_them(
-    sessions: tuple[_Played, _Played],
-) -> None:
-    by_level, by_voice = sessions
-    truth = by_voice.truth
+def test_mm_hms_and_interruptions_are_counted_as_the_room_had_them(played: _Played) -> None:
     for kind, logged in (
         ("backchannel", SpeechKind.BACKCHANNEL),
         ("interrupt", SpeechKind.INTERRUPTION),
     ):
         for partner in "AB":
-            real = sum(1 for t in truth if t.kind == kind and t.partner == partner)
-            found = _count(by_voice, logged, partner)
+            real = sum(1 for t in played.truth if t.kind == kind and t.partner == partner)
+            found = _count(played, logged, partner)
             assert abs(found - real) <= max(1, 0.3 * real), (kind, partner, found, real)
-    # By level, the other's voice from afar counts as interruptions over the holder.
-    real = sum(1 for t in truth if t.kind == "interrupt")
-    assert sum(_count(by_level, SpeechKind.INTERRUPTION, p) for p in "AB") > real + 3

@@ -66,6 +66,10 @@ class CrosstalkConfig:
     """Each voice needs this many such windows; with fewer nothing is left out."""
     enrol_max_windows: int = 80
     """Live, each voice keeps its latest this many teaching windows (about a minute)."""
+    known_windows: int = 20
+    """Live, once a voice has this many, a segment louder on its own microphone all
+    through is its partner's without embedding it (the encoder then runs only on what
+    may be the other's voice)."""
     buffer_s: float = 60.0
     """Live, the audio kept: a longer segment is judged on its last ``buffer_s``."""
     clear_margin: float = DiarizationConfig().clear_margin
@@ -252,10 +256,10 @@ class FarVoices:
         windows = _windows([segment], [clip])
         known = min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows
         own = bool(np.all(windows.lead_db >= self.config.enrol_lead_db))
-        full = len(self._taught[channel]) == self._taught[channel].maxlen
-        if not windows.where or (own and known and full):
-            # Louder on its own microphone all through: its own partner's, as the voice
-            # already knows them (the usual case, with microphones well apart).
+        well_known = len(self._taught[channel]) >= self.config.known_windows
+        if not windows.where or (own and known and well_known):
+            # Louder on its own microphone all through: its own partner's, whose voice
+            # is well known (the usual case, with microphones well apart).
             return [(start_t, end_t, False)]
         embeddings = self._encoder.embed(windows.audio, threads=1)
         for embedding, lead in zip(embeddings, windows.lead_db, strict=True):
