@@ -10,9 +10,11 @@ partner A's voice print is learnt from the windows of channel A that stand
 ``enrol_lead_db`` or more above channel B at the same time (and B's likewise). Per 10 ms
 (as ``diarization.step_scores`` weighs the windows), a channel's speech is the other
 partner's where its windows are ``clear_margin`` nearer (cosine) to the other's print
-than to the channel's own, or stand ``far_lead_db`` below the other channel without
-being clearly the channel's own voice; such stretches of ``min_turn_s`` or more are
-left out of the channel. Talking over the other partner, one's own voice leads on one's
+than to the channel's own, or where the channel stands ``far_lead_db`` below the other
+(their power over ``lead_s``) without its windows being clearly the channel's own
+voice; such stretches of ``min_turn_s`` or more are left out of the channel. A segment
+louder on its own microphone all through is its own partner's and is not embedded
+(live, once its voice is well known). Talking over the other partner, one's own voice leads on one's
 own microphone, so overlaps stay. A mm-hm said into one's own microphone over the
 other's speech is judged again in short windows (``short_window_s``) and kept.
 
@@ -215,9 +217,23 @@ def heard_from_afar(
     teaching = windows.lead_db >= config.enrol_lead_db
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
-    embeddings = encoder.embed(windows.audio, threads=config.threads)
-    prints = np.stack([voice_print(embeddings[teaching & (channel_of == c)]) for c in (0, 1)])
-    far = _far(segments, clips, windows, embeddings, prints, encoder, config)
+    # A segment louder on its own microphone all through is its own partner's: only the
+    # others are judged, and only they and the teaching windows are embedded.
+    index_of = np.array([index for index, _, _ in windows.where])
+    doubtful = np.isin(index_of, index_of[~teaching])
+    if not doubtful.any():
+        return Crosstalk((), True)
+    kept = np.flatnonzero(teaching | doubtful)
+    embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
+    taught = teaching[kept]
+    prints = np.stack([voice_print(embeddings[taught & (channel_of[kept] == c)]) for c in (0, 1)])
+    judged = np.flatnonzero(doubtful[kept])
+    subset = _Windows(
+        [windows.where[kept[k]] for k in judged],
+        [windows.audio[kept[k]] for k in judged],
+        windows.lead_db[kept[judged]],
+    )
+    far = _far(segments, clips, subset, embeddings[judged], prints, encoder, config)
     return Crosstalk(tuple(sorted(far)), True)
 
 
