@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     default=True,
     show_default=True,
     help="With one channel: tell two voices apart by their sound and give each its own "
-    "figures (it says when it finds one voice, or two that may be one person's). "
-    "--no-voices keeps one channel one room.",
+    "figures (it says when it finds one voice, or two that may be one person's). With a "
+    "microphone each: leave out what a microphone heard of the other partner's voice. "
+    "--no-voices keeps one channel one room, and two channels by level alone.",
 )
 @click.option(
     "--transcripts",

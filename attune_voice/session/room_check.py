@@ -45,8 +45,8 @@ APART_DB = 10.0
 """With a microphone each, a partner's speech on the other's microphone should stand
 at least this far below their own: a channel is voiced only where it stands within
 ``DetectorConfig.channel_margin_db`` (9 dB) of the loudest, and each word's peaks
-would come within it. The voices still tell the two apart in ``analyze``; a live
-session goes by level."""
+would come within it. Sessions and ``analyze`` then tell the two apart by voice too,
+once each partner has spoken (``listening/crosstalk.py``); until then the level alone."""
 LEAK_WINDOW_S = 1.0
 """Speech starting this soon after a prompt's echo was gated, when nobody was asked to
 talk, is the prompt itself getting through."""
