@@ -116,6 +116,7 @@ class _Windows:
 def _windows(
     segments: Sequence[ChannelSegment], clips: Sequence[npt.NDArray[np.int16]]
 ) -> _Windows:
+    """The diarization's windows of each segment of 0.3 s or more, with their leads."""
     windowing = DiarizationConfig()
     where: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
