@@ -5,7 +5,7 @@ their voice's tail fills the gaps between words: a channel is voiced where it st
 within ``DetectorConfig.channel_margin_db`` of the loudest, so that a partner talking
 over the other is heard on their own channel, and so the other's speech is heard on it
 too. Their voices tell the two apart where levels cannot. Each channel's speech is cut
-into windows (``diarization.segment_windows``) and embedded from that channel's audio;
+into windows (``diarization.clip_windows``) and embedded from that channel's audio;
 partner A's voice print is learnt from the windows of channel A that stand
 ``enrol_lead_db`` or more above channel B at the same time (and B's likewise). Per 10 ms
 (as ``diarization.step_scores`` weighs the windows), a channel's speech is the other
@@ -39,8 +39,8 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.diarization import (
     STEP_S,
     DiarizationConfig,
+    clip_windows,
     marked_runs,
-    segment_windows,
     smoothed,
     step_scores,
 )
@@ -122,13 +122,7 @@ def _windows(
     audio: list[npt.NDArray[np.int16]] = []
     leads: list[float] = []
     for index, ((start_s, end_s, channel), clip) in enumerate(zip(segments, clips, strict=True)):
-        if round((end_s - start_s) / STEP_S) < round(windowing.min_segment_s / STEP_S):
-            continue
-        for w_start, w_end in segment_windows(start_s, end_s, windowing):
-            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
-            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
-            if b - a < SAMPLE_RATE_HZ // 10 or a >= clip.shape[1]:
-                continue  # the clip holds less than its segment (a file cut short)
+        for w_start, w_end, a, b in clip_windows(start_s, end_s, clip.shape[1], windowing):
             near = clip[channel, a:b]
             where.append((index, w_start, w_end))
             audio.append(near)

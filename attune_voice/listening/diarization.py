@@ -159,6 +159,23 @@ def segment_windows(
     return [(float(s), float(s) + config.window_s) for s in starts]
 
 
+def clip_windows(
+    start_s: float, end_s: float, clip_samples: int, config: DiarizationConfig
+) -> list[tuple[float, float, int, int]]:
+    """(start_s, end_s, first sample, last sample + 1 in the segment's clip) of the
+    windows of a segment of ``min_segment_s`` or more; none for a shorter one."""
+    # In 10 ms steps: a segment of 30 sub-frames, 198.39 - 198.09 s, is 0.2999... s.
+    if round((end_s - start_s) / STEP_S) < round(config.min_segment_s / STEP_S):
+        return []
+    found = []
+    for w_start, w_end in segment_windows(start_s, end_s, config):
+        a = round((w_start - start_s) * SAMPLE_RATE_HZ)
+        b = round((w_end - start_s) * SAMPLE_RATE_HZ)
+        if b - a >= _MIN_WINDOW_SAMPLES and a < clip_samples:  # else a file cut short
+            found.append((w_start, w_end, a, b))
+    return found
+
+
 def step_scores(
     start_s: float,
     end_s: float,
@@ -376,14 +393,7 @@ def who_spoke_when(
     alone: list[tuple[int, float, float]] = []
     alone_audio: list[npt.NDArray[np.int16]] = []
     for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
-        # In 10 ms steps: a segment of 30 sub-frames, 198.39 - 198.09 s, is 0.2999... s.
-        if round((end_s - start_s) / STEP_S) < round(config.min_segment_s / STEP_S):
-            continue
-        for w_start, w_end in segment_windows(start_s, end_s, config):
-            a = round((w_start - start_s) * SAMPLE_RATE_HZ)
-            b = round((w_end - start_s) * SAMPLE_RATE_HZ)
-            if b - a < _MIN_WINDOW_SAMPLES or a >= len(clip):
-                continue  # the clip holds less than its segment (a file cut short)
+        for w_start, w_end, a, b in clip_windows(start_s, end_s, len(clip), config):
             windows.append((index, w_start, w_end))
             audio.append(clip[a:b])
         if room_noise_db is None:
