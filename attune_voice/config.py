@@ -114,6 +114,11 @@ class RoomConfig:
     """How often the floor holder, checked in on, takes up their thought again while
     the coach is still speaking (their own randomness: the rest of the seed's session
     stays as it was)."""
+    mm_hms_over_words: float = 0.0
+    """How often the listener's mm-hm is said over the speaker's words rather than in a
+    pause, as people often do (their own randomness: the rest of the seed's session
+    stays as it was). The demo keeps them in pauses; the benchmarks and tests of one
+    microphone set it."""
 
 
 @dataclass(frozen=True)

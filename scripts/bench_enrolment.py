@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from attune_voice.events import (
     SpeechKind,
 )
 from attune_voice.exercises.library import load_exercise
+from attune_voice.listening.at_once import AtOnce
 from attune_voice.listening.crosstalk import FarVoices
 from attune_voice.listening.enrolment import VoiceEnrolment
 from attune_voice.listening.listener import Listener
@@ -113,16 +114,16 @@ def play(
     microphones: int,
     living_room: bool = False,
     by_voice: bool = True,
+    at_once: AtOnce | None = None,
+    mm_hms_over_words: float = 0.0,
 ) -> Run:
     exercise = load_exercise("speaker-listener")
-    config = RoomConfig(seed=seed, microphones=microphones)
+    config = RoomConfig(seed=seed, microphones=microphones, mm_hms_over_words=mm_hms_over_words)
     if living_room:
-        config = RoomConfig(
-            seed=seed, microphones=microphones, living_room=True, crosstalk_db=-10.0
-        )
+        config = replace(config, living_room=True, crosstalk_db=-10.0)
     room = build_room(renderer, config)
     timed = _Timed()
-    voices = VoiceEnrolment(encoder) if microphones == 1 else None
+    voices = VoiceEnrolment(encoder, at_once=at_once) if microphones == 1 else None
     if voices is not None:
         voices.hear = timed.wrap(voices.hear)  # type: ignore[method-assign]
         voices.parts = timed.wrap(voices.parts)  # type: ignore[method-assign]
@@ -152,9 +153,17 @@ def play(
         counts = [sum(1 for s in room.truth if s.kind == kind and s.partner == p) for p in PARTNERS]
         return counts[0], counts[1]
 
-    # Known from the end of the last speech logged before the first told by voice (the
-    # first told are late: the listener's reactions heard before, told then).
-    first = next((k for k, e in enumerate(speech) if e.attributed_by == "voice"), None)
+    # Known from the end of the last speech logged before the first turn told by voice
+    # (the first told are late: the listener's reactions heard before, told then; a
+    # mm-hm over the holder's words is told by the network before both voices are known).
+    first = next(
+        (
+            k
+            for k, e in enumerate(speech)
+            if e.attributed_by == "voice" and e.speech_kind is SpeechKind.TURN
+        ),
+        None,
+    )
     known_t = 0.0 if voices is None else float("inf")
     if first is not None:
         known_t = max((e.end_t for e in speech[:first]), default=0.0)
@@ -287,10 +296,20 @@ def main() -> None:
         "--microphones",
         default="2,1",
         help="Which runs per seed: 2, 1, both (2,1); 2e is a microphone each in a room "
-        "that echoes (the other 10 dB down), 2l the same by level alone.",
+        "that echoes (the other 10 dB down), 2l the same by level alone; 1n is one "
+        "microphone without the segmentation network (two voices at once told by the "
+        "pieces' departure from each voice alone).",
+    )
+    parser.add_argument(
+        "--mm-hms-over-words",
+        type=float,
+        default=0.0,
+        help="The share of the listener's mm-hms said over the speaker's words rather than "
+        "in a pause (the demo: 0).",
     )
     args = parser.parse_args()
     encoder = SpeakerEncoder()
+    at_once = AtOnce()
     if args.real:
         for rttm in sorted(REAL.glob("*.rttm")):
             line = real(encoder, rttm)
@@ -308,7 +327,14 @@ def main() -> None:
             for kind in args.microphones.split(","):
                 microphones = int(kind[0])
                 run = play(
-                    renderer, encoder, seed, microphones, kind[1:] in ("e", "l"), kind[1:] != "l"
+                    renderer,
+                    encoder,
+                    seed,
+                    microphones,
+                    living_room=kind[1:] in ("e", "l"),
+                    by_voice=kind[1:] != "l",
+                    at_once=at_once if kind == "1" else None,
+                    mm_hms_over_words=args.mm_hms_over_words,
                 )
                 cpu = (
                     f"{run.voices_cpu_s:.2f} s / {run.session_s:.0f} s"

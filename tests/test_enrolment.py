@@ -29,6 +29,7 @@ from attune_voice.events import (
     dumps,
 )
 from attune_voice.exercises.library import load_exercise
+from attune_voice.listening.at_once import AtOnce
 from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment, VoicePart
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
@@ -160,6 +161,44 @@ def test_the_listeners_pieces_in_the_holders_turn_are_not_enrolled(
     after = voices.enrolled_s()
     assert after[1] == before[1]
     assert 1.5 < after[0] - before[0] < 3.5
+
+
+@pytest.mark.parametrize("network", [True, False])
+def test_a_mm_hm_said_over_the_holders_words_is_heard_by_the_segmentation_network(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer, network: bool
+) -> None:
+    voices = VoiceEnrolment(encoder, at_once=AtOnce() if network else None)
+    room = _Room(voices)
+    _enrol(room, renderer, "A", lines=4)
+    _enrol(room, renderer, "B", lines=4)
+    given_t = room.t_samples / SAMPLE_RATE_HZ
+    voices.learn(FloorGiven(given_t, partner="A", role=FloorRole.SHARE, limit_s=90.0))
+    # B's mm-hm 4 dB under A's sentence, 1.5 s into it: no pause to split it off.
+    sentence = _say(renderer, "A", LINES["A"]["share"][3]).astype(np.float32)
+    mm_hm = _say(renderer, "B", "Mm-hm.", -28.0)
+    at = round(1.5 * SAMPLE_RATE_HZ)
+    sentence[at : at + len(mm_hm)] += mm_hm
+    start_t, end_t = room.add(0.3, sentence.astype(np.int16), 0.3)
+    mm_hm_t = start_t + 0.3 + 1.5
+    parts = voices.parts(start_t + 0.3, end_t - 0.3)
+    told = [p for p in parts if p.voice is not None and not p.voice.over]
+    assert [p.voice.partner for p in told if p.voice is not None] == ["A"]
+    over = [p for p in parts if p.voice is not None and p.voice.over]
+    if not network:
+        # An embedding of two voices sounds like the louder one: the encoder alone
+        # hears A's sentence.
+        assert over == []
+        return
+    [heard] = over
+    assert heard.voice is not None and heard.voice.partner == "B"
+    assert abs(heard.start_t - mm_hm_t) < 0.15
+    assert abs(heard.end_t - (mm_hm_t + len(mm_hm) / SAMPLE_RATE_HZ)) < 0.15
+    # Logged beside A's turn, as B's mm-hm.
+    attribution = Attribution(TurnConfig())
+    floor = Floor("A", FloorRole.SHARE, start_t=given_t, limit_s=90.0, cues_s=[], attempt=1)
+    segment = SpeechSegment(heard.start_t, heard.end_t, None, heard.voice)
+    assert attribution.adds(segment, floor)
+    assert attribution.speech(segment, floor).speech_kind is SpeechKind.BACKCHANNEL
 
 
 @dataclass
@@ -448,8 +487,10 @@ def _one_microphone_session(
     renderer: SpeechRenderer, encoder: SpeakerEncoder, seed: int
 ) -> _Session:
     exercise = load_exercise("speaker-listener").with_overrides(limit_s=90.0, rounds=1)
-    room = SimulatedRoom(partner_voices(renderer), RoomConfig(seed=seed, microphones=1))
-    voices = VoiceEnrolment(encoder)
+    # Half the listener's mm-hms are said over the speaker's words, as people do.
+    config = RoomConfig(seed=seed, microphones=1, mm_hms_over_words=0.5)
+    room = SimulatedRoom(partner_voices(renderer), config)
+    voices = VoiceEnrolment(encoder, at_once=AtOnce())
     log = EventLog(learning_voices(lambda _event: None, voices))
     engine = SessionEngine(exercise, ("Sam", "Alex"), PromptVoicePlayer(renderer, room), log)
     SessionLoop(room, engine, Listener(1, voices=voices)).run()
@@ -496,9 +537,10 @@ def test_one_microphone_tells_the_listeners_mm_hms_and_interruptions(
     keys = {key for s in by_voice for key in json.loads(dumps(s))}
     assert keys <= {"kind", "t", "end_t", "partner", "speech_kind", "attributed_by"}
     total_s = sum(s.end_t - s.t for s in speech)
-    # Known from the end of the last speech logged before the first told by voice (the
-    # first told are late: the listener's reactions heard before).
-    first = speech.index(by_voice[0])
+    # Known from the end of the last speech logged before the first turn told by voice
+    # (the first told are late: the listener's reactions heard before; a mm-hm over the
+    # holder's words is told by the network before both voices are known).
+    first = speech.index(next(s for s in by_voice if s.speech_kind is SpeechKind.TURN))
     known_t = max(s.end_t for s in speech[:first])
     later = [s for s in speech if s.t >= known_t]
     later_unsure_s = sum(s.end_t - s.t for s in later if s.attributed_by == "floor")

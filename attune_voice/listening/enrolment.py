@@ -38,7 +38,10 @@ cosine; the engine credits it to the listener only when that is clear
 (``session/attribution.py``). A piece next to one that leans to the listener is where
 their own speech begins or ends, and one leaning to the listener by more than that
 excess is theirs alone: both are labelled as usual.
-Such pieces teach no enrolment. The floors come from the session's log, as the
+Such pieces teach no enrolment. A mm-hm said over the holder's words changes a piece
+too little for that: where the speaker segmentation network hears two voices at once
+(``listening/at_once.py``), the other voice gets a part over it too, and the pieces
+there teach no enrolment. The floors come from the session's log, as the
 enrolments do. The first floors are heard before the listener's voice is known: their
 long pieces, enrolled as the holder's, are checked once both voices' usual is trusted
 (each against its voice's usual taken without it), and those found leave the enrolment
@@ -77,7 +80,7 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.audio.frames import Frame
-from attune_voice.config import SAMPLE_RATE_HZ
+from attune_voice.config import SAMPLE_RATE_HZ, TurnConfig
 from attune_voice.events import (
     HOLDER_LEAD_S,
     PARTNERS,
@@ -89,6 +92,7 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
+from attune_voice.listening.at_once import AtOnce, AtOnceStretch
 from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands, noise_db
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
@@ -142,6 +146,9 @@ class EnrolmentConfig:
     over_level_share: float = 0.5
     """A listener usually louder than the holder, talking over them, raises the level
     by at least this share of their usual lead."""
+    clear_margin: float = TurnConfig().clear_voice_margin
+    """A part's voice counts as told where its margin is this or more: two voices at once
+    found by the network in it are that voice and the other's."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,17 @@ class VoiceEnrolment:
     """Floors remembered: speech is judged soon after it ends."""
     _LEANING_KEPT = 256
 
-    def __init__(self, encoder: Embedder, config: EnrolmentConfig | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Embedder,
+        config: EnrolmentConfig | None = None,
+        at_once: AtOnce | None = None,
+    ) -> None:
         self.config = config or EnrolmentConfig()
         self._encoder = encoder
+        self._at_once = at_once
+        """The segmentation network, which hears two voices at once; None: the pieces'
+        departure from each voice alone tells."""
         self._samples = int(self.config.buffer_s * SAMPLE_RATE_HZ)
         self._audio = np.zeros(self._samples, dtype=np.int16)
         self._levels = np.full(self._samples // SUBFRAME_SAMPLES, -120.0, dtype=np.float32)
@@ -239,9 +254,10 @@ class VoiceEnrolment:
         enrolled it is one part with no voice (its pieces are still kept to learn from).
         """
         pieces = self._embedded(start_t, end_t)
+        at_once = self._heard_at_once(start_t, end_t, pieces)
         prints = self._voice_prints()
         if prints is None or not pieces:
-            return [VoicePart(start_t, end_t, None)]
+            return [VoicePart(start_t, end_t, None), *self._over_at_once(at_once, [])]
         sims = np.stack([p.embedding for p in pieces]) @ prints.T
         runs: list[tuple[int, float, float, float, float]] = []
         """(voice, start_t, end_t, margin x seconds, seconds) of pieces of one voice."""
@@ -279,7 +295,35 @@ class VoiceEnrolment:
             part_end = end_t if k == len(runs) - 1 else last_t
             label = VoiceLabel(PARTNERS[voice], round(weighted / seconds, 4))
             result.append(VoicePart(part_start, part_end, label))
-        return result + _joined(overs)
+        result += _joined(overs)
+        return result + _absorbing(self._over_at_once(at_once, result), result)
+
+    def _heard_at_once(
+        self, start_t: float, end_t: float, pieces: list[_Piece]
+    ) -> list[AtOnceStretch]:
+        """(start_t, end_t, probability) where the network hears two voices at once in a
+        floor's segment of ``over_min_s`` or more; the pieces there teach no enrolment."""
+        if self._at_once is None or end_t - start_t < self.config.over_min_s:
+            return []
+        if self._holder_at((start_t + end_t) / 2) is None:
+            return []
+        end = min(round(end_t * SAMPLE_RATE_HZ), self._end_sample)
+        first = max(
+            self._at_once.context_start(round(start_t * SAMPLE_RATE_HZ), end), end - self._samples
+        )
+        heard = self._at_once.stretches(self._clip(first, end), first / SAMPLE_RATE_HZ)
+        found = self._at_once.within(heard, start_t, end_t)
+        for piece in pieces:
+            if any(a < piece.end_t and piece.start_t < b for a, b, _ in found):
+                piece.over = True
+        return found
+
+    def _over_at_once(self, found: list[AtOnceStretch], parts: list[VoicePart]) -> list[VoicePart]:
+        if self._at_once is None:
+            return []
+        told = [(p.start_t, p.end_t, p.voice) for p in parts]
+        over = self._at_once.over(found, told, self._holder_at, self.config.clear_margin)
+        return [VoicePart(a, b, label) for a, b, label in over]
 
     def _over(self, piece: _Piece, sims: npt.NDArray[np.float32]) -> tuple[int, float] | None:
         """(holder, how far below both lows) when the piece sounds like both voices at
@@ -621,3 +665,36 @@ def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
             seconds = piece.duration_s
             parts.append(VoicePart(piece.start_t, piece.end_t, label))
     return parts
+
+
+def _near(one: VoicePart, other: VoicePart, gap_s: float) -> bool:
+    """Two parts of the same voice that overlap in time or lie under ``gap_s`` apart."""
+    return (
+        one.voice is not None
+        and other.voice is not None
+        and one.voice.partner == other.voice.partner
+        and one.start_t < other.end_t + gap_s
+        and other.start_t < one.end_t + gap_s
+    )
+
+
+def _absorbing(heard_over: list[VoicePart], parts: list[VoicePart]) -> list[VoicePart]:
+    """The network's parts heard over another voice, each taking in the parts of its own
+    voice that it touches, removed from ``parts``, and each other when under
+    ``JOIN_GAP_S`` apart: a listener's interruption begun over the holder's words and
+    going on alone is one utterance, not two. A part the pieces'
+    departure found over the same voice is the same speech, its edges only as near as a
+    piece's (1.5 s): it is dropped."""
+    result: list[VoicePart] = []
+    for found in heard_over:
+        joined = found
+        for part in [p for p in parts if _near(found, p, JOIN_GAP_S)]:
+            parts.remove(part)
+            if part.voice is not None and not part.voice.over:
+                start_t = min(joined.start_t, part.start_t)
+                joined = VoicePart(start_t, max(joined.end_t, part.end_t), found.voice)
+        if result and _near(result[-1], joined, JOIN_GAP_S):
+            last = result.pop()
+            joined = VoicePart(last.start_t, max(last.end_t, joined.end_t), last.voice)
+        result.append(joined)
+    return result

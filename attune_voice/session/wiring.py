@@ -215,14 +215,24 @@ def session_voices(
     """With one microphone, the partners' voices learnt as the session goes; else None.
 
     Without the voice encoder's weights the session still runs, attributing speech by
-    the floor, and ``warn`` says why.
+    the floor, and ``warn`` says why; without the segmentation network's, two voices
+    at once are told by the voices alone.
     """
     if channels != 1:
         return None
+    from attune_voice.listening.at_once import AtOnce
     from attune_voice.listening.enrolment import VoiceEnrolment
 
     encoder = _voice_encoder(warn, "speech counts for whoever holds the floor")
-    return None if encoder is None else VoiceEnrolment(encoder)
+    if encoder is None:
+        return None
+    try:
+        at_once: AtOnce | None = AtOnce()
+    except ModelError as e:
+        if warn is not None:
+            warn(f"{e}; a mm-hm said over the other's words is heard as theirs")
+        at_once = None
+    return VoiceEnrolment(encoder, at_once=at_once)
 
 
 def session_far_voices(

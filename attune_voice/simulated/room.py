@@ -93,6 +93,7 @@ class SimulatedRoom:
         self._config = config
         rng = np.random.default_rng(config.seed)
         self._over_rng = np.random.default_rng([config.seed, 19])
+        self._words_rng = np.random.default_rng([config.seed, 23])
         self._behaviour = Behaviour(rng, voices, SAMPLE_RATE_HZ)
         self._noise = self._make_noise(rng)
         self._echo_ir = self._room_response(rng)
@@ -215,8 +216,34 @@ class SimulatedRoom:
         # The partners hear the prompt end when the microphone does, once the sound has
         # come out of the speaker: they react from then, not from its last sample sent.
         plans = self._behaviour.react(meaning, self._prompt_end + self._echo_delay)
+        plans = self._mm_hms_over_words(plans)
         self._pending.extend(self._talk_over(meaning, start, plans))
         self._pending.sort(key=lambda plan: plan.sample)
+
+    def _mm_hms_over_words(self, plans: list[Plan]) -> list[Plan]:
+        """Some of the listener's mm-hms moved from the pause after a line into the line
+        (``RoomConfig.mm_hms_over_words``), at least 0.3 s inside both its ends."""
+        share = self._config.mm_hms_over_words
+        if share <= 0.0:
+            return plans
+        rng = self._words_rng
+        margin = int(0.3 * SAMPLE_RATE_HZ)
+        moved = []
+        for planned in plans:
+            plan = planned
+            if plan.kind == "backchannel" and plan.pcm is not None and rng.random() < share:
+                # The speaker's line the pause follows.
+                lines = [
+                    (p.sample, len(p.pcm))
+                    for p in plans
+                    if p.partner != plan.partner and p.pcm is not None and p.sample < plan.sample
+                ]
+                start, length = lines[-1] if lines else (0, 0)
+                room_samples = length - len(plan.pcm) - 2 * margin
+                if room_samples > 0:
+                    plan = replace(plan, sample=start + margin + int(rng.integers(room_samples)))
+            moved.append(plan)
+        return moved
 
     def _talk_over(self, meaning: PromptMeaning, start: int, plans: list[Plan]) -> list[Plan]:
         """Sometimes the holder, checked in on, goes on over the coach's words; what

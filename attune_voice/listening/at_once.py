@@ -1,0 +1,82 @@
+"""Two voices at once in one live segment: the speaker segmentation network over its audio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from attune_voice.events import PARTNERS
+from attune_voice.listening.diarization import STEP_S, DiarizationConfig, at_once_stretches
+from attune_voice.listening.segmentation import CHUNK_SAMPLES, Overlap, SpeakerSegmentation
+from attune_voice.session.ports import VoiceLabel
+
+AtOnceStretch = tuple[float, float, float]
+"""(start_t, end_t, the mean probability of two voices at once over it)."""
+
+
+class AtOnce:
+    """Where two people speak at once in a live segment with one microphone: what the
+    speaker encoder cannot hear (an embedding of two voices sounds like the louder one),
+    the segmentation network can, as it does in ``analyze``. It judges the segment with
+    at least 10 s of audio ending with it (its window; the audio before is context), on
+    the caller's thread, and the stretches are those ``analyze`` finds
+    (``diarization.at_once_stretches``)."""
+
+    def __init__(
+        self, model: SpeakerSegmentation | None = None, config: DiarizationConfig | None = None
+    ) -> None:
+        self._model = model or SpeakerSegmentation()
+        self.config = config or DiarizationConfig()
+
+    @staticmethod
+    def context_start(start_sample: int, end_sample: int) -> int:
+        """Where the audio judged for a segment from ``start_sample`` to ``end_sample``
+        begins: at least one network window before its end."""
+        return max(0, min(start_sample, end_sample - CHUNK_SAMPLES))
+
+    def stretches(self, clip: npt.NDArray[np.int16], clip_start_t: float) -> list[AtOnceStretch]:
+        """The stretches of ``clip`` (starting at ``clip_start_t``) where two speak at once."""
+        overlap = Overlap(self._model, threads=1)
+        overlap.feed(clip)
+        probabilities = overlap.finish()
+        found = []
+        for a_s, b_s in at_once_stretches(probabilities, self.config):
+            mean = float(np.mean(probabilities[round(a_s / STEP_S) : round(b_s / STEP_S)]))
+            found.append((clip_start_t + a_s, clip_start_t + b_s, mean))
+        return found
+
+    def within(
+        self, found: Sequence[AtOnceStretch], start_t: float, end_t: float
+    ) -> list[AtOnceStretch]:
+        """The stretches cut to the segment, those left long enough kept."""
+        cut = [(max(a, start_t), min(b, end_t), p) for a, b, p in found]
+        return [(a, b, p) for a, b, p in cut if b - a >= self.config.min_at_once_s]
+
+    def over(
+        self,
+        found: Sequence[AtOnceStretch],
+        parts: Sequence[tuple[float, float, VoiceLabel | None]],
+        holder_at: Callable[[float], str | None],
+        clear_margin: float,
+    ) -> list[tuple[float, float, VoiceLabel]]:
+        """The other voice's (start_t, end_t, label) over the voice heard where two speak
+        at once: the voice of the part there, where it is told (``clear_margin``) and not
+        itself heard over another, else the floor holder's. The label's margin is the
+        stretch's mean probability of two at once: found, it is as sure as ``analyze``
+        takes it (the probability of two classes of seven hovers a little over the 0.5
+        that finds it, so it is no margin of a voice to weigh)."""
+        result = []
+        for a, b, probability in found:
+            mid_t = (a + b) / 2
+            heard = holder_at(mid_t)
+            for start_t, end_t, voice in parts:
+                told = voice is not None and not voice.over and voice.margin >= clear_margin
+                if told and voice is not None and start_t <= mid_t < end_t:
+                    heard = voice.partner
+            if heard is None:
+                continue
+            other = PARTNERS[1 - PARTNERS.index(heard)]
+            result.append((a, b, VoiceLabel(other, round(probability, 4), over=True)))
+        return result
