@@ -214,8 +214,9 @@ def _floor_events(truth: list[tuple[float, float, str]]) -> list[Event]:
     return sorted(events, key=lambda e: e.t)
 
 
-def real(encoder: SpeakerEncoder, path: Path) -> str | None:
-    """One labelled two-speaker recording through the live listener and enrolment."""
+def real(encoder: SpeakerEncoder, path: Path, at_once: AtOnce | None) -> str | None:
+    """One labelled two-speaker recording through the live listener and enrolment (with
+    the segmentation network, ``at_once``, or without)."""
     labels = _labels(path)
     names = list(dict.fromkeys(who for _, _, who in labels))
     if len(names) != 2:
@@ -223,7 +224,7 @@ def real(encoder: SpeakerEncoder, path: Path) -> str | None:
     letter = dict(zip(names, PARTNERS, strict=True))
     truth = [(a, b, letter[w]) for a, b, w in labels]
     pcm = read_wav_16k(path.with_suffix(".wav"), mono=True)[0]
-    voices = VoiceEnrolment(encoder)
+    voices = VoiceEnrolment(encoder, at_once=at_once)
     listener = Listener(1, voices=voices)
     clear = TurnConfig().clear_voice_margin
     told: list[tuple[float, float, str]] = []
@@ -312,9 +313,10 @@ def main() -> None:
     at_once = AtOnce()
     if args.real:
         for rttm in sorted(REAL.glob("*.rttm")):
-            line = real(encoder, rttm)
-            if line is not None:
-                print(line, flush=True)
+            for network in (at_once, None):
+                line = real(encoder, rttm, network)
+                if line is not None:
+                    print(f"{line} ({'with' if network else 'without'} the network)", flush=True)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     if not seeds:
         return
