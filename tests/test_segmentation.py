@@ -190,3 +190,27 @@ def test_a_live_session_without_the_weights_goes_on_and_says_what_it_cannot_hear
     assert "speaker segmentation weights" in line
     assert line.endswith("a mm-hm said over the other's words is heard as theirs")
     assert session_voices(2, said.append) is None and len(said) == 1
+
+
+def test_two_voices_at_once_give_the_listener_a_part_over_the_holder_s_voice() -> None:
+    from attune_voice.listening.at_once import AtOnce
+    from attune_voice.session.ports import VoiceLabel
+
+    at_once = AtOnce()
+    found = [(1.0, 1.5, 0.55)]
+    clear = 0.05
+
+    def over(
+        parts: list[tuple[float, float, VoiceLabel | None]], holder: str | None
+    ) -> list[tuple[float, float, VoiceLabel]]:
+        return at_once.over(found, parts, lambda _t: holder, clear)
+
+    # In A's floor: over A's voice (told, or untold and so the holder's), B's part.
+    mm_hm = [(1.0, 1.5, VoiceLabel("B", 0.55, over=True))]
+    assert over([(0.0, 2.0, VoiceLabel("A", 0.3))], "A") == mm_hm
+    assert over([(0.0, 2.0, VoiceLabel("B", 0.01))], "A") == mm_hm
+    assert over([(0.0, 2.0, None)], "A") == mm_hm
+    # Where B is clearly heard, A goes on under B: A's turn, no part of its own.
+    assert over([(0.0, 2.0, VoiceLabel("B", 0.3))], "A") == []
+    # Outside a floor nobody is the listener.
+    assert over([(0.0, 2.0, VoiceLabel("A", 0.3))], None) == []

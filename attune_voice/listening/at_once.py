@@ -61,22 +61,24 @@ class AtOnce:
         holder_at: Callable[[float], str | None],
         clear_margin: float,
     ) -> list[tuple[float, float, VoiceLabel]]:
-        """The other voice's (start_t, end_t, label) over the voice heard where two speak
-        at once: the voice of the part there, where it is told (``clear_margin``) and not
-        itself heard over another, else the floor holder's. The label's margin is the
+        """The listener's (start_t, end_t, label) over the holder's voice where two speak
+        at once: the voice heard there is the part's, where it is told (``clear_margin``)
+        and not itself heard over another, else the floor holder's; where it is the
+        listener's, the holder goes on under them, which is the holder's turn and needs no
+        part of its own (the engine would not log it). The label's margin is the
         stretch's mean probability of two at once: found, it is as sure as ``analyze``
         takes it (the probability of two classes of seven hovers a little over the 0.5
         that finds it, so it is no margin of a voice to weigh)."""
         result = []
         for a, b, probability in found:
             mid_t = (a + b) / 2
-            heard = holder_at(mid_t)
+            holder = heard = holder_at(mid_t)
             for start_t, end_t, voice in parts:
                 told = voice is not None and not voice.over and voice.margin >= clear_margin
                 if told and voice is not None and start_t <= mid_t < end_t:
                     heard = voice.partner
-            if heard is None:
+            if holder is None or heard != holder:
                 continue
-            other = PARTNERS[1 - PARTNERS.index(heard)]
-            result.append((a, b, VoiceLabel(other, round(probability, 4), over=True)))
+            listener = PARTNERS[1 - PARTNERS.index(holder)]
+            result.append((a, b, VoiceLabel(listener, round(probability, 4), over=True)))
         return result

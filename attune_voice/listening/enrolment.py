@@ -40,7 +40,7 @@ their own speech begins or ends, and one leaning to the listener by more than th
 excess is theirs alone: both are labelled as usual.
 Such pieces teach no enrolment. A mm-hm said over the holder's words changes a piece
 too little for that: where the speaker segmentation network hears two voices at once
-(``listening/at_once.py``), the other voice gets a part over it too, and the pieces
+(``listening/at_once.py``), the listener gets a part over it too, and the pieces
 there teach no enrolment. The floors come from the session's log, as the
 enrolments do. The first floors are heard before the listener's voice is known: their
 long pieces, enrolled as the holder's, are checked once both voices' usual is trusted

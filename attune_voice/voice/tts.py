@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -31,13 +31,8 @@ def trim_silence(pcm: Pcm, threshold: int = _TRIM_THRESHOLD) -> Pcm:
 class SpeechRenderer:
     """Renders text with an espeak-ng voice through pyttsx3, caching each result.
 
-    The cache key is (text, voice, rate), and the cache is the process's: espeak-ng is
-    one library per process whatever the renderers, so each text is rendered once per
-    process (a session, or many sessions played one after another), and a text heard
-    again sounds the same.
+    The cache key is (text, voice, rate): each prompt is rendered once per session.
     """
-
-    _cache: ClassVar[dict[tuple[str, str, int], Pcm]] = {}
 
     def __init__(self) -> None:
         try:
@@ -49,12 +44,13 @@ class SpeechRenderer:
                 f"the offline voice could not start ({e}); install espeak-ng with: "
                 "sudo apt-get install espeak-ng"
             ) from e
+        self._cache: dict[tuple[str, str, int], Pcm] = {}
         # espeak-ng's first utterance in a process is timed a little differently from
         # every later one (about 50 ms on a long sentence): say one and forget it.
         self._synthesize("Ready.", PROMPT_VOICE, PROMPT_RATE_WPM)
 
     def close(self) -> None:
-        """Nothing to let go: espeak-ng stays loaded, and its renders stay cached."""
+        self._cache.clear()
 
     def __enter__(self) -> SpeechRenderer:
         return self
