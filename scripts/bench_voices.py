@@ -74,7 +74,7 @@ def diarize(
         clips,
         encoder,
         room_noise_db=noise_db(subframe_dbfs(pcm)),
-        at_once=at_once.finish(),
+        network=at_once.finish(),
     )
     labels = [(s.start_s, s.end_s, "?" if s.voice is None else "AB"[s.voice]) for s in result.spans]
     return labels, result

@@ -40,7 +40,7 @@ class AtOnce:
         """The stretches of ``clip`` (starting at ``clip_start_t``) where two speak at once."""
         overlap = Overlap(self._model, threads=1)
         overlap.feed(clip)
-        probabilities = overlap.finish()
+        probabilities = overlap.finish().at_once
         found = []
         for a_s, b_s in at_once_stretches(probabilities, self.config):
             mean = float(np.mean(probabilities[round(a_s / STEP_S) : round(b_s / STEP_S)]))

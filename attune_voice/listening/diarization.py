@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ, TurnConfig
 from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands
+from attune_voice.listening.segmentation import Heard
 from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 
@@ -299,17 +300,21 @@ def _alone(
     clip: npt.NDArray[np.int16],
     room_noise_db: float,
     config: DiarizationConfig,
+    changes: Sequence[float] = (),
 ) -> list[tuple[float, float]]:
     """(start, end) of a segment's short parts, each to be judged alone as well: a part
-    runs from the start of an island of ``min_segment_s`` or more to the start of the
-    next (or the segment's end), with the shorter islands and the pauses after it; those
-    no longer than ``alone_max_s`` count, in a segment of two parts or more."""
+    runs from the start of an island of ``min_segment_s`` or more, or from a change of
+    speaker the network heard (``changes``: a breath the room's echo fills leaves no
+    island), to the next such start (or the segment's end), with the shorter islands and
+    the pauses after it; those no longer than ``alone_max_s`` count, in a segment of two
+    parts or more."""
     start_s, end_s = segment
     if end_s - start_s < 2 * config.min_segment_s:
         return []
     found = islands(subframe_dbfs(clip), room_noise_db, config.pause_s, config.island_margin_db)
     shortest = round(config.min_segment_s / SUBFRAME_S)
     starts = [start_s + a * SUBFRAME_S for a, b in found if b - a >= shortest]
+    starts = sorted({*starts, *(t for t in changes if start_s < t < end_s)})
     if len(starts) < 2:
         return []
     parts = itertools.pairwise([*starts, end_s])
@@ -377,15 +382,15 @@ def who_spoke_when(
     encoder: SpeakerEncoder,
     config: DiarizationConfig | None = None,
     room_noise_db: float | None = None,
-    at_once: npt.NDArray[np.float32] | None = None,
+    network: Heard | None = None,
 ) -> Diarization:
     """Split speech segments between two voices.
 
     ``segments`` are (start_s, end_s) in time order and ``clips[i]`` is the 16 kHz int16
     audio of segment i; ``room_noise_db`` (``islands.noise_db`` of the whole recording)
-    lets the short parts of a segment be judged alone too; ``at_once``, per 10 ms of the
-    recording the probability that two people speak at once (``segmentation.Overlap``),
-    gives the other voice its own span wherever two speak at once.
+    lets the short parts of a segment be judged alone too; ``network``, what the speaker
+    segmentation network heard (``segmentation.Overlap``), gives the other voice its own
+    span wherever two speak at once, and cuts the short parts at changes of speaker too.
     """
     config = config or DiarizationConfig()
     windows: list[tuple[int, float, float]] = []
@@ -398,7 +403,8 @@ def who_spoke_when(
             audio.append(clip[a:b])
         if room_noise_db is None:
             continue
-        for p_start, p_end in _alone((start_s, end_s), clip, room_noise_db, config):
+        changes = () if network is None else network.changes
+        for p_start, p_end in _alone((start_s, end_s), clip, room_noise_db, config, changes):
             a = round((p_start - start_s) * SAMPLE_RATE_HZ)
             b = round((p_end - start_s) * SAMPLE_RATE_HZ)
             if b - a >= _MIN_WINDOW_SAMPLES and a < len(clip):
@@ -472,8 +478,8 @@ def who_spoke_when(
     if len({s.voice for s in spans if s.voice is not None}) < 2:
         # Both groups' windows lost every 10 ms to the other: one voice after all.
         return Diarization(unjudged, 1, cosine, held_out=held_out)
-    if at_once is not None:
-        spans = _joined(spans + _heard_over(spans, at_once, config))
+    if network is not None:
+        spans = _joined(spans + _heard_over(spans, network.at_once, config))
     first = next((s.voice for s in spans if s.voice is not None), 0)
     if first == 1:
         spans = [

@@ -32,6 +32,7 @@ import itertools
 import pickle
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +264,40 @@ class SpeakerSegmentation:
 
 STEP_S = 0.01
 """``Overlap`` gives its probabilities per 10 ms."""
+_CHANGE_MIN_FRAMES = 6
+"""A speaker change needs at least this many frames (0.1 s) of one speaker on each side."""
+_CHANGE_GAP_FRAMES = 30
+"""...and at most this many (0.5 s) between them: a breath, filled by a room's echo."""
+_CHANGE_JOIN_S = 0.2
+"""Changes this close, found in overlapping chunks, are one."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the network heard in a recording."""
+
+    at_once: Float32
+    """Per 10 ms, the probability that two people speak at once."""
+    changes: tuple[float, ...]
+    """Times (s) where one person's voice follows another's, as a chunk's speakers tell:
+    a "mm-hm" said in the other's breath, which the detector joins to their speech."""
+
+
+def _changes(classes: npt.NDArray[np.int64], start_sample: int) -> list[float]:
+    """The times in a chunk (its frames' classes) where one local speaker's run of
+    ``_CHANGE_MIN_FRAMES`` or more follows another's within ``_CHANGE_GAP_FRAMES``."""
+    edges = np.flatnonzero(np.diff(classes)) + 1
+    bounds = [0, *edges.tolist(), len(classes)]
+    runs = [
+        (int(classes[a]), a, b)
+        for a, b in itertools.pairwise(bounds)
+        if 1 <= classes[a] < _TWO_AT_ONCE and b - a >= _CHANGE_MIN_FRAMES
+    ]
+    return [
+        (start_sample + second[1] * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
+        for first, second in itertools.pairwise(runs)
+        if first[0] != second[0] and second[1] - first[2] <= _CHANGE_GAP_FRAMES
+    ]
 
 
 class Overlap:
@@ -289,6 +324,7 @@ class Overlap:
         """The start of the next chunk of the regular grid."""
         self._sum = np.zeros(0)
         self._weight = np.zeros(0)
+        self._changes: list[float] = []
         middle = (FRAMES - 1) / 2
         self._frame_weight = 1.0 - 0.9 * np.abs(np.arange(FRAMES) - middle) / middle
         centres = (np.arange(FRAMES) * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
@@ -307,8 +343,9 @@ class Overlap:
         if len(self._waiting) >= self._batch:
             self._judge()
 
-    def finish(self) -> Float32:
-        """Per 10 ms of the recording, the probability of two voices at once."""
+    def finish(self) -> Heard:
+        """What the network heard: per 10 ms of the recording, the probability of two
+        voices at once, and where one speaker follows another."""
         end = self._end
         covered = self._next - self._hop + CHUNK_SAMPLES if self._next > 0 else 0
         if end > covered:
@@ -320,8 +357,12 @@ class Overlap:
         known = min(steps, len(self._sum))
         total[:known] = self._sum[:known]
         weight[:known] = self._weight[:known]
-        result: Float32 = (total / np.maximum(weight, 1e-9)).astype(np.float32)
-        return result
+        at_once: Float32 = (total / np.maximum(weight, 1e-9)).astype(np.float32)
+        changes: list[float] = []
+        for t in sorted(self._changes):
+            if not changes or t - changes[-1] > _CHANGE_JOIN_S:
+                changes.append(t)
+        return Heard(at_once, tuple(changes))
 
     def _judge(self) -> None:
         if not self._waiting:
@@ -332,13 +373,17 @@ class Overlap:
             piece = self._audio[at : at + CHUNK_SAMPLES]
             chunks[row, : len(piece)] = piece  # the recording's end: zeros after it
         both = np.zeros((len(chunks), FRAMES))
+        classes = np.zeros((len(chunks), FRAMES), dtype=np.int64)
 
         def judge(rows: range) -> None:
             logp = self._model.log_probabilities(chunks[rows.start : rows.stop])
             both[rows.start : rows.stop] = np.exp(logp[:, :, _TWO_AT_ONCE:]).sum(axis=2)
+            classes[rows.start : rows.stop] = logp.argmax(axis=2)
 
         bounds = np.linspace(0, len(chunks), min(self._threads, len(chunks)) + 1).astype(int)
         on_threads(judge, [range(a, b) for a, b in itertools.pairwise(bounds)], self._threads)
+        for start, heard in zip(self._waiting, classes, strict=True):
+            self._changes += _changes(heard, start)
         for start, judged in zip(self._waiting, both, strict=True):
             steps = self._frame_steps + round(start / (STEP_S * SAMPLE_RATE_HZ))
             if steps[-1] >= len(self._sum):

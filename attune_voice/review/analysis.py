@@ -36,6 +36,7 @@ from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar
 from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.islands import noise_db
+from attune_voice.listening.segmentation import Heard
 from attune_voice.listening.segmenter import Segment
 from attune_voice.listening.subframes import SILENT_DBFS, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.review.recording_metrics import TurnMetrics, turn_metrics
@@ -400,10 +401,10 @@ def _speech_audio(
 
 def _heard(
     spans: tuple[SpeechSpan, ...], blocks: Iterator[Pcm16], on_progress: Callable[[float], None]
-) -> tuple[list[Pcm16], float, npt.NDArray[np.float32]]:
-    """``_speech_audio``'s clips and room noise, and per 10 ms the probability that two
-    speak at once (the segmentation network, let go when this returns, before the
-    encoder is loaded); the seconds of audio read so far go to ``on_progress``."""
+) -> tuple[list[Pcm16], float, Heard]:
+    """``_speech_audio``'s clips and room noise, and what the segmentation network heard
+    (two speak at once, one follows another; the network is let go when this returns,
+    before the encoder is loaded); the seconds of audio read so far go to ``on_progress``."""
     from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
 
     overlap = Overlap(SpeakerSegmentation())
@@ -423,7 +424,7 @@ def _told_apart(
         clips,
         SpeakerEncoder(),
         room_noise_db=room_noise_db,
-        at_once=at_once,
+        network=at_once,
     )
     if found.voices < 2:
         return spans, found
