@@ -7,7 +7,8 @@ probability of each of seven classes: nobody, one of three speakers, or two of t
 at once. It is trained on real meetings and calls, overlaps included, and is what a
 leading diarization pipeline (pyannote 3.1) segments with. Here it tells where two
 people speak at once in one microphone's audio, which the voice encoder cannot: an
-embedding of two voices sounds like the louder one.
+embedding of two voices sounds like the louder one; and where one speaker follows
+another in a breath too short for the detector to split.
 
 It is a SincNet front end (80 band-pass filters of 251 samples every 10 samples,
 built from 40 learnt pairs of cut-off frequencies; two convolutions; each followed by
@@ -302,9 +303,10 @@ def _changes(classes: npt.NDArray[np.int64], start_sample: int) -> list[float]:
 
 class Overlap:
     """The probability that two people speak at once, per 10 ms of a recording fed in
-    blocks: the recording is judged in 10 s chunks ``hop_s`` apart (and one more ending
-    with it), each 10 ms averaged over the chunks that hear it, weighted towards each
-    chunk's middle (its edges are judged with less around them). Chunks are judged
+    blocks, and where one speaker follows another (``Heard``): the recording is judged
+    in 10 s chunks ``hop_s`` apart (and one more ending with it), each 10 ms averaged
+    over the chunks that hear it, weighted towards each chunk's middle (its edges are
+    judged with less around them); a change found in any chunk counts. Chunks are judged
     ``batch`` at a time, shared out between ``threads``; the audio is kept only until
     its chunks are judged (and the last 10 s, for the chunk that ends the recording)."""
 
