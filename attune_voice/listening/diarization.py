@@ -397,13 +397,13 @@ def who_spoke_when(
     audio: list[npt.NDArray[np.int16]] = []
     alone: list[tuple[int, float, float]] = []
     alone_audio: list[npt.NDArray[np.int16]] = []
+    changes = () if network is None else network.changes
     for index, ((start_s, end_s), clip) in enumerate(zip(segments, clips, strict=True)):
         for w_start, w_end, a, b in clip_windows(start_s, end_s, len(clip), config):
             windows.append((index, w_start, w_end))
             audio.append(clip[a:b])
         if room_noise_db is None:
             continue
-        changes = () if network is None else network.changes
         for p_start, p_end in _alone((start_s, end_s), clip, room_noise_db, config, changes):
             a = round((p_start - start_s) * SAMPLE_RATE_HZ)
             b = round((p_end - start_s) * SAMPLE_RATE_HZ)

@@ -265,6 +265,8 @@ class SpeakerSegmentation:
 
 STEP_S = 0.01
 """``Overlap`` gives its probabilities per 10 ms."""
+_FRAME_CENTRES_S = (np.arange(FRAMES) * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
+"""Where in its chunk each frame's audio is centred."""
 _CHANGE_MIN_FRAMES = 6
 """A speaker change needs at least this many frames (0.1 s) of one speaker on each side."""
 _CHANGE_GAP_FRAMES = 30
@@ -295,7 +297,7 @@ def _changes(classes: npt.NDArray[np.int64], start_sample: int) -> list[float]:
         if 1 <= classes[a] < _TWO_AT_ONCE and b - a >= _CHANGE_MIN_FRAMES
     ]
     return [
-        (start_sample + second[1] * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
+        start_sample / SAMPLE_RATE_HZ + float(_FRAME_CENTRES_S[second[1]])
         for first, second in itertools.pairwise(runs)
         if first[0] != second[0] and second[1] - first[2] <= _CHANGE_GAP_FRAMES
     ]
@@ -329,8 +331,7 @@ class Overlap:
         self._changes: list[float] = []
         middle = (FRAMES - 1) / 2
         self._frame_weight = 1.0 - 0.9 * np.abs(np.arange(FRAMES) - middle) / middle
-        centres = (np.arange(FRAMES) * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
-        self._frame_steps = np.floor(centres / STEP_S).astype(int)
+        self._frame_steps = np.floor(_FRAME_CENTRES_S / STEP_S).astype(int)
 
     @property
     def _end(self) -> int:

@@ -418,13 +418,13 @@ def _told_apart(
     """One channel's speech split between two voices, and what was found."""
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
-    clips, room_noise_db, at_once = _heard(spans, blocks, on_progress)
+    clips, room_noise_db, network = _heard(spans, blocks, on_progress)
     found = who_spoke_when(
         [(s.t, s.end_t) for s in spans],
         clips,
         SpeakerEncoder(),
         room_noise_db=room_noise_db,
-        network=at_once,
+        network=network,
     )
     if found.voices < 2:
         return spans, found
