@@ -355,6 +355,10 @@ class WordTime:
     start: float
     end: float
 
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
     def to_json(self) -> dict[str, Any]:
         return {"w": self.w, "start": round(self.start, 3), "end": round(self.end, 3)}
 

@@ -191,6 +191,43 @@ def test_words_heard_in_the_prompts_echo_are_dropped(
             assert commands(inputs) == []
 
 
+def test_over_a_prompt_only_the_words_in_the_partners_speech_make_a_command(
+    model: SpeechModel, speech_renderer: SpeechRenderer
+) -> None:
+    # Over a prompt the recogniser hears a little before the speech detector's onset and
+    # until its segment has ended, where what is left of the echo reads as words: here
+    # a "yes" just before "pause", in one utterance, stands for such a word.
+    pcm, said = recording(speech_renderer, ["yes", "pause"], TEST_VOICES[0], gap_s=0.15)
+    end = round((said[1].end_t + 0.4) * SAMPLE_RATE_HZ)
+    frames = [
+        Frame(pcm[np.newaxis, start : start + FRAME_SAMPLES], start)
+        for start in range(0, end - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    ]
+
+    def heard(speech: tuple[float, float] | None) -> list[EngineInput]:
+        parser = CommandParser()
+        understanding = Understanding(Recognizer(model, parser.phrases), parser, transcripts=True)
+        if speech is not None:
+            understanding.speech_began(speech[0])
+            understanding.speech_ended(speech[1])
+        inputs = [i for frame in frames for i in understanding.hear(frame)]
+        return inputs + understanding.close(end / SAMPLE_RATE_HZ)
+
+    def texts(inputs: list[EngineInput]) -> list[str]:
+        return [" ".join(w.w for w in i.words) for i in inputs if isinstance(i, Heard)]
+
+    whole = heard(None)
+    assert texts(whole) == ["yes pause"]
+    assert commands(whole) == []
+    pause = heard((said[1].start_t - 0.05, said[1].end_t + 0.05))
+    assert texts(pause) == ["pause"]
+    assert [c.word for c in commands(pause)] == [CommandWord.PAUSE]
+    # Speech that ended before the command: the command is the echo's.
+    yes = heard((said[0].start_t - 0.05, said[0].end_t + 0.05))
+    assert texts(yes) == ["yes"]
+    assert [c.word for c in commands(yes)] == [CommandWord.YES]
+
+
 def test_commands_are_understood_in_voices_never_heard(
     model: SpeechModel, speech_renderer: SpeechRenderer
 ) -> None:
