@@ -8,8 +8,13 @@ import numpy as np
 import numpy.typing as npt
 
 from attune_voice.events import PARTNERS
-from attune_voice.listening.diarization import STEP_S, DiarizationConfig, at_once_stretches
-from attune_voice.listening.segmentation import CHUNK_SAMPLES, Overlap, SpeakerSegmentation
+from attune_voice.listening.diarization import DiarizationConfig, at_once_stretches
+from attune_voice.listening.segmentation import (
+    CHUNK_SAMPLES,
+    STEP_S,
+    Overlap,
+    SpeakerSegmentation,
+)
 from attune_voice.session.ports import VoiceLabel
 
 AtOnceStretch = tuple[float, float, float]

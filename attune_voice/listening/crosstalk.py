@@ -37,13 +37,13 @@ import numpy.typing as npt
 from attune_voice.audio.frames import Frame
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.listening.diarization import (
-    STEP_S,
     DiarizationConfig,
     clip_windows,
     marked_runs,
     smoothed,
     step_scores,
 )
+from attune_voice.listening.segmentation import STEP_S
 from attune_voice.listening.speaker_encoder import SpeakerEncoder, voice_print
 from attune_voice.listening.subframes import level_dbfs, subframe_dbfs
 

@@ -40,12 +40,10 @@ import numpy.typing as npt
 
 from attune_voice.config import SAMPLE_RATE_HZ, TurnConfig
 from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands
-from attune_voice.listening.segmentation import Heard
+from attune_voice.listening.segmentation import STEP_S, Heard
 from attune_voice.listening.speaker_encoder import Embeddings, SpeakerEncoder, voice_print
 from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 
-STEP_S = 0.01
-"""Labels are decided per 10 ms."""
 _MIN_WINDOW_SAMPLES = SAMPLE_RATE_HZ // 10
 _MIN_HELD_OUT_WINDOWS = 4
 """With fewer windows, one left out leaves too few to split: the split is not checked."""

@@ -264,7 +264,7 @@ class SpeakerSegmentation:
 
 
 STEP_S = 0.01
-"""``Overlap`` gives its probabilities per 10 ms."""
+"""``Overlap`` gives its probabilities per 10 ms, the steps the diarization labels."""
 _FRAME_CENTRES_S = (np.arange(FRAMES) * FRAME_SAMPLES + RECEPTIVE_SAMPLES / 2) / SAMPLE_RATE_HZ
 """Where in its chunk each frame's audio is centred."""
 _CHANGE_MIN_FRAMES = 6
