@@ -30,9 +30,10 @@ from attune_voice.events import (
 )
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.at_once import AtOnce
-from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment, VoicePart
+from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
+from attune_voice.listening.voice_parts import VoicePart
 from attune_voice.review.metrics import summarize
 from attune_voice.session.attribution import Attribution
 from attune_voice.session.consent_question import AnswerVoices, ConsentQuestion

@@ -96,12 +96,10 @@ from attune_voice.listening.at_once import AtOnce, AtOnceStretch
 from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands, noise_db
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
+from attune_voice.listening.voice_parts import JOIN_GAP_S, VoicePart, absorbing
 from attune_voice.session.ports import VoiceLabel
 
 Embeddings = npt.NDArray[np.float32]
-
-JOIN_GAP_S = 0.3
-"""Late pieces of one voice closer than this are one part: the segmenter's merge gap."""
 
 
 class Embedder(Protocol):
@@ -149,15 +147,6 @@ class EnrolmentConfig:
     clear_margin: float = TurnConfig().clear_voice_margin
     """A part's voice counts as told where its margin is this or more: two voices at once
     found by the network in it are that voice and the other's."""
-
-
-@dataclass(frozen=True)
-class VoicePart:
-    """A stretch of one segment and whose voice it sounds like (None: not judged)."""
-
-    start_t: float
-    end_t: float
-    voice: VoiceLabel | None
 
 
 @dataclass
@@ -296,7 +285,7 @@ class VoiceEnrolment:
             label = VoiceLabel(PARTNERS[voice], round(weighted / seconds, 4))
             result.append(VoicePart(part_start, part_end, label))
         result += _joined(overs)
-        return result + _absorbing(self._over_at_once(at_once, result), result)
+        return result + absorbing(self._over_at_once(at_once, result), result)
 
     def _heard_at_once(
         self, start_t: float, end_t: float, pieces: list[_Piece]
@@ -665,36 +654,3 @@ def _joined(late: list[tuple[_Piece, VoiceLabel]]) -> list[VoicePart]:
             seconds = piece.duration_s
             parts.append(VoicePart(piece.start_t, piece.end_t, label))
     return parts
-
-
-def _near(one: VoicePart, other: VoicePart, gap_s: float) -> bool:
-    """Two parts of the same voice that overlap in time or lie under ``gap_s`` apart."""
-    return (
-        one.voice is not None
-        and other.voice is not None
-        and one.voice.partner == other.voice.partner
-        and one.start_t < other.end_t + gap_s
-        and other.start_t < one.end_t + gap_s
-    )
-
-
-def _absorbing(heard_over: list[VoicePart], parts: list[VoicePart]) -> list[VoicePart]:
-    """The network's parts heard over another voice, each taking in the parts of its own
-    voice that it touches, removed from ``parts``, and each other when under
-    ``JOIN_GAP_S`` apart: a listener's interruption begun over the holder's words and
-    going on alone is one utterance, not two. A part the pieces'
-    departure found over the same voice is the same speech, its edges only as near as a
-    piece's (1.5 s): it is dropped."""
-    result: list[VoicePart] = []
-    for found in heard_over:
-        joined = found
-        for part in [p for p in parts if _near(found, p, JOIN_GAP_S)]:
-            parts.remove(part)
-            if part.voice is not None and not part.voice.over:
-                start_t = min(joined.start_t, part.start_t)
-                joined = VoicePart(start_t, max(joined.end_t, part.end_t), found.voice)
-        if result and _near(result[-1], joined, JOIN_GAP_S):
-            last = result.pop()
-            joined = VoicePart(last.start_t, max(last.end_t, joined.end_t), last.voice)
-        result.append(joined)
-    return result
