@@ -69,10 +69,10 @@ def analyze(
     name), unless both channels carry the same signal, as an ordinary stereo phone
     recording does: that is analyzed as one room.
     """
-    from attune_voice.review.analysis import (
+    from attune_voice.review.analysis import analyze_recording
+    from attune_voice.review.analysis_report import (
         analysis_to_csv,
         analysis_to_json,
-        analyze_recording,
         format_analysis,
     )
     from attune_voice.review.text import clock
