@@ -138,10 +138,14 @@ def _listen(room: SimulatedRoom, listener: Listener) -> list[EngineInput]:
     return inputs + listener.flush(room.queued_s())
 
 
+# The room's usual echo, and none at all (headphones): a partner heard over a prompt is
+# not echo left, and does not close the microphone.
+@pytest.mark.parametrize("echo_db", [RoomConfig().echo_db, -60.0])
 def test_prompts_are_not_speech_and_speech_over_them_is_timed(
-    rendered: list[Pcm], prompts: list[Pcm]
+    rendered: list[Pcm], prompts: list[Pcm], echo_db: float
 ) -> None:
-    room = SimulatedRoom(NOBODY, RoomConfig(microphones=1, seed=2), max_seconds=90.0)
+    config = RoomConfig(microphones=1, seed=2, echo_db=echo_db)
+    room = SimulatedRoom(NOBODY, config, max_seconds=90.0)
     lines = rendered[len(PROMPTS) :]
     starts_s: list[float] = []
     listener = Listener(1, hear_through=True)

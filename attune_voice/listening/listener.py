@@ -536,8 +536,9 @@ class Listener:
             return None
         if self._canceller is None:
             self._canceller = EchoCanceller(self._channels)
-        # Every frame goes through, so the canceller stays aligned and its filter ready.
-        return self._canceller.process(frame.pcm, frame.played)
+        # Every frame goes through, so the canceller stays aligned and its filter ready;
+        # while a partner is heard, its output is theirs, not echo left.
+        return self._canceller.process(frame.pcm, frame.played, speaking=self._speaking > 0)
 
     def _echo_cancelled(self) -> bool:
         """Is the echo left quiet enough to listen through (the fallback's decision)?"""
