@@ -57,6 +57,7 @@ def _worker_group(file_name: str) -> str:
     return WORKER_GROUPS.get(file_name) or "ab"[zlib.crc32(file_name.encode()) % 2]
 
 
+@pytest.hookimpl(tryfirst=True)  # the groups must be marked before xdist reads them
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``pulse`` need the private PulseAudio null sink that scripts/test
     starts (and says so with ATTUNE_TEST_PULSE=1); anywhere else they are skipped.
