@@ -511,21 +511,19 @@ class Listener:
             self._held.clear()
             return understanding.hear(frame)
         self._held.append(frame)
-        ended = bool(segments)
-        if not self._speaking and not ended:
+        if not self._speaking and not segments:
             return understanding.close(frame.t)
+        # The partners' speech ends here: its words are all in, the utterance closes.
+        ended = bool(segments) and not self._speaking
         if onsets:
             understanding.speech_began(min(o.t for o in onsets))
-        if ended and not self._speaking:
+        if ended:
             understanding.speech_ended(max(s.end_t for s in segments))
         heard: list[EngineInput] = []
-        if onsets:
-            for held in self._held:
-                heard += understanding.hear(held)
-        else:
-            heard += understanding.hear(frame)
+        for held in self._held if onsets else [frame]:
+            heard += understanding.hear(held)
         self._held.clear()
-        if ended and not self._speaking:
+        if ended:
             heard += understanding.close(frame.end_t)
         return heard
 
