@@ -7,20 +7,25 @@ over the other is heard on their own channel, and so the other's speech is heard
 too. Their voices tell the two apart where levels cannot. Each channel's speech is cut
 into windows (``diarization.clip_windows``) and embedded from that channel's audio;
 partner A's voice print is learnt from the windows of channel A that stand
-``enrol_lead_db`` or more above channel B at the same time (and B's likewise). Per 10 ms
-(as ``diarization.step_scores`` weighs the windows), a channel's speech is the other
-partner's where its windows are ``clear_margin`` nearer (cosine) to the other's print
-than to the channel's own, or where the channel stands ``far_lead_db`` below the other
-(their power over ``lead_s``) without its windows being clearly the channel's own
-voice; such stretches of ``min_turn_s`` or more are left out of the channel. A segment
-louder on its own microphone all through is its own partner's and is not embedded
-(live, once its voice is well known). Talking over the other partner, one's own voice leads on one's
-own microphone, so overlaps stay. A mm-hm said into one's own microphone over the
-other's speech is judged again in short windows (``short_window_s``) and kept.
+``enrol_lead_db`` or more above channel B at the same time (and B's likewise), and how
+channel A hears B from afar from its windows that stand ``far_lead_db`` or more below
+channel B (and likewise): a voice from afar carries that microphone's room and noise.
+Per 10 ms (as ``diarization.step_scores`` weighs the windows), a channel's speech is the
+other partner's where its windows are ``clear_margin`` nearer (cosine) to the other
+partner as this channel hears them than to the channel's own partner, or where the
+channel stands ``far_lead_db`` below the other (their power over ``lead_s``) without
+its windows being clearly the channel's own voice; such stretches of ``min_turn_s`` or
+more are left out of the channel. A segment louder on its own microphone all through
+is its own partner's and is not embedded (live, once its voice is well known). Talking
+over the other partner, one's own voice leads on one's own microphone, so overlaps
+stay. A mm-hm said into one's own microphone over the other's speech is judged again in
+short windows (``short_window_s``) and kept where it lifts its channel to within
+``far_lead_db`` of the other.
 
 ``heard_from_afar`` judges a whole recording (``analyze``); ``FarVoices`` judges a
 live session's segments as they end, learning the voices as it goes (the latest
-``enrol_max_windows`` teaching windows of each partner). A voice print is biometric
+``enrol_max_windows`` teaching windows of each partner, and as many of each channel's
+windows from afar). A voice print is biometric
 data: it lives in memory for one session or one call and is never written to disk,
 exported or logged.
 """
@@ -50,6 +55,7 @@ from attune_voice.listening.subframes import level_dbfs, subframe_dbfs
 ChannelSegment = tuple[float, float, int]
 """(start_s, end_s, channel) of speech heard on one channel."""
 Embeddings = npt.NDArray[np.float32]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,9 @@ class CrosstalkConfig:
     far_lead_db: float = 6.0
     """Speech this far quieter than on the other channel, and not clearly the channel's
     own partner's voice, is the other's: in noise, a voice from afar sounds like
-    neither. Less quiet, it may be the softer partner talking over the louder."""
+    neither. Less quiet, it may be the softer partner talking over the louder. A
+    channel's windows this far quieter teach how it hears the other partner, and its
+    own partner's short words over the other's speech stand less far below."""
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
     enrol_max_windows: int = 80
@@ -103,6 +111,48 @@ class Crosstalk:
 
 
 @dataclass(frozen=True)
+class _Voices:
+    """What each channel's speech is told by: row c of ``own`` is channel c's partner's
+    voice print (from the windows where channel c leads), row c of ``against`` the other
+    partner as channel c hears them from afar (from its windows that stand
+    ``far_lead_db`` or more below the other channel), or the other's own print while
+    channel c has fewer than ``min_enrol_windows`` of those. A voice from afar carries
+    that microphone's room, noise and colour as much as the voice: in a reverberant
+    room at 20 dB SNR, every window of one partner's line heard on the other's
+    microphone was nearer (by 0.05-0.13) to that other partner's print, learnt on the
+    same microphone, than to their own."""
+
+    own: Embeddings
+    against: Embeddings
+
+    def own_lean(self, embeddings: Embeddings, channels: npt.NDArray[np.int64]) -> FloatArray:
+        """How much nearer each embedding is to its channel's partner than to the other
+        partner as that channel hears them."""
+        rows = np.arange(len(channels))
+        lean: FloatArray = (embeddings @ self.own.T)[rows, channels] - (
+            embeddings @ self.against.T
+        )[rows, channels]
+        return lean
+
+
+def _voices(
+    own: Sequence[Sequence[Embeddings]],
+    afar: Sequence[Sequence[Embeddings]],
+    config: CrosstalkConfig,
+) -> _Voices:
+    """The two channels' ``_Voices`` from the windows that taught each partner's voice
+    (``own[c]``: channel c's partner) and those each channel heard from afar."""
+    prints = np.stack([voice_print(np.stack(windows)) for windows in own])
+    against = [
+        voice_print(np.stack(afar[c]))
+        if len(afar[c]) >= config.min_enrol_windows
+        else prints[1 - c]
+        for c in (0, 1)
+    ]
+    return _Voices(prints, np.stack(against))
+
+
+@dataclass(frozen=True)
 class _Windows:
     """The windows of segments, from their own channel's audio."""
 
@@ -135,31 +185,30 @@ def _far(
     clips: Sequence[npt.NDArray[np.int16]],
     windows: _Windows,
     embeddings: Embeddings,
-    prints: Embeddings | None,
+    voices: _Voices | None,
     encoder: SpeakerEncoder,
     config: CrosstalkConfig,
 ) -> list[ChannelSegment]:
     """The stretches of the segments that are the other partner's voice, given both
-    voices' prints (rows: channel 0's partner, channel 1's); without them, by level
-    alone (``far_lead_db``)."""
+    voices; without them, by level alone (``far_lead_db``)."""
     channel_of = np.array([segments[index][2] for index, _, _ in windows.where], dtype=np.int64)
-    rows = np.arange(len(windows.where))
     # How much nearer each window is to its own channel's partner than to the other.
-    own_lean = np.zeros(len(rows))
-    if prints is not None:
-        cosines = embeddings @ prints.T
-        own_lean = cosines[rows, channel_of] - cosines[rows, 1 - channel_of]
+    own_lean = np.zeros(len(channel_of))
+    if voices is not None:
+        own_lean = voices.own_lean(embeddings, channel_of)
     by_segment: dict[int, list[int]] = {}
     for k, (index, _, _) in enumerate(windows.where):
         by_segment.setdefault(index, []).append(k)
     min_steps = max(1, round(config.min_turn_s / STEP_S))
     far: list[tuple[int, float, float]] = []
     """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
+    leads: dict[int, FloatArray] = {}
+    """Each judged segment's ``_step_lead``."""
     for index, judged_by in by_segment.items():
         start_s, end_s, _ = segments[index]
         spans = [windows.where[k][1:] for k in judged_by]
         _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
-        lead = _step_lead(clips[index], segments[index][2], len(score), config)
+        lead = leads[index] = _step_lead(clips[index], segments[index][2], len(score), config)
         # Nearer the other's voice, or quieter than the other channel and not clearly
         # one's own voice: in noise, the other's voice from afar sounds like neither.
         other = (score <= -config.clear_margin) | (
@@ -170,9 +219,9 @@ def _far(
             (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
             for a, b in marked_runs(afar)
         ]
-    if prints is None:
+    if voices is None:
         return [(a, b, segments[index][2]) for index, a, b in far]
-    return _own_kept(far, segments, clips, encoder, prints, config)
+    return _own_kept(far, segments, clips, leads, encoder, voices, config)
 
 
 def _step_lead(
@@ -221,14 +270,21 @@ def heard_from_afar(
     kept = np.flatnonzero(teaching | doubtful)
     embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
     taught = teaching[kept]
-    prints = np.stack([voice_print(embeddings[taught & (channel_of[kept] == c)]) for c in (0, 1)])
+    # Windows of doubtful segments only: a segment that leads all through has none.
+    afar = windows.lead_db[kept] <= -config.far_lead_db
+    channels = channel_of[kept]
+    voices = _voices(
+        [list(embeddings[taught & (channels == c)]) for c in (0, 1)],
+        [list(embeddings[afar & (channels == c)]) for c in (0, 1)],
+        config,
+    )
     judged = np.flatnonzero(doubtful[kept])
     subset = _Windows(
         [windows.where[kept[k]] for k in judged],
         [windows.audio[kept[k]] for k in judged],
         windows.lead_db[kept[judged]],
     )
-    far = _far(segments, clips, subset, embeddings[judged], prints, encoder, config)
+    far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config)
     return Crosstalk(tuple(sorted(far)), True)
 
 
@@ -248,6 +304,11 @@ class FarVoices:
             deque(maxlen=kept),
         )
         """Per channel's partner, the latest windows that taught their voice."""
+        self._afar: tuple[deque[Embeddings], deque[Embeddings]] = (
+            deque(maxlen=kept),
+            deque(maxlen=kept),
+        )
+        """Per channel, the latest windows it heard of the other partner from afar."""
 
     def hear(self, frame: Frame) -> None:
         """Keep a frame of both microphones (every frame, in order)."""
@@ -276,10 +337,12 @@ class FarVoices:
         for embedding, lead in zip(embeddings, windows.lead_db, strict=True):
             if lead >= self.config.enrol_lead_db:
                 self._taught[channel].append(embedding)
-        prints = None
+            elif lead <= -self.config.far_lead_db:
+                self._afar[channel].append(embedding)
+        voices = None
         if min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows:
-            prints = np.stack([voice_print(np.stack(taught)) for taught in self._taught])
-        far = _far([segment], [clip], windows, embeddings, prints, self._encoder, self.config)
+            voices = _voices(self._taught, self._afar, self.config)
+        far = _far([segment], [clip], windows, embeddings, voices, self._encoder, self.config)
         result: list[tuple[float, float, bool]] = []
         t = start_t
         for a, b, _ in sorted(far):
@@ -296,15 +359,19 @@ def _own_kept(
     far: list[tuple[int, float, float]],
     segments: Sequence[ChannelSegment],
     clips: Sequence[npt.NDArray[np.int16]],
+    leads: dict[int, FloatArray],
     encoder: SpeakerEncoder,
-    prints: npt.NDArray[np.float32],
+    voices: _Voices,
     config: CrosstalkConfig,
 ) -> list[ChannelSegment]:
     """The (segment, start_s, end_s) stretches of ``far`` as (start_s, end_s, channel),
     without the short stretches where the channel's own partner speaks as well (a mm-hm
     said into one's own microphone over the other's speech): judged in windows of
-    ``short_window_s``, each kept where it leans clearly to its own channel's voice.
-    The long windows around a mm-hm hear mostly the other's voice."""
+    ``short_window_s``; of each window that leans clearly to its own channel's voice,
+    the steps where the channel stands less than ``far_lead_db`` below the other
+    (``leads``: each segment's ``_step_lead``) are kept. The long windows around a mm-hm
+    hear mostly the other's voice; a mm-hm said near one's own microphone lifts it
+    within that of the other, while the other's voice from afar stays below."""
     step_s = config.short_window_s / 2
     pieces: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
@@ -323,11 +390,17 @@ def _own_kept(
             w_start += step_s
     own: dict[int, list[tuple[float, float]]] = {}
     if pieces:
-        cosines = encoder.embed(audio, threads=config.threads) @ prints.T
-        for (k, w_start, w_end), row in zip(pieces, cosines, strict=True):
-            channel = segments[far[k][0]][2]
-            if row[channel] - row[1 - channel] >= config.clear_margin:
-                own.setdefault(k, []).append((w_start, w_end))
+        embeddings = encoder.embed(audio, threads=config.threads)
+        channels = np.array([segments[far[k][0]][2] for k, _, _ in pieces], dtype=np.int64)
+        leaning = voices.own_lean(embeddings, channels) >= config.clear_margin
+        for (k, w_start, w_end), clear in zip(pieces, leaning, strict=True):
+            if not clear:
+                continue
+            index = far[k][0]
+            first = round((w_start - segments[index][0]) / STEP_S)
+            near = leads[index][first : round((w_end - segments[index][0]) / STEP_S)]
+            for a, b in marked_runs(near > -config.far_lead_db):
+                own.setdefault(k, []).append((w_start + a * STEP_S, w_start + b * STEP_S))
     kept: list[ChannelSegment] = []
     for k, (index, a, b) in enumerate(far):
         channel = segments[index][2]
