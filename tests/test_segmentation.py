@@ -135,6 +135,47 @@ def test_the_recording_fed_in_any_blocks_is_judged_alike(
     assert np.abs(pairs.finish().at_once - expected).max() < 0.05
 
 
+class _Counted:
+    """The real network, counting the chunks it judges."""
+
+    def __init__(self, model: SpeakerSegmentation) -> None:
+        self.model = model
+        self.chunks = 0
+
+    def log_probabilities(self, chunks: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        self.chunks += len(chunks)
+        return self.model.log_probabilities(chunks)
+
+
+def test_chunks_without_speech_are_not_judged(
+    model: SpeakerSegmentation,
+    room: tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]],
+) -> None:
+    # The room's 18 s, then 30 s of only the room's hiss (a saved session's prompts and
+    # silences are left out of the speech the same way).
+    audio, alone, both = room
+    hiss = np.random.default_rng(5).standard_normal(30 * RATE) * 10 ** (-60 / 20) * 32768
+    recording = np.concatenate([audio, np.rint(hiss).astype(np.int16)])
+    speech = sorted(alone + both)
+    every = _Counted(model)
+    whole = Overlap(every)  # type: ignore[arg-type]
+    whole.feed(recording)
+    expected = whole.finish().at_once
+    some = _Counted(model)
+    told = Overlap(some, speech=[(speech[0][0], max(b for _, b in speech))])  # type: ignore[arg-type]
+    for start in range(0, len(recording), 7777):
+        told.feed(recording[start : start + 7777])
+    at_once = told.finish().at_once
+    # Chunks from 0, 5, ... 35 s and one ending with the recording: 9; the speech (1 to
+    # 10.7 s) is in those starting at 0, 5 and 10 s, and nothing after 20 s is judged.
+    assert (every.chunks, some.chunks) == (9, 3)
+    assert len(at_once) == len(expected)
+    speaking = slice(round(speech[0][0] * 100), round(max(b for _, b in speech) * 100))
+    # Judged in other batches: within the 8-bit layers' quantisation (see above).
+    assert np.abs(at_once[speaking] - expected[speaking]).max() < 0.05
+    assert not at_once[round(20.0 * 100) :].any()
+
+
 def test_a_recording_shorter_than_a_chunk_is_judged_whole(
     model: SpeakerSegmentation,
     room: tuple[npt.NDArray[np.int16], list[tuple[float, float]], list[tuple[float, float]]],

@@ -28,11 +28,13 @@ only the classes such a checkpoint names and builds none of them.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import pickle
 import sys
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,15 +312,25 @@ class Overlap:
     over the chunks that hear it, weighted towards each chunk's middle (its edges are
     judged with less around them); a change found in any chunk counts. Chunks are judged
     ``batch`` at a time, shared out between ``threads``; the audio is kept only until
-    its chunks are judged (and the last 10 s, for the chunk that ends the recording)."""
+    its chunks are judged (and the last 10 s, for the chunk that ends the recording).
+    Given where the recording's ``speech`` is (start_s, end_s in time order), a chunk
+    that holds none of it is not judged: its steps are no speech, nobody's, and none
+    of them is averaged with it (a saved session's prompts and silences)."""
 
     def __init__(
-        self, model: SpeakerSegmentation, hop_s: float = 5.0, batch: int = 4, threads: int = 2
+        self,
+        model: SpeakerSegmentation,
+        hop_s: float = 5.0,
+        batch: int = 4,
+        threads: int = 2,
+        speech: Sequence[tuple[float, float]] | None = None,
     ) -> None:
         self._model = model
         self._hop = round(hop_s * SAMPLE_RATE_HZ)
         self._batch = batch
         self._threads = threads
+        self._speech_ends = None if speech is None else [end_s for _, end_s in speech]
+        self._speech_starts = None if speech is None else [start_s for start_s, _ in speech]
         self._audio = np.zeros(0, dtype=np.float32)
         self._audio_start = 0
         """The sample the kept audio begins at."""
@@ -341,17 +353,32 @@ class Overlap:
         """The next samples of the recording (16 kHz mono)."""
         self._audio = np.concatenate([self._audio, samples.astype(np.float32) / 32768.0])
         while self._next + CHUNK_SAMPLES <= self._end:
-            self._waiting.append(self._next)
+            if self._holds_speech(self._next):
+                self._waiting.append(self._next)
             self._next += self._hop
         if len(self._waiting) >= self._batch:
             self._judge()
+        elif not self._waiting:
+            self._forget()
+
+    def _holds_speech(self, start: int) -> bool:
+        """Whether the chunk from sample ``start`` holds any of the speech (all, when
+        where it is was not given)."""
+        if self._speech_ends is None or self._speech_starts is None:
+            return True
+        # The first speech that ends after the chunk starts: does it start before its end?
+        first = bisect.bisect_right(self._speech_ends, start / SAMPLE_RATE_HZ)
+        return (
+            first < len(self._speech_starts)
+            and self._speech_starts[first] < (start + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
+        )
 
     def finish(self) -> Heard:
         """What the network heard: per 10 ms of the recording, the probability of two
         voices at once, and where one speaker follows another."""
         end = self._end
         covered = self._next - self._hop + CHUNK_SAMPLES if self._next > 0 else 0
-        if end > covered:
+        if end > covered and self._holds_speech(max(0, end - CHUNK_SAMPLES)):
             self._waiting.append(max(0, end - CHUNK_SAMPLES))
         self._judge()
         steps = int(np.ceil(end / (STEP_S * SAMPLE_RATE_HZ)))
@@ -396,6 +423,10 @@ class Overlap:
             np.add.at(self._sum, steps, judged * self._frame_weight)
             np.add.at(self._weight, steps, self._frame_weight)
         self._waiting = []
+        self._forget()
+
+    def _forget(self) -> None:
+        """Let go of the audio no chunk still to be judged needs."""
         keep_from = max(self._audio_start, min(self._next, self._end - CHUNK_SAMPLES))
         self._audio = self._audio[keep_from - self._audio_start :]
         self._audio_start = keep_from

@@ -396,7 +396,7 @@ def _heard(
     before the encoder is loaded); the seconds of audio read so far go to ``on_progress``."""
     from attune_voice.listening.segmentation import Overlap, SpeakerSegmentation
 
-    overlap = Overlap(SpeakerSegmentation())
+    overlap = Overlap(SpeakerSegmentation(), speech=[(s.t, s.end_t) for s in spans])
     clips, room_noise_db = _speech_audio(blocks, spans, on_progress, overlap.feed)
     return [clip[0] for clip in clips], room_noise_db, overlap.finish()
 
