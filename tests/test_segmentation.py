@@ -174,6 +174,11 @@ def test_chunks_without_speech_are_not_judged(
     # Judged in other batches: within the 8-bit layers' quantisation (see above).
     assert np.abs(at_once[speaking] - expected[speaking]).max() < 0.05
     assert not at_once[round(20.0 * 100) :].any()
+    # No speech at all: nothing is judged.
+    nothing = _Counted(model)
+    silent = Overlap(nothing, speech=[])  # type: ignore[arg-type]
+    silent.feed(recording)
+    assert nothing.chunks == 0 and not silent.finish().at_once.any()
 
 
 def test_a_recording_shorter_than_a_chunk_is_judged_whole(

@@ -25,9 +25,8 @@ short windows (``short_window_s``) and kept where it lifts its channel to within
 ``heard_from_afar`` judges a whole recording (``analyze``); ``FarVoices`` judges a
 live session's segments as they end, learning the voices as it goes (the latest
 ``enrol_max_windows`` teaching windows of each partner, and as many of each channel's
-windows from afar). A voice print is biometric
-data: it lives in memory for one session or one call and is never written to disk,
-exported or logged.
+windows from afar). A voice print is biometric data: it lives in memory for one
+session or one call and is never written to disk, exported or logged.
 """
 
 from __future__ import annotations

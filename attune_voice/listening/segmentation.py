@@ -329,8 +329,10 @@ class Overlap:
         self._hop = round(hop_s * SAMPLE_RATE_HZ)
         self._batch = batch
         self._threads = threads
-        self._speech_ends = None if speech is None else [end_s for _, end_s in speech]
-        self._speech_starts = None if speech is None else [start_s for start_s, _ in speech]
+        self._speech: tuple[list[float], list[float]] | None = None
+        """Where the speech starts and where it ends (s); None: everywhere."""
+        if speech is not None:
+            self._speech = ([start_s for start_s, _ in speech], [end_s for _, end_s in speech])
         self._audio = np.zeros(0, dtype=np.float32)
         self._audio_start = 0
         """The sample the kept audio begins at."""
@@ -364,14 +366,12 @@ class Overlap:
     def _holds_speech(self, start: int) -> bool:
         """Whether the chunk from sample ``start`` holds any of the speech (all, when
         where it is was not given)."""
-        if self._speech_ends is None or self._speech_starts is None:
+        if self._speech is None:
             return True
+        starts_s, ends_s = self._speech
         # The first speech that ends after the chunk starts: does it start before its end?
-        first = bisect.bisect_right(self._speech_ends, start / SAMPLE_RATE_HZ)
-        return (
-            first < len(self._speech_starts)
-            and self._speech_starts[first] < (start + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
-        )
+        first = bisect.bisect_right(ends_s, start / SAMPLE_RATE_HZ)
+        return first < len(starts_s) and starts_s[first] < (start + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
 
     def finish(self) -> Heard:
         """What the network heard: per 10 ms of the recording, the probability of two
