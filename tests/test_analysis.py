@@ -937,10 +937,10 @@ def test_two_microphones_leave_out_the_other_partner_s_voice_heard_from_afar(
 def test_a_voice_from_afar_is_told_by_how_that_microphone_hears_it(
     renderer: SpeechRenderer, tmp_path: Path
 ) -> None:
-    # The benchmark's reverberant living room (its conversation 113: 20 dB SNR, each
-    # partner reaching the other's microphone 10 dB down with as much tail as voice).
-    # There A's voice on B's microphone was nearer B's own print, learnt on that
-    # microphone, than A's (by 0.05-0.13 on each window of A's first line), and about
+    # The benchmark's reverberant living room (seed 113, its conversation 13: 20 dB SNR,
+    # each partner reaching the other's microphone 10 dB down with as much tail as
+    # voice). There A's voice on B's microphone was nearer B's own print, learnt on that
+    # microphone, than A's (by 0.05-0.10 on each window of A's first line), and about
     # 15 s of A stayed on B's channel (B's F1 0.84). Told against A as B's microphone
     # hears A, it is left out.
     case = bench_conversation(Speech(renderer), 113, 90.0, 20.0, False, 2, living_room_db=-10.0)

@@ -118,7 +118,7 @@ class _Voices:
     channel c has fewer than ``min_enrol_windows`` of those. A voice from afar carries
     that microphone's room, noise and colour as much as the voice: in a reverberant
     room at 20 dB SNR, every window of one partner's line heard on the other's
-    microphone was nearer (by 0.05-0.13) to that other partner's print, learnt on the
+    microphone was nearer (by 0.05-0.10) to that other partner's print, learnt on the
     same microphone, than to their own."""
 
     own: Embeddings
