@@ -595,6 +595,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=12.0, help="length of the speed run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each speed figure")
     parser.add_argument("--conversations", type=int, default=8)
+    parser.add_argument(
+        "--living-room",
+        type=int,
+        default=None,
+        help="conversations in the reverberant living room (default: --conversations)",
+    )
     args = parser.parse_args()
 
     print(f"voice model: {model_path()} ({MODEL_PACKAGE} {MODEL_PACKAGE_VERSION})")
@@ -639,7 +645,7 @@ def main() -> None:
             "\nattribution, a microphone each in a reverberant living room (RT60 0.35 s), "
             "the other 10 dB down, by level alone and with the voices:"
         )
-        for line in _living_room(speech, args.conversations):
+        for line in _living_room(speech, args.living_room or args.conversations):
             print(line)
 
         print("\nrobustness (12 s each):")
@@ -716,6 +722,7 @@ def _living_room(speech: Speech, count: int) -> list[str]:
 
     encoder = SpeakerEncoder()
     lines = []
+    with_voices: list[float] = []
     for seed in range(count):
         case = conversation(
             speech,
@@ -746,6 +753,12 @@ def _living_room(speech: Speech, count: int) -> list[str]:
             f"partner B {figures[1]:.3f} -> {figures[3]:.3f}; heard from afar and left out "
             f"{found.far_s:.1f} s"
         )
+        with_voices += figures[2:]
+    lines.append(
+        f"  with the voices: mean {statistics.mean(with_voices):.3f}, lowest "
+        f"{min(with_voices):.3f}, {sum(f < 0.95 for f in with_voices)} of "
+        f"{len(with_voices)} partners under 0.95"
+    )
     return lines
 
 
