@@ -55,6 +55,7 @@ ChannelSegment = tuple[float, float, int]
 """(start_s, end_s, channel) of speech heard on one channel."""
 Embeddings = npt.NDArray[np.float32]
 FloatArray = npt.NDArray[np.float64]
+Marks = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class CrosstalkConfig:
     neither. Less quiet, it may be the softer partner talking over the louder. A
     channel's windows this far quieter teach how it hears the other partner, and its
     own partner's short words over the other's speech stand less far below."""
+
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
     enrol_max_windows: int = 80
@@ -92,6 +94,17 @@ class CrosstalkConfig:
     """Speech that sounds like the other partner is judged again in windows this long
     (half of one apart), for a channel's own partner's short words over it."""
     threads: int = DiarizationConfig().threads
+
+    def teaches(self, lead_db: FloatArray) -> Marks:
+        """Where a channel leads the other by ``enrol_lead_db``: its own partner's voice."""
+        marks: Marks = lead_db >= self.enrol_lead_db
+        return marks
+
+    def from_afar(self, lead_db: FloatArray) -> Marks:
+        """Where a channel stands ``far_lead_db`` or more under the other: by level, the
+        other partner's voice heard from afar."""
+        marks: Marks = lead_db <= -self.far_lead_db
+        return marks
 
 
 @dataclass(frozen=True)
@@ -211,7 +224,7 @@ def _far(
         # Nearer the other's voice, or quieter than the other channel and not clearly
         # one's own voice: in noise, the other's voice from afar sounds like neither.
         other = (score <= -config.clear_margin) | (
-            (score < config.clear_margin) & (lead <= -config.far_lead_db)
+            (score < config.clear_margin) & config.from_afar(lead)
         )
         afar = smoothed(other.astype(np.int8), min_steps)
         far += [
@@ -257,7 +270,7 @@ def heard_from_afar(
     if not windows.where:
         return Crosstalk((), False)
     channel_of = np.array([segments[index][2] for index, _, _ in windows.where])
-    teaching = windows.lead_db >= config.enrol_lead_db
+    teaching = config.teaches(windows.lead_db)
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
     # A segment louder on its own microphone all through is its own partner's: only the
@@ -270,7 +283,7 @@ def heard_from_afar(
     embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
     taught = teaching[kept]
     # Windows of doubtful segments only: a segment that leads all through has none.
-    afar = windows.lead_db[kept] <= -config.far_lead_db
+    afar = config.from_afar(windows.lead_db[kept])
     channels = channel_of[kept]
     voices = _voices(
         [list(embeddings[taught & (channels == c)]) for c in (0, 1)],
@@ -326,17 +339,19 @@ class FarVoices:
         segment = (start / SAMPLE_RATE_HZ, end / SAMPLE_RATE_HZ, channel)
         windows = _windows([segment], [clip])
         known = min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows
-        own = bool(np.all(windows.lead_db >= self.config.enrol_lead_db))
+        own = bool(np.all(self.config.teaches(windows.lead_db)))
         well_known = len(self._taught[channel]) >= self.config.known_windows
         if not windows.where or (own and known and well_known):
             # Louder on its own microphone all through: its own partner's, whose voice
             # is well known (the usual case, with microphones well apart).
             return [(start_t, end_t, False)]
         embeddings = self._encoder.embed(windows.audio, threads=1)
-        for embedding, lead in zip(embeddings, windows.lead_db, strict=True):
-            if lead >= self.config.enrol_lead_db:
+        teaching = self.config.teaches(windows.lead_db)
+        afar = self.config.from_afar(windows.lead_db)
+        for embedding, taught, heard_afar in zip(embeddings, teaching, afar, strict=True):
+            if taught:
                 self._taught[channel].append(embedding)
-            elif lead <= -self.config.far_lead_db:
+            elif heard_afar:
                 self._afar[channel].append(embedding)
         voices = None
         if min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows:
@@ -398,7 +413,7 @@ def _own_kept(
             index = far[k][0]
             first = round((w_start - segments[index][0]) / STEP_S)
             near = leads[index][first : round((w_end - segments[index][0]) / STEP_S)]
-            for a, b in marked_runs(near > -config.far_lead_db):
+            for a, b in marked_runs(~config.from_afar(near)):
                 own.setdefault(k, []).append((w_start + a * STEP_S, w_start + b * STEP_S))
     kept: list[ChannelSegment] = []
     for k, (index, a, b) in enumerate(far):

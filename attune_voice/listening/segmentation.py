@@ -378,8 +378,9 @@ class Overlap:
         voices at once, and where one speaker follows another."""
         end = self._end
         covered = self._next - self._hop + CHUNK_SAMPLES if self._next > 0 else 0
-        if end > covered and self._holds_speech(max(0, end - CHUNK_SAMPLES)):
-            self._waiting.append(max(0, end - CHUNK_SAMPLES))
+        last = max(0, end - CHUNK_SAMPLES)
+        if end > covered and self._holds_speech(last):
+            self._waiting.append(last)
         self._judge()
         steps = int(np.ceil(end / (STEP_S * SAMPLE_RATE_HZ)))
         total = np.zeros(steps)
