@@ -119,6 +119,10 @@ class RoomConfig:
     pause, as people often do (their own randomness: the rest of the seed's session
     stays as it was). The demo keeps them in pauses; the benchmarks and tests of one
     microphone set it."""
+    microphone_b_db: float = 0.0
+    """With two microphones, how much louder partner B's microphone hears alike sound
+    than A's (negative: quieter), as two microphones of different makes or input
+    settings do."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -647,6 +647,12 @@ def main() -> None:
         )
         for line in _living_room(speech, args.living_room or args.conversations):
             print(line)
+        print(
+            "\nthe same rooms with one microphone 6 dB quieter than the other (B's in even "
+            "conversations, A's in odd):"
+        )
+        for line in _living_room(speech, args.living_room or args.conversations, 6.0):
+            print(line)
 
         print("\nrobustness (12 s each):")
         for line in robustness(speech, ours):
@@ -716,7 +722,10 @@ def _attribution(speech: Speech, count: int) -> str:
     )
 
 
-def _living_room(speech: Speech, count: int) -> list[str]:
+def _living_room(speech: Speech, count: int, quieter_db: float = 0.0) -> list[str]:
+    """Per conversation, each partner's F1 by level alone and with the voices; with
+    ``quieter_db``, one microphone hears that much quieter than the other (B's in even
+    conversations, A's in odd), as two microphones of different makes or settings do."""
     from attune_voice.listening.crosstalk import heard_from_afar
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
@@ -733,6 +742,11 @@ def _living_room(speech: Speech, count: int) -> list[str]:
             2,
             living_room_db=-10.0,
         )
+        if quieter_db:
+            quieter = 1 - seed % 2
+            pcm = case.pcm.astype(np.float64)
+            pcm[quieter] *= 10.0 ** (-quieter_db / 20.0)
+            case = replace(case, pcm=np.rint(pcm).astype(np.int16))
         by_level = ours(case.pcm)
         clips = [case.pcm[:, round(a * RATE) : round(b * RATE)] for a, b, _ in by_level]
         found = heard_from_afar(by_level, clips, encoder)

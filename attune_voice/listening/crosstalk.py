@@ -75,8 +75,14 @@ class CrosstalkConfig:
 
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
+    max_balance_db: float = 20.0
+    """The most by which one microphone may be taken to hear alike sound louder than the
+    other (``microphone_balance_db``)."""
     enrol_max_windows: int = 80
     """Live, each voice keeps its latest this many teaching windows (about a minute)."""
+    balance_windows: int = 400
+    """Live, the microphones' balance is measured on the latest this many windows of
+    either channel (about five minutes of speech)."""
     known_windows: int = 20
     """Live, once a voice has this many, a segment louder on its own microphone all
     through is its partner's without embedding it (the encoder then runs only on what
@@ -94,6 +100,34 @@ class CrosstalkConfig:
     """Speech that sounds like the other partner is judged again in windows this long
     (half of one apart), for a channel's own partner's short words over it."""
     threads: int = DiarizationConfig().threads
+
+    def balance_db(self, a_over_b_db: FloatArray) -> float:
+        """How much louder microphone A hears alike sound than microphone B, from how far
+        channel A stood above B in windows of speech (``a_over_b_db``); 0 until both
+        partners are heard.
+
+        Each partner is nearer their own microphone, so the differences fall in two
+        groups: partner A's above the balance, partner B's below it. With microphones
+        of like gain the groups lie either side of 0; one microphone turned 6 dB down
+        moves both by 6 dB, and then one partner's windows never lead. The balance is
+        the midpoint of the two groups' medians (each partner taken as far from their
+        own microphone as the other from theirs), found by 2-means; two groups less
+        than ``enrol_lead_db`` either side of their midpoint, or with fewer than
+        ``min_enrol_windows`` windows, are not yet two partners.
+        """
+        values = np.sort(np.asarray(a_over_b_db, dtype=np.float64))
+        if len(values) < 2 * self.min_enrol_windows:
+            return 0.0
+        low, high = np.percentile(values, (10.0, 90.0))
+        split = len(values) // 2
+        for _ in range(20):
+            split = int(np.searchsorted(values, (low + high) / 2.0))
+            if min(split, len(values) - split) < self.min_enrol_windows:
+                return 0.0
+            low, high = float(np.median(values[:split])), float(np.median(values[split:]))
+        if high - low < 2.0 * self.enrol_lead_db:
+            return 0.0
+        return float(np.clip((low + high) / 2.0, -self.max_balance_db, self.max_balance_db))
 
     def teaches(self, lead_db: FloatArray) -> Marks:
         """Where a channel leads the other by ``enrol_lead_db``: its own partner's voice."""
@@ -164,6 +198,14 @@ def _voices(
     return _Voices(prints, np.stack(against))
 
 
+def _gain_db(channel: int | npt.NDArray[np.int64], balance_db: float) -> FloatArray:
+    """How much louder ``channel``'s microphone hears alike sound than the other's, of two
+    microphones ``balance_db`` apart (``CrosstalkConfig.balance_db``): taken off a
+    channel's lead, so that a lead is the partners' nearness, not the microphones'."""
+    gain: FloatArray = np.where(np.asarray(channel) == 0, balance_db, -balance_db)
+    return gain
+
+
 @dataclass(frozen=True)
 class _Windows:
     """The windows of segments, from their own channel's audio."""
@@ -171,25 +213,43 @@ class _Windows:
     where: list[tuple[int, float, float]]
     """(segment, start_s, end_s) of each window."""
     audio: list[npt.NDArray[np.int16]]
+    channel: npt.NDArray[np.int64]
     lead_db: npt.NDArray[np.float64]
-    """How far each window's channel stands above the other channel at the same time."""
+    """How far each window's channel stands above the other channel at the same time,
+    the microphones' balance taken off (``balanced``)."""
+
+    @property
+    def a_over_b_db(self) -> FloatArray:
+        """How far channel A stood above channel B in each window."""
+        a_over_b: FloatArray = np.where(self.channel == 0, self.lead_db, -self.lead_db)
+        return a_over_b
+
+    def balanced(self, balance_db: float) -> _Windows:
+        """These windows with their leads measured on microphones ``balance_db`` apart."""
+        lead_db = self.lead_db - _gain_db(self.channel, balance_db)
+        return _Windows(self.where, self.audio, self.channel, lead_db)
 
 
 def _windows(
     segments: Sequence[ChannelSegment], clips: Sequence[npt.NDArray[np.int16]]
 ) -> _Windows:
-    """The diarization's windows of each segment of 0.3 s or more, with their leads."""
+    """The diarization's windows of each segment of 0.3 s or more, with their leads as
+    the microphones heard them (not yet ``balanced``)."""
     windowing = DiarizationConfig()
     where: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
+    channels: list[int] = []
     leads: list[float] = []
     for index, ((start_s, end_s, channel), clip) in enumerate(zip(segments, clips, strict=True)):
         for w_start, w_end, a, b in clip_windows(start_s, end_s, clip.shape[1], windowing):
             near = clip[channel, a:b]
             where.append((index, w_start, w_end))
             audio.append(near)
+            channels.append(channel)
             leads.append(level_dbfs(near) - level_dbfs(clip[1 - channel, a:b]))
-    return _Windows(where, audio, np.array(leads, dtype=np.float64))
+    return _Windows(
+        where, audio, np.array(channels, dtype=np.int64), np.array(leads, dtype=np.float64)
+    )
 
 
 def _far(
@@ -200,14 +260,15 @@ def _far(
     voices: _Voices | None,
     encoder: SpeakerEncoder,
     config: CrosstalkConfig,
+    balance_db: float,
 ) -> list[ChannelSegment]:
     """The stretches of the segments that are the other partner's voice, given both
-    voices; without them, by level alone (``far_lead_db``)."""
-    channel_of = np.array([segments[index][2] for index, _, _ in windows.where], dtype=np.int64)
+    voices; without them, by level alone (``far_lead_db``). ``windows`` are balanced
+    by ``balance_db``, as the leads measured here are."""
     # How much nearer each window is to its own channel's partner than to the other.
-    own_lean = np.zeros(len(channel_of))
+    own_lean = np.zeros(len(windows.channel))
     if voices is not None:
-        own_lean = voices.own_lean(embeddings, channel_of)
+        own_lean = voices.own_lean(embeddings, windows.channel)
     by_segment: dict[int, list[int]] = {}
     for k, (index, _, _) in enumerate(windows.where):
         by_segment.setdefault(index, []).append(k)
@@ -220,7 +281,8 @@ def _far(
         start_s, end_s, _ = segments[index]
         spans = [windows.where[k][1:] for k in judged_by]
         _, score = step_scores(start_s, end_s, spans, own_lean[judged_by].astype(np.float64))
-        lead = leads[index] = _step_lead(clips[index], segments[index][2], len(score), config)
+        channel = segments[index][2]
+        lead = leads[index] = _step_lead(clips[index], channel, len(score), config, balance_db)
         # Nearer the other's voice, or quieter than the other channel and not clearly
         # one's own voice: in noise, the other's voice from afar sounds like neither.
         other = (score <= -config.clear_margin) | (
@@ -237,11 +299,16 @@ def _far(
 
 
 def _step_lead(
-    clip: npt.NDArray[np.int16], channel: int, steps: int, config: CrosstalkConfig
+    clip: npt.NDArray[np.int16],
+    channel: int,
+    steps: int,
+    config: CrosstalkConfig,
+    balance_db: float,
 ) -> npt.NDArray[np.float64]:
     """Per 10 ms step of a segment, how far its channel stands above the other, each
     channel's power averaged over ``lead_s`` (a word's syllable, not a window's 1.5 s:
-    a mm-hm's rise is not spread over the speech around it)."""
+    a mm-hm's rise is not spread over the speech around it), on microphones
+    ``balance_db`` apart."""
     width = max(1, round(config.lead_s / STEP_S))
     kernel = np.ones(width) / width
     powers = [
@@ -249,6 +316,7 @@ def _step_lead(
         for c in (channel, 1 - channel)
     ]
     lead = 10.0 * np.log10(np.maximum(powers[0], 1e-12) / np.maximum(powers[1], 1e-12))
+    lead -= _gain_db(channel, balance_db)
     result = np.zeros(steps)  # a clip cut short: its missing steps lead by nothing
     result[: min(steps, len(lead))] = lead[:steps]
     return result
@@ -269,7 +337,9 @@ def heard_from_afar(
     windows = _windows(segments, clips)
     if not windows.where:
         return Crosstalk((), False)
-    channel_of = np.array([segments[index][2] for index, _, _ in windows.where])
+    balance_db = config.balance_db(windows.a_over_b_db)
+    windows = windows.balanced(balance_db)
+    channel_of = windows.channel
     teaching = config.teaches(windows.lead_db)
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
@@ -294,9 +364,10 @@ def heard_from_afar(
     subset = _Windows(
         [windows.where[kept[k]] for k in judged],
         [windows.audio[kept[k]] for k in judged],
+        channel_of[kept[judged]],
         windows.lead_db[kept[judged]],
     )
-    far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config)
+    far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
     return Crosstalk(tuple(sorted(far)), True)
 
 
@@ -321,6 +392,9 @@ class FarVoices:
             deque(maxlen=kept),
         )
         """Per channel, the latest windows it heard of the other partner from afar."""
+        self._a_over_b_db: deque[float] = deque(maxlen=self.config.balance_windows)
+        """How far channel A stood above B in the latest windows: the microphones'
+        balance (``CrosstalkConfig.balance_db``)."""
 
     def hear(self, frame: Frame) -> None:
         """Keep a frame of both microphones (every frame, in order)."""
@@ -338,6 +412,9 @@ class FarVoices:
         clip = self._audio[:, np.arange(start, end) % self._samples]
         segment = (start / SAMPLE_RATE_HZ, end / SAMPLE_RATE_HZ, channel)
         windows = _windows([segment], [clip])
+        self._a_over_b_db.extend(windows.a_over_b_db)
+        balance_db = self.config.balance_db(np.array(self._a_over_b_db))
+        windows = windows.balanced(balance_db)
         known = min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows
         own = bool(np.all(self.config.teaches(windows.lead_db)))
         well_known = len(self._taught[channel]) >= self.config.known_windows
@@ -356,7 +433,9 @@ class FarVoices:
         voices = None
         if min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows:
             voices = _voices(self._taught, self._afar, self.config)
-        far = _far([segment], [clip], windows, embeddings, voices, self._encoder, self.config)
+        far = _far(
+            [segment], [clip], windows, embeddings, voices, self._encoder, self.config, balance_db
+        )
         result: list[tuple[float, float, bool]] = []
         t = start_t
         for a, b, _ in sorted(far):

@@ -116,6 +116,12 @@ class SimulatedRoom:
             )
         else:
             self._mic_gain = np.array([[1.0, crosstalk], [crosstalk, 1.0]], dtype=np.float32)
+        self._microphone_gain = (
+            np.array([[1.0], [_db(config.microphone_b_db)]], dtype=np.float32)
+            if self.channels == 2 and config.microphone_b_db
+            else None
+        )
+        """Each microphone's own gain, on all it hears (None: alike)."""
         self._sample = 0
         self._max_samples = int(max_seconds * SAMPLE_RATE_HZ)
         self._pending: list[Plan] = []
@@ -322,6 +328,8 @@ class SimulatedRoom:
         shift = max(0, self._echo_delay - lead)
         played = self._played(start - shift, end - shift)
         self._sample = end
+        if self._microphone_gain is not None:
+            mix *= self._microphone_gain
         mix *= 32768.0
         # np.clip's own checks cost more than the clipping of 640 samples.
         np.maximum(mix, -32768.0, out=mix)
