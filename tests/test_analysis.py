@@ -934,6 +934,26 @@ def test_two_microphones_leave_out_the_other_partner_s_voice_heard_from_afar(
     assert by_voice.metrics.overlap_s <= 2.0  # where the truth has 1.4 s
 
 
+@pytest.mark.parametrize("b_gain_db", [-6.0, 6.0])
+def test_two_microphones_of_unlike_gain_still_tell_the_partners_apart(
+    conversation: Conversation, tmp_path: Path, b_gain_db: float
+) -> None:
+    # B's microphone 6 dB down (or up) against A's, each partner reaching the other's
+    # microphone 6 dB down: one partner's own windows then stand about as loud on the
+    # other microphone, so by the raw leads their voice was never taught and nothing
+    # was told by voice (A 0.80 and B 0.58 either way). The microphones' balance,
+    # measured on the conversation itself, is taken off first.
+    room = conversation.living_room(-6.0)
+    room[1] *= 10 ** (b_gain_db / 20)
+    path = tmp_path / "unlike-microphones.wav"
+    write_wav(path, pcm16(room))
+    analysis = analyze_recording(path)
+    assert analysis.far_s is not None and analysis.far_s >= 10.0
+    for partner in "AB":
+        found = [(s.t, s.end_t) for s in analysis.segments if s.partner == partner]
+        assert frames_f1(conversation.spans(partner), found) >= 0.92, partner
+
+
 def test_a_voice_from_afar_is_told_by_how_that_microphone_hears_it(
     renderer: SpeechRenderer, tmp_path: Path
 ) -> None:

@@ -75,6 +75,8 @@ class CrosstalkConfig:
 
     min_enrol_windows: int = 4
     """Each voice needs this many such windows; with fewer nothing is left out."""
+    balance_core_db: float = 1.5
+    """A partner's windows lie this close about their place (``balance_db``)."""
     max_balance_db: float = 20.0
     """The most by which one microphone may be taken to hear alike sound louder than the
     other (``microphone_balance_db``)."""
@@ -110,24 +112,38 @@ class CrosstalkConfig:
         groups: partner A's above the balance, partner B's below it. With microphones
         of like gain the groups lie either side of 0; one microphone turned 6 dB down
         moves both by 6 dB, and then one partner's windows never lead. The balance is
-        the midpoint of the two groups' medians (each partner taken as far from their
-        own microphone as the other from theirs), found by 2-means; two groups less
-        than ``enrol_lead_db`` either side of their midpoint, or with fewer than
-        ``min_enrol_windows`` windows, are not yet two partners.
+        the midpoint of the two groups, found by 2-means (each partner taken as far from
+        their own microphone as the other from theirs). Speech of both at once and a
+        voice's tail lie between the groups, and while one partner has said little
+        they can make up much of that partner's group: each group is placed at its
+        outer quartile, and counts as a partner only with ``min_enrol_windows`` windows
+        within ``balance_core_db`` of that place. Two groups less than
+        ``enrol_lead_db`` either side of their midpoint, or with half as many windows
+        about their midpoint as about the denser place, are not two partners (one
+        partner moving about the room spreads their windows evenly).
         """
         values = np.sort(np.asarray(a_over_b_db, dtype=np.float64))
         if len(values) < 2 * self.min_enrol_windows:
             return 0.0
         low, high = np.percentile(values, (10.0, 90.0))
-        split = len(values) // 2
         for _ in range(20):
             split = int(np.searchsorted(values, (low + high) / 2.0))
             if min(split, len(values) - split) < self.min_enrol_windows:
                 return 0.0
             low, high = float(np.median(values[:split])), float(np.median(values[split:]))
+        outer = (
+            float(np.percentile(values[:split], 25.0)),
+            float(np.percentile(values[split:], 75.0)),
+        )
+        low, high = outer
         if high - low < 2.0 * self.enrol_lead_db:
             return 0.0
-        return float(np.clip((low + high) / 2.0, -self.max_balance_db, self.max_balance_db))
+        cores = [int(np.sum(np.abs(values - place) <= self.balance_core_db)) for place in outer]
+        midpoint = (low + high) / 2.0
+        between = int(np.sum(np.abs(values - midpoint) <= self.balance_core_db))
+        if min(cores) < self.min_enrol_windows or between >= max(cores) / 2.0:
+            return 0.0
+        return float(np.clip(midpoint, -self.max_balance_db, self.max_balance_db))
 
     def teaches(self, lead_db: FloatArray) -> Marks:
         """Where a channel leads the other by ``enrol_lead_db``: its own partner's voice."""
@@ -322,6 +338,17 @@ def _step_lead(
     return result
 
 
+def _short_from_afar(
+    clip: npt.NDArray[np.int16], channel: int, balance_db: float, config: CrosstalkConfig
+) -> bool:
+    """Whether a segment too short to embed (``clip`` on both channels) stands
+    ``far_lead_db`` or more under the other channel over its length: a syllable or the
+    tail of the other partner's voice, not a word of its own partner's (a mm-hm said
+    into one's own microphone over the other's speech stands less far under)."""
+    lead = level_dbfs(clip[channel]) - level_dbfs(clip[1 - channel])
+    return bool(config.from_afar(np.array([lead]) - _gain_db(channel, balance_db))[0])
+
+
 def heard_from_afar(
     segments: Sequence[ChannelSegment],
     clips: Sequence[npt.NDArray[np.int16]],
@@ -343,12 +370,18 @@ def heard_from_afar(
     teaching = config.teaches(windows.lead_db)
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
         return Crosstalk((), False)
+    index_of = np.array([index for index, _, _ in windows.where])
+    embeddable = set(index_of.tolist())
+    short = [
+        (start_s, end_s, channel)
+        for index, (start_s, end_s, channel) in enumerate(segments)
+        if index not in embeddable and _short_from_afar(clips[index], channel, balance_db, config)
+    ]
     # A segment louder on its own microphone all through is its own partner's: only the
     # others are judged, and only they and the teaching windows are embedded.
-    index_of = np.array([index for index, _, _ in windows.where])
     doubtful = np.isin(index_of, index_of[~teaching])
     if not doubtful.any():
-        return Crosstalk((), True)
+        return Crosstalk(tuple(sorted(short)), True)
     kept = np.flatnonzero(teaching | doubtful)
     embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
     taught = teaching[kept]
@@ -368,7 +401,7 @@ def heard_from_afar(
         windows.lead_db[kept[judged]],
     )
     far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
-    return Crosstalk(tuple(sorted(far)), True)
+    return Crosstalk(tuple(sorted(far + short)), True)
 
 
 class FarVoices:
@@ -415,10 +448,12 @@ class FarVoices:
         self._a_over_b_db.extend(windows.a_over_b_db)
         balance_db = self.config.balance_db(np.array(self._a_over_b_db))
         windows = windows.balanced(balance_db)
+        if not windows.where:
+            return [(start_t, end_t, _short_from_afar(clip, channel, balance_db, self.config))]
         known = min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows
         own = bool(np.all(self.config.teaches(windows.lead_db)))
         well_known = len(self._taught[channel]) >= self.config.known_windows
-        if not windows.where or (own and known and well_known):
+        if own and known and well_known:
             # Louder on its own microphone all through: its own partner's, whose voice
             # is well known (the usual case, with microphones well apart).
             return [(start_t, end_t, False)]

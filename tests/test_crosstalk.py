@@ -1,0 +1,62 @@
+"""Two microphones of unlike gain: the balance taken off each channel's lead before a
+window teaches a voice or is heard from afar (``CrosstalkConfig.balance_db``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from attune_voice.listening.crosstalk import CrosstalkConfig
+
+Floats = npt.NDArray[np.float64]
+
+
+def _partners(balance_db: float, a_windows: int, b_windows: int, near_db: float = 7.0) -> Floats:
+    """How far channel A stood above B in each window: partner A's windows ``near_db``
+    above the balance, B's ``near_db`` below, each scattered by about 1 dB."""
+    rng = np.random.default_rng(3)
+    a = balance_db + near_db + rng.normal(0.0, 0.7, a_windows)
+    b = balance_db - near_db + rng.normal(0.0, 0.7, b_windows)
+    values: Floats = rng.permutation(np.concatenate((a, b)))
+    return values
+
+
+@pytest.mark.parametrize("balance_db", [-9.0, -6.0, 0.0, 3.0, 6.0, 12.0])
+def test_the_balance_is_the_midpoint_between_the_two_partners(balance_db: float) -> None:
+    # With B's microphone 6 dB down, partner B's own windows stand 1 dB above A's
+    # channel (7 - 6): by the raw leads B's voice would never be taught.
+    found = CrosstalkConfig().balance_db(_partners(balance_db, 40, 12))
+    assert found == pytest.approx(balance_db, abs=0.5)
+
+
+def test_one_partner_alone_gives_no_balance() -> None:
+    # Partner A alone, their windows scattered over a few decibels: one group, so no
+    # offset is read into it (it would make half of A's windows teach B's voice).
+    rng = np.random.default_rng(5)
+    config = CrosstalkConfig()
+    assert config.balance_db(8.0 + rng.normal(0.0, 1.0, 60)) == 0.0
+    assert config.balance_db(rng.uniform(3.0, 11.0, 60)) == 0.0
+
+
+def test_too_few_windows_of_a_partner_give_no_balance() -> None:
+    config = CrosstalkConfig()
+    few = config.min_enrol_windows - 1
+    assert config.balance_db(_partners(6.0, 40, few)) == 0.0
+    assert config.balance_db(_partners(6.0, few, few)) == 0.0
+    assert config.balance_db(_partners(6.0, 40, few + 1)) == pytest.approx(6.0, abs=0.5)
+
+
+def test_a_partner_heard_mostly_over_the_other_gives_no_balance_yet() -> None:
+    # Early in a session: B has said one clear word and otherwise only spoke over A, so
+    # their windows lie between the groups; their median would put the balance 4 dB
+    # too high, and the groups are far too spread for two partners.
+    a = 13.6 + np.random.default_rng(2).normal(0.0, 0.5, 8)
+    b = np.array([-2.5, 5.1, 5.1, 8.1, 8.5, 9.3])
+    assert CrosstalkConfig().balance_db(np.concatenate((a, b))) == 0.0
+
+
+def test_the_balance_is_held_within_its_limit() -> None:
+    config = CrosstalkConfig()
+    assert config.balance_db(_partners(30.0, 30, 30)) == config.max_balance_db
+    assert config.balance_db(_partners(-30.0, 30, 30)) == -config.max_balance_db
