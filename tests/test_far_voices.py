@@ -20,6 +20,7 @@ from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.session.engine import SessionEngine
 from attune_voice.session.loop import EventLog, SessionLoop
+from attune_voice.session.room_check import RoomCheck, microphone_balance_db
 from attune_voice.simulated.demo import partner_voices
 from attune_voice.simulated.room import SimulatedRoom, TruthSegment
 from attune_voice.voice.player import PromptVoicePlayer
@@ -36,19 +37,35 @@ class _Played:
     """Speech the listener heard from afar: by level alone, a microphone's own."""
 
 
-def _session(renderer: SpeechRenderer, seed: int, microphone_b_db: float = 0.0) -> _Played:
-    exercise = load_exercise("speaker-listener").with_overrides(limit_s=90.0, rounds=1)
-    config = RoomConfig(
+def _room(seed: int, microphone_b_db: float) -> RoomConfig:
+    return RoomConfig(
         seed=seed,
         microphones=2,
         living_room=True,
         crosstalk_db=-10.0,
         microphone_b_db=microphone_b_db,
     )
+
+
+def _checked_balance_db(renderer: SpeechRenderer, config: RoomConfig) -> float:
+    """The microphones' balance as ``attune-voice check`` measures it in this room."""
     room = SimulatedRoom(partner_voices(renderer), config)
+    check = RoomCheck(("Sam", "Alex"), PromptVoicePlayer(renderer, room), room.channels)
+    for frame in room.frames():
+        check.feed(frame)
+        if check.done:
+            break
+    return microphone_balance_db(check.result())
+
+
+def _session(
+    renderer: SpeechRenderer, seed: int, microphone_b_db: float = 0.0, balance_db: float = 0.0
+) -> _Played:
+    exercise = load_exercise("speaker-listener").with_overrides(limit_s=90.0, rounds=1)
+    room = SimulatedRoom(partner_voices(renderer), _room(seed, microphone_b_db))
     log = EventLog()
     engine = SessionEngine(exercise, ("Sam", "Alex"), PromptVoicePlayer(renderer, room), log)
-    far = FarVoices(SpeakerEncoder())
+    far = FarVoices(SpeakerEncoder(), balance_db=balance_db)
     judged: list[tuple[float, float, bool]] = []
     parts = far.parts
 
@@ -120,3 +137,18 @@ def test_a_quieter_microphone_is_balanced_once_both_partners_have_spoken(
     assert min(_f1(played, p) for p in "AB") >= 0.93
     real = sum(1 for t in played.truth if t.kind == "interrupt" and t.partner == "A")
     assert abs(_count(played, SpeechKind.INTERRUPTION, "A") - real) <= 1
+
+
+def test_a_louder_microphone_is_balanced_from_the_first_floor_by_the_room_check(
+    renderer: SpeechRenderer,
+) -> None:
+    # B's microphone 6 dB up: A's first floor, before B has said a word, stood only 4 dB
+    # under A's own on B's microphone, and by level it was B's (B's F1 0.82, 6
+    # interruptions of B where the room had none). The room check measured the balance
+    # before the session.
+    balance_db = _checked_balance_db(renderer, _room(7, 6.0))
+    assert balance_db == pytest.approx(-6.0, abs=1.0)
+    played = _session(renderer, seed=7, microphone_b_db=6.0, balance_db=balance_db)
+    assert min(_f1(played, p) for p in "AB") >= 0.93
+    real = sum(1 for t in played.truth if t.kind == "interrupt" and t.partner == "B")
+    assert abs(_count(played, SpeechKind.INTERRUPTION, "B") - real) <= 1

@@ -21,6 +21,7 @@ from attune_voice.session.room_check import (
     detector_config,
     findings,
     loads_result,
+    microphone_balance_db,
 )
 from attune_voice.simulated.demo import partner_voices
 from attune_voice.simulated.partners import PartnerVoice
@@ -157,6 +158,25 @@ def test_a_microphone_per_partner_measures_each_on_their_own(
     assert codes(checked.check.findings) == ["ok"]
 
 
+def test_microphones_of_unlike_volume_are_measured_and_told_apart(
+    renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
+) -> None:
+    # Alex's microphone hears everything 6 dB louder than Sam's: by their levels alone
+    # the other microphone hears Alex only 9 dB down, so the check told the couple to
+    # move the microphones, and sessions would not tell Sam's voice apart until both had
+    # spoken (``listening.crosstalk``'s balance).
+    config = RoomConfig(microphones=2, microphone_b_db=6.0)
+    checked = check_room(renderer, voices, config)
+    assert microphone_balance_db(checked.result) == pytest.approx(-6.0, abs=1.0)
+    found = checked.check.findings
+    assert codes(found) == ["mics_unlike"]
+    assert found[0].partner == "Sam"
+    assert found[0].text.startswith("Sam's microphone hears everything about 6 dB quieter")
+    assert microphone_balance_db(
+        check_room(renderer, voices, RoomConfig(microphones=2)).result
+    ) == (pytest.approx(0.0, abs=1.0))
+
+
 def test_microphones_that_hear_both_partners_are_told_to_move(
     renderer: SpeechRenderer, voices: dict[str, PartnerVoice]
 ) -> None:
@@ -215,6 +235,10 @@ def _result(
         (_result(apart_db=(15.0, 14.0)), ["ok"]),
         (_result(apart_db=(9.9, 12.0)), ["mics_hear_both"]),
         (_result(apart_db=(10.0, 10.0)), ["ok"]),
+        # Sam's microphone 6 dB louder than Alex's: each partner 15 dB nearer their own.
+        (_result(apart_db=(21.0, 9.0)), ["mics_unlike"]),
+        (_result(apart_db=(16.0, 11.0)), ["ok"]),
+        (_result(apart_db=(15.0, 3.0)), ["mics_unlike", "mics_hear_both"]),
     ],
 )
 def test_findings(result: RoomCheckResult, expected: list[str]) -> None:

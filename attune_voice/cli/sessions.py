@@ -274,7 +274,12 @@ def run(
     from attune_voice.session.floor import first_speaker_for
     from attune_voice.session.keys import KeyReader
     from attune_voice.session.loop import EventLog, SessionLoop
-    from attune_voice.session.room_check import SETTING_KEY, detector_config, loads_result
+    from attune_voice.session.room_check import (
+        SETTING_KEY,
+        detector_config,
+        loads_result,
+        microphone_balance_db,
+    )
     from attune_voice.session.wiring import (
         device_choice,
         device_notices,
@@ -300,8 +305,10 @@ def run(
         earlier = sum(1 for r in store.sessions() if r.mode == "run" and r.status != "not_started")
         # Questions from a bank are drawn without repeats across this couple's sessions.
         chosen = with_fresh_questions(chosen, store)
-        # The detector's thresholds for this room, from the last `attune-voice check`.
-        detector = detector_config(loads_result(store.get_setting(SETTING_KEY)))
+        # The detector's thresholds for this room, and the two microphones' balance,
+        # from the last `attune-voice check`.
+        last_check = loads_result(store.get_setting(SETTING_KEY))
+        detector = detector_config(last_check)
     if transcripts:
         transcript_model(model)  # a missing model fails here, saying how to get one
     # The model loads before the devices open: nothing waits on a running stream.
@@ -353,7 +360,7 @@ def run(
                 understands_speech=understanding is not None,
                 first_speaker=first_speaker_for(earlier),
             )
-            far = session_far_voices(audio.channels, warn)
+            far = session_far_voices(audio.channels, warn, microphone_balance_db(last_check))
             listener = Listener(audio.channels, detector, understanding, voices, through, far)
             loop = SessionLoop(session_audio, engine, listener)
             session_id: int | None = None

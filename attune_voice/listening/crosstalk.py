@@ -77,6 +77,10 @@ class CrosstalkConfig:
     """Each voice needs this many such windows; with fewer nothing is left out."""
     balance_core_db: float = 1.5
     """A partner's windows lie this close about their place (``balance_db``)."""
+    min_balance_db: float = 1.0
+    """A smaller balance is taken as none: noise draws a softer partner's windows toward
+    0 dB, so two microphones alike can measure this far apart (0.4 dB in
+    ``tests/test_analysis.py``'s room, where it cost the softer partner a mm-hm)."""
     max_balance_db: float = 20.0
     """The most by which one microphone may be taken to hear alike sound louder than the
     other (``microphone_balance_db``)."""
@@ -103,9 +107,9 @@ class CrosstalkConfig:
     (half of one apart), for a channel's own partner's short words over it."""
     threads: int = DiarizationConfig().threads
 
-    def balance_db(self, a_over_b_db: FloatArray) -> float:
+    def balance_db(self, a_over_b_db: FloatArray) -> float | None:
         """How much louder microphone A hears alike sound than microphone B, from how far
-        channel A stood above B in windows of speech (``a_over_b_db``); 0 until both
+        channel A stood above B in windows of speech (``a_over_b_db``); None until both
         partners are heard.
 
         Each partner is nearer their own microphone, so the differences fall in two
@@ -124,12 +128,12 @@ class CrosstalkConfig:
         """
         values = np.sort(np.asarray(a_over_b_db, dtype=np.float64))
         if len(values) < 2 * self.min_enrol_windows:
-            return 0.0
+            return None
         low, high = np.percentile(values, (10.0, 90.0))
         for _ in range(20):
             split = int(np.searchsorted(values, (low + high) / 2.0))
             if min(split, len(values) - split) < self.min_enrol_windows:
-                return 0.0
+                return None
             low, high = float(np.median(values[:split])), float(np.median(values[split:]))
         outer = (
             float(np.percentile(values[:split], 25.0)),
@@ -137,11 +141,13 @@ class CrosstalkConfig:
         )
         low, high = outer
         if high - low < 2.0 * self.enrol_lead_db:
-            return 0.0
+            return None
         cores = [int(np.sum(np.abs(values - place) <= self.balance_core_db)) for place in outer]
         midpoint = (low + high) / 2.0
         between = int(np.sum(np.abs(values - midpoint) <= self.balance_core_db))
         if min(cores) < self.min_enrol_windows or between >= max(cores) / 2.0:
+            return None
+        if abs(midpoint) < self.min_balance_db:
             return 0.0
         return float(np.clip(midpoint, -self.max_balance_db, self.max_balance_db))
 
@@ -364,7 +370,7 @@ def heard_from_afar(
     windows = _windows(segments, clips)
     if not windows.where:
         return Crosstalk((), False)
-    balance_db = config.balance_db(windows.a_over_b_db)
+    balance_db = config.balance_db(windows.a_over_b_db) or 0.0
     windows = windows.balanced(balance_db)
     channel_of = windows.channel
     teaching = config.teaches(windows.lead_db)
@@ -408,9 +414,19 @@ class FarVoices:
     """Live, with a microphone each: each segment, as it ends, cut into the parts its
     own partner said and the parts that are the other partner's voice from afar."""
 
-    def __init__(self, encoder: SpeakerEncoder, config: CrosstalkConfig | None = None) -> None:
+    def __init__(
+        self,
+        encoder: SpeakerEncoder,
+        config: CrosstalkConfig | None = None,
+        balance_db: float = 0.0,
+    ) -> None:
+        """``balance_db``: the microphones' balance as measured before the session (by
+        the room check), taken until the session's own windows measure it."""
         self.config = config or CrosstalkConfig()
         self._encoder = encoder
+        self._balance_before_db = float(
+            np.clip(balance_db, -self.config.max_balance_db, self.config.max_balance_db)
+        )
         self._samples = int(self.config.buffer_s * SAMPLE_RATE_HZ)
         self._audio = np.zeros((2, self._samples), dtype=np.int16)
         self._end_sample = 0
@@ -447,6 +463,8 @@ class FarVoices:
         windows = _windows([segment], [clip])
         self._a_over_b_db.extend(windows.a_over_b_db)
         balance_db = self.config.balance_db(np.array(self._a_over_b_db))
+        if balance_db is None:
+            balance_db = self._balance_before_db
         windows = windows.balanced(balance_db)
         if not windows.where:
             return [(start_t, end_t, _short_from_afar(clip, channel, balance_db, self.config))]

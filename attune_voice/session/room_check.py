@@ -47,6 +47,9 @@ at least this far below their own: a channel is voiced only where it stands with
 ``DetectorConfig.channel_margin_db`` (9 dB) of the loudest, and each word's peaks
 would come within it. Sessions and ``analyze`` then tell the two apart by voice too,
 once each partner has spoken (``listening/crosstalk.py``); until then the level alone."""
+UNLIKE_DB = 3.0
+"""With a microphone each, one microphone hearing alike sound this much quieter than the
+other is set lower (its input volume) or is of another make: worth levelling."""
 LEAK_WINDOW_S = 1.0
 """Speech starting this soon after a prompt's echo was gated, when nobody was asked to
 talk, is the prompt itself getting through."""
@@ -220,7 +223,8 @@ class Finding:
     """One piece of advice; ``text`` is said aloud and printed."""
 
     code: str
-    """noisy, not_heard, quiet, clipping, unbalanced, mics_hear_both, prompt_heard, or ok."""
+    """noisy, not_heard, quiet, clipping, unbalanced, mics_unlike, mics_hear_both,
+    prompt_heard, or ok."""
     text: str
     partner: str | None = None
 
@@ -279,9 +283,30 @@ def findings(result: RoomCheckResult) -> list[Finding]:
                     soft.name,
                 )
             )
-    apart = [p for p in heard if p.apart_db is not None and p.apart_db < APART_DB]
+    balance_db = microphone_balance_db(result)
+    if abs(balance_db) < UNLIKE_DB:
+        balance_db = 0.0  # alike enough: the partners' own levels tell the rest
+    else:
+        quieter, louder = result.partners if balance_db < 0.0 else result.partners[::-1]
+        found.append(
+            Finding(
+                "mics_unlike",
+                f"{quieter.name}'s microphone hears everything about "
+                f"{abs(balance_db):.0f} dB quieter than {louder.name}'s. Set the two "
+                "microphones' input volumes alike in the sound settings.",
+                quieter.name,
+            )
+        )
+    # How much nearer each partner is to their own microphone, whatever the two
+    # microphones' volumes.
+    nearness = [
+        (p.apart_db - (balance_db if k == 0 else -balance_db), p)
+        for k, p in enumerate(result.partners)
+        if p in heard and p.apart_db is not None
+    ]
+    apart = [(near_db, p) for near_db, p in nearness if near_db < APART_DB]
     if apart:
-        near = min(apart, key=lambda p: p.apart_db or 0.0)
+        _, near = min(apart, key=lambda item: item[0])
         found.append(
             Finding(
                 "mics_hear_both",
@@ -302,6 +327,19 @@ def findings(result: RoomCheckResult) -> list[Finding]:
     if not found:
         found.append(Finding("ok", "The room sounds good. You are ready to start."))
     return found
+
+
+def microphone_balance_db(result: RoomCheckResult | None) -> float:
+    """With a microphone each, how much louder partner A's microphone hears alike sound
+    than B's (``listening.crosstalk``'s balance), from each partner's speech on both
+    microphones: each is as much nearer their own as the other, so half the difference
+    of the two partners' ``apart_db`` is the microphones'; 0 when not measured."""
+    if result is None or len(result.partners) != 2:
+        return 0.0
+    a, b = result.partners
+    if a.apart_db is None or b.apart_db is None or min(a.heard_s, b.heard_s) < MIN_HEARD_S:
+        return 0.0
+    return (a.apart_db - b.apart_db) / 2.0
 
 
 def detector_config(
@@ -580,4 +618,5 @@ __all__ = [
     "detector_config",
     "findings",
     "loads_result",
+    "microphone_balance_db",
 ]

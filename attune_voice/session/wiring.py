@@ -236,17 +236,19 @@ def session_voices(
 
 
 def session_far_voices(
-    channels: int, warn: Callable[[str], None] | None = None
+    channels: int, warn: Callable[[str], None] | None = None, balance_db: float = 0.0
 ) -> FarVoices | None:
     """With a microphone each, what each microphone hears of the other partner's voice,
-    learnt as the session goes; else None. Without the voice encoder's weights the
-    session still runs, attributing speech by microphone alone, and ``warn`` says why."""
+    learnt as the session goes; else None. ``balance_db``: how much louder microphone A
+    hears alike sound than B, as the room check measured it (until the session measures
+    it itself). Without the voice encoder's weights the session still runs, attributing
+    speech by microphone alone, and ``warn`` says why."""
     if channels != 2:
         return None
     from attune_voice.listening.crosstalk import FarVoices
 
     encoder = _voice_encoder(warn, "speech counts for whichever microphone is louder")
-    return None if encoder is None else FarVoices(encoder)
+    return None if encoder is None else FarVoices(encoder, balance_db=balance_db)
 
 
 def _voice_encoder(warn: Callable[[str], None] | None, instead: str) -> SpeakerEncoder | None:
