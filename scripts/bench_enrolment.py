@@ -116,9 +116,15 @@ def play(
     by_voice: bool = True,
     at_once: AtOnce | None = None,
     mm_hms_over_words: float = 0.0,
+    microphone_b_db: float = 0.0,
 ) -> Run:
     exercise = load_exercise("speaker-listener")
-    config = RoomConfig(seed=seed, microphones=microphones, mm_hms_over_words=mm_hms_over_words)
+    config = RoomConfig(
+        seed=seed,
+        microphones=microphones,
+        mm_hms_over_words=mm_hms_over_words,
+        microphone_b_db=microphone_b_db,
+    )
     if living_room:
         config = replace(config, living_room=True, crosstalk_db=-10.0)
     room = build_room(renderer, config)
@@ -297,7 +303,8 @@ def main() -> None:
         "--microphones",
         default="2,1",
         help="Which runs per seed: 2, 1, both (2,1); 2e is a microphone each in a room "
-        "that echoes (the other 10 dB down), 2l the same by level alone; 1n is one "
+        "that echoes (the other 10 dB down), 2l the same by level alone, 2q the same as 2e "
+        "with B's microphone 6 dB quieter than A's (measured in the session); 1n is one "
         "microphone without the segmentation network (two voices at once told by the "
         "pieces' departure from each voice alone).",
     )
@@ -333,10 +340,11 @@ def main() -> None:
                     encoder,
                     seed,
                     microphones,
-                    living_room=kind[1:] in ("e", "l"),
+                    living_room=kind[1:] in ("e", "l", "q"),
                     by_voice=kind[1:] != "l",
                     at_once=at_once if kind == "1" else None,
                     mm_hms_over_words=args.mm_hms_over_words,
+                    microphone_b_db=-6.0 if kind[1:] == "q" else 0.0,
                 )
                 cpu = (
                     f"{run.voices_cpu_s:.2f} s / {run.session_s:.0f} s"
