@@ -20,7 +20,10 @@ is its own partner's and is not embedded (live, once its voice is well known). T
 over the other partner, one's own voice leads on one's own microphone, so overlaps
 stay. A mm-hm said into one's own microphone over the other's speech is judged again in
 short windows (``short_window_s``) and kept where it lifts its channel to within
-``far_lead_db`` of the other.
+``far_lead_db`` of the other. A segment too short to embed is the other partner's where
+it stands ``far_lead_db`` under the other channel over its length. Every lead is
+measured with the microphones' balance taken off (``CrosstalkConfig.balance_db``): two
+microphones of unlike gain would otherwise leave one partner's voice never taught.
 
 ``heard_from_afar`` judges a whole recording (``analyze``); ``FarVoices`` judges a
 live session's segments as they end, learning the voices as it goes (the latest
@@ -83,7 +86,7 @@ class CrosstalkConfig:
     ``tests/test_analysis.py``'s room, where it cost the softer partner a mm-hm)."""
     max_balance_db: float = 20.0
     """The most by which one microphone may be taken to hear alike sound louder than the
-    other (``microphone_balance_db``)."""
+    other (``balance_db``)."""
     enrol_max_windows: int = 80
     """Live, each voice keeps its latest this many teaching windows (about a minute)."""
     balance_windows: int = 400
