@@ -111,6 +111,11 @@ class ChannelDetector:
         self._segmenters = [Segmenter(config, channel, delay) for channel in range(channels)]
         self._index = 0
         """Sub-frames judged: the detector's clock."""
+        self.balance_db = 0.0
+        """With two microphones, how much louder the first hears alike sound than the
+        second (``listening.crosstalk``'s balance): taken off before a channel is held
+        to ``channel_margin_db`` of the loudest, so that the quieter microphone hears
+        the other partner as the louder one does, and not in shreds at word ends."""
 
     @property
     def t(self) -> float:
@@ -155,6 +160,9 @@ class ChannelDetector:
         sound = sound.T
         if self.channels > 1:
             level = levels[0]
+            if self.balance_db:
+                level = level.copy()
+                level[:, 0] -= self.balance_db
             loudest = np.maximum.reduce(level, axis=1, keepdims=True)
             own = (level >= loudest - self._channel_db).T
             sound &= own

@@ -434,6 +434,8 @@ class FarVoices:
         self._balance_before_db = float(
             np.clip(balance_db, -self.config.max_balance_db, self.config.max_balance_db)
         )
+        self.balance_db = self._balance_before_db
+        """The microphones' balance the latest segment was judged with."""
         self._samples = int(self.config.buffer_s * SAMPLE_RATE_HZ)
         self._audio = np.zeros((2, self._samples), dtype=np.int16)
         self._end_sample = 0
@@ -469,11 +471,10 @@ class FarVoices:
         segment = (start / SAMPLE_RATE_HZ, end / SAMPLE_RATE_HZ, channel)
         windows = _windows([segment], [clip])
         self._a_over_b_db.extend(windows.a_over_b_db)
-        balance_db = self.config.balance_db(
+        measured = self.config.balance_db(
             np.array(self._a_over_b_db), core_windows=self.config.known_windows
         )
-        if balance_db is None:
-            balance_db = self._balance_before_db
+        balance_db = self.balance_db = self._balance_before_db if measured is None else measured
         windows = windows.balanced(balance_db)
         if not windows.where:
             return [(start_t, end_t, _short_from_afar(clip, channel, balance_db, self.config))]

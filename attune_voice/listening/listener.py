@@ -367,16 +367,17 @@ class Listener:
             understanding.attach(channels)
         self.voices = voices if channels == 1 else None
         self.far = far if channels == 2 else None
+        if self.far is not None:
+            self._detector.balance_db = self.far.balance_db
 
     def _segment(self, start_t: float, end_t: float, channel: int) -> list[SpeechSegment]:
         if self.understanding is not None:
             start_t, end_t = self.understanding.refine(start_t, end_t)
         partner = self._partners[channel]
         if self.far is not None:
-            return [
-                SpeechSegment(a, b, partner, far=far)
-                for a, b, far in self.far.parts(start_t, end_t, channel)
-            ]
+            judged = self.far.parts(start_t, end_t, channel)
+            self._detector.balance_db = self.far.balance_db
+            return [SpeechSegment(a, b, partner, far=far) for a, b, far in judged]
         if self.voices is None:
             return [SpeechSegment(start_t, end_t, partner)]
         parts = self.voices.parts(start_t, end_t)
