@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +41,10 @@ import numpy.typing as npt
 
 from attune_voice.audio.wav import read_wav_16k, write_wav
 from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
+from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.silero import MODEL_PACKAGE, MODEL_PACKAGE_VERSION, model_path
-from attune_voice.review.analysis import detect_segments
+from attune_voice.review.analysis import analyze_recording, detect_segments
 from attune_voice.voice.tts import SpeechRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -732,71 +733,48 @@ def _attribution(speech: Speech, count: int) -> str:
 
 
 def _living_room(speech: Speech, count: int, quieter_db: float = 0.0) -> list[str]:
-    """Per conversation, each partner's F1 by level alone and with the voices; with
+    """Per conversation, each partner's F1 by level alone and with the voices, as
+    ``attune-voice analyze`` finds them (``--no-voices`` and the default); with
     ``quieter_db``, one microphone hears that much quieter than the other (B's in even
     conversations, A's in odd), as two microphones of different makes or settings do."""
-    from attune_voice.listening.crosstalk import heard_from_afar
-    from attune_voice.listening.speaker_encoder import SpeakerEncoder
-
-    encoder = SpeakerEncoder()
     lines = []
     with_voices: list[float] = []
-    for seed in range(count):
-        case = conversation(
-            speech,
-            100 + seed,
-            90.0,
-            (15.0, 20.0, 25.0, 30.0)[seed % 4],
-            False,
-            2,
-            living_room_db=-10.0,
-        )
-        if quieter_db:
-            quieter = 1 - seed % 2
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "living-room.wav"
+        for seed in range(count):
+            case = conversation(
+                speech,
+                100 + seed,
+                90.0,
+                (15.0, 20.0, 25.0, 30.0)[seed % 4],
+                False,
+                2,
+                living_room_db=-10.0,
+            )
             pcm = case.pcm.astype(np.float64)
-            pcm[quieter] *= 10.0 ** (-quieter_db / 20.0)
-            case = replace(case, pcm=np.rint(pcm).astype(np.int16))
-        by_level = ours(case.pcm)
-        clips = [case.pcm[:, round(a * RATE) : round(b * RATE)] for a, b, _ in by_level]
-        found = heard_from_afar(by_level, clips, encoder)
-        by_voice = [
-            (a, b, c)
-            for x, y, c in by_level
-            for a, b in _without(x, y, [(p, q) for p, q, o in found.far if o == c])
-        ]
-        frames = case.pcm.shape[1] // 160
-        figures = []
-        for attributed in (by_level, by_voice):
-            for channel in (0, 1):
-                t_mask = mask(merge([(a, b) for a, b, c in case.truth if c == channel]), frames)
-                f_mask = mask([(a, b) for a, b, c in attributed if c == channel], frames)
-                figures.append(f1(counts(t_mask, f_mask)))
-        lines.append(
-            f"  conversation {seed}: partner A F1 {figures[0]:.3f} -> {figures[2]:.3f}, "
-            f"partner B {figures[1]:.3f} -> {figures[3]:.3f}; heard from afar and left out "
-            f"{found.far_s:.1f} s"
-        )
-        with_voices += figures[2:]
+            if quieter_db:
+                pcm[1 - seed % 2] *= 10.0 ** (-quieter_db / 20.0)
+            write_wav(path, np.rint(pcm).astype(np.int16), RATE)
+            frames = case.pcm.shape[1] // 160
+            figures = []
+            analyses = [analyze_recording(path, attribute_voices=by) for by in (False, True)]
+            for analysis in analyses:
+                for channel, partner in enumerate(PARTNERS):
+                    truth = merge([(a, b) for a, b, c in case.truth if c == channel])
+                    found = [(s.t, s.end_t) for s in analysis.segments if s.partner == partner]
+                    figures.append(f1(counts(mask(truth, frames), mask(found, frames))))
+            lines.append(
+                f"  conversation {seed}: partner A F1 {figures[0]:.3f} -> {figures[2]:.3f}, "
+                f"partner B {figures[1]:.3f} -> {figures[3]:.3f}; heard from afar and left "
+                f"out {analyses[1].far_s or 0.0:.1f} s"
+            )
+            with_voices += figures[2:]
     lines.append(
         f"  with the voices: mean {statistics.mean(with_voices):.3f}, lowest "
         f"{min(with_voices):.3f}, {sum(f < 0.95 for f in with_voices)} of "
         f"{len(with_voices)} partners under 0.95"
     )
     return lines
-
-
-def _without(start_s: float, end_s: float, cuts: Sequence[Span]) -> list[Span]:
-    """A span without the (sorted) cuts that overlap it."""
-    kept, t = [], start_s
-    for a, b in cuts:
-        if b <= t or a >= end_s:
-            continue
-        if a > t:
-            kept.append((t, a))
-        t = max(t, b)
-    if end_s > t:
-        kept.append((t, end_s))
-    return kept
 
 
 if __name__ == "__main__":

@@ -179,6 +179,9 @@ class Crosstalk:
     time order: to be left out of that channel."""
     judged: bool
     """Both voices were learnt (else nothing is left out)."""
+    balance_db: float = 0.0
+    """How much louder microphone A heard alike sound than B, as measured and taken off
+    (``CrosstalkConfig.balance_db``)."""
 
     @property
     def far_s(self) -> float:
@@ -382,7 +385,7 @@ def heard_from_afar(
     channel_of = windows.channel
     teaching = config.teaches(windows.lead_db)
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
-        return Crosstalk((), False)
+        return Crosstalk((), False, balance_db)
     index_of = np.array([index for index, _, _ in windows.where])
     embeddable = set(index_of.tolist())
     short = [
@@ -394,7 +397,7 @@ def heard_from_afar(
     # others are judged, and only they and the teaching windows are embedded.
     doubtful = np.isin(index_of, index_of[~teaching])
     if not doubtful.any():
-        return Crosstalk(tuple(sorted(short)), True)
+        return Crosstalk(tuple(sorted(short)), True, balance_db)
     kept = np.flatnonzero(teaching | doubtful)
     embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
     taught = teaching[kept]
@@ -414,7 +417,7 @@ def heard_from_afar(
         windows.lead_db[kept[judged]],
     )
     far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
-    return Crosstalk(tuple(sorted(far + short)), True)
+    return Crosstalk(tuple(sorted(far + short)), True, balance_db)
 
 
 class FarVoices:
