@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from attune_voice.cli.devices import _print_check
 from attune_voice.config import DetectorConfig, RoomConfig
 from attune_voice.events import PromptMeaning
 from attune_voice.session.room_check import (
@@ -243,6 +244,18 @@ def _result(
 )
 def test_findings(result: RoomCheckResult, expected: list[str]) -> None:
     assert codes(findings(result)) == expected
+
+
+def test_the_check_says_how_the_two_microphones_compare(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _print_check(_result(apart_db=(21.0, 9.0)), [])
+    said = capsys.readouterr().out
+    assert "microphones    Sam's hears 6 dB more than Alex's; each of you 15 dB nearer" in said
+    _print_check(_result(apart_db=(14.8, 15.0)), [])
+    assert "microphones    alike; each of you 15 dB nearer your own" in capsys.readouterr().out
+    _print_check(_result(), [])  # one microphone: nothing to compare
+    assert "microphones" not in capsys.readouterr().out
 
 
 def test_detector_thresholds_follow_the_room() -> None:

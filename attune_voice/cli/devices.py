@@ -189,7 +189,12 @@ def check(
     own voice is not heard as speech, and says what to change.
     """
     from attune_voice.audio.stream import DeviceAudio
-    from attune_voice.session.room_check import SETTING_KEY, EchoFigures, RoomCheck
+    from attune_voice.session.room_check import (
+        SETTING_KEY,
+        EchoFigures,
+        RoomCheck,
+        microphone_balance_db,
+    )
     from attune_voice.session.wiring import device_choice, device_notices
     from attune_voice.store.database import Store
     from attune_voice.voice.coach import CoachVoice
@@ -223,6 +228,8 @@ def check(
     found = room_check.findings
     if output == "json":
         data = result.to_json()
+        if audio.channels == 2:
+            data["microphone_balance_db"] = round(microphone_balance_db(result), 1)
         data["findings"] = [{"code": f.code, "text": f.text} for f in found]
         data["audio"] = {
             "overflows": stats.overflows,
@@ -240,7 +247,7 @@ def _level(value: float | None) -> str:
 
 
 def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
-    from attune_voice.session.room_check import detector_config
+    from attune_voice.session.room_check import detector_config, microphone_balance_db
 
     click.echo(
         f"room noise     {_level(result.noise_dbfs)} (bumps to {_level(result.noise_peak_dbfs)})"
@@ -256,6 +263,18 @@ def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
             f"{partner.name:<14} {_level(partner.level_dbfs)}{above}; heard "
             f"{partner.heard_s:.1f} s{apart}"
         )
+    a, b = (p.apart_db for p in result.partners)
+    if a is not None and b is not None:
+        # Each partner's apart_db is their nearness plus or minus the microphones'
+        # difference: their mean is the nearness, half their difference the balance.
+        balance_db = microphone_balance_db(result)
+        louder, quieter = result.partners if balance_db >= 0.0 else result.partners[::-1]
+        alike = (
+            "alike"
+            if round(abs(balance_db)) == 0
+            else (f"{louder.name}'s hears {abs(balance_db):.0f} dB more than {quieter.name}'s")
+        )
+        click.echo(f"microphones    {alike}; each of you {(a + b) / 2:.0f} dB nearer your own")
     echo = result.echo
     heard = "yes" if result.prompt_speech_s > 0 else "no"
     if echo is not None and echo.delay_ms is not None:
