@@ -179,9 +179,6 @@ class Crosstalk:
     time order: to be left out of that channel."""
     judged: bool
     """Both voices were learnt (else nothing is left out)."""
-    balance_db: float = 0.0
-    """How much louder microphone A heard alike sound than B, as measured and taken off
-    (``CrosstalkConfig.balance_db``)."""
 
     @property
     def far_s(self) -> float:
@@ -365,6 +362,17 @@ def _short_from_afar(
     return bool(config.from_afar(np.array([lead]) - _gain_db(channel, balance_db))[0])
 
 
+def speech_balance_db(
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    config: CrosstalkConfig | None = None,
+) -> float:
+    """The microphones' balance as ``heard_from_afar`` measures it on the same speech
+    (``CrosstalkConfig.balance_db``), without judging any of it; 0 where not measured."""
+    config = config or CrosstalkConfig()
+    return config.balance_db(_windows(segments, clips).a_over_b_db) or 0.0
+
+
 def heard_from_afar(
     segments: Sequence[ChannelSegment],
     clips: Sequence[npt.NDArray[np.int16]],
@@ -385,7 +393,7 @@ def heard_from_afar(
     channel_of = windows.channel
     teaching = config.teaches(windows.lead_db)
     if min(int(np.sum(teaching & (channel_of == c))) for c in (0, 1)) < config.min_enrol_windows:
-        return Crosstalk((), False, balance_db)
+        return Crosstalk((), False)
     index_of = np.array([index for index, _, _ in windows.where])
     embeddable = set(index_of.tolist())
     short = [
@@ -397,7 +405,7 @@ def heard_from_afar(
     # others are judged, and only they and the teaching windows are embedded.
     doubtful = np.isin(index_of, index_of[~teaching])
     if not doubtful.any():
-        return Crosstalk(tuple(sorted(short)), True, balance_db)
+        return Crosstalk(tuple(sorted(short)), True)
     kept = np.flatnonzero(teaching | doubtful)
     embeddings = encoder.embed([windows.audio[k] for k in kept], threads=config.threads)
     taught = teaching[kept]
@@ -417,7 +425,7 @@ def heard_from_afar(
         windows.lead_db[kept[judged]],
     )
     far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
-    return Crosstalk(tuple(sorted(far + short)), True, balance_db)
+    return Crosstalk(tuple(sorted(far + short)), True)
 
 
 class FarVoices:

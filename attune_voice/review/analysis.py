@@ -31,7 +31,7 @@ from attune_voice.config import SAMPLE_RATE_HZ, DetectorConfig
 from attune_voice.errors import AudioFileError
 from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
-from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar
+from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar, speech_balance_db
 from attune_voice.listening.diarization import Diarization, who_spoke_when
 from attune_voice.listening.islands import noise_db
 from attune_voice.listening.segmentation import Heard
@@ -333,14 +333,16 @@ def analyze_recording(
         if channels == 1:
             spans, voices = _told_apart(spans, read(), second_pass)
         else:
-            spans, far = _far_left_out(spans, read(), second_pass, config.min_speech_s)
-            if far.balance_db:
+            clips, _ = _speech_audio(read(), spans, second_pass)
+            balance_db = speech_balance_db(_channel_segments(spans), clips)
+            if balance_db:
                 # The channels were held to 9 dB of the loudest before the microphones'
                 # balance was known; found again with it taken off, as a live session's
                 # are, the quieter microphone hears the other partner whole, not in
                 # shreds at their word ends (each a mm-hm). Two more passes, unshown.
-                spans = speech(far.balance_db, _unshown)
-                spans, far = _far_left_out(spans, read(), _unshown, config.min_speech_s)
+                spans = speech(balance_db, _unshown)
+                clips, _ = _speech_audio(read(), spans, _unshown)
+            spans, far = _far_left_out(spans, clips, config.min_speech_s)
     cut_short_s = None
     if info.truncated:
         cut_short_s = _claimed_s(file_path, info)
@@ -439,19 +441,20 @@ def _told_apart(
     return tuple(sorted(told, key=lambda s: (s.t, s.partner or ""))), found
 
 
+def _channel_segments(spans: Sequence[SpeechSpan]) -> list[tuple[float, float, int]]:
+    """(start_s, end_s, channel) of a microphone per partner's speech."""
+    return [(s.t, s.end_t, PARTNERS.index(s.partner or PARTNERS[0])) for s in spans]
+
+
 def _far_left_out(
-    spans: tuple[SpeechSpan, ...],
-    blocks: Iterator[Pcm16],
-    on_progress: Callable[[float], None],
-    shortest_s: float,
+    spans: tuple[SpeechSpan, ...], clips: Sequence[Pcm16], shortest_s: float
 ) -> tuple[tuple[SpeechSpan, ...], Crosstalk]:
-    """A microphone per partner: each channel's speech without what it heard of the
-    other partner's voice (``listening.crosstalk``), and what was found."""
+    """A microphone per partner: each channel's speech (``clips``: the audio of each of
+    ``spans``, ``_speech_audio``) without what it heard of the other partner's voice
+    (``listening.crosstalk``), and what was found."""
     from attune_voice.listening.speaker_encoder import SpeakerEncoder
 
-    clips, _ = _speech_audio(blocks, spans, on_progress)
-    segments = [(s.t, s.end_t, PARTNERS.index(s.partner or PARTNERS[0])) for s in spans]
-    found = heard_from_afar(segments, clips, SpeakerEncoder())
+    found = heard_from_afar(_channel_segments(spans), clips, SpeakerEncoder())
     kept: list[SpeechSpan] = []
     for channel, partner in enumerate(PARTNERS):
         far = [Stretch(a, b) for a, b, c in found.far if c == channel]
