@@ -254,6 +254,13 @@ def test_the_check_says_how_the_two_microphones_compare(
     assert "microphones    Sam's hears 6 dB more than Alex's; each of you 15 dB nearer" in said
     _print_check(_result(apart_db=(14.8, 15.0)), [])
     assert "microphones    alike; each of you 15 dB nearer your own" in capsys.readouterr().out
+    # Under 3 dB apart the microphones' balance is not taken off, by the line as by the
+    # findings: Sam's nearness is the 9.9 dB the mics_hear_both finding is given for.
+    _print_check(_result(apart_db=(9.9, 12.0)), [])
+    assert (
+        "microphones    Alex's hears 1 dB more than Sam's; Sam 10 dB nearer their own, "
+        "Alex 12 dB\n" in capsys.readouterr().out
+    )
     _print_check(_result(), [])  # one microphone: nothing to compare
     assert "microphones" not in capsys.readouterr().out
 

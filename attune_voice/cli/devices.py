@@ -247,7 +247,12 @@ def _level(value: float | None) -> str:
 
 
 def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
-    from attune_voice.session.room_check import detector_config, microphone_balance_db
+    from attune_voice.session.room_check import (
+        detector_config,
+        louder_microphone_first,
+        microphone_balance_db,
+        partner_nearness_db,
+    )
 
     click.echo(
         f"room noise     {_level(result.noise_dbfs)} (bumps to {_level(result.noise_peak_dbfs)})"
@@ -263,18 +268,21 @@ def _print_check(result: RoomCheckResult, found: list[Finding]) -> None:
             f"{partner.name:<14} {_level(partner.level_dbfs)}{above}; heard "
             f"{partner.heard_s:.1f} s{apart}"
         )
-    a, b = (p.apart_db for p in result.partners)
-    if a is not None and b is not None:
-        # Each partner's apart_db is their nearness plus or minus the microphones'
-        # difference: their mean is the nearness, half their difference the balance.
+    nearness = partner_nearness_db(result)
+    if len(nearness) == 2:
         balance_db = microphone_balance_db(result)
-        louder, quieter = result.partners if balance_db >= 0.0 else result.partners[::-1]
+        louder, quieter = louder_microphone_first(result)
         alike = (
             "alike"
             if round(abs(balance_db)) == 0
             else (f"{louder.name}'s hears {abs(balance_db):.0f} dB more than {quieter.name}'s")
         )
-        click.echo(f"microphones    {alike}; each of you {(a + b) / 2:.0f} dB nearer your own")
+        (a, a_db), (b, b_db) = nearness
+        if round(a_db) == round(b_db):
+            near = f"each of you {a_db:.0f} dB nearer your own"
+        else:
+            near = f"{a.name} {a_db:.0f} dB nearer their own, {b.name} {b_db:.0f} dB"
+        click.echo(f"microphones    {alike}; {near}")
     echo = result.echo
     heard = "yes" if result.prompt_speech_s > 0 else "no"
     if echo is not None and echo.delay_ms is not None:

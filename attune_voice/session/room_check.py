@@ -284,10 +284,8 @@ def findings(result: RoomCheckResult) -> list[Finding]:
                 )
             )
     balance_db = microphone_balance_db(result)
-    if abs(balance_db) < UNLIKE_DB:
-        balance_db = 0.0  # alike enough: the partners' own levels tell the rest
-    else:
-        quieter, louder = result.partners if balance_db < 0.0 else result.partners[::-1]
+    if abs(balance_db) >= UNLIKE_DB:
+        louder, quieter = louder_microphone_first(result)
         found.append(
             Finding(
                 "mics_unlike",
@@ -297,14 +295,11 @@ def findings(result: RoomCheckResult) -> list[Finding]:
                 quieter.name,
             )
         )
-    # How much nearer each partner is to their own microphone, whatever the two
-    # microphones' volumes.
-    nearness = [
-        (p.apart_db - (balance_db if k == 0 else -balance_db), p)
-        for k, p in enumerate(result.partners)
-        if p in heard and p.apart_db is not None
+    apart = [
+        (near_db, p)
+        for p, near_db in partner_nearness_db(result)
+        if p in heard and near_db < APART_DB
     ]
-    apart = [(near_db, p) for near_db, p in nearness if near_db < APART_DB]
     if apart:
         _, near = min(apart, key=lambda item: item[0])
         found.append(
@@ -340,6 +335,29 @@ def microphone_balance_db(result: RoomCheckResult | None) -> float:
     if a.apart_db is None or b.apart_db is None or min(a.heard_s, b.heard_s) < MIN_HEARD_S:
         return 0.0
     return (a.apart_db - b.apart_db) / 2.0
+
+
+def louder_microphone_first(result: RoomCheckResult) -> tuple[PartnerLevel, PartnerLevel]:
+    """The two partners, the one whose microphone hears alike sound louder first (A's
+    when the two are alike)."""
+    a, b = result.partners
+    return (b, a) if microphone_balance_db(result) < 0.0 else (a, b)
+
+
+def partner_nearness_db(result: RoomCheckResult) -> list[tuple[PartnerLevel, float]]:
+    """How much nearer each partner sits to their own microphone than to the other's,
+    whatever the two microphones' volumes: their ``apart_db`` with the microphones'
+    balance taken off (A's less it, B's plus it) where it is ``UNLIKE_DB`` or more; under
+    that, as heard, since noise alone moves a small balance. Partners without an
+    ``apart_db`` are left out."""
+    balance_db = microphone_balance_db(result)
+    if abs(balance_db) < UNLIKE_DB:
+        balance_db = 0.0
+    return [
+        (p, p.apart_db - (balance_db if k == 0 else -balance_db))
+        for k, p in enumerate(result.partners)
+        if p.apart_db is not None
+    ]
 
 
 def detector_config(
@@ -618,5 +636,7 @@ __all__ = [
     "detector_config",
     "findings",
     "loads_result",
+    "louder_microphone_first",
     "microphone_balance_db",
+    "partner_nearness_db",
 ]
