@@ -20,8 +20,11 @@ is its own partner's and is not embedded (live, once its voice is well known). T
 over the other partner, one's own voice leads on one's own microphone, so overlaps
 stay. A mm-hm said into one's own microphone over the other's speech is judged again in
 short windows (``short_window_s``) and kept where it lifts its channel to within
-``far_lead_db`` of the other. A segment too short to embed is the other partner's where
-it stands ``far_lead_db`` under the other channel over its length. Every lead is
+``far_lead_db`` of the other for ``lead_s`` or longer; the other's voice around it,
+which the long windows give to the mm-hm, is judged again in short windows too where it
+stands ``doubt_lead_db`` under the other channel. A segment too short to embed is the
+other partner's where it stands ``far_lead_db`` under the other channel over its
+length. Every lead is
 measured with the microphones' balance taken off (``CrosstalkConfig.balance_db``): two
 microphones of unlike gain would otherwise leave one partner's voice never taught.
 
@@ -110,7 +113,15 @@ class CrosstalkConfig:
     """A channel's lead over the other is measured on its power over this long."""
     short_window_s: float = 0.6
     """Speech that sounds like the other partner is judged again in windows this long
-    (half of one apart), for a channel's own partner's short words over it."""
+    (half of one apart), for a channel's own partner's short words over it; and speech
+    that sounds like the channel's own partner but stands ``doubt_lead_db`` under the
+    other, for the other's voice around such words."""
+    doubt_lead_db: float = 3.0
+    """A stretch of ``min_turn_s`` or more standing this far under the other channel is
+    judged again in short windows even where the long ones lean to the channel's own
+    partner: around a mm-hm said over the other's speech, the 1.5 s windows lean to the
+    mm-hm, while the other's voice from afar after it stands only 4-8 dB under at 15 dB
+    SNR, not always the ``far_lead_db``."""
     threads: int = DiarizationConfig().threads
 
     def balance_db(self, a_over_b_db: FloatArray, core_windows: int | None = None) -> float | None:
@@ -302,8 +313,8 @@ def _far(
     for k, (index, _, _) in enumerate(windows.where):
         by_segment.setdefault(index, []).append(k)
     min_steps = max(1, round(config.min_turn_s / STEP_S))
-    far: list[tuple[int, float, float]] = []
-    """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
+    others: dict[int, Marks] = {}
+    """Per judged segment, the 10 ms steps that are the other partner's voice."""
     leads: dict[int, FloatArray] = {}
     """Each judged segment's ``_step_lead``."""
     for index, judged_by in by_segment.items():
@@ -314,9 +325,15 @@ def _far(
         lead = leads[index] = _step_lead(clips[index], channel, len(score), config, balance_db)
         # Nearer the other's voice, or quieter than the other channel and not clearly
         # one's own voice: in noise, the other's voice from afar sounds like neither.
-        other = (score <= -config.clear_margin) | (
+        others[index] = (score <= -config.clear_margin) | (
             (score < config.clear_margin) & config.from_afar(lead)
         )
+    if voices is not None:
+        _doubts_judged(others, segments, clips, leads, encoder, voices, config)
+    far: list[tuple[int, float, float]] = []
+    """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
+    for index, other in others.items():
+        start_s, end_s, _ = segments[index]
         afar = smoothed(other.astype(np.int8), min_steps)
         far += [
             (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
@@ -325,6 +342,74 @@ def _far(
     if voices is None:
         return [(a, b, segments[index][2]) for index, a, b in far]
     return _own_kept(far, segments, clips, leads, encoder, voices, config)
+
+
+def _short_leans(
+    stretches: Sequence[tuple[int, float, float]],
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    encoder: SpeakerEncoder,
+    voices: _Voices,
+    config: CrosstalkConfig,
+) -> list[tuple[int, float, float, float]]:
+    """The (segment, start_s, end_s) ``stretches`` cut into windows of
+    ``short_window_s``, half of one apart (none under 0.1 s), each as (stretch,
+    start_s, end_s, how much nearer it is to its channel's partner than to the other
+    partner as that channel hears them)."""
+    step_s = config.short_window_s / 2
+    pieces: list[tuple[int, float, float]] = []
+    audio: list[npt.NDArray[np.int16]] = []
+    for k, (index, a, b) in enumerate(stretches):
+        start_s, _, channel = segments[index]
+        w_start = a
+        while True:
+            w_end = min(b, w_start + config.short_window_s)
+            x = round((w_start - start_s) * SAMPLE_RATE_HZ)
+            y = round((w_end - start_s) * SAMPLE_RATE_HZ)
+            if y - x >= SAMPLE_RATE_HZ // 10:
+                pieces.append((k, w_start, w_end))
+                audio.append(clips[index][channel, x:y])
+            if w_end >= b:
+                break
+            w_start += step_s
+    if not pieces:
+        return []
+    embeddings = encoder.embed(audio, threads=config.threads)
+    channels = np.array([segments[stretches[k][0]][2] for k, _, _ in pieces], dtype=np.int64)
+    leans = voices.own_lean(embeddings, channels)
+    return [(k, a, b, float(lean)) for (k, a, b), lean in zip(pieces, leans, strict=True)]
+
+
+def _doubts_judged(
+    others: dict[int, Marks],
+    segments: Sequence[ChannelSegment],
+    clips: Sequence[npt.NDArray[np.int16]],
+    leads: dict[int, FloatArray],
+    encoder: SpeakerEncoder,
+    voices: _Voices,
+    config: CrosstalkConfig,
+) -> None:
+    """Mark in ``others`` the other partner's voice that the long windows gave to the
+    channel's own: stretches of ``min_turn_s`` or more not yet the other's and standing
+    ``doubt_lead_db`` under the other channel (``leads``) are judged in short windows,
+    and in each window that leans clearly to the other partner, the steps standing that
+    far under are the other's."""
+    min_steps = max(1, round(config.min_turn_s / STEP_S))
+    doubts: list[tuple[int, float, float]] = []
+    for index, other in others.items():
+        start_s = segments[index][0]
+        doubtful = ~other & (leads[index] <= -config.doubt_lead_db)
+        doubts += [
+            (index, start_s + a * STEP_S, start_s + b * STEP_S)
+            for a, b in marked_runs(smoothed(doubtful.astype(np.int8), min_steps))
+        ]
+    for k, w_start, w_end, lean in _short_leans(doubts, segments, clips, encoder, voices, config):
+        if lean > -config.clear_margin:
+            continue
+        index = doubts[k][0]
+        first = round((w_start - segments[index][0]) / STEP_S)
+        last = round((w_end - segments[index][0]) / STEP_S)
+        others[index][first:last] |= leads[index][first:last] <= -config.doubt_lead_db
 
 
 def _step_lead(
@@ -536,46 +621,33 @@ def _own_kept(
     said into one's own microphone over the other's speech): judged in windows of
     ``short_window_s``; of each window that leans clearly to its own channel's voice,
     the steps where the channel stands less than ``far_lead_db`` below the other
-    (``leads``: each segment's ``_step_lead``) are kept. The long windows around a mm-hm
-    hear mostly the other's voice; a mm-hm said near one's own microphone lifts it
-    within that of the other, while the other's voice from afar stays below."""
-    step_s = config.short_window_s / 2
-    pieces: list[tuple[int, float, float]] = []
-    audio: list[npt.NDArray[np.int16]] = []
-    for k, (index, a, b) in enumerate(far):
-        start_s, _, channel = segments[index]
-        w_start = a
-        while True:
-            w_end = min(b, w_start + config.short_window_s)
-            x = round((w_start - start_s) * SAMPLE_RATE_HZ)
-            y = round((w_end - start_s) * SAMPLE_RATE_HZ)
-            if y - x >= SAMPLE_RATE_HZ // 10:
-                pieces.append((k, w_start, w_end))
-                audio.append(clips[index][channel, x:y])
-            if w_end >= b:
-                break
-            w_start += step_s
-    own: dict[int, list[tuple[float, float]]] = {}
-    if pieces:
-        embeddings = encoder.embed(audio, threads=config.threads)
-        channels = np.array([segments[far[k][0]][2] for k, _, _ in pieces], dtype=np.int64)
-        leaning = voices.own_lean(embeddings, channels) >= config.clear_margin
-        for (k, w_start, w_end), clear in zip(pieces, leaning, strict=True):
-            if not clear:
-                continue
-            index = far[k][0]
-            first = round((w_start - segments[index][0]) / STEP_S)
-            near = leads[index][first : round((w_end - segments[index][0]) / STEP_S)]
-            for a, b in marked_runs(~config.from_afar(near)):
-                own.setdefault(k, []).append((w_start + a * STEP_S, w_start + b * STEP_S))
+    (``leads``: each segment's ``_step_lead``) are kept, in runs of ``lead_s`` or more
+    over the windows together. The long windows around a mm-hm hear mostly the other's
+    voice; a mm-hm said near one's own microphone lifts it within that of the other,
+    while the other's voice from afar stays below."""
+    # Per stretch, its steps that are its own partner's voice.
+    own = [np.zeros(round((b - a) / STEP_S) + 1, dtype=bool) for _, a, b in far]
+    for k, w_start, w_end, lean in _short_leans(far, segments, clips, encoder, voices, config):
+        if lean < config.clear_margin:
+            continue
+        index, a, _ = far[k]
+        first = round((w_start - segments[index][0]) / STEP_S)
+        near = leads[index][first : round((w_end - segments[index][0]) / STEP_S)]
+        at = round((w_start - a) / STEP_S)
+        own[k][at : at + len(near)] |= ~config.from_afar(near)[: len(own[k]) - at]
+    # A word of one's own lifts the lead, its power averaged over lead_s, for lead_s or
+    # longer; a shorter rise is a syllable of the other's voice from afar.
+    least_steps = round(config.lead_s / STEP_S)
     kept: list[ChannelSegment] = []
     for k, (index, a, b) in enumerate(far):
         channel = segments[index][2]
         t = a
-        for own_start, own_end in own.get(k, []):  # in time order, as made
-            if own_start > t:
-                kept.append((t, own_start, channel))
-            t = max(t, own_end)
+        for first_step, end_step in marked_runs(own[k]):
+            if end_step - first_step < least_steps:
+                continue
+            if a + first_step * STEP_S > t:
+                kept.append((t, a + first_step * STEP_S, channel))
+            t = max(t, a + end_step * STEP_S)
         if b > t:
             kept.append((t, b, channel))
     return kept
