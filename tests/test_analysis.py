@@ -36,14 +36,15 @@ from attune_voice.listening.diarization import (
 from attune_voice.listening.islands import noise_db
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.listening.subframes import subframe_dbfs
-from attune_voice.review.analysis import ChannelMode, analyze_recording
+from attune_voice.review.analysis import Analysis, ChannelMode, analyze_recording
 from attune_voice.review.recording_metrics import turn_metrics
 from attune_voice.review.speech import SpeechSpan
 from attune_voice.review.text import clock
 from attune_voice.voice.tts import SpeechRenderer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
-from bench_detection import Speech  # a script of the benchmarks, not a package
+from bench_detection import Case as BenchCase  # a script of the benchmarks, not a package
+from bench_detection import Speech
 from bench_detection import conversation as bench_conversation
 
 RATE = SAMPLE_RATE_HZ
@@ -978,6 +979,17 @@ def test_a_quieter_microphone_hears_the_other_partner_whole_not_in_shreds(
     assert shreds == []
 
 
+def _living_room_analysed(
+    renderer: SpeechRenderer, tmp_path: Path, seed: int, snr_db: float
+) -> tuple[BenchCase, Analysis]:
+    """The benchmark's living-room conversation of ``seed`` (each partner reaching the
+    other's microphone 10 dB down with as much tail as voice), and its analysis."""
+    case = bench_conversation(Speech(renderer), seed, 90.0, snr_db, False, 2, living_room_db=-10.0)
+    path = tmp_path / "living-room.wav"
+    write_wav(path, case.pcm)
+    return case, analyze_recording(path)
+
+
 def test_a_voice_from_afar_is_told_by_how_that_microphone_hears_it(
     renderer: SpeechRenderer, tmp_path: Path
 ) -> None:
@@ -987,10 +999,7 @@ def test_a_voice_from_afar_is_told_by_how_that_microphone_hears_it(
     # microphone, than A's (by 0.05-0.10 on each window of A's first line), and about
     # 15 s of A stayed on B's channel (B's F1 0.84). Told against A as B's microphone
     # hears A, it is left out.
-    case = bench_conversation(Speech(renderer), 113, 90.0, 20.0, False, 2, living_room_db=-10.0)
-    path = tmp_path / "living-room.wav"
-    write_wav(path, case.pcm)
-    analysis = analyze_recording(path)
+    case, analysis = _living_room_analysed(renderer, tmp_path, 113, 20.0)
     for channel, partner in enumerate("AB"):
         truth = merge([(a, b) for a, b, c in case.truth if c == channel])
         found = [(s.t, s.end_t) for s in analysis.segments if s.partner == partner]
@@ -1014,10 +1023,7 @@ def test_the_other_partner_s_voice_after_a_mm_hm_said_over_it_is_left_out(
     # after it stands only 4-8 dB under B's own microphone, not always the 6 dB that
     # leaves it out by level. Judged again in 0.6 s windows, it is B's: A's speech where
     # only B spoke was 3.1 s in the benchmark's run, 0.9 s now.
-    case = bench_conversation(Speech(renderer), 116, 90.0, 15.0, False, 2, living_room_db=-10.0)
-    path = tmp_path / "living-room.wav"
-    write_wav(path, case.pcm)
-    analysis = analyze_recording(path)
+    case, analysis = _living_room_analysed(renderer, tmp_path, 116, 15.0)
     frames = case.pcm.shape[1] // 160
     said_a, said_b = (
         _frames([(a, b) for a, b, c in case.truth if c == channel], frames) for channel in (0, 1)

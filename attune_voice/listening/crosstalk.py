@@ -334,8 +334,9 @@ def _far(
         others[index] = (score <= -config.clear_margin) | (
             (score < config.clear_margin) & config.from_afar(lead)
         )
-    if voices is not None:
-        _doubts_judged(others, segments, clips, leads, encoder, voices, config)
+    judging = None if voices is None else _Judging(segments, clips, leads, encoder, voices, config)
+    if judging is not None:
+        _doubts_judged(others, judging)
     far: list[tuple[int, float, float]] = []
     """(segment, start_s, end_s) of each stretch that sounds like the other partner."""
     for index, other in others.items():
@@ -345,23 +346,32 @@ def _far(
             (index, start_s + a * STEP_S, min(end_s, start_s + b * STEP_S))
             for a, b in marked_runs(afar)
         ]
-    if voices is None:
+    if judging is None:
         return [(a, b, segments[index][2]) for index, a, b in far]
-    return _own_kept(far, segments, clips, leads, encoder, voices, config)
+    return _own_kept(far, judging)
+
+
+@dataclass(frozen=True)
+class _Judging:
+    """What judging segments in short windows reads: the segments, their audio on both
+    channels, each judged segment's ``_step_lead``, and the voices to tell them by."""
+
+    segments: Sequence[ChannelSegment]
+    clips: Sequence[npt.NDArray[np.int16]]
+    leads: dict[int, FloatArray]
+    encoder: SpeakerEncoder
+    voices: _Voices
+    config: CrosstalkConfig
 
 
 def _short_leans(
-    stretches: Sequence[tuple[int, float, float]],
-    segments: Sequence[ChannelSegment],
-    clips: Sequence[npt.NDArray[np.int16]],
-    encoder: SpeakerEncoder,
-    voices: _Voices,
-    config: CrosstalkConfig,
+    stretches: Sequence[tuple[int, float, float]], judging: _Judging
 ) -> list[tuple[int, float, float, float]]:
     """The (segment, start_s, end_s) ``stretches`` cut into windows of
     ``short_window_s``, half of one apart (none under 0.1 s), each as (stretch,
     start_s, end_s, how much nearer it is to its channel's partner than to the other
     partner as that channel hears them)."""
+    segments, clips, config = judging.segments, judging.clips, judging.config
     step_s = config.short_window_s / 2
     pieces: list[tuple[int, float, float]] = []
     audio: list[npt.NDArray[np.int16]] = []
@@ -380,26 +390,19 @@ def _short_leans(
             w_start += step_s
     if not pieces:
         return []
-    embeddings = encoder.embed(audio, threads=config.threads)
+    embeddings = judging.encoder.embed(audio, threads=config.threads)
     channels = np.array([segments[stretches[k][0]][2] for k, _, _ in pieces], dtype=np.int64)
-    leans = voices.own_lean(embeddings, channels)
+    leans = judging.voices.own_lean(embeddings, channels)
     return [(k, a, b, float(lean)) for (k, a, b), lean in zip(pieces, leans, strict=True)]
 
 
-def _doubts_judged(
-    others: dict[int, Marks],
-    segments: Sequence[ChannelSegment],
-    clips: Sequence[npt.NDArray[np.int16]],
-    leads: dict[int, FloatArray],
-    encoder: SpeakerEncoder,
-    voices: _Voices,
-    config: CrosstalkConfig,
-) -> None:
+def _doubts_judged(others: dict[int, Marks], judging: _Judging) -> None:
     """Mark in ``others`` the other partner's voice that the long windows gave to the
     channel's own: stretches of ``min_turn_s`` or more not yet the other's and standing
     ``doubt_lead_db`` under the other channel (``leads``) are judged in short windows,
     and in each window that leans clearly to the other partner, the steps standing that
     far under are the other's."""
+    segments, leads, config = judging.segments, judging.leads, judging.config
     min_steps = max(1, round(config.min_turn_s / STEP_S))
     doubts: list[tuple[int, float, float]] = []
     for index, other in others.items():
@@ -409,7 +412,7 @@ def _doubts_judged(
             (index, start_s + a * STEP_S, start_s + b * STEP_S)
             for a, b in marked_runs(smoothed(doubtful.astype(np.int8), min_steps))
         ]
-    for k, w_start, w_end, lean in _short_leans(doubts, segments, clips, encoder, voices, config):
+    for k, w_start, w_end, lean in _short_leans(doubts, judging):
         if lean > -config.clear_margin:
             continue
         index = doubts[k][0]
@@ -613,15 +616,7 @@ class FarVoices:
         return [part for part in result if part[2] or part[1] - part[0] >= shortest_s]
 
 
-def _own_kept(
-    far: list[tuple[int, float, float]],
-    segments: Sequence[ChannelSegment],
-    clips: Sequence[npt.NDArray[np.int16]],
-    leads: dict[int, FloatArray],
-    encoder: SpeakerEncoder,
-    voices: _Voices,
-    config: CrosstalkConfig,
-) -> list[ChannelSegment]:
+def _own_kept(far: list[tuple[int, float, float]], judging: _Judging) -> list[ChannelSegment]:
     """The (segment, start_s, end_s) stretches of ``far`` as (start_s, end_s, channel),
     without the short stretches where the channel's own partner speaks as well (a mm-hm
     said into one's own microphone over the other's speech): judged in windows of
@@ -631,8 +626,9 @@ def _own_kept(
     ``doubt_lead_db`` of the other or last ``lead_s``. The long windows around a mm-hm
     hear mostly the other's voice; a mm-hm said near one's own microphone lifts it
     within that of the other, while the other's voice from afar stays below."""
+    segments, leads, config = judging.segments, judging.leads, judging.config
     own: dict[int, list[tuple[float, float]]] = {}
-    for k, w_start, w_end, lean in _short_leans(far, segments, clips, encoder, voices, config):
+    for k, w_start, w_end, lean in _short_leans(far, judging):
         if lean < config.clear_margin:
             continue
         index = far[k][0]
