@@ -249,6 +249,34 @@ def test_run_with_a_missing_device_gives_one_line() -> None:
     assert "No sessions yet" in invoke("sessions").stdout
 
 
+def test_run_leaves_a_room_check_made_with_another_microphone_aside(home: Path) -> None:
+    # The check's levels and the microphones' balance belong to the microphone it heard
+    # through: another one says so before the devices open (here they then fail).
+    from attune_voice.session.room_check import SETTING_KEY, RoomCheckResult
+    from attune_voice.store.database import Store
+
+    check = {
+        "version": 1,
+        "noise_dbfs": -60.0,
+        "noise_peak_dbfs": -57.0,
+        "partners": [
+            {"name": name, "heard_s": 3.0, "level_dbfs": -25.0, "peak_dbfs": -6.0}
+            for name in ("Sam", "Alex")
+        ],
+        "prompt_speech_s": 0.0,
+        "echo": None,
+        "input_device": "no-such-usb-microphone",
+    }
+    with Store.open() as store:
+        store.set_setting(SETTING_KEY, RoomCheckResult.from_json(check).dumps())
+    other = invoke("run", "--partners", "Sam,Alex", "--input", "no-such-microphone")
+    assert other.exit_code == 4
+    assert "The last room check was made with another microphone" in other.stderr
+    same = invoke("run", "--partners", "Sam,Alex", "--input", "no-such-usb-microphone")
+    assert same.exit_code == 4
+    assert "another microphone" not in same.stderr
+
+
 def test_hearing_through_prompts_is_off_unless_switched_on(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@ advice and the detector thresholds it leads to."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from attune_voice.session.room_check import (
     RoomCheckResult,
     detector_config,
     findings,
+    heard_through,
     loads_result,
     microphone_balance_db,
 )
@@ -303,6 +305,25 @@ def test_results_are_saved_and_read_back() -> None:
     # Anything else is as if no check had been made.
     for garbage in (None, "", "not json", "[]", '{"version": 99}', text.replace("-25", '"x"')):
         assert loads_result(garbage) is None
+
+
+def test_a_check_counts_only_for_the_microphone_it_heard_through() -> None:
+    usb = dataclasses.replace(_result(apart_db=(21.0, 9.0)), input_device="USB")
+    read = loads_result(usb.dumps())
+    assert read is not None and read.input_device == "USB"
+    assert heard_through(read, "USB")
+    # Another microphone, or the system's default, hears the room otherwise.
+    assert not heard_through(read, "Built-in")
+    assert not heard_through(read, None)
+    default = loads_result(dataclasses.replace(usb, input_device="").dumps())
+    assert heard_through(default, None) and not heard_through(default, "USB")
+    # A result from before the microphone was recorded, or none, is taken as before.
+    assert loads_result(_result().dumps()) == _result()
+    assert heard_through(_result(), "USB") and heard_through(None, "USB")
+    assert "input_device" not in json.loads(_result().dumps())
+    for device in ("3", "[]"):
+        text = usb.dumps().replace('"USB"', device)
+        assert loads_result(text) is None
 
 
 def test_saved_levels_are_rounded_to_a_tenth() -> None:

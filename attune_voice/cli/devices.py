@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -222,7 +223,7 @@ def check(
     figures = None
     if echo is not None:
         figures = EchoFigures(echo.delay_ms, echo.gain_db, echo.leak_db, echo.leaked_ms)
-    result = room_check.result(figures)
+    result = dataclasses.replace(room_check.result(figures), input_device=input_device or "")
     with Store.open() as store:
         store.set_setting(SETTING_KEY, result.dumps())
     found = room_check.findings

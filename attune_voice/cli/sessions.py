@@ -277,6 +277,7 @@ def run(
     from attune_voice.session.room_check import (
         SETTING_KEY,
         detector_config,
+        heard_through,
         loads_result,
         microphone_balance_db,
     )
@@ -308,7 +309,13 @@ def run(
         # The detector's thresholds for this room, and the two microphones' balance,
         # from the last `attune-voice check`.
         last_check = loads_result(store.get_setting(SETTING_KEY))
-        detector = detector_config(last_check)
+    if not heard_through(last_check, input_device):
+        warn(
+            "The last room check was made with another microphone; this session uses the "
+            "usual settings. Run `attune-voice check` with this one."
+        )
+        last_check = None
+    detector = detector_config(last_check)
     if transcripts:
         transcript_model(model)  # a missing model fails here, saying how to get one
     # The model loads before the devices open: nothing waits on a running stream.

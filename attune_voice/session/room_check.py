@@ -113,6 +113,9 @@ class RoomCheckResult:
     """Speech detected right after the prompts' echo, when nobody was asked to talk."""
     echo: EchoFigures | None = None
     """None where the audio adapter does not measure echo (a recording)."""
+    input_device: str | None = None
+    """The microphone the check heard through, as chosen (``--input`` or the saved
+    choice; "" for the system's default); None where not recorded (an older result)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -132,6 +135,8 @@ class RoomCheckResult:
             "prompt_speech_s": _round(self.prompt_speech_s),
             "echo": None,
         }
+        if self.input_device is not None:
+            data["input_device"] = self.input_device
         if self.echo is not None:
             data["echo"] = {
                 "delay_ms": _round(self.echo.delay_ms),
@@ -168,12 +173,16 @@ class RoomCheckResult:
                 leak_db=_number(echo_data, "leak_db", optional=True),
                 leaked_ms=_number(echo_data, "leaked_ms"),
             )
+        input_device = data.get("input_device")  # absent in older results
+        if input_device is not None and not isinstance(input_device, str):
+            raise ValueError("a room check's input_device is a name")
         return cls(
             noise_dbfs=_number(data, "noise_dbfs"),
             noise_peak_dbfs=_number(data, "noise_peak_dbfs"),
             partners=(levels[0], levels[1]),
             prompt_speech_s=_number(data, "prompt_speech_s"),
             echo=echo,
+            input_device=input_device,
         )
 
     def dumps(self) -> str:
@@ -335,6 +344,15 @@ def microphone_balance_db(result: RoomCheckResult | None) -> float:
     if a.apart_db is None or b.apart_db is None or min(a.heard_s, b.heard_s) < MIN_HEARD_S:
         return 0.0
     return (a.apart_db - b.apart_db) / 2.0
+
+
+def heard_through(result: RoomCheckResult | None, input_device: str | None) -> bool:
+    """Whether ``result`` was measured through the microphone chosen now
+    (``input_device``: ``--input`` or the saved choice, None for the system's default).
+    Another microphone hears the room's noise and the partners at other levels, and
+    another pair another balance; a result that did not record its microphone is taken
+    as this one's, as before it did."""
+    return result is None or result.input_device in (None, input_device or "")
 
 
 def louder_microphone_first(result: RoomCheckResult) -> tuple[PartnerLevel, PartnerLevel]:
@@ -635,6 +653,7 @@ __all__ = [
     "RoomCheckResult",
     "detector_config",
     "findings",
+    "heard_through",
     "loads_result",
     "louder_microphone_first",
     "microphone_balance_db",
