@@ -3,9 +3,8 @@ advice and the detector thresholds it leads to."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -308,14 +307,14 @@ def test_results_are_saved_and_read_back() -> None:
 
 
 def test_a_check_counts_only_for_the_microphone_it_heard_through() -> None:
-    usb = dataclasses.replace(_result(apart_db=(21.0, 9.0)), input_device="USB")
+    usb = replace(_result(apart_db=(21.0, 9.0)), input_device="USB")
     read = loads_result(usb.dumps())
     assert read is not None and read.input_device == "USB"
     assert heard_through(read, "USB")
     # Another microphone, or the system's default, hears the room otherwise.
     assert not heard_through(read, "Built-in")
     assert not heard_through(read, None)
-    default = loads_result(dataclasses.replace(usb, input_device="").dumps())
+    default = loads_result(replace(usb, input_device="").dumps())
     assert heard_through(default, None) and not heard_through(default, "USB")
     # A result from before the microphone was recorded, or none, is taken as before.
     assert loads_result(_result().dumps()) == _result()
