@@ -914,22 +914,44 @@ def test_progress_runs_through_both_passes_of_one_channel(files: dict[str, Path]
 # --- a microphone each in a reverberant room --------------------------------------------
 
 
-@pytest.mark.parametrize("leak_db", [-10.0, -6.0])
+@pytest.mark.parametrize(
+    ("leak_db", "lowest_f1", "most_far_s"), [(-10.0, 0.96, 1.0), (-6.0, 0.93, None)]
+)
 def test_two_microphones_leave_out_the_other_partner_s_voice_heard_from_afar(
-    conversation: Conversation, tmp_path: Path, leak_db: float
+    conversation: Conversation,
+    tmp_path: Path,
+    leak_db: float,
+    lowest_f1: float,
+    most_far_s: float | None,
 ) -> None:
     # The other partner's voice and its tail stand within the channels' 9 dB margin of
-    # the loudest: by level alone each microphone's speech is both partners'.
+    # the loudest: by level alone each microphone's speech is both partners'. 10 dB
+    # down, the other partner alone stands 6 dB under their own microphone often
+    # enough to learn how each microphone hears them: taken out before the speech is
+    # found, little is left to leave out by voice, and B's words over A's are found
+    # whole (0.957 before). 6 dB down it stands too near to learn from, and the voices
+    # leave it out.
     path = tmp_path / "living-room.wav"
     write_wav(path, pcm16(conversation.living_room(leak_db)))
     by_level = analyze_recording(path, attribute_voices=False)
-    by_voice = analyze_recording(path)
-    for analysis, lowest, highest in ((by_level, 0.0, 0.85), (by_voice, 0.93, 1.0)):
+    done: list[float] = []
+    by_voice = analyze_recording(path, on_progress=done.append)
+    # Four passes over the file where the other partner is taken out: the bar moves
+    # through each in turn and ends full; where nothing is learnt, two, and it ends half
+    # way (the bar is cleared when the analysis returns).
+    assert done == sorted(done)
+    passes = 4 if most_far_s is not None else 2
+    assert done[-1] == pytest.approx(by_voice.duration_s * passes / 4, abs=0.05)
+    for analysis, lowest, highest in ((by_level, 0.0, 0.85), (by_voice, lowest_f1, 1.0)):
         for partner in "AB":
             found = [(s.t, s.end_t) for s in analysis.segments if s.partner == partner]
             assert lowest <= frames_f1(conversation.spans(partner), found) <= highest
     assert by_level.far_s is None
-    assert by_voice.far_s is not None and by_voice.far_s >= 10.0
+    assert by_voice.far_s is not None
+    if most_far_s is None:
+        assert by_voice.far_s >= 10.0
+    else:
+        assert by_voice.far_s <= most_far_s
     a, b = by_voice.metrics.speakers
     assert (a.backchannels, b.backchannels) == (0, 1)  # B's mm-hm over A, said near B
     assert by_voice.metrics.overlap_s <= 2.0  # where the truth has 1.4 s

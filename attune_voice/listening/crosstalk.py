@@ -244,7 +244,7 @@ def _voices(
     return _Voices(prints, np.stack(against))
 
 
-def _gain_db(channel: int | npt.NDArray[np.int64], balance_db: float) -> FloatArray:
+def microphone_gain_db(channel: int | npt.NDArray[np.int64], balance_db: float) -> FloatArray:
     """How much louder ``channel``'s microphone hears alike sound than the other's, of two
     microphones ``balance_db`` apart (``CrosstalkConfig.balance_db``): taken off a
     channel's lead, so that a lead is the partners' nearness, not the microphones'."""
@@ -272,7 +272,7 @@ class _Windows:
 
     def balanced(self, balance_db: float) -> _Windows:
         """These windows with their leads measured on microphones ``balance_db`` apart."""
-        lead_db = self.lead_db - _gain_db(self.channel, balance_db)
+        lead_db = self.lead_db - microphone_gain_db(self.channel, balance_db)
         return _Windows(self.where, self.audio, self.channel, lead_db)
 
 
@@ -439,7 +439,7 @@ def _step_lead(
         for c in (channel, 1 - channel)
     ]
     lead = 10.0 * np.log10(np.maximum(powers[0], 1e-12) / np.maximum(powers[1], 1e-12))
-    lead -= _gain_db(channel, balance_db)
+    lead -= microphone_gain_db(channel, balance_db)
     result = np.zeros(steps)  # a clip cut short: its missing steps lead by nothing
     result[: min(steps, len(lead))] = lead[:steps]
     return result
@@ -453,7 +453,7 @@ def _short_from_afar(
     tail of the other partner's voice, not a word of its own partner's (a mm-hm said
     into one's own microphone over the other's speech stands less far under)."""
     lead = level_dbfs(clip[channel]) - level_dbfs(clip[1 - channel])
-    return bool(config.from_afar(np.array([lead]) - _gain_db(channel, balance_db))[0])
+    return bool(config.from_afar(np.array([lead]) - microphone_gain_db(channel, balance_db))[0])
 
 
 def speech_balance_db(

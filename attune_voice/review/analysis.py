@@ -33,6 +33,7 @@ from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar, speech_balance_db
 from attune_voice.listening.diarization import Diarization, who_spoke_when
+from attune_voice.listening.far_paths import far_cancelled, learn_far_paths
 from attune_voice.listening.islands import noise_db
 from attune_voice.listening.segmentation import Heard
 from attune_voice.listening.segmenter import Segment
@@ -251,10 +252,6 @@ def detect_segments(
     return segments
 
 
-def _unshown(done_s: float) -> None:
-    """Progress of a pass the bar does not show."""
-
-
 def _mixed(blocks: Iterator[FloatPcm]) -> Iterator[FloatPcm]:
     for block in blocks:
         yield block.mean(axis=0, keepdims=True, dtype=np.float32)
@@ -303,8 +300,10 @@ def analyze_recording(
         return as_pcm16(floats, info.rate_hz, channels)
 
     config = config or DetectorConfig()
-    # Telling voices apart reads the file a second time: each pass is half the bar.
-    passes = 2 if attribute_voices else 1
+    # Telling voices apart reads the file a second time, and with a microphone each it
+    # is read twice more with the other partner taken out: each pass is a share of the
+    # bar (if those two are not needed, the bar ends sooner).
+    passes = (4 if channels == 2 else 2) if attribute_voices else 1
 
     def progress(done_s: float) -> None:
         if on_progress is not None:
@@ -312,8 +311,10 @@ def analyze_recording(
 
     coach = [Stretch(a / info.rate_hz, b / info.rate_hz) for a, b in info.coach_frames]
 
-    def speech(balance_db: float, on_pass: Callable[[float], None]) -> tuple[SpeechSpan, ...]:
-        found = detect_segments(read(), channels, config, on_pass, balance_db)
+    def speech(
+        blocks: Iterator[Pcm16], balance_db: float, on_pass: Callable[[float], None]
+    ) -> tuple[SpeechSpan, ...]:
+        found = detect_segments(blocks, channels, config, on_pass, balance_db)
         spans = spans_from_segments(found, channels, duration_s)
         if coach:
             # A session's saved audio holds its coach's prompts: the session's listener
@@ -321,27 +322,30 @@ def analyze_recording(
             spans = tuple(left_out(spans, coach, config.min_speech_s))
         return spans
 
-    spans = speech(0.0, progress)
+    spans = speech(read(), 0.0, progress)
     voices: Diarization | None = None
     far: Crosstalk | None = None
     if attribute_voices:
 
-        def second_pass(done_s: float) -> None:
-            progress(duration_s + done_s)
+        def pass_(number: int) -> Callable[[float], None]:
+            return lambda done_s: progress((number - 1) * duration_s + done_s)
 
         # A second pass over the file keeps only the speech's audio, never the whole file.
         if channels == 1:
-            spans, voices = _told_apart(spans, read(), second_pass)
+            spans, voices = _told_apart(spans, read(), pass_(2))
         else:
-            clips, _ = _speech_audio(read(), spans, second_pass)
+            clips, _ = _speech_audio(read(), spans, pass_(2))
             balance_db = speech_balance_db(_channel_segments(spans), clips)
-            if balance_db:
-                # The channels were held to 9 dB of the loudest before the microphones'
-                # balance was known; found again with it taken off, as a live session's
-                # are, the quieter microphone hears the other partner whole, not in
-                # shreds at their word ends (each a mm-hm). Two more passes, unshown.
-                spans = speech(balance_db, _unshown)
-                clips, _ = _speech_audio(read(), spans, _unshown)
+            paths = learn_far_paths(clips, [s.t for s in spans], balance_db)
+            if balance_db or paths.learnt:
+                # Found again with the other partner taken out of each microphone, each
+                # channel holds its own partner, whole even where the other talks over
+                # them; and with the microphones' balance taken off, as a live
+                # session's are, the quieter microphone is not held to 9 dB of the
+                # louder one's level at the other's word ends (each a mm-hm).
+                del clips  # the first speech's audio: let go before the new is read
+                spans = speech(far_cancelled(read(), paths), balance_db, pass_(3))
+                clips, _ = _speech_audio(far_cancelled(read(), paths), spans, pass_(4))
             spans, far = _far_left_out(spans, clips, config.min_speech_s)
     cut_short_s = None
     if info.truncated:
