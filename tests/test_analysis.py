@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pytest
 from cli_run import one_error_line
 from click.testing import CliRunner, Result
+from couple import LINES, VOICES
 
 from attune_voice.audio.resample import resample, to_int16
 from attune_voice.audio.wav import write_wav
@@ -50,16 +51,6 @@ from bench_detection import conversation as bench_conversation
 RATE = SAMPLE_RATE_HZ
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 Signal = npt.NDArray[np.float64]
-
-VOICES = (("gmw/en-us+m3", 168), ("gmw/en-gb-x-rp+f4", 176))
-LINES = (
-    "When I came home on Tuesday, I felt tired and a bit invisible.",
-    "I think I wanted someone to ask me how my day went.",
-    "Lately I have been worried about money, and I keep it to myself.",
-    "I would feel calmer if we sat down once a week to plan.",
-    "It means a lot to me when you say thank you for the small things.",
-    "I miss the way we used to talk on the sofa.",
-)
 
 SHORT_LINES = (
     "I think we should talk about the weekend plans.",

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from couple import VOICES
 
 from attune_voice.errors import ModelError
 from attune_voice.listening.diarization import DiarizationConfig, at_once_stretches
@@ -24,7 +25,6 @@ from attune_voice.listening.weights import zip_checkpoint
 from attune_voice.voice.tts import SpeechRenderer
 
 RATE = 16000
-VOICES = (("gmw/en-us+m3", 168), ("gmw/en-gb-x-rp+f4", 176))
 Signal = npt.NDArray[np.float64]
 
 
