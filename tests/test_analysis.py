@@ -38,6 +38,7 @@ from attune_voice.listening.islands import noise_db
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
 from attune_voice.listening.subframes import subframe_dbfs
 from attune_voice.review.analysis import Analysis, ChannelMode, analyze_recording
+from attune_voice.review.analysis_report import format_analysis
 from attune_voice.review.recording_metrics import turn_metrics
 from attune_voice.review.speech import SpeechSpan
 from attune_voice.review.text import clock
@@ -688,6 +689,7 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
         "voices_alike",
         "voices_unsure_s",
         "far_s",
+        "far_learnt_s",
         "coach_s",
         "segments",
         "metrics",
@@ -696,6 +698,9 @@ def test_json_is_one_object_with_the_documented_shape(files: dict[str, Path]) ->
     assert data["voices_alike"] is None
     assert data["voices_unsure_s"] is None
     assert data["far_s"] == 0.0  # a dry room: both voices learnt, nothing heard from afar
+    # ...and how B's microphone hears A, 15 dB down, learnt where A spoke alone (B said
+    # too little alone for A's microphone), and taken out.
+    assert len(data["far_learnt_s"]) == 2 and max(data["far_learnt_s"]) >= 5.0
     assert data["coach_s"] is None  # no session marked its coach in this file
     assert data["metrics"]["overlap_s"] >= 0
     assert all(isinstance(row["interruptions"], int) for row in data["metrics"]["speakers"])
@@ -937,12 +942,17 @@ def test_two_microphones_leave_out_the_other_partner_s_voice_heard_from_afar(
         for partner in "AB":
             found = [(s.t, s.end_t) for s in analysis.segments if s.partner == partner]
             assert lowest <= frames_f1(conversation.spans(partner), found) <= highest
-    assert by_level.far_s is None
-    assert by_voice.far_s is not None
+    assert by_level.far_s is None and by_level.far_learnt_s is None
+    assert by_voice.far_s is not None and by_voice.far_learnt_s is not None
     if most_far_s is None:
         assert by_voice.far_s >= 10.0
+        assert by_voice.far_learnt_s == (0.0, 0.0)
     else:
         assert by_voice.far_s <= most_far_s
+        assert min(by_voice.far_learnt_s) >= 3.0  # 4.7 and 9.4 s measured
+        summary = format_analysis(by_voice, ("Sam", "Alex"))
+        assert "how each microphone hears the other partner" in summary
+        assert "on Sam's" in summary and "on Alex's" in summary
     a, b = by_voice.metrics.speakers
     assert (a.backchannels, b.backchannels) == (0, 1)  # B's mm-hm over A, said near B
     assert by_voice.metrics.overlap_s <= 2.0  # where the truth has 1.4 s

@@ -58,7 +58,8 @@ Spectra = npt.NDArray[np.complex128]
 class FarPaths:
     """Per (channel, block), the filter from the other channel's sound to how this
     channel hears it (a block of a channel that is not here was not learnt), and per
-    channel the seconds of frames learnt from."""
+    channel the seconds of the other partner alone that the blocks with a filter were
+    learnt from (each frame's middle half, counted once where segments overlap)."""
 
     filters: dict[tuple[int, int], Spectra]
     learnt_s: tuple[float, float]
@@ -93,14 +94,16 @@ def learn_far_paths(
     config = config or CrosstalkConfig()
     # Per (channel, block): the cross-spectrum, the other's power, and the frames.
     sums: dict[tuple[int, int], tuple[Spectra, npt.NDArray[np.float64], int]] = {}
+    # Per (channel, block): where the frames learnt from begin in the recording.
+    starts: dict[tuple[int, int], list[int]] = {}
     for clip, start_s in zip(clips, starts_s, strict=True):
         if clip.shape[1] < FRAME_SAMPLES:
             continue
         count = (clip.shape[1] - FRAME_SAMPLES) // HOP_SAMPLES + 1
         spectra = _spectra(clip.astype(np.float64), count)
         energy_db = 10.0 * np.log10(np.sum(np.abs(spectra) ** 2, axis=2) + _TINY)
-        centre_s = start_s + (np.arange(count) * HOP_SAMPLES + FRAME_SAMPLES / 2) / SAMPLE_RATE_HZ
-        blocks = _block(centre_s)
+        begins = round(start_s * SAMPLE_RATE_HZ) + np.arange(count) * HOP_SAMPLES
+        blocks = _block((begins + FRAME_SAMPLES / 2) / SAMPLE_RATE_HZ)
         for channel in (0, 1):
             other = 1 - channel
             gain_db = microphone_gain_db(channel, balance_db)
@@ -116,6 +119,7 @@ def learn_far_paths(
                     power + np.sum(np.abs(theirs) ** 2, axis=0),
                     frames + int(np.sum(chosen)),
                 )
+                starts.setdefault((channel, block), []).extend(begins[chosen].tolist())
     filters: dict[tuple[int, int], Spectra] = {}
     learnt = [0, 0]
     for channel, block in {(c, b + d) for c, b in sums for d in (-1, 0, 1)}:
@@ -125,10 +129,21 @@ def learn_far_paths(
             cross = np.sum([c for c, _, _ in near], axis=0)
             power = np.sum([p for _, p, _ in near], axis=0)
             filters[(channel, block)] = cross / (power + _TINY)
-    for (channel, _), (_, _, frames) in sums.items():
-        learnt[channel] += frames
-    hop_s = HOP_SAMPLES / SAMPLE_RATE_HZ
-    return FarPaths(filters, (learnt[0] * hop_s, learnt[1] * hop_s))
+    for channel in (0, 1):
+        middles = sorted(
+            begin + HOP_SAMPLES // 2
+            for (c, block), begun in starts.items()
+            if c == channel and (c, block) in filters
+            for begin in begun
+        )
+        # The union of the frames' middle halves (a hop each).
+        covered = 0
+        reached = 0
+        for middle in middles:
+            covered += max(0, middle + HOP_SAMPLES - max(reached, middle))
+            reached = max(reached, middle + HOP_SAMPLES)
+        learnt[channel] = covered
+    return FarPaths(filters, (learnt[0] / SAMPLE_RATE_HZ, learnt[1] / SAMPLE_RATE_HZ))
 
 
 def far_cancelled(

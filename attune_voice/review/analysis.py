@@ -33,7 +33,7 @@ from attune_voice.events import PARTNERS
 from attune_voice.listening.channels import ChannelDetector
 from attune_voice.listening.crosstalk import Crosstalk, heard_from_afar, speech_balance_db
 from attune_voice.listening.diarization import Diarization, who_spoke_when
-from attune_voice.listening.far_paths import far_cancelled, learn_far_paths
+from attune_voice.listening.far_paths import FarPaths, far_cancelled, learn_far_paths
 from attune_voice.listening.islands import noise_db
 from attune_voice.listening.segmentation import Heard
 from attune_voice.listening.segmenter import Segment
@@ -103,6 +103,11 @@ class Analysis:
     """With a microphone per partner and voices told apart: the speech a microphone
     heard of the other partner (their voice, from afar) and left out; None where the
     voices were not sought or not learnt."""
+    far_learnt_s: tuple[float, float] | None = None
+    """With a microphone per partner and voices told apart: the seconds of speech, on A's
+    microphone and on B's, from which how it hears the other partner was learnt and
+    taken out (``listening.far_paths``; 0 where too little was heard to learn from); None
+    where the voices were not sought."""
     coach_s: float | None = None
     """Time the file marks as the coach's prompts (a session's saved audio), left out of
     the speech; None for a file without such marks."""
@@ -325,6 +330,7 @@ def analyze_recording(
     spans = speech(read(), 0.0, progress)
     voices: Diarization | None = None
     far: Crosstalk | None = None
+    paths: FarPaths | None = None
     if attribute_voices:
 
         def pass_(number: int) -> Callable[[float], None]:
@@ -364,6 +370,7 @@ def analyze_recording(
         voices_alike=None if voices is None else voices.alike,
         voices_unsure_s=None if voices is None or voices.voices < 2 else voices.unsure_s,
         far_s=far.far_s if far is not None and far.judged else None,
+        far_learnt_s=None if paths is None else paths.learnt_s,
         coach_s=talk_s(coach) if coach else None,
     )
 

@@ -70,6 +70,13 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
             "the session that saved it)",
             "",
         ]
+    if analysis.far_learnt_s is not None and any(analysis.far_learnt_s):
+        a_s, b_s = analysis.far_learnt_s
+        lines += [
+            "how each microphone hears the other partner: learnt where only they spoke "
+            f"({clock(a_s)} on {label['A']}'s, {clock(b_s)} on {label['B']}'s), and taken out",
+            "",
+        ]
     if analysis.far_s:
         lines += [
             f"each partner's voice heard on the other's microphone: {clock(analysis.far_s)}, "
@@ -175,6 +182,9 @@ def analysis_to_json(analysis: Analysis, names: tuple[str, str] | None = None) -
             None if analysis.voices_unsure_s is None else _rounded(analysis.voices_unsure_s)
         ),
         "far_s": None if analysis.far_s is None else _rounded(analysis.far_s),
+        "far_learnt_s": (
+            None if analysis.far_learnt_s is None else [_rounded(s) for s in analysis.far_learnt_s]
+        ),
         "coach_s": None if analysis.coach_s is None else _rounded(analysis.coach_s),
         "segments": [
             {"speaker": s.partner, "start": _rounded(s.t), "end": _rounded(s.end_t)}
