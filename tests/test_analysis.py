@@ -922,11 +922,11 @@ def test_two_microphones_leave_out_the_other_partner_s_voice_heard_from_afar(
 ) -> None:
     # The other partner's voice and its tail stand within the channels' 9 dB margin of
     # the loudest: by level alone each microphone's speech is both partners'. 10 dB
-    # down, the other partner alone stands 6 dB under their own microphone often
-    # enough to learn how each microphone hears them: taken out before the speech is
-    # found, little is left to leave out by voice, and B's words over A's are found
-    # whole (0.957 before). 6 dB down it stands too near to learn from, and the voices
-    # leave it out.
+    # down, the other partner speaking alone leaves a microphone 6 dB under the other
+    # often enough to learn how it hears them: taken out before the speech is found,
+    # little is left to leave out by voice, and B's words over A's are found whole
+    # (0.957 before). 6 dB down it is never that far under, nothing is learnt, and the
+    # voices leave it out.
     path = tmp_path / "living-room.wav"
     write_wav(path, pcm16(conversation.living_room(leak_db)))
     by_level = analyze_recording(path, attribute_voices=False)

@@ -43,22 +43,20 @@ def _convolved(signal: Signal, path: Signal) -> Signal:
     return result
 
 
-def _conversation(
-    renderer: SpeechRenderer, seconds: float, rng: np.random.Generator
-) -> tuple[Signal, int]:
-    """(2, n) each partner's voice as said, A and B in turn (B 4 dB softer), and the
-    sample where a stretch of A's words with nothing of B's begins."""
+def _conversation(renderer: SpeechRenderer, seconds: float) -> tuple[Signal, int]:
+    """(2, n) each partner's voice as said, two lines each in turn (B 4 dB softer), and
+    the sample where A's second line begins."""
     dry = np.zeros((2, int(seconds * RATE)))
-    at, k, quiet_a = RATE, 0, 0
+    at, k, second_a = RATE, 0, 0
     while True:
         speaker = (k // 2) % 2
         pcm = renderer.render(LINES[k % len(LINES)], *VOICES[speaker]).astype(np.float64)
         if at + len(pcm) >= dry.shape[1]:
-            return dry, quiet_a
+            return dry, second_a
         pcm *= 10 ** ((-24 if speaker == 0 else -28) / 20) * 32768 / np.sqrt(np.mean(pcm**2))
         dry[speaker, at : at + len(pcm)] += pcm
-        if speaker == 0 and not quiet_a and k > 0:
-            quiet_a = at
+        if speaker == 0 and not second_a and k > 0:
+            second_a = at
         at += len(pcm) + RATE // 2
         k += 1
 
@@ -78,11 +76,11 @@ def room() -> tuple[Signal, Signal, tuple[int, int]]:
     B's "mm-hm" over A's words lies."""
     rng = np.random.default_rng(3)
     with SpeechRenderer() as renderer:
-        dry, quiet_a = _conversation(renderer, 32.0, rng)
+        dry, second_a = _conversation(renderer, 32.0)
         mm_hm = renderer.render("Mm-hm.", *VOICES[1]).astype(np.float64)
     # B, the softer partner, says "mm-hm" 2 s into one of A's lines.
     mm_hm *= 10 ** (-28 / 20) * 32768 / np.sqrt(np.mean(mm_hm**2))
-    where = quiet_a + 2 * RATE
+    where = second_a + 2 * RATE
     dry[1, where : where + len(mm_hm)] += mm_hm
     mics = _heard(dry, (_room_path(rng), _room_path(rng)), rng)
     return mics, dry, (where, where + len(mm_hm))
@@ -175,7 +173,7 @@ def test_a_room_that_changes_is_followed_within_a_block_either_side() -> None:
     # whole would fit neither half.
     rng = np.random.default_rng(5)
     with SpeechRenderer() as renderer:
-        dry, _ = _conversation(renderer, 120.0, rng)
+        dry, _ = _conversation(renderer, 120.0)
     half = 60 * RATE
     before = _heard(dry[:, :half], (_room_path(rng), _room_path(rng)), rng)
     after = _heard(dry[:, half:], (_room_path(rng), _room_path(rng)), rng)

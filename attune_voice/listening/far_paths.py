@@ -45,7 +45,8 @@ the frames of it and the block either side (90 s), so that it follows partners w
 move, or a microphone moved, within a minute or two."""
 MIN_LEARNT_FRAMES = 20
 """A block's filter needs this many frames of the other partner alone (5 s) in its
-90 s; with fewer, that block of the channel is left as it is."""
+90 s, counted per segment (where two channels' segments overlap, their frames count
+once for each); with fewer, that block of the channel is left as it is."""
 _WINDOW = np.sin(np.pi * np.arange(FRAME_SAMPLES) / FRAME_SAMPLES)
 _BINS = FRAME_SAMPLES // 2 + 1
 _TINY = 1e-12
@@ -78,6 +79,7 @@ def _spectra(pcm: npt.NDArray[np.float64], count: int) -> Spectra:
 
 
 def _block(centre_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """The block each frame belongs to, by the time of its middle."""
     blocks: npt.NDArray[np.int64] = np.floor(centre_s / BLOCK_S).astype(np.int64)
     return blocks
 

@@ -74,7 +74,8 @@ def format_analysis(analysis: Analysis, names: tuple[str, str] | None = None) ->
         a_s, b_s = analysis.far_learnt_s
         lines += [
             "how each microphone hears the other partner: learnt where only they spoke "
-            f"({clock(a_s)} on {label['A']}'s, {clock(b_s)} on {label['B']}'s), and taken out",
+            f"({clock(a_s)} on {label['A']}'s microphone, {clock(b_s)} on {label['B']}'s), and "
+            "taken out",
             "",
         ]
     if analysis.far_s:
