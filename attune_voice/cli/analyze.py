@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     show_default=True,
     help="With one channel: tell two voices apart by their sound and give each its own "
     "figures (it says when it finds one voice, or two that may be one person's). With a "
-    "microphone each: leave out what a microphone heard of the other partner's voice. "
+    "microphone each: take the other partner out of each microphone (as learnt where "
+    "only they spoke), and leave out what still sounds like them. "
     "--no-voices keeps one channel one room, and two channels by level alone.",
 )
 @click.option(
