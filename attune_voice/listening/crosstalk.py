@@ -416,9 +416,13 @@ def _doubts_judged(others: dict[int, Marks], judging: _Judging) -> None:
         if lean > -config.clear_margin:
             continue
         index = doubts[k][0]
-        first = round((w_start - segments[index][0]) / STEP_S)
-        last = round((w_end - segments[index][0]) / STEP_S)
-        others[index][first:last] |= leads[index][first:last] <= -config.doubt_lead_db
+        steps = _window_steps(segments[index][0], w_start, w_end)
+        others[index][steps] |= leads[index][steps] <= -config.doubt_lead_db
+
+
+def _window_steps(start_s: float, w_start: float, w_end: float) -> slice:
+    """The 10 ms steps of a segment beginning at ``start_s`` that a short window covers."""
+    return slice(round((w_start - start_s) / STEP_S), round((w_end - start_s) / STEP_S))
 
 
 def _step_lead(
@@ -632,8 +636,7 @@ def _own_kept(far: list[tuple[int, float, float]], judging: _Judging) -> list[Ch
         if lean < config.clear_margin:
             continue
         index = far[k][0]
-        first = round((w_start - segments[index][0]) / STEP_S)
-        near = leads[index][first : round((w_end - segments[index][0]) / STEP_S)]
+        near = leads[index][_window_steps(segments[index][0], w_start, w_end)]
         for first_step, end_step in marked_runs(~config.from_afar(near)):
             # A word said near one's own microphone lifts it to within doubt_lead_db of
             # the other, or for lead_s (its power's span) at least; the other's voice
