@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,9 @@ from attune_voice.listening.far_paths import (
     learn_far_paths,
 )
 from attune_voice.voice.tts import SpeechRenderer
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+from bench_detection import convolve, pcm16  # a script of the benchmarks, not a package
 
 RATE = SAMPLE_RATE_HZ
 Signal = npt.NDArray[np.float64]
@@ -34,13 +39,6 @@ def _room_path(rng: np.random.Generator) -> Signal:
     path[64 + 48 :] += tail[: n - 48]
     scaled: Signal = path * 10 ** (-10 / 20)
     return scaled
-
-
-def _convolved(signal: Signal, path: Signal) -> Signal:
-    size = 1 << math.ceil(math.log2(len(signal) + len(path)))
-    wet = np.fft.irfft(np.fft.rfft(signal, size) * np.fft.rfft(path, size), size)
-    result: Signal = wet[: len(signal)]
-    return result
 
 
 def _conversation(renderer: SpeechRenderer, seconds: float) -> tuple[Signal, int]:
@@ -64,8 +62,8 @@ def _conversation(renderer: SpeechRenderer, seconds: float) -> tuple[Signal, int
 def _heard(dry: Signal, paths: tuple[Signal, Signal], rng: np.random.Generator) -> Signal:
     """Each microphone: its own partner, and the other through ``paths`` (to A's, B's)."""
     mics = dry.copy()
-    mics[0] += _convolved(dry[1], paths[0])
-    mics[1] += _convolved(dry[0], paths[1])
+    mics[0] += convolve(dry[1], paths[0])
+    mics[1] += convolve(dry[0], paths[1])
     noisy: Signal = mics + rng.standard_normal(mics.shape) * 10 ** (-50 / 20) * 32768
     return noisy
 
@@ -84,10 +82,6 @@ def room() -> tuple[Signal, Signal, tuple[int, int]]:
     dry[1, where : where + len(mm_hm)] += mm_hm
     mics = _heard(dry, (_room_path(rng), _room_path(rng)), rng)
     return mics, dry, (where, where + len(mm_hm))
-
-
-def _pcm16(signal: Signal) -> npt.NDArray[np.int16]:
-    return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
 
 
 def _through(pcm: npt.NDArray[np.int16], paths: FarPaths, block: int) -> npt.NDArray[np.int16]:
@@ -113,7 +107,7 @@ def test_the_other_partner_is_taken_out_and_the_own_voice_kept(
     room: tuple[Signal, Signal, tuple[int, int]],
 ) -> None:
     mics, dry, (a, b) = room
-    pcm = _pcm16(mics)
+    pcm = pcm16(mics)
     paths = learn_far_paths([pcm], [0.0], 0.0)
     assert paths.learnt and min(paths.learnt_s) >= 5.0
     left = _through(pcm, paths, 4000).astype(np.float64)
@@ -144,7 +138,7 @@ def test_microphones_of_unlike_gain_learn_with_their_balance_taken_off(
     mics, _, _ = room
     quieter = mics.copy()
     quieter[1] *= 10 ** (-6 / 20)
-    pcm = _pcm16(quieter)
+    pcm = pcm16(quieter)
     raw = learn_far_paths([pcm], [0.0], 0.0)
     assert {channel for channel, _ in raw.filters} == {1}
     balanced = learn_far_paths([pcm], [0.0], 6.0)
@@ -155,7 +149,7 @@ def test_speech_too_short_or_never_alone_learns_nothing(
     room: tuple[Signal, Signal, tuple[int, int]],
 ) -> None:
     mics, _, _ = room
-    pcm = _pcm16(mics)
+    pcm = pcm16(mics)
     # Clips shorter than a frame hold no frame to learn from.
     starts = range(0, pcm.shape[1], FRAME_SAMPLES)
     short = [pcm[:, k : k + FRAME_SAMPLES - 1] for k in starts]
@@ -178,7 +172,7 @@ def test_a_room_that_changes_is_followed_within_a_block_either_side() -> None:
     before = _heard(dry[:, :half], (_room_path(rng), _room_path(rng)), rng)
     after = _heard(dry[:, half:], (_room_path(rng), _room_path(rng)), rng)
     mics = np.concatenate([before, after], axis=1)
-    pcm = _pcm16(mics)
+    pcm = pcm16(mics)
     paths = learn_far_paths([pcm], [0.0], 0.0)
     left = _through(pcm, paths, 65536).astype(np.float64)
     # The first block's filters are learnt from 0-60 s, the last block's from 60-120 s
