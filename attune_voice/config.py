@@ -95,9 +95,10 @@ class RoomConfig:
     crosstalk_db: float = -15.0
     """Each partner's voice as heard by the other partner's microphone."""
     living_room: bool = False
-    """With two microphones, a room that echoes (RT60 0.35 s): each voice reaches its
+    """A room that echoes (RT60 0.35 s). With two microphones each voice reaches its
     own microphone with a tail 8 dB under it, and the other's (``crosstalk_db`` down,
-    4 ms later) with as much tail as voice, as in a diffuse room. Off: both dry."""
+    4 ms later) with as much tail as voice, as in a diffuse room; with one, each voice
+    reaches it with as much tail as voice (about a metre from each). Off: dry."""
     echo_db: float = -14.0
     """The prompts' echo in the microphones."""
     echo_delay_ms: float = 120.0

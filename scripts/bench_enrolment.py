@@ -304,8 +304,9 @@ def main() -> None:
         default="2,1",
         help="Which runs per seed: 2, 1, both (2,1); 2e is a microphone each in a room "
         "that echoes (the other 10 dB down), 2l the same by level alone, 2q the same as 2e "
-        "with B's microphone 6 dB quieter than A's (measured in the session); 1n is one "
-        "microphone without the segmentation network (two voices at once told by the "
+        "with B's microphone 6 dB quieter than A's (measured in the session); 1e is one "
+        "microphone in that room, about a metre from each (as much tail as voice); 1n is "
+        "one microphone without the segmentation network (two voices at once told by the "
         "pieces' departure from each voice alone).",
     )
     parser.add_argument(
@@ -342,7 +343,7 @@ def main() -> None:
                     microphones,
                     living_room=kind[1:] in ("e", "l", "q"),
                     by_voice=kind[1:] != "l",
-                    at_once=at_once if kind == "1" else None,
+                    at_once=at_once if kind in ("1", "1e") else None,
                     mm_hms_over_words=args.mm_hms_over_words,
                     microphone_b_db=-6.0 if kind[1:] == "q" else 0.0,
                 )

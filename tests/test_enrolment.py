@@ -7,7 +7,9 @@ the simulated room, whose own record of who spoke when is the truth.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +33,10 @@ from attune_voice.events import (
 from attune_voice.exercises.library import load_exercise
 from attune_voice.listening.at_once import AtOnce
 from attune_voice.listening.enrolment import EnrolmentConfig, VoiceEnrolment
+from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, cut_at
 from attune_voice.listening.listener import Listener
 from attune_voice.listening.speaker_encoder import SpeakerEncoder
+from attune_voice.listening.subframes import SUBFRAME_S, subframe_dbfs
 from attune_voice.listening.voice_parts import VoicePart
 from attune_voice.review.metrics import summarize
 from attune_voice.session.attribution import Attribution
@@ -55,6 +59,9 @@ from attune_voice.simulated.room import SimulatedRoom
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+from bench_detection import convolve, pcm16, room_response  # a script of the benchmarks
+
 Pcm16 = npt.NDArray[np.int16]
 
 
@@ -73,6 +80,9 @@ def _say(renderer: SpeechRenderer, partner: str, text: str, level_dbfs: float = 
     return (pcm * (32768 * 10 ** (level_dbfs / 20) / rms)).astype(np.int16)
 
 
+_ROOM_NOISE_DBFS = -55.0
+
+
 class _Room:
     """Audio laid out on one microphone over quiet noise, fed to enrolment frame by frame."""
 
@@ -88,7 +98,8 @@ class _Room:
         ]
         audio = np.concatenate(chunks).astype(np.float32)
         audio = np.pad(audio, (0, -len(audio) % FRAME_SAMPLES))
-        audio += self._rng.normal(0, 32768 * 10 ** (-55 / 20), len(audio)).astype(np.float32)
+        noise = 32768 * 10 ** (_ROOM_NOISE_DBFS / 20)
+        audio += self._rng.normal(0, noise, len(audio)).astype(np.float32)
         start = self.t_samples
         for k in range(0, len(audio), FRAME_SAMPLES):
             pcm = audio[k : k + FRAME_SAMPLES].astype(np.int16)[np.newaxis]
@@ -162,6 +173,64 @@ def test_the_listeners_pieces_in_the_holders_turn_are_not_enrolled(
     after = voices.enrolled_s()
     assert after[1] == before[1]
     assert 1.5 < after[0] - before[0] < 3.5
+
+
+def test_an_island_is_cut_where_the_voice_changes_unless_a_side_would_be_too_short() -> None:
+    # 40: 40 before and 60 after; 60: 20 after the cut at 40; 95: 5 before the end;
+    # 130: 10 into the second island.
+    assert cut_at([(0, 100), (120, 150)], [95, 40, 130, 60], 30) == [(0, 40), (40, 100), (120, 150)]
+    assert cut_at([(0, 100)], [], 30) == [(0, 100)]
+    assert cut_at([(0, 100)], [0, 100], 1) == [(0, 100)]  # an edge is no cut
+
+
+def _echoing(tracks: dict[str, npt.NDArray[np.float32]], seed: int) -> Pcm16:
+    """Each partner's track through a room of their own that echoes (RT60 0.35 s), a
+    metre from the microphone: as much tail as voice, as ``RoomConfig.living_room``
+    makes with one microphone."""
+    rng = np.random.default_rng(seed)
+    heard = sum(
+        convolve(np.pad(track, (0, SAMPLE_RATE_HZ // 2)), room_response(0.35, rng, 0.0))
+        for track in tracks.values()
+    )
+    return pcm16(np.asarray(heard))
+
+
+def test_in_a_room_that_echoes_a_mm_hm_in_the_breath_is_cut_off_where_the_voice_changes(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    voices = VoiceEnrolment(encoder, at_once=AtOnce())
+    room = _Room(voices)
+    for partner in "AB":
+        for text in LINES[partner]["share"][-5:]:
+            line = _say(renderer, partner, text).astype(np.float32)
+            span = room.add(0.5, _echoing({partner: line}, seed=len(text)), 0.5)
+            voices.parts(*span)
+            voices.learn(_turn(partner, span))
+    given_t = room.t_samples / SAMPLE_RATE_HZ
+    voices.learn(FloorGiven(given_t, partner="A", role=FloorRole.SHARE, limit_s=90.0))
+    # A's sentence, then B's "mm-hm" 0.1 s after it: the echo of A's last word fills
+    # the breath, so that it is no pause between two islands.
+    sentence = _say(renderer, "A", LINES["A"]["share"][5]).astype(np.float32)
+    mm_hm = _say(renderer, "B", "Mm-hm.", -26.0).astype(np.float32)
+    at = len(sentence) + round(0.1 * SAMPLE_RATE_HZ)
+    a_track = np.zeros(at + len(mm_hm), dtype=np.float32)
+    a_track[: len(sentence)] = sentence
+    b_track = np.zeros_like(a_track)
+    b_track[at:] = mm_hm
+    start_t, _ = room.add(0.3, _echoing({"A": a_track, "B": b_track}, seed=7), 0.3)
+    breath = subframe_dbfs(_echoing({"A": a_track}, seed=7)[len(sentence) : at])
+    quiet = breath < _ROOM_NOISE_DBFS + ISLAND_MARGIN_DB
+    assert np.sum(quiet) < round(ISLAND_PAUSE_S / SUBFRAME_S)
+    mm_hm_t = start_t + 0.3 + at / SAMPLE_RATE_HZ
+    # The segment ends as the mm-hm's own echo falls under the detector's ear.
+    parts = voices.parts(start_t + 0.3, mm_hm_t + len(mm_hm) / SAMPLE_RATE_HZ + 0.15)
+    told = [p for p in parts if p.voice is not None and not p.voice.over]
+    assert [p.voice.partner for p in told if p.voice is not None] == ["A", "B"]
+    _, b_part = told
+    assert b_part.voice is not None and b_part.voice.margin >= TurnConfig().clear_voice_margin
+    assert abs(b_part.start_t - mm_hm_t) < 0.15
+    # A short response, as the engine counts one (a mm-hm, not an interruption).
+    assert b_part.end_t - b_part.start_t < TurnConfig().backchannel_max_s
 
 
 @pytest.mark.parametrize("network", [True, False])

@@ -1,8 +1,9 @@
-"""Two voices at once in one live segment: the speaker segmentation network over its audio."""
+"""Two voices at once in a live segment, and where one follows another: the segmentation network."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -21,13 +22,26 @@ AtOnceStretch = tuple[float, float, float]
 """(start_t, end_t, the mean probability of two voices at once over it)."""
 
 
+@dataclass(frozen=True)
+class HeardAtOnce:
+    """What the network heard in a segment's audio."""
+
+    stretches: list[AtOnceStretch]
+    """Where two speak at once."""
+    changes: tuple[float, ...]
+    """Times where one speaker follows another in a breath (``segmentation.Heard``): in
+    a room that echoes, the breath is filled by the echo and leaves no pause."""
+
+
 class AtOnce:
     """Where two people speak at once in a live segment with one microphone: what the
     speaker encoder cannot hear (an embedding of two voices sounds like the louder one),
     the segmentation network can, as it does in ``analyze``. It judges the segment with
     at least 10 s of audio ending with it (its window; the audio before is context), on
     the caller's thread, and the stretches are those ``analyze`` finds
-    (``diarization.at_once_stretches``)."""
+    (``diarization.at_once_stretches``). It also tells where one speaker follows another
+    in a breath, as ``analyze`` cuts its short parts there: in a room that echoes, the
+    breath before a mm-hm is filled by the echo of the speaker's last word."""
 
     def __init__(
         self, model: SpeakerSegmentation | None = None, config: DiarizationConfig | None = None
@@ -41,16 +55,18 @@ class AtOnce:
         begins: at least one network window before its end."""
         return max(0, min(start_sample, end_sample - CHUNK_SAMPLES))
 
-    def stretches(self, clip: npt.NDArray[np.int16], clip_start_t: float) -> list[AtOnceStretch]:
-        """The stretches of ``clip`` (starting at ``clip_start_t``) where two speak at once."""
+    def heard(self, clip: npt.NDArray[np.int16], clip_start_t: float) -> HeardAtOnce:
+        """Where in ``clip`` (starting at ``clip_start_t``) two speak at once, and where
+        one speaker follows another."""
         overlap = Overlap(self._model, threads=1)
         overlap.feed(clip)
-        probabilities = overlap.finish().at_once
+        heard = overlap.finish()
+        probabilities = heard.at_once
         found = []
         for a_s, b_s in at_once_stretches(probabilities, self.config):
             mean = float(np.mean(probabilities[round(a_s / STEP_S) : round(b_s / STEP_S)]))
             found.append((clip_start_t + a_s, clip_start_t + b_s, mean))
-        return found
+        return HeardAtOnce(found, tuple(clip_start_t + t for t in heard.changes))
 
     def within(
         self, found: Sequence[AtOnceStretch], start_t: float, end_t: float

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,8 +93,14 @@ from attune_voice.events import (
     Speech,
     SpeechKind,
 )
-from attune_voice.listening.at_once import AtOnce, AtOnceStretch
-from attune_voice.listening.islands import ISLAND_MARGIN_DB, ISLAND_PAUSE_S, islands, noise_db
+from attune_voice.listening.at_once import AtOnce, AtOnceStretch, HeardAtOnce
+from attune_voice.listening.islands import (
+    ISLAND_MARGIN_DB,
+    ISLAND_PAUSE_S,
+    cut_at,
+    islands,
+    noise_db,
+)
 from attune_voice.listening.speaker_encoder import EMBEDDING_SIZE
 from attune_voice.listening.subframes import SUBFRAME_S, SUBFRAME_SAMPLES, subframe_dbfs
 from attune_voice.listening.voice_parts import JOIN_GAP_S, VoicePart, absorbing
@@ -242,8 +249,9 @@ class VoiceEnrolment:
         The segment must lie within the audio heard lately; before both voices are
         enrolled it is one part with no voice (its pieces are still kept to learn from).
         """
-        pieces = self._embedded(start_t, end_t)
-        at_once = self._heard_at_once(start_t, end_t, pieces)
+        heard = self._heard_at_once(start_t, end_t)
+        pieces = self._embedded(start_t, end_t, () if heard is None else heard.changes)
+        at_once = [] if heard is None else self._at_once_over(heard, start_t, end_t, pieces)
         prints = self._voice_prints()
         if prints is None or not pieces:
             return [VoicePart(start_t, end_t, None), *self._over_at_once(at_once, [])]
@@ -287,21 +295,26 @@ class VoiceEnrolment:
         result += _joined(overs)
         return result + absorbing(self._over_at_once(at_once, result), result)
 
-    def _heard_at_once(
-        self, start_t: float, end_t: float, pieces: list[_Piece]
-    ) -> list[AtOnceStretch]:
-        """(start_t, end_t, probability) where the network hears two voices at once in a
-        floor's segment of ``over_min_s`` or more; the pieces there teach no enrolment."""
+    def _heard_at_once(self, start_t: float, end_t: float) -> HeardAtOnce | None:
+        """What the network hears in a floor's segment of ``over_min_s`` or more (None
+        for other segments, or without the network)."""
         if self._at_once is None or end_t - start_t < self.config.over_min_s:
-            return []
+            return None
         if self._holder_at((start_t + end_t) / 2) is None:
-            return []
+            return None
         end = min(round(end_t * SAMPLE_RATE_HZ), self._end_sample)
         first = max(
             self._at_once.context_start(round(start_t * SAMPLE_RATE_HZ), end), end - self._samples
         )
-        heard = self._at_once.stretches(self._clip(first, end), first / SAMPLE_RATE_HZ)
-        found = self._at_once.within(heard, start_t, end_t)
+        return self._at_once.heard(self._clip(first, end), first / SAMPLE_RATE_HZ)
+
+    def _at_once_over(
+        self, heard: HeardAtOnce, start_t: float, end_t: float, pieces: list[_Piece]
+    ) -> list[AtOnceStretch]:
+        """(start_t, end_t, probability) where the network heard two voices at once in
+        the segment; the pieces there teach no enrolment."""
+        assert self._at_once is not None  # heard by it
+        found = self._at_once.within(heard.stretches, start_t, end_t)
         for piece in pieces:
             if any(a < piece.end_t and piece.start_t < b for a, b, _ in found):
                 piece.over = True
@@ -333,7 +346,11 @@ class VoiceEnrolment:
         usual: npt.NDArray[np.float64],
     ) -> tuple[int, float] | None:
         """(h, how far below both lows) when the piece, in ``h``'s floor, sounds like
-        both voices at once; None otherwise."""
+        both voices at once; None otherwise, and always with the network, which hears two
+        voices at once itself: in a room that echoes, pieces of the holder alone departed
+        from both voices as far as that (the departure is the fallback without it)."""
+        if self._at_once is not None:
+            return None
         mean_cross, sd_cross = usual[h, 4:6]
         # A second voice shows as the listener's cosine rising or the level rising, each
         # in the holder's own deviations: the two add up.
@@ -362,25 +379,33 @@ class VoiceEnrolment:
                 break
         return None
 
-    def _embedded(self, start_t: float, end_t: float) -> list[_Piece]:
-        """The segment's pieces long enough to judge, embedded in one batch."""
+    def _embedded(
+        self, start_t: float, end_t: float, changes: Sequence[float] = ()
+    ) -> list[_Piece]:
+        """The segment's pieces long enough to judge, embedded in one batch; an island is
+        cut where the network heard one speaker follow another (``changes``), as
+        ``analyze`` cuts its short parts there."""
         config = self.config
         first = max(
             round(start_t / SUBFRAME_S),
             (self._end_sample - self._samples) // SUBFRAME_SAMPLES + 1,
         )
         last = min(round(end_t / SUBFRAME_S), self._end_sample // SUBFRAME_SAMPLES)
-        if last - first < round(config.min_piece_s / SUBFRAME_S):
+        min_piece = round(config.min_piece_s / SUBFRAME_S)
+        if last - first < min_piece:
             return []
         heard = self._levels[: max(1, self._end_sample // SUBFRAME_SAMPLES)]
         levels = self._levels[np.arange(first, last) % len(self._levels)]
-        found = islands(levels, noise_db(heard), config.pause_s, config.island_margin_db)
+        found = cut_at(
+            islands(levels, noise_db(heard), config.pause_s, config.island_margin_db),
+            [round(t / SUBFRAME_S) - first for t in changes],
+            min_piece,
+        )
         spans: list[tuple[int, int]] = []
         covers: list[list[int]] = []
         """The time each piece stands for: with the short islands after it (or, for the
         first, before it)."""
         short_start: int | None = None
-        min_piece = round(config.min_piece_s / SUBFRAME_S)
         piece = round(config.piece_s / SUBFRAME_S)
         for a, b in ((first + a, first + b) for a, b in found):
             if b - a < min_piece:

@@ -10,6 +10,8 @@ are islands. The live enrolment and ``analyze`` cut speech by this one rule.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,3 +50,19 @@ def islands(
     starts = np.concatenate(([loud[0]], loud[breaks + 1]))
     ends = np.concatenate((loud[breaks], [loud[-1]])) + 1
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def cut_at(found: list[tuple[int, int]], cuts: list[int], min_length: int) -> list[tuple[int, int]]:
+    """The islands ``found`` ([start, end) sub-frame indexes, in order) cut at those of
+    ``cuts`` that fall inside one, where one speaker follows another in a breath the
+    room's echo fills (which leaves no pause); a cut that would leave less than
+    ``min_length`` sub-frames before it (since the island's start or the cut before)
+    or after it (to the island's end) is not made."""
+    result: list[tuple[int, int]] = []
+    for a, b in found:
+        edges = [a]
+        for c in sorted(cuts):
+            if c - edges[-1] >= min_length and b - c >= min_length:
+                edges.append(c)
+        result.extend(itertools.pairwise([*edges, b]))
+    return result

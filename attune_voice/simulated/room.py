@@ -20,7 +20,7 @@ import numpy.typing as npt
 from attune_voice.audio.echo_gate import REFERENCE_LEAD_S
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, STOP_FADE_S, Frame, Pcm
 from attune_voice.config import RoomConfig
-from attune_voice.events import PromptMeaning
+from attune_voice.events import PARTNERS, PromptMeaning
 from attune_voice.simulated.partners import Behaviour, PartnerVoice, Plan
 
 Float = npt.NDArray[np.float32]
@@ -61,6 +61,9 @@ _FAR = "@far"
 _FAR_DELAY = 64
 """4 ms: the other microphone is further away."""
 _LIVING_ROOM_RT60_S = 0.35
+_ROOM_MICROPHONE_TAIL_DB = 0.0
+"""One microphone for the room, about a metre from each partner: as much tail as voice
+(beyond the room's critical distance, about 0.7 m at RT60 0.35 s in a living room)."""
 
 
 def _tail(rng: np.random.Generator, tail_db: float) -> Float:
@@ -103,14 +106,18 @@ class SimulatedRoom:
         }
         # Rows: microphones; columns: partner A, partner B.
         crosstalk = _db(config.crosstalk_db)
-        self._living_room = config.living_room and self.channels == 2
+        self._living_room = config.living_room
+        tails = np.random.default_rng([config.seed, 23])  # the seed's session unchanged
         if self.channels == 1:
             self._mic_gain = np.array([[1.0, 1.0]], dtype=np.float32)
+            if self._living_room:
+                # Each partner sits elsewhere: a room response of their own.
+                self._near_ir = {p: _tail(tails, _ROOM_MICROPHONE_TAIL_DB) for p in PARTNERS}
         elif self._living_room:
             # Each voice's path to the other microphone is a sound of its own (``_far``).
             self._mic_gain = np.eye(2, dtype=np.float32)
-            tails = np.random.default_rng([config.seed, 23])  # the seed's session unchanged
-            self._near_ir = _tail(tails, -8.0)
+            near = _tail(tails, -8.0)
+            self._near_ir = dict.fromkeys(PARTNERS, near)
             self._far_ir = np.concatenate(
                 [np.zeros(_FAR_DELAY, dtype=np.float32), _tail(tails, 0.0) * crosstalk]
             )
@@ -378,7 +385,7 @@ class SimulatedRoom:
                 still.append(sound)
         self._sounds = still
         mix += self._mic_gain @ sources
-        if self._living_room:
+        if self._living_room and self.channels == 2:
             mix += far
         mix += echo
         if self.monitor_prompts:
@@ -408,11 +415,15 @@ class SimulatedRoom:
             if self._living_room:
                 self._sounds.append(
                     _Playing(
-                        plan.partner, plan.sample, self._convolve(audio, self._near_ir), plan.kind
+                        plan.partner,
+                        plan.sample,
+                        self._convolve(audio, self._near_ir[plan.partner]),
+                        plan.kind,
                     )
                 )
-                far = self._convolve(audio, self._far_ir)
-                self._sounds.append(_Playing(plan.partner + _FAR, plan.sample, far, plan.kind))
+                if self.channels == 2:
+                    far = self._convolve(audio, self._far_ir)
+                    self._sounds.append(_Playing(plan.partner + _FAR, plan.sample, far, plan.kind))
             else:
                 self._sounds.append(_Playing(plan.partner, plan.sample, audio, plan.kind))
             self.truth.append(
