@@ -233,6 +233,23 @@ def test_in_a_room_that_echoes_a_mm_hm_in_the_breath_is_cut_off_where_the_voice_
     assert b_part.end_t - b_part.start_t < TurnConfig().backchannel_max_s
 
 
+def test_with_the_network_the_holder_alone_is_never_taken_for_two_voices(
+    encoder: SpeakerEncoder, renderer: SpeechRenderer
+) -> None:
+    # Enrolled close to the microphone; then the holder speaks from across a room that
+    # echoes: their pieces depart from their own voice, with nobody else speaking.
+    voices = VoiceEnrolment(encoder, at_once=AtOnce())
+    room = _Room(voices)
+    _enrol(room, renderer, "A", lines=6)
+    _enrol(room, renderer, "B", lines=6)
+    voices.learn(FloorGiven(room.t_samples / SAMPLE_RATE_HZ, "A", FloorRole.SHARE, 90.0))
+    for k in range(4):
+        line = _say(renderer, "A", LINES["A"]["share"][k]).astype(np.float32)
+        span = room.add(0.3, _echoing({"A": line}, seed=k), 0.3)
+        parts = voices.parts(*span)
+        assert [p.voice.partner for p in parts if p.voice is not None] == ["A"], k
+
+
 @pytest.mark.parametrize("network", [True, False])
 def test_a_mm_hm_said_over_the_holders_words_is_heard_by_the_segmentation_network(
     encoder: SpeakerEncoder, renderer: SpeechRenderer, network: bool
