@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from attune_voice.voice.tts import SpeechRenderer
+
+# Some tests take helpers from the benchmarks' scripts (espeak-ng conversations, rooms),
+# which are scripts, not a package.
+sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-import sys
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from bench_detection import Case as BenchCase  # a script of the benchmarks, not a package
+from bench_detection import Speech
+from bench_detection import conversation as bench_conversation
 from cli_run import one_error_line
 from click.testing import CliRunner, Result
 from couple import LINES, VOICES
@@ -43,11 +45,6 @@ from attune_voice.review.recording_metrics import turn_metrics
 from attune_voice.review.speech import SpeechSpan
 from attune_voice.review.text import clock
 from attune_voice.voice.tts import SpeechRenderer
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
-from bench_detection import Case as BenchCase  # a script of the benchmarks, not a package
-from bench_detection import Speech
-from bench_detection import conversation as bench_conversation
 
 RATE = SAMPLE_RATE_HZ
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -7,13 +7,12 @@ the simulated room, whose own record of who spoke when is the truth.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from bench_detection import convolve, pcm16, room_response  # a script of the benchmarks
 
 from attune_voice.audio.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from attune_voice.config import RoomConfig, TurnConfig
@@ -58,9 +57,6 @@ from attune_voice.simulated.partners import LINES, VOICES
 from attune_voice.simulated.room import SimulatedRoom
 from attune_voice.voice.player import PromptVoicePlayer
 from attune_voice.voice.tts import SpeechRenderer
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
-from bench_detection import convolve, pcm16, room_response  # a script of the benchmarks
 
 Pcm16 = npt.NDArray[np.int16]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from bench_detection import convolve, pcm16  # a script of the benchmarks, not a package
 from couple import LINES, VOICES
 
 from attune_voice.config import SAMPLE_RATE_HZ
@@ -19,9 +18,6 @@ from attune_voice.listening.far_paths import (
     learn_far_paths,
 )
 from attune_voice.voice.tts import SpeechRenderer
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
-from bench_detection import convolve, pcm16  # a script of the benchmarks, not a package
 
 RATE = SAMPLE_RATE_HZ
 Signal = npt.NDArray[np.float64]

@@ -19,32 +19,11 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from attune_voice.events import (
-    EndReason,
-    Event,
-    FloorEnded,
-    FloorEndReason,
-    FloorGiven,
-    Key,
-    Prompt,
-    SessionEnded,
-    Speech,
-    SpeechKind,
-    SpokenOver,
-)
-from attune_voice.session.consent_question import KEPT_TEXT, KEY_QUESTION
-from attune_voice.session.room_check import SETTING_KEY, loads_result
-from attune_voice.store.database import Store
-from attune_voice.voice.tts import SpeechRenderer
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 from busy_home import notification_wav  # a script of the benchmarks, not a package
 from live_room import (
     CHUNK,
@@ -80,6 +59,24 @@ from live_room import (
     when_back,
     when_quiet,
 )
+
+from attune_voice.events import (
+    EndReason,
+    Event,
+    FloorEnded,
+    FloorEndReason,
+    FloorGiven,
+    Key,
+    Prompt,
+    SessionEnded,
+    Speech,
+    SpeechKind,
+    SpokenOver,
+)
+from attune_voice.session.consent_question import KEPT_TEXT, KEY_QUESTION
+from attune_voice.session.room_check import SETTING_KEY, loads_result
+from attune_voice.store.database import Store
+from attune_voice.voice.tts import SpeechRenderer
 
 EXERCISE = Path(__file__).parent / "live" / "live.toml"
 OVER_EXERCISE = Path(__file__).parent / "live" / "over.toml"
