@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from attune_voice.listening.crosstalk import CrosstalkConfig
+from attune_voice.listening.crosstalk import CrosstalkConfig, _own_edges_trimmed
 
 Floats = npt.NDArray[np.float64]
 
@@ -66,3 +66,27 @@ def test_the_balance_is_held_within_its_limit() -> None:
     config = CrosstalkConfig()
     assert config.balance_db(_partners(30.0, 30, 30)) == config.max_balance_db
     assert config.balance_db(_partners(-30.0, 30, 30)) == -config.max_balance_db
+
+
+def test_an_own_part_beside_the_other_s_voice_gives_up_the_steps_that_stand_under_it() -> None:
+    # Steps of 10 ms from 10.0 s: the other's voice to 10.5 s, then the own part, whose
+    # first 0.2 s still stand 6 dB under the other channel (the other's last word and
+    # its echo), then the other's voice again from 11.5 s, the own part's last 0.1 s
+    # under it.
+    under = np.zeros(200, dtype=bool)
+    under[:70] = True
+    under[140:] = True
+    parts = [(10.0, 10.5, True), (10.5, 11.5, False), (11.5, 12.0, True)]
+    trimmed = _own_edges_trimmed(parts, under, 10.0)
+    assert [(round(a, 2), round(b, 2), far) for a, b, far in trimmed] == [
+        (10.0, 10.5, True),
+        (10.5, 10.7, True),
+        (10.7, 11.4, False),
+        (11.4, 11.5, True),
+        (11.5, 12.0, True),
+    ]
+    # Not beside the other's voice, or under all through: as it was.
+    alone = [(10.0, 11.5, False)]
+    assert _own_edges_trimmed(alone, under, 10.0) == alone
+    everywhere = [(10.0, 10.5, True), (10.5, 11.0, False)]
+    assert _own_edges_trimmed(everywhere, np.ones(100, dtype=bool), 10.0) == everywhere

@@ -55,7 +55,7 @@ from attune_voice.listening.diarization import (
 )
 from attune_voice.listening.segmentation import STEP_S
 from attune_voice.listening.speaker_encoder import SpeakerEncoder, voice_print
-from attune_voice.listening.subframes import level_dbfs, subframe_dbfs
+from attune_voice.listening.subframes import SUBFRAME_SAMPLES, level_dbfs, subframe_dbfs
 
 ChannelSegment = tuple[float, float, int]
 """(start_s, end_s, channel) of speech heard on one channel."""
@@ -615,9 +615,42 @@ class FarVoices:
             result.append((max(a, t), b, True))
             t = b
         result.append((t, end_t, False))
+        steps = clip.shape[1] // SUBFRAME_SAMPLES
+        lead = _step_lead(clip, channel, steps, self.config, balance_db)
+        result = _own_edges_trimmed(result, self.config.from_afar(lead), start / SAMPLE_RATE_HZ)
         # Too short to have been heard as speech: with the far part beside it.
         shortest_s = DetectorConfig().min_speech_s
         return [part for part in result if part[2] or part[1] - part[0] >= shortest_s]
+
+
+def _own_edges_trimmed(
+    parts: list[tuple[float, float, bool]], under: npt.NDArray[np.bool_], start_t: float
+) -> list[tuple[float, float, bool]]:
+    """``parts`` (start_t, end_t, from afar) of a segment heard from ``start_t``, each own
+    part's edges next to the other's voice moved in past the steps that stand
+    ``far_lead_db`` under the other channel (``under``), which go with the far part
+    beside them: the own part begins where its windows lean to its own voice, and a
+    window is long, so a mm-hm just after the other's sentence took the sentence's last
+    words and their echo with it (0.3-0.4 s more: counted as an interruption). A part
+    under all through stays as it is (the windows found it the channel's own)."""
+    result = []
+    for k, (a, b, far) in enumerate(parts):
+        first = max(0, round((a - start_t) / STEP_S))
+        inside = under[first : max(first, round((b - start_t) / STEP_S))]
+        if far or inside.all() or not len(inside):
+            result.append((a, b, far))
+            continue
+        after_far = k > 0 and parts[k - 1][2]
+        before_far = k + 1 < len(parts) and parts[k + 1][2]
+        lead_in = int(np.argmin(inside)) if after_far else 0
+        lead_out = int(np.argmin(inside[::-1])) if before_far else 0
+        own_a, own_b = a + lead_in * STEP_S, b - lead_out * STEP_S
+        if lead_in:
+            result.append((a, own_a, True))
+        result.append((own_a, own_b, False))
+        if lead_out:
+            result.append((own_b, b, True))
+    return result
 
 
 def _own_kept(far: list[tuple[int, float, float]], judging: _Judging) -> list[ChannelSegment]:
