@@ -114,7 +114,7 @@ DEMO_BREAK_S = 60.0
     type=click.Choice(["1", "2"]),
     default="2",
     show_default=True,
-    help="One room microphone, or one per partner (lets interruptions be told).",
+    help="One room microphone (the partners told apart by voice), or one per partner.",
 )
 @_limit_option
 @_rounds_option

@@ -33,8 +33,9 @@ live session's segments as they end, learning the voices as it goes (the latest
 ``enrol_max_windows`` teaching windows of each partner, and as many of each channel's
 windows from afar); there, a part of the channel's own beside the other's voice gives
 up the steps at that edge that stand ``far_lead_db`` under the other channel (a mm-hm
-just after the other's sentence is not given its last words). A voice print is biometric data: it lives in memory for one
-session or one call and is never written to disk, exported or logged.
+just after the other's sentence is not given its last words). A voice print is
+biometric data: it lives in memory for one session or one call and is never written to
+disk, exported or logged.
 """
 
 from __future__ import annotations
