@@ -310,10 +310,11 @@ def _far(
     encoder: SpeakerEncoder,
     config: CrosstalkConfig,
     balance_db: float,
-) -> list[ChannelSegment]:
+) -> tuple[list[ChannelSegment], dict[int, FloatArray]]:
     """The stretches of the segments that are the other partner's voice, given both
-    voices; without them, by level alone (``far_lead_db``). ``windows`` are balanced
-    by ``balance_db``, as the leads measured here are."""
+    voices; without them, by level alone (``far_lead_db``); and each judged segment's
+    ``_step_lead``, by its index. ``windows`` are balanced by ``balance_db``, as the
+    leads measured here are."""
     # How much nearer each window is to its own channel's partner than to the other.
     own_lean = np.zeros(len(windows.channel))
     if voices is not None:
@@ -350,8 +351,8 @@ def _far(
             for a, b in marked_runs(afar)
         ]
     if judging is None:
-        return [(a, b, segments[index][2]) for index, a, b in far]
-    return _own_kept(far, judging)
+        return [(a, b, segments[index][2]) for index, a, b in far], leads
+    return _own_kept(far, judging), leads
 
 
 @dataclass(frozen=True)
@@ -525,7 +526,7 @@ def heard_from_afar(
         channel_of[kept[judged]],
         windows.lead_db[kept[judged]],
     )
-    far = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
+    far, _ = _far(segments, clips, subset, embeddings[judged], voices, encoder, config, balance_db)
     return Crosstalk(tuple(sorted(far + short)), True)
 
 
@@ -608,7 +609,7 @@ class FarVoices:
         voices = None
         if min(len(taught) for taught in self._taught) >= self.config.min_enrol_windows:
             voices = _voices(self._taught, self._afar, self.config)
-        far = _far(
+        far, leads = _far(
             [segment], [clip], windows, embeddings, voices, self._encoder, self.config, balance_db
         )
         result: list[tuple[float, float, bool]] = []
@@ -618,8 +619,8 @@ class FarVoices:
             result.append((max(a, t), b, True))
             t = b
         result.append((t, end_t, False))
-        steps = clip.shape[1] // SUBFRAME_SAMPLES
-        lead = _step_lead(clip, channel, steps, self.config, balance_db)
+        # The segment's lead as ``_far`` measured it, to the sub-frames its audio holds.
+        lead = leads[0][: clip.shape[1] // SUBFRAME_SAMPLES]
         result = _own_edges_trimmed(result, self.config.from_afar(lead), start / SAMPLE_RATE_HZ)
         # Too short to have been heard as speech: with the far part beside it.
         shortest_s = DetectorConfig().min_speech_s
